@@ -1,0 +1,38 @@
+//! The `stackbench` command line: argument parsing and glue. The work is done
+//! by the library crates; this crate wires them up and prints.
+
+mod load;
+pub mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use load::LoadOpts;
+
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (it printed its partial result).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Repeatable, honest benchmarks of web server stacks.
+#[derive(Debug, Parser)]
+#[command(name = "stackbench", version, about, after_help = EXIT_CODES)]
+pub struct Opts {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 the run could not be done (the message says why), \
+2 bad arguments, 130 interrupted (the partial result was printed)";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive an HTTP server with load, like wrk (closed loop) or wrk2 (--rate)
+    Load(LoadOpts),
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
+    match opts.command {
+        Command::Load(load) => load::run(load),
+    }
+}

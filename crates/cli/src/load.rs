@@ -1,0 +1,203 @@
+//! `stackbench load`: the load generator as a standalone, wrk-like command.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{mpsc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use loadgen::{Config, Control, Expect, Stop, Target};
+
+use crate::{summary, EXIT_INTERRUPTED};
+
+#[derive(Debug, Clone, Args)]
+pub struct LoadOpts {
+    /// The http:// URL to load
+    pub url: String,
+    /// Connections to keep open
+    #[arg(short = 'c', long, default_value_t = 10)]
+    pub connections: usize,
+    /// Threads, each with its own event loop [default: CPUs in --cpus, else all CPUs, at most --connections]
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
+    /// How long to measure, e.g. 10s, 1m, 500ms (a bare number is seconds)
+    #[arg(short = 'd', long, value_parser = parse_duration, conflicts_with = "requests")]
+    pub duration: Option<Duration>,
+    /// Send exactly this many measured requests, then stop (like ab -n)
+    #[arg(short = 'n', long)]
+    pub requests: Option<u64>,
+    /// Load to apply before measuring; not counted
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub warmup: Duration,
+    /// A request unanswered this long is a timeout; its connection is closed and reopened
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub timeout: Duration,
+    /// Pin the generator threads to these CPUs, e.g. 0 or 0-1,3
+    #[arg(long)]
+    pub cpus: Option<String>,
+    /// Requests written back to back per connection before reading the responses
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: u32,
+    /// Send `Connection: close` and open a new connection per request (like ab without -k)
+    #[arg(long)]
+    pub no_keepalive: bool,
+    /// HTTP method
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// A request header, "Name: value"; repeat for more
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the request body from a file
+    #[arg(long)]
+    pub body_file: Option<PathBuf>,
+    /// Content-Type of the body
+    #[arg(short = 'T', long)]
+    pub content_type: Option<String>,
+    /// Count a response as failed unless it has this status [default: any 2xx or 3xx passes]
+    #[arg(long)]
+    pub expect_status: Option<u16>,
+    /// Count a response as failed unless its body contains this text
+    #[arg(long)]
+    pub expect_body: Option<String>,
+    /// Open loop: total requests per second, spread over the connections (like wrk2 -R)
+    #[arg(short = 'R', long)]
+    pub rate: Option<f64>,
+    /// Print the detailed latency percentile spectrum (wrk2's layout)
+    #[arg(long)]
+    pub latency: bool,
+    /// Print the result as JSON (schema: crates/loadgen/schema.json) instead of the summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl LoadOpts {
+    /// Turns the options into a run description; errors name the flag.
+    pub fn to_config(&self) -> anyhow::Result<Config> {
+        let target = Target::parse(&self.url)?;
+        let cpus = self.cpus.as_deref().map(loadgen::parse_cpu_list).transpose()?;
+        let default_threads = cpus
+            .as_ref()
+            .map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |cpus| cpus.len());
+        let mut headers = self.headers.iter().map(|h| parse_header(h)).collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(ct) = &self.content_type {
+            headers.push(("Content-Type".to_string(), ct.clone()));
+        }
+        let body = match (&self.body, &self.body_file) {
+            (Some(body), _) => body.clone().into_bytes(),
+            (None, Some(path)) => {
+                std::fs::read(path).with_context(|| format!("--body-file: cannot read '{}'", path.display()))?
+            }
+            (None, None) => Vec::new(),
+        };
+        let stop = match (self.requests, self.duration) {
+            (Some(n), _) => Stop::Requests(n),
+            (None, Some(d)) => Stop::Duration(d),
+            (None, None) => Stop::Duration(Duration::from_secs(10)),
+        };
+        Ok(Config {
+            method: self.method.to_ascii_uppercase(),
+            headers,
+            body,
+            n_connections: self.connections,
+            n_threads: self.threads.unwrap_or_else(|| default_threads.min(self.connections).max(1)),
+            stop,
+            warmup: self.warmup,
+            timeout: self.timeout,
+            pipeline: self.pipeline,
+            keepalive: !self.no_keepalive,
+            rate: self.rate,
+            expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
+            cpus,
+            ..Config::new(target)
+        })
+    }
+}
+
+fn parse_header(header: &str) -> anyhow::Result<(String, String)> {
+    let (name, value) =
+        header.split_once(':').with_context(|| format!("--header '{header}': expected \"Name: value\""))?;
+    Ok((name.trim().to_string(), value.trim().to_string()))
+}
+
+/// Parses `10s`, `1m30s`, `250ms`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("'{s}' is not a duration"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e}); try 10s, 500ms or 1m"))
+}
+
+/// The control of the run in progress, for the Ctrl-C handler.
+static CURRENT: Mutex<Option<Control>> = Mutex::new(None);
+
+fn install_interrupt_handler() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        // A second Ctrl-C while the first is being handled exits at once.
+        let handler = || match CURRENT.lock().ok().and_then(|c| c.clone()) {
+            Some(control) if !control.is_cancelled() => control.cancel(),
+            _ => std::process::exit(i32::from(EXIT_INTERRUPTED)),
+        };
+        // Without a handler Ctrl-C still stops the process, just without the partial result.
+        let _ = ctrlc::set_handler(handler);
+    });
+}
+
+pub fn run(opts: LoadOpts) -> anyhow::Result<ExitCode> {
+    let config = opts.to_config()?;
+    let control = Control::new();
+    install_interrupt_handler();
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
+
+    let show_progress = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    if !opts.json {
+        println!("{}", summary::header(&config));
+    }
+    let (tx, rx) = mpsc::channel();
+    let result = std::thread::scope(|scope| {
+        let (config, control) = (&config, &control);
+        scope.spawn(move || tx.send(loadgen::run(config, control)));
+        let mut last = (Duration::ZERO, 0u64);
+        loop {
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(result) => break result,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let (true, Some(p)) = (show_progress, control.progress()) {
+                        let rate = (p.completed - last.1) as f64 / (p.elapsed - last.0).as_secs_f64().max(1e-9);
+                        last = (p.elapsed, p.completed);
+                        let phase = if p.measuring { "" } else { " (warm-up)" };
+                        eprint!(
+                            "\r\x1b[2K  {:>6.1}s  {:>10} req/s  {} errors{phase}",
+                            p.elapsed.as_secs_f64(),
+                            summary::metric(rate),
+                            p.errors
+                        );
+                        let _ = std::io::stderr().flush();
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    unreachable!("the run thread always sends")
+                }
+            }
+        }
+    });
+    *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    let result = result.context("load run failed")?;
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print!("{}", summary::render(&result, opts.latency)?);
+    }
+    Ok(if result.interrupted { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
+}

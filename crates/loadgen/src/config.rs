@@ -1,0 +1,262 @@
+//! What a load run does: target, request, connections, stop rule, checks.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// Where requests go. Built from a URL; the address is resolved once, here,
+/// and the generator connects to nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub addr: SocketAddr,
+    /// The `Host` header value (host and port as written in the URL).
+    pub host: String,
+    /// Path and query, as sent on the request line.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses an `http://` URL and resolves its host.
+    pub fn parse(url: &str) -> Result<Target, ConfigError> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| ConfigError::Url { url: url.to_string(), reason: e.to_string() })?;
+        if parsed.scheme() != "http" {
+            return Err(ConfigError::Url {
+                url: url.to_string(),
+                reason: format!("scheme '{}' is not supported, use http://", parsed.scheme()),
+            });
+        }
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| ConfigError::Url { url: url.to_string(), reason: "no host".to_string() })?;
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
+        let addr = (host_for_lookup, port)
+            .to_socket_addrs()
+            .map_err(|e| ConfigError::Resolve { host: host.to_string(), reason: e.to_string() })?
+            .next()
+            .ok_or_else(|| ConfigError::Resolve { host: host.to_string(), reason: "no address".to_string() })?;
+        let host_header = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let mut path = parsed.path().to_string();
+        if let Some(q) = parsed.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        Ok(Target { url: url.to_string(), addr, host: host_header, path })
+    }
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Measure for this long after the warm-up.
+    Duration(Duration),
+    /// Send exactly this many requests after the warm-up, then wait for their
+    /// responses (or errors, or timeouts).
+    Requests(u64),
+}
+
+/// Checks applied to every measured response. A failed check is counted and
+/// the run goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The exact status wanted; `None` accepts any 2xx or 3xx.
+    pub status: Option<u16>,
+    /// A byte string the body must contain.
+    pub body: Option<Vec<u8>>,
+}
+
+/// A complete description of one load run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub target: Target,
+    pub method: String,
+    /// Extra request headers, sent in order after `Host`.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub n_connections: usize,
+    pub n_threads: usize,
+    pub stop: Stop,
+    /// Load before measuring; its responses are not counted.
+    pub warmup: Duration,
+    /// A request unanswered for this long is a timeout; a connect pending this
+    /// long is a connect error.
+    pub timeout: Duration,
+    /// Requests written back to back on a connection before waiting for their responses.
+    pub pipeline: u32,
+    /// `false` sends `Connection: close` and opens a connection per request.
+    pub keepalive: bool,
+    /// Open loop: total requests per second, spread over the connections.
+    pub rate: Option<f64>,
+    pub expect: Expect,
+    /// CPUs to pin the generator's threads to, round-robin; `None` leaves
+    /// placement to the kernel.
+    pub cpus: Option<Vec<usize>>,
+}
+
+impl Config {
+    /// A closed-loop GET with wrk's defaults: 10 connections, 10 s, 2 s timeout.
+    pub fn new(target: Target) -> Config {
+        Config {
+            target,
+            method: "GET".to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            n_connections: 10,
+            n_threads: 1,
+            stop: Stop::Duration(Duration::from_secs(10)),
+            warmup: Duration::ZERO,
+            timeout: Duration::from_secs(2),
+            pipeline: 1,
+            keepalive: true,
+            rate: None,
+            expect: Expect::default(),
+            cpus: None,
+        }
+    }
+
+    /// Checks that the options fit together. Each error names the option.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |option: &'static str, reason: String| Err(ConfigError::Invalid { option, reason });
+        if self.n_connections == 0 {
+            return invalid("connections", "must be at least 1".into());
+        }
+        if self.n_threads == 0 {
+            return invalid("threads", "must be at least 1".into());
+        }
+        if self.n_threads > self.n_connections {
+            return invalid(
+                "threads",
+                format!(
+                    "{} threads for {} connections leaves threads idle; use at most {} threads",
+                    self.n_threads, self.n_connections, self.n_connections
+                ),
+            );
+        }
+        match self.stop {
+            Stop::Duration(d) if d.is_zero() => return invalid("duration", "must be longer than 0".into()),
+            Stop::Requests(0) => return invalid("requests", "must be at least 1".into()),
+            _ => {}
+        }
+        if self.timeout.is_zero() {
+            return invalid("timeout", "must be longer than 0".into());
+        }
+        if self.pipeline == 0 {
+            return invalid("pipeline", "must be at least 1".into());
+        }
+        if self.pipeline > 1 && !self.keepalive {
+            return invalid("pipeline", "pipelining needs keep-alive; drop --no-keepalive or --pipeline".into());
+        }
+        if self.method.is_empty() || !self.method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return invalid("method", format!("'{}' is not an HTTP method", self.method));
+        }
+        for (name, value) in &self.headers {
+            if name.is_empty() || name.bytes().any(|b| !is_token_byte(b)) {
+                return invalid("header", format!("'{name}' is not a valid header name"));
+            }
+            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+                return invalid("header", format!("the value of '{name}' contains a line break"));
+            }
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return invalid("rate", format!("{rate} is not a positive number of requests per second"));
+            }
+            if self.pipeline > 1 {
+                return invalid("rate", "open-loop rate and pipelining do not mix; drop one".into());
+            }
+        }
+        if let Some(status) = self.expect.status {
+            if !(100..=999).contains(&status) {
+                return invalid("expect-status", format!("{status} is not an HTTP status"));
+            }
+        }
+        if let Some(cpus) = &self.cpus {
+            if cpus.is_empty() {
+                return invalid("cpus", "the list is empty".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_head_request(&self) -> bool {
+        self.method.eq_ignore_ascii_case("HEAD")
+    }
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Parses a CPU list such as `0`, `0,2` or `0-3,6`.
+pub fn parse_cpu_list(list: &str) -> Result<Vec<usize>, ConfigError> {
+    let bad = |reason: String| ConfigError::Invalid { option: "cpus", reason };
+    let mut cpus = Vec::new();
+    for part in list.split(',').map(str::trim) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.trim(), hi.trim()),
+            None => (part, part),
+        };
+        let parse =
+            |s: &str| s.parse::<usize>().map_err(|_| bad(format!("'{part}' in '{list}' is not a CPU number or range")));
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(bad(format!("range '{part}' runs backwards")));
+        }
+        cpus.extend(lo..=hi);
+    }
+    Ok(cpus)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_parts() {
+        let t = Target::parse("http://127.0.0.1:8080/a/b?x=1").unwrap();
+        assert_eq!(t.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(t.host, "127.0.0.1:8080");
+        assert_eq!(t.path, "/a/b?x=1");
+        let t = Target::parse("http://[::1]:9/").unwrap();
+        assert_eq!(t.addr, "[::1]:9".parse().unwrap());
+        let t = Target::parse("http://127.0.0.1").unwrap();
+        assert_eq!((t.addr.port(), t.path.as_str(), t.host.as_str()), (80, "/", "127.0.0.1"));
+    }
+
+    #[test]
+    fn target_errors() {
+        assert!(matches!(Target::parse("https://127.0.0.1/"), Err(ConfigError::Url { .. })));
+        assert!(matches!(Target::parse("not a url"), Err(ConfigError::Url { .. })));
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0").unwrap(), vec![0]);
+        assert_eq!(parse_cpu_list("0-2,5").unwrap(), vec![0, 1, 2, 5]);
+        assert!(parse_cpu_list("2-1").is_err());
+        assert!(parse_cpu_list("a").is_err());
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let base = Config::new(Target::parse("http://127.0.0.1:1/").unwrap());
+        let option_of = |c: Config| match c.validate() {
+            Err(ConfigError::Invalid { option, .. }) => option,
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert_eq!(option_of(Config { n_connections: 0, ..base.clone() }), "connections");
+        assert_eq!(option_of(Config { n_threads: 11, ..base.clone() }), "threads");
+        assert_eq!(option_of(Config { pipeline: 2, keepalive: false, ..base.clone() }), "pipeline");
+        assert_eq!(option_of(Config { rate: Some(-1.0), ..base.clone() }), "rate");
+        assert_eq!(option_of(Config { method: "G T".into(), ..base.clone() }), "method");
+        assert_eq!(option_of(Config { headers: vec![("X".into(), "a\r\nb".into())], ..base.clone() }), "header");
+        assert_eq!(option_of(Config { stop: Stop::Requests(0), ..base.clone() }), "requests");
+        assert!(base.validate().is_ok());
+    }
+}

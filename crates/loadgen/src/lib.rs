@@ -1,0 +1,266 @@
+//! An HTTP/1.1 load generator: closed loop like wrk, open loop like wrk2,
+//! one event loop per thread. Give [`run`] a [`Config`] and a [`Control`]; it
+//! returns a [`LoadResult`]. It never prints.
+
+pub mod config;
+pub mod error;
+pub mod http;
+mod request;
+pub mod result;
+mod stats;
+mod sys;
+mod worker;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use memchr::memmem::Finder;
+
+pub use config::{parse_cpu_list, Config, Expect, Stop, Target};
+pub use error::{ConfigError, Error};
+pub use hdrhistogram::Histogram;
+pub use result::{decode_histogram, LatencySummary, LoadResult};
+
+use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, Options, RateSummary};
+use stats::ThreadStats;
+use worker::{Share, Shared, Slot, Worker};
+
+/// In rate mode, a request written later than this after its intended time counts as late.
+pub const LATE_AFTER: Duration = Duration::from_millis(1);
+
+/// Descriptors a run needs besides one per connection (epoll, timers, stdio).
+const SPARE_FILES: usize = 32;
+
+/// Cancels a run and reads its live progress from another thread. Clones
+/// share the same run; use a new `Control` for each run.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    inner: Arc<ControlInner>,
+}
+
+#[derive(Debug, Default)]
+struct ControlInner {
+    cancelled: Arc<AtomicBool>,
+    live: OnceLock<Live>,
+}
+
+#[derive(Debug)]
+struct Live {
+    slots: Arc<[Slot]>,
+    t0: Instant,
+    measure_start: Instant,
+}
+
+/// A snapshot of a run in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Responses so far, warm-up included.
+    pub completed: u64,
+    /// Measured errors so far.
+    pub errors: u64,
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// The warm-up is over.
+    pub measuring: bool,
+}
+
+impl Control {
+    pub fn new() -> Control {
+        Control::default()
+    }
+
+    /// Asks the run to stop; it returns what it measured so far.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// `None` until the run has started.
+    pub fn progress(&self) -> Option<Progress> {
+        let live = self.inner.live.get()?;
+        let now = Instant::now();
+        Some(Progress {
+            completed: live.slots.iter().map(|s| s.completed.load(Ordering::Relaxed)).sum(),
+            errors: live.slots.iter().map(|s| s.errors.load(Ordering::Relaxed)).sum(),
+            elapsed: now.saturating_duration_since(live.t0),
+            measuring: now >= live.measure_start,
+        })
+    }
+}
+
+/// Runs the load described by `config` and returns what it measured.
+///
+/// Blocks the calling thread; the load runs on `config.n_threads` threads of
+/// its own. Cancelling through `control` ends the run early with a partial
+/// result (`interrupted` set).
+pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
+    config.validate()?;
+    check_file_limit(config.n_connections)?;
+    let request = request::build(config);
+    let batch = request.repeat(config.pipeline as usize);
+    let t0 = Instant::now();
+    let measure_start = t0 + config.warmup;
+    let end = match config.stop {
+        Stop::Duration(d) => Some(measure_start + d),
+        Stop::Requests(_) => None,
+    };
+    let shared = Shared {
+        config: config.clone(),
+        total_connections: config.n_connections,
+        request_len: request.len(),
+        batch,
+        body_finder: config.expect.body.as_ref().map(|b| Finder::new(b).into_owned()),
+        t0,
+        measure_start,
+        end,
+        cancelled: control.inner.cancelled.clone(),
+    };
+    let slots: Arc<[Slot]> = (0..config.n_threads).map(|_| Slot::default()).collect();
+    // A Control is meant for one run; a second run keeps reporting the first's slots.
+    let _ = control.inner.live.set(Live { slots: slots.clone(), t0, measure_start });
+
+    let shares = split(config);
+    let outcomes: Vec<Result<ThreadStats, Error>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .enumerate()
+            .map(|(thread_idx, share)| {
+                let (shared, slot) = (&shared, &slots[thread_idx]);
+                let cpu = config.cpus.as_ref().map(|cpus| cpus[thread_idx % cpus.len()]);
+                std::thread::Builder::new().name(format!("loadgen-{thread_idx}")).spawn_scoped(scope, move || {
+                    if let Some(cpu) = cpu {
+                        sys::pin_current_thread(cpu).map_err(|source| Error::Affinity { cpu, source })?;
+                    }
+                    let worker = Worker::new(shared, slot, share)?;
+                    Ok(worker.run()?)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(e) => {
+                    // The threads already started must not run on alone.
+                    shared.cancelled.store(true, Ordering::Relaxed);
+                    Err(Error::Io(e))
+                }
+            })
+            .collect()
+    });
+    let stopped = Instant::now();
+    let mut total = ThreadStats::new(config.rate.is_some());
+    for outcome in outcomes {
+        total.merge(outcome?);
+    }
+    let interrupted = control.is_cancelled();
+    Ok(finish(config, total, measure_start, end, stopped, interrupted))
+}
+
+/// Splits connections (and a request count) over the threads as evenly as integers allow.
+fn split(config: &Config) -> Vec<Share> {
+    let (n, t) = (config.n_connections, config.n_threads);
+    (0..t)
+        .map(|i| {
+            let (lo, hi) = (i * n / t, (i + 1) * n / t);
+            let quota = match config.stop {
+                Stop::Requests(total) => {
+                    let at = |c: usize| (u128::from(total) * c as u128 / n as u128) as u64;
+                    Some(at(hi) - at(lo))
+                }
+                Stop::Duration(_) => None,
+            };
+            Share { first_conn: lo, n_conns: hi - lo, quota }
+        })
+        .collect()
+}
+
+fn check_file_limit(n_connections: usize) -> Result<(), Error> {
+    let (soft, hard) = sys::raise_nofile_limit()?;
+    let wanted = (n_connections + SPARE_FILES) as u64;
+    if wanted > soft {
+        return Err(Error::FileLimit { needed: n_connections, wanted, soft, hard });
+    }
+    Ok(())
+}
+
+fn finish(
+    config: &Config,
+    total: ThreadStats,
+    measure_start: Instant,
+    end: Option<Instant>,
+    stopped: Instant,
+    interrupted: bool,
+) -> LoadResult {
+    let window_end = match (end, config.stop) {
+        (Some(end), _) => end.min(stopped),
+        (None, _) => total.last_completion.unwrap_or(stopped),
+    };
+    let duration = window_end.saturating_duration_since(measure_start);
+    let duration_s = duration.as_secs_f64();
+    let per_s = |n: u64| {
+        if duration_s > 0.0 {
+            n as f64 / duration_s
+        } else {
+            0.0
+        }
+    };
+    let errors: ErrorCounts = total.error_counts();
+    LoadResult {
+        schema_version: result::SCHEMA_VERSION,
+        requests: total.requests,
+        duration_s,
+        rps: per_s(total.requests),
+        latency_us: LatencySummary::from_histogram(&total.latency),
+        latency_raw_us: total.latency_raw.as_ref().map(LatencySummary::from_histogram),
+        errors,
+        rate: config.rate.map(|target| RateSummary {
+            target,
+            achieved: per_s(total.sent),
+            late: total.late,
+            unsent: total.unsent,
+        }),
+        per_second: total.per_second(duration_s.ceil() as usize),
+        options: options(config),
+        sent: total.sent,
+        bytes_read: total.bytes_read,
+        connections_opened: total.connections_opened,
+        interrupted,
+        generator: GeneratorUsage {
+            threads: config.n_threads,
+            cpu_user_s: total.cpu_user.as_secs_f64(),
+            cpu_sys_s: total.cpu_sys.as_secs_f64(),
+        },
+        latency_histogram: encode_histogram(&total.latency),
+        latency_raw_histogram: total.latency_raw.as_ref().map(encode_histogram),
+    }
+}
+
+fn options(config: &Config) -> Options {
+    let (duration_s, requests) = match config.stop {
+        Stop::Duration(d) => (Some(d.as_secs_f64()), None),
+        Stop::Requests(n) => (None, Some(n)),
+    };
+    Options {
+        url: config.target.url.clone(),
+        method: config.method.clone(),
+        headers: config.headers.iter().map(|(n, v)| redacted_header(n, v)).collect(),
+        body_bytes: config.body.len(),
+        connections: config.n_connections,
+        threads: config.n_threads,
+        duration_s,
+        requests,
+        warmup_s: config.warmup.as_secs_f64(),
+        timeout_s: config.timeout.as_secs_f64(),
+        pipeline: config.pipeline,
+        keepalive: config.keepalive,
+        rate: config.rate,
+        expect_status: config.expect.status,
+        expect_body: config.expect.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
+        cpus: config.cpus.clone(),
+    }
+}

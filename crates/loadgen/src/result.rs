@@ -1,0 +1,233 @@
+//! The result of a run, as serialized to JSON. `schema.json` beside this
+//! crate describes it; bump [`SCHEMA_VERSION`] on any change that can break a reader.
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// The version of the JSON layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a run measured. Latencies are in microseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadResult {
+    pub schema_version: u32,
+    /// Responses completed in the measured window (whatever their status).
+    pub requests: u64,
+    /// Length of the measured window.
+    pub duration_s: f64,
+    /// `requests / duration_s`.
+    pub rps: f64,
+    /// In rate mode, measured from each request's intended send time
+    /// (corrected for coordinated omission); otherwise from its actual send time.
+    pub latency_us: LatencySummary,
+    /// Rate mode only: measured from each request's actual send time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_raw_us: Option<LatencySummary>,
+    pub errors: ErrorCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateSummary>,
+    pub per_second: Vec<SecondSummary>,
+    pub options: Options,
+    /// Requests written in the measured window.
+    pub sent: u64,
+    /// Response bytes read in the measured window, headers included.
+    pub bytes_read: u64,
+    /// TCP connections opened during the whole run, warm-up included.
+    pub connections_opened: u64,
+    /// The run was cancelled before its end; the figures cover what finished.
+    pub interrupted: bool,
+    pub generator: GeneratorUsage,
+    /// The full latency histogram (`latency_us`), HdrHistogram V2 + DEFLATE,
+    /// base64: any percentile can be recomputed from it.
+    pub latency_histogram: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_raw_histogram: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub mean: f64,
+    pub stdev: f64,
+    pub max: u64,
+    pub p50: u64,
+    pub p75: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p99_9: u64,
+    pub p99_99: u64,
+}
+
+impl LatencySummary {
+    pub fn from_histogram(h: &Histogram<u64>) -> LatencySummary {
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        let q = |q: f64| h.value_at_quantile(q);
+        LatencySummary {
+            mean: h.mean(),
+            stdev: h.stdev(),
+            max: h.max(),
+            p50: q(0.50),
+            p75: q(0.75),
+            p90: q(0.90),
+            p99: q(0.99),
+            p99_9: q(0.999),
+            p99_99: q(0.9999),
+        }
+    }
+}
+
+/// Failed requests by kind. A request counts once, under the first thing that went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub read: u64,
+    pub write: u64,
+    pub timeout: u64,
+    /// Responses whose status failed the check.
+    pub status: u64,
+    /// Responses whose body failed the check.
+    pub body: u64,
+    pub parse: u64,
+    /// The kernel had no local address or port left to connect from.
+    pub addr_unavailable: u64,
+}
+
+impl ErrorCounts {
+    pub fn total(&self) -> u64 {
+        self.connect
+            + self.read
+            + self.write
+            + self.timeout
+            + self.status
+            + self.body
+            + self.parse
+            + self.addr_unavailable
+    }
+
+    /// Errors of the socket, not of a response's content.
+    pub fn socket(&self) -> u64 {
+        self.connect + self.read + self.write + self.timeout + self.addr_unavailable
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RateSummary {
+    /// Requests per second asked for.
+    pub target: f64,
+    /// Requests per second written in the measured window.
+    pub achieved: f64,
+    /// Requests written more than [`crate::LATE_AFTER`] after their intended time.
+    pub late: u64,
+    /// Requests whose intended time fell in the measured window but that were never written.
+    pub unsent: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SecondSummary {
+    /// Seconds since the start of the measured window.
+    pub second: u64,
+    pub requests: u64,
+    pub errors: u64,
+    /// Percentiles of that second's responses (two significant digits);
+    /// `null` when none completed.
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+}
+
+/// The options the run used, with secret header values redacted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Options {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<String>,
+    pub body_bytes: usize,
+    pub connections: usize,
+    pub threads: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    pub warmup_s: f64,
+    pub timeout_s: f64,
+    pub pipeline: u32,
+    pub keepalive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<Vec<usize>>,
+}
+
+/// What the generator itself cost, so a saturated generator shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorUsage {
+    pub threads: usize,
+    /// User CPU seconds of the generator threads over the whole run.
+    pub cpu_user_s: f64,
+    pub cpu_sys_s: f64,
+}
+
+/// The histogram could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot decode latency histogram: {0}")]
+pub struct HistogramDecodeError(String);
+
+/// Serializes a histogram the way [`LoadResult::latency_histogram`] stores it.
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new().serialize(h, &mut bytes).expect("serializing a histogram into memory cannot fail");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes a histogram stored by [`encode_histogram`].
+pub fn decode_histogram(encoded: &str) -> Result<Histogram<u64>, HistogramDecodeError> {
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|e| HistogramDecodeError(e.to_string()))?;
+    Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| HistogramDecodeError(format!("{e:?}")))
+}
+
+/// Header names whose values are secrets and never stored.
+pub fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["authorization", "proxy-authorization", "cookie", "set-cookie"].contains(&name.as_str())
+        || ["token", "secret", "password", "api-key", "apikey", "session"].iter().any(|s| name.contains(s))
+}
+
+/// `Name: value`, or `Name: <redacted>` for a secret.
+pub fn redacted_header(name: &str, value: &str) -> String {
+    if is_secret_header(name) {
+        format!("{name}: <redacted>")
+    } else {
+        format!("{name}: {value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_round_trip() {
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        for v in [1, 10, 100, 1000, 123_456] {
+            h.record(v).unwrap();
+        }
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), 5);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        assert!(decode_histogram("not base64!").is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(redacted_header("Authorization", "Bearer x"), "Authorization: <redacted>");
+        assert_eq!(redacted_header("X-Auth-Token", "abc"), "X-Auth-Token: <redacted>");
+        assert_eq!(redacted_header("Content-Type", "application/json"), "Content-Type: application/json");
+    }
+}

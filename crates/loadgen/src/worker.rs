@@ -1,0 +1,705 @@
+//! One generator thread: an epoll loop (mio) that owns its connections.
+//!
+//! Architecture invariant: nothing here is shared with other threads but the
+//! read-only run description and one progress slot that only this thread
+//! writes. Per request the loop makes one `write` and usually one `read`; the
+//! request bytes are the same buffer every time, and no allocation happens
+//! after the connections are set up.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use memchr::memmem::Finder;
+use mio::net::TcpStream;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::config::{Config, Stop};
+use crate::http::{Response, ResponseParser};
+use crate::stats::{ErrorKind, ThreadStats};
+use crate::sys::{self, TimerFd};
+use crate::LATE_AFTER;
+
+const TIMER: Token = Token(usize::MAX);
+/// The longest the loop sleeps, so that cancellation and progress stay prompt.
+const MAX_WAIT: Duration = Duration::from_millis(50);
+/// Pause before reconnecting after a failed connect, so that a dead port
+/// costs a bounded number of attempts instead of a spin.
+const RETRY_DELAY: Duration = Duration::from_millis(10);
+const READ_BUF: usize = 64 * 1024;
+
+/// The run as every thread sees it: read-only.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub total_connections: usize,
+    /// `pipeline` copies of the request, back to back; a single send is a prefix.
+    pub batch: Vec<u8>,
+    pub request_len: usize,
+    pub body_finder: Option<Finder<'static>>,
+    pub t0: Instant,
+    pub measure_start: Instant,
+    pub end: Option<Instant>,
+    pub cancelled: Arc<AtomicBool>,
+}
+
+/// Live counters of one thread, written only by it. Aligned so that threads
+/// do not share a cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Slot {
+    pub completed: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// Which connections and how many requests a thread gets.
+pub(crate) struct Share {
+    pub first_conn: usize,
+    pub n_conns: usize,
+    /// `Stop::Requests`: how many measured requests this thread sends.
+    pub quota: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No socket; a timer may be pending to open one.
+    Closed,
+    Connecting,
+    /// Connected, nothing in flight (rate mode: waiting for the next send time).
+    Idle,
+    Writing,
+    Reading,
+    /// Finished for good (its thread's request quota is spent).
+    Done,
+}
+
+/// A streaming substring search over a body that arrives in pieces.
+#[derive(Debug, Default)]
+struct BodyMatch {
+    found: bool,
+    /// The last `needle - 1` bytes seen, to find a match split across pieces.
+    tail: Vec<u8>,
+}
+
+impl BodyMatch {
+    fn feed(&mut self, finder: &Finder<'_>, chunk: &[u8]) {
+        if self.found {
+            return;
+        }
+        let keep = finder.needle().len().saturating_sub(1);
+        if keep == 0 {
+            self.found = true;
+            return;
+        }
+        self.tail.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        if finder.find(&self.tail).is_some() || finder.find(chunk).is_some() {
+            self.found = true;
+            return;
+        }
+        if chunk.len() >= keep {
+            self.tail.clear();
+            self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        } else {
+            let excess = self.tail.len().saturating_sub(keep);
+            self.tail.drain(..excess);
+        }
+    }
+
+    /// Whether the needle was seen; resets for the next response.
+    fn take(&mut self) -> bool {
+        self.tail.clear();
+        std::mem::take(&mut self.found)
+    }
+}
+
+/// What an epoll event reported for one socket.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    read: bool,
+    write: bool,
+    hup: bool,
+}
+
+struct Conn {
+    stream: Option<TcpStream>,
+    phase: Phase,
+    parser: ResponseParser,
+    body: BodyMatch,
+    /// Bytes of the current send already written, and its length.
+    written: usize,
+    send_len: usize,
+    in_flight: u32,
+    /// Keep-alive off with a request count: this connection holds one request
+    /// of the quota, taken when it was opened so that no connection opens in
+    /// vain; given back if it closes before sending.
+    reserved: bool,
+    /// The requests in flight were sent in the measured window.
+    measured: bool,
+    sent_at: Instant,
+    intended_at: Instant,
+    connect_started: Instant,
+    /// Rate mode: this connection's schedule.
+    offset_ns: f64,
+    seq: u64,
+    next_intended: Instant,
+    sent_measured: u64,
+}
+
+pub(crate) struct Worker<'a> {
+    shared: &'a Shared,
+    slot: &'a Slot,
+    poll: Poll,
+    conns: Vec<Conn>,
+    buf: Box<[u8]>,
+    stats: ThreadStats,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    timer: TimerFd,
+    armed: Option<Instant>,
+    quota: Option<u64>,
+    n_retired: usize,
+    completed_all: u64,
+    /// Rate mode: nanoseconds between two sends on one connection.
+    interval_ns: Option<f64>,
+}
+
+impl<'a> Worker<'a> {
+    pub fn new(shared: &'a Shared, slot: &'a Slot, share: &Share) -> io::Result<Worker<'a>> {
+        let poll = Poll::new()?;
+        let timer = TimerFd::new()?;
+        poll.registry().register(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&timer)), TIMER, Interest::READABLE)?;
+        let interval_ns = shared.config.rate.map(|rate| shared.total_connections as f64 / rate * 1e9);
+        let head_request = shared.config.is_head_request();
+        let conns = (share.first_conn..share.first_conn + share.n_conns)
+            .map(|global_idx| {
+                let offset_ns = shared.config.rate.map_or(0.0, |rate| global_idx as f64 / rate * 1e9);
+                Conn {
+                    stream: None,
+                    phase: Phase::Closed,
+                    parser: ResponseParser::new(head_request),
+                    body: BodyMatch::default(),
+                    written: 0,
+                    send_len: 0,
+                    in_flight: 0,
+                    reserved: false,
+                    measured: false,
+                    sent_at: shared.t0,
+                    intended_at: shared.t0,
+                    connect_started: shared.t0,
+                    offset_ns,
+                    seq: 0,
+                    next_intended: shared.t0 + Duration::from_nanos(offset_ns as u64),
+                    sent_measured: 0,
+                }
+            })
+            .collect();
+        Ok(Worker {
+            shared,
+            slot,
+            poll,
+            conns,
+            buf: vec![0; READ_BUF].into_boxed_slice(),
+            stats: ThreadStats::new(shared.config.rate.is_some()),
+            timers: BinaryHeap::new(),
+            timer,
+            armed: None,
+            quota: share.quota,
+            n_retired: 0,
+            completed_all: 0,
+            interval_ns,
+        })
+    }
+
+    /// Runs until the end of the run, cancellation, or (with a request count)
+    /// until every request is answered; returns what was measured.
+    pub fn run(mut self) -> io::Result<ThreadStats> {
+        let mut events = Events::with_capacity(1024);
+        let timeout = self.shared.config.timeout;
+        let sweep_every = (timeout / 20).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let start = Instant::now();
+        for idx in 0..self.conns.len() {
+            self.connect(idx, start);
+        }
+        let mut next_sweep = start + sweep_every;
+        let stopped_at = loop {
+            let now = Instant::now();
+            if self.shared.cancelled.load(Ordering::Relaxed)
+                || self.shared.end.is_some_and(|end| now >= end)
+                || self.n_retired == self.conns.len()
+            {
+                break now;
+            }
+            self.fire_timers(now);
+            if now >= next_sweep {
+                self.sweep(now);
+                next_sweep = now + sweep_every;
+            }
+            self.publish();
+            self.arm_timer(now)?;
+            let mut wait = next_sweep.saturating_duration_since(now).min(MAX_WAIT);
+            if let Some(end) = self.shared.end {
+                wait = wait.min(end.saturating_duration_since(now));
+            }
+            match self.poll.poll(&mut events, Some(wait)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                if event.token() == TIMER {
+                    self.timer.clear();
+                    self.armed = None;
+                    continue;
+                }
+                let idx = event.token().0;
+                let ready = Ready {
+                    read: event.is_readable() || event.is_read_closed() || event.is_error(),
+                    write: event.is_writable() || event.is_error(),
+                    // EOF or an error is already queued behind any data: read on
+                    // past a short read, since no further edge will announce it.
+                    hup: event.is_read_closed() || event.is_error(),
+                };
+                self.on_event(idx, ready);
+            }
+        };
+        self.publish();
+        self.count_unsent(stopped_at);
+        let (user, sys) = sys::thread_cpu_time();
+        self.stats.cpu_user = user;
+        self.stats.cpu_sys = sys;
+        Ok(self.stats)
+    }
+
+    fn publish(&self) {
+        self.slot.completed.store(self.completed_all, Ordering::Relaxed);
+        self.slot.errors.store(self.stats.error_total(), Ordering::Relaxed);
+    }
+
+    fn arm_timer(&mut self, now: Instant) -> io::Result<()> {
+        if let Some(&Reverse((deadline, _))) = self.timers.peek() {
+            if self.armed != Some(deadline) {
+                self.timer.arm(deadline.saturating_duration_since(now))?;
+                self.armed = Some(deadline);
+            }
+        }
+        Ok(())
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((deadline, idx))) = self.timers.peek() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            match self.conns[idx].phase {
+                Phase::Idle => self.next_request(idx, now),
+                Phase::Closed => self.connect(idx, now),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, idx: usize, ready: Ready) {
+        match self.conns[idx].phase {
+            Phase::Connecting => self.on_connect_ready(idx),
+            Phase::Writing => {
+                if ready.write {
+                    self.continue_write(idx);
+                }
+                if ready.read && matches!(self.conns[idx].phase, Phase::Writing | Phase::Reading) {
+                    self.on_readable(idx, ready.hup);
+                }
+            }
+            Phase::Reading | Phase::Idle => {
+                if ready.read {
+                    self.on_readable(idx, ready.hup);
+                }
+            }
+            Phase::Closed | Phase::Done => {}
+        }
+    }
+
+    /// Opens connection `idx`, unless the request quota is spent.
+    fn connect(&mut self, idx: usize, now: Instant) {
+        if self.quota == Some(0) {
+            return self.retire(idx);
+        }
+        if let Some(quota) = self.quota.as_mut() {
+            if !self.shared.config.keepalive && now >= self.shared.measure_start {
+                *quota -= 1;
+                self.conns[idx].reserved = true;
+            }
+        }
+        let registry = self.poll.registry();
+        let opened = TcpStream::connect(self.shared.config.target.addr).and_then(|mut stream| {
+            stream.set_nodelay(true)?;
+            registry.register(&mut stream, Token(idx), Interest::READABLE | Interest::WRITABLE)?;
+            Ok(stream)
+        });
+        match opened {
+            Ok(stream) => {
+                let conn = &mut self.conns[idx];
+                conn.stream = Some(stream);
+                conn.phase = Phase::Connecting;
+                conn.connect_started = now;
+                self.stats.connections_opened += 1;
+            }
+            Err(e) => self.fail(idx, connect_error_kind(&e)),
+        }
+    }
+
+    fn on_connect_ready(&mut self, idx: usize) {
+        let Some(stream) = self.conns[idx].stream.as_ref() else {
+            return;
+        };
+        match stream.take_error() {
+            Ok(None) => {}
+            Ok(Some(e)) | Err(e) => return self.fail(idx, connect_error_kind(&e)),
+        }
+        match stream.peer_addr() {
+            Ok(_) => {}
+            // Not connected yet: a stale event from an earlier socket.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+            Err(e) => return self.fail(idx, connect_error_kind(&e)),
+        }
+        self.conns[idx].phase = Phase::Idle;
+        self.next_request(idx, Instant::now());
+    }
+
+    /// Connection `idx` is connected and idle: send now, or (rate mode) when
+    /// the next request is due.
+    fn next_request(&mut self, idx: usize, now: Instant) {
+        if self.quota == Some(0) && !self.conns[idx].reserved {
+            return self.retire(idx);
+        }
+        let conn = &mut self.conns[idx];
+        if self.interval_ns.is_some() {
+            let due = conn.next_intended;
+            if due > now {
+                conn.phase = Phase::Idle;
+                self.timers.push(Reverse((due, idx)));
+                return;
+            }
+            self.send(idx, now, due);
+        } else {
+            self.send(idx, now, now);
+        }
+    }
+
+    fn send(&mut self, idx: usize, now: Instant, intended: Instant) {
+        let shared = self.shared;
+        let conn = &mut self.conns[idx];
+        let measured = intended >= shared.measure_start || conn.reserved;
+        let mut n_requests = shared.config.pipeline;
+        if measured {
+            if let Some(quota) = self.quota.as_mut() {
+                if !std::mem::take(&mut conn.reserved) {
+                    n_requests = n_requests.min(*quota as u32);
+                    *quota -= u64::from(n_requests);
+                }
+            }
+            self.stats.sent += u64::from(n_requests);
+        }
+        conn.measured = measured;
+        conn.sent_at = now;
+        conn.intended_at = intended;
+        if let Some(interval_ns) = self.interval_ns {
+            conn.seq += 1;
+            conn.next_intended =
+                shared.t0 + Duration::from_nanos((conn.offset_ns + conn.seq as f64 * interval_ns) as u64);
+            if measured {
+                conn.sent_measured += 1;
+                if now.saturating_duration_since(intended) > LATE_AFTER {
+                    self.stats.late += 1;
+                }
+            }
+        }
+        conn.in_flight = n_requests;
+        conn.written = 0;
+        conn.send_len = shared.request_len * n_requests as usize;
+        conn.phase = Phase::Writing;
+        self.continue_write(idx);
+    }
+
+    fn continue_write(&mut self, idx: usize) {
+        let conn = &mut self.conns[idx];
+        let Some(stream) = conn.stream.as_mut() else {
+            return;
+        };
+        let bytes = &self.shared.batch[..conn.send_len];
+        loop {
+            match stream.write(&bytes[conn.written..]) {
+                Ok(0) => return self.fail(idx, ErrorKind::Write),
+                Ok(n) => {
+                    conn.written += n;
+                    if conn.written == bytes.len() {
+                        conn.phase = Phase::Reading;
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return self.fail(idx, ErrorKind::Write),
+            }
+        }
+    }
+
+    fn on_readable(&mut self, idx: usize, hup: bool) {
+        loop {
+            let conn = &mut self.conns[idx];
+            let Some(stream) = conn.stream.as_mut() else {
+                return;
+            };
+            let n = match stream.read(&mut self.buf) {
+                Ok(0) => return self.on_eof(idx),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return self.fail(idx, ErrorKind::Read),
+            };
+            if conn.measured {
+                self.stats.bytes_read += n as u64;
+            }
+            if !self.on_bytes(idx, n) {
+                return;
+            }
+            // A short read drained the socket (epoll(7)): wait for the next edge.
+            if n < self.buf.len() && !hup {
+                return;
+            }
+        }
+    }
+
+    /// Parses `self.buf[..n]`, then sends the next request if all answers
+    /// are in; false when the connection was closed on the way.
+    fn on_bytes(&mut self, idx: usize, n: usize) -> bool {
+        let finder = self.shared.body_finder.as_ref();
+        let mut pos = 0;
+        let mut completed_at = None;
+        while pos < n {
+            let conn = &mut self.conns[idx];
+            if conn.in_flight == 0 {
+                // Bytes nobody asked for: the next request is not written yet.
+                self.fail(idx, ErrorKind::Parse);
+                return false;
+            }
+            let Conn { parser, body, .. } = conn;
+            let fed = parser.feed(&self.buf[pos..n], |chunk| {
+                if let Some(finder) = finder {
+                    body.feed(finder, chunk);
+                }
+            });
+            match fed {
+                Ok(progress) => {
+                    pos += progress.consumed;
+                    if let Some(response) = progress.complete {
+                        let now = Instant::now();
+                        if !self.on_response(idx, response, now) {
+                            return false;
+                        }
+                        completed_at = Some(now);
+                    }
+                }
+                Err(_) => {
+                    self.fail(idx, ErrorKind::Parse);
+                    return false;
+                }
+            }
+        }
+        if let Some(now) = completed_at {
+            if self.conns[idx].in_flight == 0 {
+                self.next_request(idx, now);
+            }
+        }
+        true
+    }
+
+    /// A response completed at `now`; false when that closed the connection.
+    /// The caller sends the next request once the read is fully parsed.
+    fn on_response(&mut self, idx: usize, response: Response, now: Instant) -> bool {
+        let shared = self.shared;
+        let in_window = self.in_window(now);
+        let conn = &mut self.conns[idx];
+        conn.in_flight -= 1;
+        self.completed_all += 1;
+        let body_found = conn.body.take();
+        if conn.measured && in_window {
+            let raw_us = now.saturating_duration_since(conn.sent_at).as_micros() as u64;
+            let (latency_us, raw) = if self.interval_ns.is_some() {
+                (now.saturating_duration_since(conn.intended_at).as_micros() as u64, Some(raw_us))
+            } else {
+                (raw_us, None)
+            };
+            self.stats.record_response(now, shared.measure_start, latency_us, raw);
+            let expect = &shared.config.expect;
+            let status_ok = match expect.status {
+                Some(want) => response.status == want,
+                None => (200..400).contains(&response.status),
+            };
+            if !status_ok {
+                self.stats.record_errors(ErrorKind::Status, 1, now, shared.measure_start);
+            } else if shared.body_finder.is_some() && !body_found {
+                self.stats.record_errors(ErrorKind::Body, 1, now, shared.measure_start);
+            }
+        }
+        if conn.in_flight > 0 {
+            return true;
+        }
+        if response.close || !shared.config.keepalive {
+            self.close(idx);
+            self.restart(idx, now, Duration::ZERO);
+            return false;
+        }
+        true
+    }
+
+    /// Figures count only inside the measured window; what completes after
+    /// its end is dropped, as wrk drops the requests in flight at the end.
+    fn in_window(&self, now: Instant) -> bool {
+        self.shared.end.is_none_or(|end| now < end)
+    }
+
+    fn on_eof(&mut self, idx: usize) {
+        if let Some(response) = self.conns[idx].parser.finish() {
+            // A close-delimited body: the response always closes the connection.
+            if self.conns[idx].in_flight > 0 && !self.on_response(idx, response, Instant::now()) {
+                return;
+            }
+        }
+        if self.conns[idx].in_flight > 0 {
+            self.fail(idx, ErrorKind::Read);
+        } else {
+            // The server closed an idle connection: not an error.
+            self.close(idx);
+            self.restart(idx, Instant::now(), Duration::ZERO);
+        }
+    }
+
+    /// Counts a failure of connection `idx`, closes it and opens a new one.
+    fn fail(&mut self, idx: usize, kind: ErrorKind) {
+        let now = Instant::now();
+        let measure_start = self.shared.measure_start;
+        let conn = &self.conns[idx];
+        let counted = conn.measured && self.in_window(now);
+        let (count, delay) = match kind {
+            ErrorKind::Connect | ErrorKind::AddrUnavailable => {
+                (u64::from(now >= measure_start && self.in_window(now)), RETRY_DELAY)
+            }
+            ErrorKind::Parse if counted => (u64::from(conn.in_flight.max(1)), Duration::ZERO),
+            _ if counted => (u64::from(conn.in_flight), Duration::ZERO),
+            _ => (0, Duration::ZERO),
+        };
+        self.stats.record_errors(kind, count, now, measure_start);
+        self.close(idx);
+        self.restart(idx, now, delay);
+    }
+
+    /// Fails requests older than the timeout and connects pending too long.
+    fn sweep(&mut self, now: Instant) {
+        let timeout = self.shared.config.timeout;
+        for idx in 0..self.conns.len() {
+            let conn = &self.conns[idx];
+            match conn.phase {
+                Phase::Writing | Phase::Reading if now.saturating_duration_since(conn.sent_at) > timeout => {
+                    self.fail(idx, ErrorKind::Timeout)
+                }
+                Phase::Connecting if now.saturating_duration_since(conn.connect_started) > timeout => {
+                    self.fail(idx, ErrorKind::Connect)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn close(&mut self, idx: usize) {
+        let conn = &mut self.conns[idx];
+        if std::mem::take(&mut conn.reserved) {
+            if let Some(quota) = self.quota.as_mut() {
+                *quota += 1;
+            }
+        }
+        // Closing the descriptor also removes it from epoll: no deregister call needed.
+        conn.stream = None;
+        conn.parser.reset();
+        conn.body.take();
+        conn.in_flight = 0;
+        conn.written = 0;
+        conn.phase = Phase::Closed;
+    }
+
+    /// Gets a closed connection going again: reconnect after `delay`, or in
+    /// rate mode when its next request is due, whichever is later.
+    fn restart(&mut self, idx: usize, now: Instant, delay: Duration) {
+        if self.quota == Some(0) {
+            return self.retire(idx);
+        }
+        let mut at = now + delay;
+        if self.interval_ns.is_some() {
+            at = at.max(self.conns[idx].next_intended);
+        }
+        if at <= now {
+            self.connect(idx, now);
+        } else {
+            self.timers.push(Reverse((at, idx)));
+        }
+    }
+
+    fn retire(&mut self, idx: usize) {
+        if self.conns[idx].phase != Phase::Done {
+            self.close(idx);
+            self.conns[idx].phase = Phase::Done;
+            self.n_retired += 1;
+        }
+    }
+
+    /// Rate mode: requests whose intended time fell in the measured window
+    /// (up to `stopped_at`) but that were never written.
+    fn count_unsent(&mut self, stopped_at: Instant) {
+        let (Some(interval_ns), Stop::Duration(_)) = (self.interval_ns, self.shared.config.stop) else {
+            return;
+        };
+        let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));
+        let from_t0 = |t: Instant| t.saturating_duration_since(self.shared.t0).as_nanos() as f64;
+        let (lo, hi) = (from_t0(self.shared.measure_start), from_t0(window_end));
+        for conn in &self.conns {
+            let first = ((lo - conn.offset_ns) / interval_ns).ceil().max(0.0);
+            let past = ((hi - conn.offset_ns) / interval_ns).ceil().max(0.0);
+            let intended = (past - first).max(0.0) as u64;
+            self.stats.unsent += intended.saturating_sub(conn.sent_measured);
+        }
+    }
+}
+
+fn connect_error_kind(e: &io::Error) -> ErrorKind {
+    if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+        ErrorKind::AddrUnavailable
+    } else {
+        ErrorKind::Connect
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_match_across_pieces() {
+        let finder = Finder::new(b"needle").into_owned();
+        let text = b"hay hay needle hay";
+        for piece in 1..=text.len() {
+            let mut m = BodyMatch::default();
+            for chunk in text.chunks(piece) {
+                m.feed(&finder, chunk);
+            }
+            assert!(m.take(), "piece {piece}");
+            assert!(!m.take(), "take resets");
+        }
+        let mut m = BodyMatch::default();
+        for chunk in b"need le".chunks(3) {
+            m.feed(&finder, chunk);
+        }
+        assert!(!m.take());
+    }
+}

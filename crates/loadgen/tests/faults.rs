@@ -1,0 +1,92 @@
+//! Servers that misbehave: each fault is counted under its kind, never panics.
+
+use loadgen::{Error, Stop};
+
+use crate::util::{run, secs, write, Action, Server, OK};
+
+#[test]
+fn stalled_requests_time_out_once_each() {
+    let server = Server::start(|_| vec![Action::Stall]);
+    let config = loadgen::Config { timeout: secs(0.3), ..server.config(2, Stop::Duration(secs(2.0))) };
+    let r = run(&config);
+    // Every request timed out exactly once, but for the two still in flight
+    // when the run ended; about six per connection in 2 s.
+    assert_eq!(r.errors.timeout + 2, r.sent, "{:?}", r.errors);
+    assert!((8..=14).contains(&r.errors.timeout), "{}", r.errors.timeout);
+    assert!(server.requests() + 2 >= r.sent && server.requests() <= r.sent);
+    // Each timeout closed its connection and opened a new one.
+    assert_eq!(r.connections_opened, r.errors.timeout + 2);
+    assert_eq!((r.requests, r.errors.read, r.errors.parse), (0, 0, 0));
+}
+
+#[test]
+fn close_mid_response_is_a_read_error() {
+    let server = Server::start(|n| {
+        if n % 2 == 1 {
+            vec![write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part"), Action::Close]
+        } else {
+            vec![write(OK)]
+        }
+    });
+    let r = run(&server.config(1, Stop::Requests(100)));
+    assert_eq!((r.requests, r.errors.read), (50, 50), "{:?}", r.errors);
+}
+
+#[test]
+fn malformed_responses_are_parse_errors() {
+    let huge_head = format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n", "a".repeat(100_000));
+    for response in [
+        "garbage\r\n\r\n".to_string(),
+        "HTTP/1.1 2x0 OK\r\n\r\n".to_string(),
+        "HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n".to_string(),
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_string(),
+        huge_head,
+    ] {
+        let server = Server::start(move |_| vec![write(&response), Action::Sleep(secs(0.05))]);
+        let r = run(&server.config(1, Stop::Requests(5)));
+        assert_eq!((r.requests, r.errors.parse), (0, 5), "{:?}", r.errors);
+    }
+}
+
+#[test]
+fn unsolicited_bytes_are_parse_errors() {
+    let server = Server::fixed(&format!("{OK}{OK}"));
+    let r = run(&server.config(1, Stop::Requests(10)));
+    assert!(r.errors.parse >= 1, "{:?}", r.errors);
+}
+
+#[test]
+fn refused_connections_are_connect_errors() {
+    // Bind and drop: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let target = loadgen::Target::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let config = loadgen::Config { n_connections: 2, stop: Stop::Duration(secs(0.5)), ..loadgen::Config::new(target) };
+    let r = run(&config);
+    assert_eq!(r.requests, 0);
+    // Retries are paced (10 ms apart per connection), not a spin.
+    assert!(r.errors.connect >= 10 && r.errors.connect <= 200, "{}", r.errors.connect);
+}
+
+#[test]
+fn endless_body_times_out_with_bounded_memory() {
+    let server = Server::start(|_| {
+        let mut actions = vec![write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")];
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+        actions.extend(std::iter::repeat_n(write(chunk), 2000));
+        actions
+    });
+    let config = loadgen::Config { timeout: secs(0.5), ..server.config(1, Stop::Duration(secs(1.2))) };
+    let r = run(&config);
+    assert_eq!(r.requests, 0);
+    assert!(r.errors.timeout >= 1, "{:?}", r.errors);
+    // The body streamed through without being kept.
+    assert!(r.bytes_read > 10 * 1024 * 1024, "{}", r.bytes_read);
+}
+
+#[test]
+fn too_many_connections_for_the_file_limit() {
+    let server = Server::fixed(OK);
+    let err = loadgen::run(&server.config(10_000_000, Stop::Requests(1)), &loadgen::Control::new()).unwrap_err();
+    assert!(matches!(err, Error::FileLimit { .. }), "{err}");
+    assert!(err.to_string().contains("ulimit -Hn"), "{err}");
+}

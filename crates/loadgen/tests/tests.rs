@@ -1,0 +1,8 @@
+//! Integration tests of the load generator against in-process servers.
+
+mod util;
+
+mod closed_loop;
+mod faults;
+mod rate;
+mod schema;
