@@ -132,9 +132,10 @@ struct Conn {
     written: usize,
     send_len: usize,
     in_flight: u32,
-    /// Keep-alive off with a request count: this connection holds one request
-    /// of the quota, taken when it was opened so that no connection opens in
-    /// vain; given back if it closes before sending.
+    /// With a request count: this connection holds one request of the quota,
+    /// taken when it was opened so that no connection opens in vain (the last
+    /// requests would otherwise open a connection per idle slot); given back
+    /// if it closes before sending.
     reserved: bool,
     /// The requests in flight were sent in the measured window.
     measured: bool,
@@ -327,7 +328,7 @@ impl<'a> Worker<'a> {
             return self.retire(idx);
         }
         if let Some(quota) = self.quota.as_mut() {
-            if !self.shared.config.keepalive && now >= self.shared.measure_start {
+            if now >= self.shared.measure_start {
                 *quota -= 1;
                 self.conns[idx].reserved = true;
             }
@@ -395,10 +396,10 @@ impl<'a> Worker<'a> {
         let mut n_requests = shared.config.pipeline;
         if measured {
             if let Some(quota) = self.quota.as_mut() {
-                if !std::mem::take(&mut conn.reserved) {
-                    n_requests = n_requests.min(*quota as u32);
-                    *quota -= u64::from(n_requests);
-                }
+                // The reservation guarantees at least one request here.
+                *quota += u64::from(std::mem::take(&mut conn.reserved));
+                n_requests = n_requests.min(*quota as u32);
+                *quota -= u64::from(n_requests);
             }
             self.stats.sent += u64::from(n_requests);
         }

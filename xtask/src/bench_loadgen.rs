@@ -1,0 +1,377 @@
+//! `cargo xtask bench-loadgen`: `stackbench load` against wrk, same server,
+//! same core, alternating, so that the generator's own cost is what differs.
+//!
+//! nginx (one process, `return 200 "ok"`) runs on CPU 1 and each generator on
+//! CPU 0. On two cores nginx saturates too, so requests per second alone
+//! hides the generator's cost: the figure that compares generators is
+//! requests per generator CPU-second (user + system time of the generator
+//! process, from wait4).
+
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::sys::{self, step};
+
+const SERVER_CPU: &str = "1";
+const GENERATOR_CPU: &str = "0";
+
+struct Opts {
+    duration: String,
+    rounds: u32,
+    connections: Vec<u32>,
+    /// Connections for the memory check (0 skips it).
+    big: u32,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> anyhow::Result<Opts> {
+        let mut opts = Opts { duration: "10s".into(), rounds: 3, connections: vec![50, 1000], big: 19_000 };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--duration" => opts.duration = value()?.clone(),
+                "--rounds" => opts.rounds = value()?.parse().context("--rounds takes a whole number")?,
+                "--connections" => {
+                    opts.connections = value()?
+                        .split(',')
+                        .map(|c| c.trim().parse())
+                        .collect::<Result<_, _>>()
+                        .context("--connections takes a list like 50,1000")?
+                }
+                "--big" => opts.big = value()?.parse().context("--big takes a whole number")?,
+                other => bail!("bench-loadgen: unknown option '{other}'"),
+            }
+        }
+        Ok(opts)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    requests: u64,
+    rps: f64,
+    errors: u64,
+    /// Generator user + system CPU seconds.
+    cpu_s: f64,
+    max_rss_kb: i64,
+    /// nginx CPU over the run, in percent of one core.
+    server_cpu_pct: f64,
+}
+
+impl Sample {
+    fn per_cpu_s(&self) -> f64 {
+        self.requests as f64 / self.cpu_s.max(1e-9)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Wrk,
+    Stackbench,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Wrk => "wrk",
+            Tool::Stackbench => "stackbench",
+        }
+    }
+}
+
+pub fn run(args: &[String]) -> anyhow::Result<()> {
+    let opts = Opts::parse(args)?;
+    let root = sys::project_root();
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        bail!("bench-loadgen needs two CPUs: one for nginx, one for the generator");
+    }
+    sys::ensure_installed("wrk", "wrk")?;
+    sys::ensure_installed("nginx", "nginx-light")?;
+    sys::ensure_installed("taskset", "util-linux")?;
+    raise_file_limit();
+    step("building stackbench (release)");
+    sys::run(Command::new(sys::cargo()).current_dir(&root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "stackbench",
+    ]))?;
+    let stackbench = root.join("target/release/stackbench");
+
+    let dir = root.join("target/bench-loadgen");
+    std::fs::create_dir_all(dir.join("logs"))?;
+    let port = free_port()?;
+    let nginx = Nginx::start(&dir, port)?;
+    let url = format!("http://127.0.0.1:{port}/");
+    step(&format!(
+        "nginx pid {} on CPU {SERVER_CPU} at {url}; generators on CPU {GENERATOR_CPU}; {} rounds of {} per tool and level",
+        nginx.pid(),
+        opts.rounds,
+        opts.duration
+    ));
+
+    println!(
+        "{:>5} {:>6} {:>11} {:>12} {:>11} {:>8} {:>16} {:>10}",
+        "round", "conns", "tool", "requests", "req/s", "errors", "req/gen-CPU-s", "nginx CPU"
+    );
+    let mut samples: Vec<(u32, Tool, Sample)> = Vec::new();
+    for round in 1..=opts.rounds {
+        for &conns in &opts.connections {
+            // Alternate which tool goes first so that drift hits both alike.
+            let order = if round % 2 == 1 { [Tool::Wrk, Tool::Stackbench] } else { [Tool::Stackbench, Tool::Wrk] };
+            for tool in order {
+                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration);
+                let sample = measure(tool, &args, &nginx)?;
+                println!(
+                    "{round:>5} {conns:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
+                    tool.name(),
+                    sample.requests,
+                    sample.rps,
+                    sample.errors,
+                    sample.per_cpu_s(),
+                    sample.server_cpu_pct
+                );
+                samples.push((conns, tool, sample));
+            }
+        }
+    }
+
+    println!("\nmedians over {} rounds (ratio = stackbench / wrk)", opts.rounds);
+    println!(
+        "{:>6} {:>12} {:>12} {:>8} {:>16} {:>16} {:>8}",
+        "conns", "wrk req/s", "sb req/s", "ratio", "wrk req/CPU-s", "sb req/CPU-s", "ratio"
+    );
+    for &conns in &opts.connections {
+        let median_of = |tool: Tool, f: fn(&Sample) -> f64| {
+            median(samples.iter().filter(|(c, t, _)| *c == conns && *t == tool).map(|(_, _, s)| f(s)).collect())
+        };
+        let (w_rps, s_rps) = (median_of(Tool::Wrk, |s| s.rps), median_of(Tool::Stackbench, |s| s.rps));
+        let (w_eff, s_eff) = (median_of(Tool::Wrk, Sample::per_cpu_s), median_of(Tool::Stackbench, Sample::per_cpu_s));
+        println!(
+            "{conns:>6} {w_rps:>12.0} {s_rps:>12.0} {:>8.2} {w_eff:>16.0} {s_eff:>16.0} {:>8.2}",
+            s_rps / w_rps,
+            s_eff / w_eff
+        );
+    }
+
+    if opts.big > 0 {
+        let args = vec![
+            stackbench.display().to_string(),
+            "load".into(),
+            url.clone(),
+            "-c".into(),
+            opts.big.to_string(),
+            "-t".into(),
+            "1".into(),
+            "-d".into(),
+            "5s".into(),
+            "--timeout".into(),
+            "5s".into(),
+            "--json".into(),
+        ];
+        step(&format!("stackbench load -c {} for 5 s (memory check)", opts.big));
+        let s = measure(Tool::Stackbench, &args, &nginx)?;
+        println!(
+            "\n-c {}: {} requests, {:.0} req/s, {} errors, peak RSS {:.1} MiB, generator CPU {:.2}s",
+            opts.big,
+            s.requests,
+            s.rps,
+            s.errors,
+            s.max_rss_kb as f64 / 1024.0,
+            s.cpu_s
+        );
+    }
+    drop(nginx);
+    Ok(())
+}
+
+fn generator_args(tool: Tool, stackbench: &Path, url: &str, conns: u32, duration: &str) -> Vec<String> {
+    let c = conns.to_string();
+    match tool {
+        Tool::Wrk => ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s", url].map(String::from).to_vec(),
+        Tool::Stackbench => {
+            let bin = stackbench.display().to_string();
+            [bin.as_str(), "load", url, "-c", &c, "-t", "1", "-d", duration, "--timeout", "2s", "--json"]
+                .map(String::from)
+                .to_vec()
+        }
+    }
+}
+
+/// Runs one generator pinned to the generator CPU and reads its figures and
+/// its CPU time.
+fn measure(tool: Tool, args: &[String], nginx: &Nginx) -> anyhow::Result<Sample> {
+    let server_before = nginx.cpu_ticks();
+    let started = Instant::now();
+    let mut child = Command::new("taskset")
+        .args(["-c", GENERATOR_CPU])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", tool.name()))?;
+    let mut out = String::new();
+    child.stdout.take().expect("stdout is piped").read_to_string(&mut out)?;
+    let (status, usage) = wait4(&child)?;
+    let wall = started.elapsed().as_secs_f64();
+    let server_cpu_pct = (nginx.cpu_ticks() - server_before) as f64 / clock_ticks() / wall * 100.0;
+    if status != 0 {
+        bail!("{} exited with status {status}:\n{out}", tool.name());
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu_s = tv(usage.ru_utime) + tv(usage.ru_stime);
+    let (requests, rps, errors) = match tool {
+        Tool::Wrk => parse_wrk(&out).with_context(|| format!("cannot read wrk's output:\n{out}"))?,
+        Tool::Stackbench => {
+            let v: serde_json::Value = serde_json::from_str(&out).context("stackbench --json printed no JSON")?;
+            let errors = v["errors"].as_object().map_or(0, |e| e.values().filter_map(|x| x.as_u64()).sum());
+            (v["requests"].as_u64().unwrap_or(0), v["rps"].as_f64().unwrap_or(0.0), errors)
+        }
+    };
+    Ok(Sample { requests, rps, errors, cpu_s, max_rss_kb: usage.ru_maxrss, server_cpu_pct })
+}
+
+/// Requests, requests per second and errors from wrk's summary.
+fn parse_wrk(out: &str) -> Option<(u64, f64, u64)> {
+    let requests = out.lines().find(|l| l.contains(" requests in "))?.split_whitespace().next()?.parse().ok()?;
+    let rps = out.lines().find_map(|l| l.strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
+    let number_after = |line: &str, key: &str| -> u64 {
+        line.split(key)
+            .nth(1)
+            .and_then(|rest| rest.trim().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut errors = 0;
+    if let Some(line) = out.lines().find(|l| l.contains("Socket errors:")) {
+        errors += ["connect", "read", "write", "timeout"].iter().map(|k| number_after(line, k)).sum::<u64>();
+    }
+    if let Some(line) = out.lines().find(|l| l.contains("Non-2xx or 3xx responses:")) {
+        errors += number_after(line, "responses:");
+    }
+    Some((requests, rps, errors))
+}
+
+fn wait4(child: &Child) -> anyhow::Result<(i32, libc::rusage)> {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it and `status`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
+    Ok((code, usage))
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(f64::total_cmp);
+    let mid = xs.len() / 2;
+    if xs.len() % 2 == 1 {
+        xs[mid]
+    } else {
+        (xs[mid - 1] + xs[mid]) / 2.0
+    }
+}
+
+/// Raises this process's open-files soft limit to the hard limit, so that
+/// nginx and the generators inherit it.
+fn raise_file_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid pointers to a local rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// nginx as one process (no master), pinned to the server CPU; stopped on drop.
+struct Nginx {
+    child: Child,
+}
+
+impl Nginx {
+    fn start(dir: &Path, port: u16) -> anyhow::Result<Nginx> {
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, nginx_conf(dir, port))?;
+        let child = Command::new("taskset")
+            .args(["-c", SERVER_CPU, "nginx", "-e", "stderr", "-p"])
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .spawn()
+            .context("cannot start nginx")?;
+        let nginx = Nginx { child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("nginx did not listen on 127.0.0.1:{port} within 10 s (config: {})", conf.display());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(nginx)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// utime + stime of the nginx process, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at ") ".
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+        field(11) + field(12)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_conf(dir: &Path, port: u16) -> String {
+    let dir: PathBuf = dir.to_path_buf();
+    format!(
+        "daemon off;
+master_process off;
+error_log stderr warn;
+pid {dir}/nginx.pid;
+events {{ worker_connections 20000; multi_accept on; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{ default_type text/plain; return 200 \"ok\"; }}
+    }}
+}}
+",
+        dir = dir.display()
+    )
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the subcommands: paths, child processes, installs.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+/// The workspace root, found from this crate's manifest directory.
+pub fn project_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+}
+
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// Prints a step the way every subcommand announces what it does.
+pub fn step(what: &str) {
+    eprintln!("==> {what}");
+}
+
+/// Runs a command to completion; an exit other than 0 is an error naming it.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// Makes sure `program` is on PATH, installing Debian `package` with apt-get
+/// when it is missing and this is a root shell on a Debian-like system.
+pub fn ensure_installed(program: &str, package: &str) -> anyhow::Result<()> {
+    if have(program) {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || !have("apt-get") {
+        bail!(
+            "`{program}` is missing; install the Debian package `{package}` (apt-get install {package}) and run again"
+        );
+    }
+    step(&format!("installing {package} with apt-get (for `{program}`)"));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", package]).env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if !have(program) {
+        bail!("installed {package} but `{program}` is still not on PATH");
+    }
+    Ok(())
+}
