@@ -1,132 +1,13 @@
-//! A scriptable HTTP test server on 127.0.0.1:0, run in-process: it counts the
-//! requests and connections it sees and answers each request as told.
+//! Helpers for the load generator's tests, on top of the shared test server.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use loadgen::{Config, Control, LoadResult, Stop, Target};
+pub use testserver::{write, Action, Server, OK};
 
-/// What the server does for one request.
-#[derive(Debug, Clone)]
-pub enum Action {
-    Write(Vec<u8>),
-    Sleep(Duration),
-    /// Close the connection at once.
-    Close,
-    /// Never answer; keep the connection open.
-    Stall,
-}
-
-pub fn write(bytes: impl AsRef<[u8]>) -> Action {
-    Action::Write(bytes.as_ref().to_vec())
-}
-
-pub const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-type Respond = dyn Fn(u64) -> Vec<Action> + Send + Sync;
-
-pub struct Server {
-    pub addr: SocketAddr,
-    requests: Arc<AtomicU64>,
-    connections: Arc<AtomicU64>,
-}
-
-impl Server {
-    /// Starts a server that answers request number `n` (counted from 0 over
-    /// all connections) with `respond(n)`.
-    pub fn start(respond: impl Fn(u64) -> Vec<Action> + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(AtomicU64::new(0));
-        let connections = Arc::new(AtomicU64::new(0));
-        let respond: Arc<Respond> = Arc::new(respond);
-        let (req, conns) = (requests.clone(), connections.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                conns.fetch_add(1, Ordering::SeqCst);
-                let (req, respond) = (req.clone(), respond.clone());
-                std::thread::spawn(move || serve(stream, &req, &*respond));
-            }
-        });
-        Server { addr, requests, connections }
-    }
-
-    /// A server that answers every request with `response`.
-    pub fn fixed(response: &str) -> Server {
-        let response = response.to_string();
-        Server::start(move |_| vec![write(&response)])
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
-    }
-
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::SeqCst)
-    }
-
-    pub fn connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    /// A config for this server: `n_connections` on one thread, stop rule given.
-    pub fn config(&self, n_connections: usize, stop: Stop) -> Config {
-        Config { n_connections, n_threads: 1, stop, ..Config::new(Target::parse(&self.url()).unwrap()) }
-    }
-}
-
-/// Reads requests (head and Content-Length body) and answers each.
-fn serve(mut stream: TcpStream, requests: &AtomicU64, respond: &Respond) {
-    stream.set_nodelay(true).unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        while let Some(len) = request_len(&buf) {
-            buf.drain(..len);
-            let n = requests.fetch_add(1, Ordering::SeqCst);
-            for action in respond(n) {
-                match action {
-                    Action::Write(bytes) => {
-                        if stream.write_all(&bytes).is_err() {
-                            return;
-                        }
-                    }
-                    Action::Sleep(d) => std::thread::sleep(d),
-                    Action::Close => return,
-                    Action::Stall => {
-                        // Hold the connection open without answering until the peer goes.
-                        let _ = stream.read(&mut chunk);
-                        std::thread::sleep(Duration::from_secs(30));
-                        return;
-                    }
-                }
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
-
-/// The length of the first complete request in `buf`, if there is one.
-fn request_len(buf: &[u8]) -> Option<usize> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut req = httparse::Request::new(&mut headers);
-    let head = match req.parse(buf).ok()? {
-        httparse::Status::Complete(n) => n,
-        httparse::Status::Partial => return None,
-    };
-    let body = req
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |h| std::str::from_utf8(h.value).unwrap().trim().parse::<usize>().unwrap());
-    (buf.len() >= head + body).then_some(head + body)
+/// A config for `server`: `n_connections` on one thread, stop rule given.
+pub fn config_for(server: &Server, n_connections: usize, stop: Stop) -> Config {
+    Config { n_connections, n_threads: 1, stop, ..Config::new(Target::parse(&server.url()).unwrap()) }
 }
 
 /// Runs `config` to its end.

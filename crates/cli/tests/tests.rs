@@ -1,0 +1,6 @@
+//! Integration tests of the `stackbench` command line.
+
+mod util;
+
+mod load_command;
+mod summary;
