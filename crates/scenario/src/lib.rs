@@ -1,0 +1,346 @@
+//! Scenario files: a server stack (build context, start command, limits,
+//! sidecars) and the workload to drive it with.
+//!
+//! Architecture invariant: this crate reads the scenario file and checks the
+//! paths it names; it does no other I/O and knows nothing about Docker or load.
+//! Values are checked while they are deserialized (see `values.rs`), so every
+//! error carries the span of the key that caused it.
+
+mod values;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+pub use toml::Spanned;
+
+pub use values::{ByteSize, Cpus, Dur, Name, ProjectPath};
+
+/// A scenario, as written in its TOML file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Lower-case letters, digits and dashes; names the results folder and images.
+    pub name: Name,
+    #[serde(default)]
+    pub description: String,
+    pub server: Service,
+    /// Services the server needs (a database, an upstream HTTP service), started first.
+    #[serde(default)]
+    pub sidecars: Vec<Service>,
+    pub workload: Workload,
+}
+
+/// A container stackbench builds and runs: the server or a sidecar.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// Sidecars only: how the server finds it (`STACKBENCH_<NAME>_HOST`, `_PORT`, `_URL`).
+    #[serde(default)]
+    pub name: Option<Name>,
+    /// The build context, a folder inside the project (usually under `docker/`).
+    pub build: Spanned<ProjectPath>,
+    #[serde(default = "default_dockerfile")]
+    pub dockerfile: String,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    /// The start command; `{host}`, `{port}`, `{cpus}` and `{workers}` are
+    /// replaced. Empty: the image's own command.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// CPU limit; fractions allowed.
+    pub cpus: Spanned<Cpus>,
+    /// Memory limit, e.g. `"512m"`, `"2g"`.
+    pub memory: ByteSize,
+    /// Process and thread limit.
+    #[serde(default = "default_pids")]
+    pub pids: u32,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ready: Ready,
+}
+
+/// How to tell that a service is up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// An HTTP path that must answer 2xx; without it, a TCP connect is enough.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default = "default_ready_timeout")]
+    pub timeout: Dur,
+}
+
+impl Default for Ready {
+    fn default() -> Ready {
+        Ready { path: None, timeout: default_ready_timeout() }
+    }
+}
+
+/// The load to apply, and the sweep of connection counts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    #[serde(default = "default_duration")]
+    pub duration: Dur,
+    #[serde(default = "default_warmup")]
+    pub warmup: Dur,
+    /// Connection counts to sweep, in order.
+    pub connections: Spanned<Vec<usize>>,
+    /// Generator threads; default: one per generator CPU.
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default = "default_timeout")]
+    pub timeout: Dur,
+    #[serde(default = "default_true")]
+    pub keepalive: bool,
+    /// Open loop: total requests per second.
+    #[serde(default)]
+    pub rate: Option<Spanned<f64>>,
+    #[serde(default = "default_pipeline")]
+    pub pipeline: u32,
+    /// Rest between two levels of the sweep.
+    #[serde(default = "default_pause")]
+    pub pause: Dur,
+    pub endpoints: Spanned<Vec<Endpoint>>,
+}
+
+/// One request to load the server with; each is swept on its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub name: Name,
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub body_file: Option<Spanned<ProjectPath>>,
+    #[serde(default = "default_status")]
+    pub expect_status: u16,
+    #[serde(default)]
+    pub expect_body: Option<String>,
+    /// Overrides the workload's sweep for this endpoint.
+    #[serde(default)]
+    pub connections: Option<Spanned<Vec<usize>>>,
+    /// Overrides the workload's keep-alive for this endpoint.
+    #[serde(default)]
+    pub keepalive: Option<bool>,
+}
+
+impl Endpoint {
+    pub fn connections<'a>(&'a self, workload: &'a Workload) -> &'a [usize] {
+        self.connections.as_ref().unwrap_or(&workload.connections).get_ref()
+    }
+}
+
+fn default_dockerfile() -> String {
+    "Dockerfile".to_string()
+}
+fn default_pids() -> u32 {
+    1024
+}
+fn default_ready_timeout() -> Dur {
+    Dur::secs(60)
+}
+fn default_duration() -> Dur {
+    Dur::secs(10)
+}
+fn default_warmup() -> Dur {
+    Dur::secs(2)
+}
+fn default_timeout() -> Dur {
+    Dur::secs(2)
+}
+fn default_pause() -> Dur {
+    Dur::secs(1)
+}
+fn default_true() -> bool {
+    true
+}
+fn default_pipeline() -> u32 {
+    1
+}
+fn default_method() -> String {
+    "GET".to_string()
+}
+fn default_status() -> u16 {
+    200
+}
+
+/// A scenario file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read scenario '{}': {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{col}: {message}{}", path.display(), hint.as_ref().map(|h| format!(" (hint: {h})")).unwrap_or_default())]
+    Invalid { path: PathBuf, line: usize, col: usize, message: String, hint: Option<String> },
+}
+
+/// A parsed scenario with what is needed to point at its lines.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub path: PathBuf,
+    pub text: String,
+    /// The project root that `build` and `body_file` paths are relative to.
+    pub root: PathBuf,
+}
+
+impl Loaded {
+    /// An error located at `span` of this file.
+    pub fn error_at(&self, span: Range<usize>, message: impl Into<String>, hint: Option<&str>) -> Error {
+        located(&self.path, &self.text, span, message.into(), hint.map(str::to_string))
+    }
+
+    /// The absolute path of a project path.
+    pub fn resolve(&self, path: &ProjectPath) -> PathBuf {
+        self.root.join(path.as_path())
+    }
+}
+
+/// Reads, parses and checks the scenario at `path`; project paths are resolved against `root`.
+pub fn load(path: &Path, root: &Path) -> Result<Loaded, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    parse(path, &text, root)
+}
+
+/// Parses and checks scenario `text` (named `path` in errors).
+pub fn parse(path: &Path, text: &str, root: &Path) -> Result<Loaded, Error> {
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let (message, hint) = split_hint(e.message());
+        located(path, text, span, message, hint)
+    })?;
+    let loaded = Loaded { scenario, path: path.to_path_buf(), text: text.to_string(), root: root.to_path_buf() };
+    check(&loaded)?;
+    Ok(loaded)
+}
+
+/// Checks that span several keys, or the file system.
+fn check(l: &Loaded) -> Result<(), Error> {
+    let s = &l.scenario;
+    let services = std::iter::once(&s.server).chain(&s.sidecars);
+    for service in services {
+        let dir = l.resolve(service.build.get_ref());
+        if !dir.is_dir() {
+            return Err(l.error_at(
+                service.build.span(),
+                format!("build context '{}' is not a folder", service.build.get_ref()),
+                Some("build contexts live under docker/, relative to the project root"),
+            ));
+        }
+        if !dir.join(&service.dockerfile).is_file() {
+            return Err(l.error_at(
+                service.build.span(),
+                format!("no {} in build context '{}'", service.dockerfile, service.build.get_ref()),
+                Some("add one, or name it with `dockerfile = \"...\"`"),
+            ));
+        }
+    }
+    for (idx, sidecar) in s.sidecars.iter().enumerate() {
+        let Some(name) = &sidecar.name else {
+            return Err(l.error_at(
+                sidecar.build.span(),
+                format!("sidecar {} has no name", idx + 1),
+                Some("add `name = \"db\"`: the server finds it through STACKBENCH_DB_HOST and STACKBENCH_DB_PORT"),
+            ));
+        };
+        if s.sidecars[..idx].iter().any(|other| other.name.as_ref() == Some(name)) {
+            return Err(l.error_at(sidecar.build.span(), format!("two sidecars are named '{name}'"), None));
+        }
+    }
+    if s.server.name.is_some() {
+        return Err(l.error_at(
+            s.server.build.span(),
+            "the server takes no `name`",
+            Some("the scenario's name names it"),
+        ));
+    }
+    check_connections(l, &s.workload.connections)?;
+    if s.workload.endpoints.get_ref().is_empty() {
+        return Err(l.error_at(
+            s.workload.endpoints.span(),
+            "no endpoints",
+            Some("add a [[workload.endpoints]] table with a name and a path"),
+        ));
+    }
+    for (idx, endpoint) in s.workload.endpoints.get_ref().iter().enumerate() {
+        if let Some(connections) = &endpoint.connections {
+            check_connections(l, connections)?;
+        }
+        if !endpoint.path.starts_with('/') {
+            return Err(l.error_at(
+                s.workload.endpoints.span(),
+                format!("endpoint '{}': path '{}' does not start with '/'", endpoint.name, endpoint.path),
+                None,
+            ));
+        }
+        if s.workload.endpoints.get_ref()[..idx].iter().any(|e| e.name == endpoint.name) {
+            return Err(l.error_at(
+                s.workload.endpoints.span(),
+                format!("two endpoints are named '{}'", endpoint.name),
+                None,
+            ));
+        }
+        if let Some(file) = &endpoint.body_file {
+            if endpoint.body.is_some() {
+                return Err(l.error_at(file.span(), "both `body` and `body_file`", Some("keep one")));
+            }
+            if !l.resolve(file.get_ref()).is_file() {
+                return Err(l.error_at(file.span(), format!("body file '{}' does not exist", file.get_ref()), None));
+            }
+        }
+    }
+    if let Some(rate) = &s.workload.rate {
+        if !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0) {
+            return Err(l.error_at(
+                rate.span(),
+                format!("rate = {} is not a positive number of requests per second", rate.get_ref()),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_connections(l: &Loaded, connections: &Spanned<Vec<usize>>) -> Result<(), Error> {
+    if connections.get_ref().is_empty() {
+        return Err(l.error_at(
+            connections.span(),
+            "the connection sweep is empty",
+            Some("e.g. connections = [10, 100]"),
+        ));
+    }
+    if connections.get_ref().contains(&0) {
+        return Err(l.error_at(connections.span(), "a level of 0 connections", Some("every level needs at least 1")));
+    }
+    Ok(())
+}
+
+/// serde's messages carry their own hint after a comma ("unknown field `x`, expected one of ...").
+fn split_hint(message: &str) -> (String, Option<String>) {
+    match message.split_once(", expected ") {
+        Some((m, rest)) => (m.to_string(), Some(format!("expected {rest}"))),
+        None => (message.to_string(), None),
+    }
+}
+
+fn located(path: &Path, text: &str, span: Range<usize>, message: String, hint: Option<String>) -> Error {
+    let (line, col) = line_col(text, span.start);
+    Error::Invalid { path: path.to_path_buf(), line, col, message, hint }
+}
+
+/// 1-based line and column (in characters) of byte offset `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, text[line_start..at].chars().count() + 1)
+}

@@ -1,0 +1,125 @@
+//! Scenario parsing: a good file, and a table of bad ones, each error located.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixture")
+}
+
+const GOOD: &str = r#"
+name = "flask-gevent"
+description = "Flask on gunicorn with gevent workers"
+
+[server]
+build = "docker/app"
+command = ["gunicorn", "--bind", "{host}:{port}", "-w", "{workers}", "app:app"]
+cpus = 1.5
+memory = "512m"
+env = { APP_MODE = "bench" }
+ready = { path = "/health", timeout = "30s" }
+
+[[sidecars]]
+name = "db"
+build = "docker/app"
+cpus = 0.5
+memory = "1g"
+
+[workload]
+duration = "5s"
+warmup = 1
+connections = [10, 100]
+
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+expect_body = "ok"
+
+[[workload.endpoints]]
+name = "login"
+method = "POST"
+path = "/login"
+headers = { Token = "t", "Content-Type" = "application/json" }
+body_file = "bodies/login.json"
+connections = [2000]
+"#;
+
+#[test]
+fn good_scenario() {
+    let l = scenario::parse(Path::new("good.toml"), GOOD, &root()).unwrap();
+    let s = &l.scenario;
+    assert_eq!(s.name.as_str(), "flask-gevent");
+    assert_eq!(s.server.cpus.get_ref().0, 1.5);
+    assert_eq!(s.server.memory.0, 512 << 20);
+    assert_eq!(s.server.pids, 1024);
+    assert_eq!(s.server.ready.path.as_deref(), Some("/health"));
+    assert_eq!(s.sidecars[0].name.as_ref().unwrap().as_str(), "db");
+    assert_eq!(s.workload.duration.0.as_secs(), 5);
+    assert_eq!(s.workload.warmup.0.as_secs(), 1);
+    assert_eq!(s.workload.timeout.0.as_secs(), 2);
+    let endpoints = s.workload.endpoints.get_ref();
+    assert_eq!(endpoints[0].connections(&s.workload), &[10, 100]);
+    assert_eq!(endpoints[1].connections(&s.workload), &[2000]);
+    assert_eq!(endpoints[1].method, "POST");
+    assert_eq!(endpoints[0].expect_status, 200);
+}
+
+/// Replaces `from` in the good scenario with `to` and checks the error.
+fn check(from: &str, to: &str, expected: &str) {
+    assert!(GOOD.contains(from), "{from:?} is not in the good scenario");
+    let text = GOOD.replacen(from, to, 1);
+    let err = scenario::parse(Path::new("bad.toml"), &text, &root()).unwrap_err().to_string();
+    assert!(err.starts_with("bad.toml:"), "{err}");
+    assert!(err.contains(expected), "expected {expected:?} in\n{err}");
+}
+
+#[test]
+fn bad_scenarios_name_line_and_column() {
+    check("cpus = 1.5", "cpus = 0", "bad.toml:8:8: cpus = 0 is not a CPU limit");
+    check("cpus = 1.5", "cpus = -2", "bad.toml:8:8: cpus = -2 is not a CPU limit");
+    check("cpus = 1.5", "cpus = \"one\"", "bad.toml:8:8: invalid type: string \"one\"");
+    check("cpus = 1.5", "cpu = 1.5", "bad.toml:8:1: unknown field `cpu` (hint: expected one of");
+    check("memory = \"512m\"", "memory = \"lots\"", "bad.toml:9:10: 'lots' is not a size");
+    check("memory = \"512m\"", "memory = \"1k\"", "bad.toml:9:10: '1k' is too small");
+    check("duration = \"5s\"", "duration = \"5 parsecs\"", "bad.toml:20:12: '5 parsecs' is not a duration");
+    check("duration = \"5s\"", "duration = -5", "bad.toml:20:12: -5 is negative");
+    check(
+        "build = \"docker/app\"\ncommand",
+        "build = \"../outside\"\ncommand",
+        "bad.toml:6:9: '../outside' leaves the project through '..'",
+    );
+    check(
+        "build = \"docker/app\"\ncommand",
+        "build = \"/etc\"\ncommand",
+        "bad.toml:6:9: '/etc' is not a path inside the project",
+    );
+    check(
+        "build = \"docker/app\"\ncommand",
+        "build = \"docker/none\"\ncommand",
+        "bad.toml:6:9: build context 'docker/none' is not a folder",
+    );
+    check(
+        "body_file = \"bodies/login.json\"",
+        "body_file = \"bodies/none.json\"",
+        "body file 'bodies/none.json' does not exist",
+    );
+    check("body_file = \"bodies/login.json\"", "body_file = \"../../Cargo.toml\"", "leaves the project");
+    check("connections = [10, 100]", "connections = []", "bad.toml:22:15: the connection sweep is empty");
+    check("connections = [10, 100]", "connections = [10, 0]", "a level of 0 connections");
+    check("connections = [10, 100]", "connections = [10, -1]", "bad.toml:22:20: invalid value: integer `-1`");
+    check("name = \"flask-gevent\"", "name = \"Flask Gevent\"", "bad.toml:2:8: 'Flask Gevent' is not a valid name");
+    check("name = \"db\"\n", "", "bad.toml:14:9: sidecar 1 has no name (hint: add `name = \"db\"`");
+    check("path = \"/health\"\nexpect_body", "path = \"health\"\nexpect_body", "path 'health' does not start with '/'");
+    check("[workload]\n", "[workload]\nrate = -5.0\n", "bad.toml:20:8: rate = -5 is not a positive number");
+    check("[server]", "[server\n", "bad.toml:5:8: ");
+    check(
+        "description =",
+        "descripton =",
+        "bad.toml:3:1: unknown field `descripton` (hint: expected one of `name`, `description`",
+    );
+}
+
+#[test]
+fn missing_file_is_named() {
+    let err = scenario::load(Path::new("/nonexistent/s.toml"), &root()).unwrap_err().to_string();
+    assert!(err.starts_with("cannot read scenario '/nonexistent/s.toml'"), "{err}");
+}
