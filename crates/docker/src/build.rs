@@ -1,0 +1,201 @@
+//! Image builds from an in-memory tar of a build context.
+//!
+//! The Dockerfile on disk stays ordinary. In the tar sent to the engine, each
+//! `FROM` is followed by two lines that add the host's CA bundle and point
+//! pip, requests, OpenSSL, curl and Node at it, so that HTTPS works behind a
+//! TLS-inspecting proxy without the Dockerfile knowing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bollard::query_parameters::BuildImageOptionsBuilder;
+use futures_util::StreamExt;
+
+use crate::{api, Engine, Error};
+
+/// Where the CA bundle lands inside images.
+pub const IMAGE_CA_PATH: &str = "/etc/ssl/certs/stackbench-host-ca.crt";
+const CA_IN_CONTEXT: &str = ".stackbench-ca.crt";
+
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub tag: String,
+    pub build_args: BTreeMap<String, String>,
+    pub labels: HashMap<String, String>,
+    /// The host's CA bundle to add to every stage, if any.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub image_id: String,
+    /// The whole build output.
+    pub log: String,
+}
+
+/// A build that failed; the whole log is kept for the run's results.
+#[derive(Debug, thiserror::Error)]
+#[error("building image '{tag}' failed: {message}\n--- last lines of the build ---\n{tail}")]
+pub struct BuildFailed {
+    pub tag: String,
+    pub message: String,
+    pub tail: String,
+    pub log: String,
+}
+
+/// Builds `spec`, calling `on_line` with each line of build output.
+pub async fn build_image(engine: &Engine, spec: &BuildSpec, mut on_line: impl FnMut(&str)) -> Result<Built, Error> {
+    let context = context_tar(spec)
+        .map_err(|e| Error::Io(format!("cannot read build context '{}': {e}", spec.context.display())))?;
+    let options = BuildImageOptionsBuilder::default()
+        .dockerfile(&spec.dockerfile)
+        .t(&spec.tag)
+        .rm(true)
+        // The legacy builder leaves the containers of failed steps behind unless told.
+        .forcerm(true)
+        .buildargs(&spec.build_args.clone().into_iter().collect())
+        .labels(&spec.labels)
+        .build();
+    let mut log = String::new();
+    let mut failure = None;
+    let mut stream = engine.docker.build_image(options, None, Some(bollard::body_full(context.into())));
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(text) = info.stream {
+                    log.push_str(&text);
+                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        on_line(line);
+                    }
+                }
+                if let Some(detail) = info.error_detail {
+                    failure = Some(detail.message.unwrap_or_else(|| "unknown build error".into()));
+                }
+            }
+            Err(e) => {
+                failure = Some(match e {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    other => other.to_string(),
+                });
+                break;
+            }
+        }
+    }
+    if let Some(message) = failure {
+        log.push_str(&format!("\nerror: {message}\n"));
+        let tail = tail_lines(&log, 15);
+        return Err(BuildFailed { tag: spec.tag.clone(), message, tail, log }.into());
+    }
+    let image = engine.docker.inspect_image(&spec.tag).await.map_err(api(format!("inspecting image {}", spec.tag)))?;
+    Ok(Built { image_id: image.id.unwrap_or_default(), log })
+}
+
+/// The images a Dockerfile starts from (not `scratch`, not earlier stages).
+pub fn base_images(dockerfile: &str) -> Vec<String> {
+    let mut stages = Vec::new();
+    let mut images = Vec::new();
+    for line in dockerfile.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let args: Vec<&str> = words[1..].iter().copied().filter(|w| !w.starts_with("--")).collect();
+        let Some(&image) = args.first() else { continue };
+        if let (Some(kw), Some(stage)) = (args.get(1), args.get(2)) {
+            if kw.eq_ignore_ascii_case("AS") {
+                stages.push(stage.to_string());
+            }
+        }
+        if image != "scratch" && !stages[..stages.len().saturating_sub(1)].iter().any(|s| s == image) {
+            images.push(image.to_string());
+        }
+    }
+    images.dedup();
+    images
+}
+
+/// Adds the CA bundle after every `FROM` line.
+fn with_ca(dockerfile: &str) -> String {
+    let mut out = String::with_capacity(dockerfile.len() + 512);
+    for line in dockerfile.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            out.push_str(&format!("COPY {CA_IN_CONTEXT} {IMAGE_CA_PATH}\n"));
+            out.push_str(&format!(
+                "ENV PIP_CERT={p} REQUESTS_CA_BUNDLE={p} SSL_CERT_FILE={p} CURL_CA_BUNDLE={p} NODE_EXTRA_CA_CERTS={p}\n",
+                p = IMAGE_CA_PATH
+            ));
+        }
+    }
+    out
+}
+
+/// The build context as a tar, with the Dockerfile rewritten and the CA added.
+fn context_tar(spec: &BuildSpec) -> io::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.follow_symlinks(false);
+    append_dir(&mut tar, &spec.context, Path::new(""), &spec.dockerfile)?;
+    let dockerfile = std::fs::read_to_string(spec.context.join(&spec.dockerfile))?;
+    let dockerfile = match &spec.ca_bundle {
+        Some(ca) => {
+            append_bytes(&mut tar, CA_IN_CONTEXT, &std::fs::read(ca)?)?;
+            with_ca(&dockerfile)
+        }
+        None => dockerfile,
+    };
+    append_bytes(&mut tar, &spec.dockerfile, dockerfile.as_bytes())?;
+    tar.into_inner()
+}
+
+fn append_dir(tar: &mut tar::Builder<Vec<u8>>, dir: &Path, rel: &Path, skip: &str) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = rel.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            append_dir(tar, &entry.path(), &name, skip)?;
+        } else if name != Path::new(skip) {
+            tar.append_path_with_name(entry.path(), &name)?;
+        }
+    }
+    Ok(())
+}
+
+fn append_bytes(tar: &mut tar::Builder<Vec<u8>>, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(bytes.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, name, bytes)
+}
+
+pub(crate) fn tail_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_base_images() {
+        let df =
+            "FROM golang:1.19 AS build\nRUN go build\nFROM build AS again\nFROM scratch\nCOPY --from=build /a /a\n";
+        assert_eq!(base_images(df), vec!["golang:1.19"]);
+        assert_eq!(base_images("from --platform=linux/amd64 debian:bookworm\n"), vec!["debian:bookworm"]);
+    }
+
+    #[test]
+    fn ca_follows_every_from() {
+        let out = with_ca("FROM debian:bookworm AS a\nRUN true\nFROM scratch\n");
+        assert_eq!(out.matches("COPY .stackbench-ca.crt /etc/ssl/certs/stackbench-host-ca.crt").count(), 2);
+        assert!(out.starts_with("FROM debian:bookworm AS a\nCOPY "));
+        assert!(out.contains("PIP_CERT=/etc/ssl/certs/stackbench-host-ca.crt"));
+    }
+}

@@ -1,0 +1,97 @@
+//! Containers with limits: created, started, inspected.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
+
+use crate::{api, CgroupCounters, Engine, Error};
+
+/// Everything a container is started with. Limits are not optional: every
+/// container stackbench starts has CPU, memory and pids limits.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// Empty: the image's command.
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    /// CPU limit in CPUs (CFS quota).
+    pub cpus: f64,
+    /// The CPUs it may run on, e.g. `1` or `1-3`.
+    pub cpuset: String,
+    pub memory: u64,
+    pub pids: u32,
+    /// Share the host's network namespace (the server binds 127.0.0.1 only).
+    pub host_network: bool,
+}
+
+/// A started container.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub id: String,
+    pub name: String,
+    /// Its main process, as the host sees it.
+    pub pid: u32,
+    pub counters: Option<CgroupCounters>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+}
+
+impl Engine {
+    /// Creates and starts a container. If starting fails, the container is removed.
+    pub async fn start(&self, spec: &ContainerSpec) -> Result<Running, Error> {
+        let host_config = HostConfig {
+            nano_cpus: Some((spec.cpus * 1e9) as i64),
+            cpuset_cpus: Some(spec.cpuset.clone()),
+            memory: Some(spec.memory as i64),
+            // No swap: the memory limit is the limit.
+            memory_swap: Some(spec.memory as i64),
+            pids_limit: Some(i64::from(spec.pids)),
+            network_mode: Some(if spec.host_network { "host".into() } else { "bridge".into() }),
+            privileged: Some(false),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            init: Some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
+            env: Some(spec.env.clone()),
+            labels: Some(spec.labels.clone()),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(api(format!("creating container {}", spec.name)))?;
+        if let Err(e) = self.docker.start_container(&created.id, None).await {
+            let _ = self.remove(&created.id).await;
+            return Err(api(format!("starting container {}", spec.name))(e));
+        }
+        let inspect =
+            self.docker.inspect_container(&created.id, None).await.map_err(api(format!("inspecting {}", spec.name)))?;
+        let pid = inspect.state.and_then(|s| s.pid).unwrap_or(0) as u32;
+        let counters = (pid > 0).then(|| CgroupCounters::for_pid(pid).ok()).flatten();
+        Ok(Running { id: created.id, name: spec.name.clone(), pid, counters })
+    }
+
+    pub async fn state(&self, id: &str) -> Result<ContainerState, Error> {
+        let inspect = self.docker.inspect_container(id, None).await.map_err(api(format!("inspecting {id}")))?;
+        let state = inspect.state.unwrap_or_default();
+        Ok(ContainerState {
+            running: state.running.unwrap_or(false),
+            exit_code: state.exit_code,
+            oom_killed: state.oom_killed.unwrap_or(false),
+        })
+    }
+}

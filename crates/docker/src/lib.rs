@@ -1,0 +1,143 @@
+//! The Docker engine through bollard: images, limited containers, cleanup,
+//! and the cgroup figures of a running container.
+//!
+//! Architecture invariant: this crate talks to the Docker API (and reads
+//! cgroup files); it never shells out to the `docker` CLI and knows nothing
+//! about HTTP load.
+
+mod base_image;
+mod build;
+mod cgroup;
+mod container;
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::Docker;
+use futures_util::StreamExt;
+
+pub use base_image::{ensure_base_image, BaseImage};
+pub use build::{base_images, build_image, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
+pub use cgroup::{CgroupCounters, Sample};
+pub use container::{ContainerSpec, ContainerState, Running};
+
+/// The label on everything stackbench creates; its value is the run id.
+pub const RUN_LABEL: &str = "stackbench.run";
+/// The label holding the process id of the run that owns a container.
+pub const PID_LABEL: &str = "stackbench.pid";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no Docker engine answers at {endpoint}: {reason}; start one (`cargo xtask setup` installs Debian's \
+         docker.io and starts dockerd), or point DOCKER_HOST at a running engine"
+    )]
+    NoEngine { endpoint: String, reason: String },
+    #[error("Docker engine: {context}: {source}")]
+    Api { context: String, source: bollard::errors::Error },
+    #[error(transparent)]
+    Build(#[from] BuildFailed),
+    #[error("cannot provide base image '{image}': {reason}")]
+    BaseImage { image: String, reason: String },
+    #[error("{0}")]
+    Io(String),
+}
+
+pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Api { context, source }
+}
+
+/// True for the engine's "no such object" answer, which cleanup treats as done.
+pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// A connection to an engine, with the API version agreed.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) docker: Docker,
+    /// The engine's version and API version, e.g. `20.10.24` and `1.41`.
+    pub version: String,
+    pub api_version: String,
+    pub kernel: String,
+}
+
+impl Engine {
+    /// Connects to `DOCKER_HOST` or the local socket, and negotiates the API
+    /// version (Debian's engine speaks 1.41, older than bollard's default).
+    pub async fn connect() -> Result<Engine, Error> {
+        let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+        let no_engine = |reason: String| Error::NoEngine { endpoint: endpoint.clone(), reason };
+        let docker = Docker::connect_with_defaults().map_err(|e| no_engine(e.to_string()))?;
+        let docker = docker.negotiate_version().await.map_err(|e| no_engine(e.to_string()))?;
+        let v = docker.version().await.map_err(|e| no_engine(e.to_string()))?;
+        Ok(Engine {
+            docker,
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+            kernel: v.kernel_version.unwrap_or_default(),
+        })
+    }
+
+    /// Removes a container, stopping it if needed. A container that is
+    /// already gone is not an error.
+    pub async fn remove(&self, id: &str) -> Result<(), Error> {
+        let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(api(format!("removing container {id}"))(e)),
+        }
+    }
+
+    /// Removes the containers that runs which are no longer alive left
+    /// behind (by label); returns their names.
+    pub async fn sweep(&self) -> Result<Vec<String>, Error> {
+        let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = self.docker.list_containers(Some(options)).await.map_err(api("listing containers"))?;
+        let mut swept = Vec::new();
+        for c in containers {
+            let owner_alive = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(PID_LABEL))
+                .and_then(|pid| pid.parse::<i32>().ok())
+                .is_some_and(process_alive);
+            if owner_alive {
+                continue;
+            }
+            let Some(id) = c.id else { continue };
+            self.remove(&id).await?;
+            let name = c.names.and_then(|n| n.first().cloned()).unwrap_or(id);
+            swept.push(name.trim_start_matches('/').to_string());
+        }
+        Ok(swept)
+    }
+
+    /// The last `lines` lines of a container's output (stdout and stderr).
+    pub async fn logs_tail(&self, id: &str, lines: usize) -> String {
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let mut out = String::new();
+        let mut stream = self.docker.logs(id, Some(options));
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        }
+        out
+    }
+
+    /// Names of the containers labelled with `run_id`.
+    pub async fn containers_of_run(&self, run_id: &str) -> Result<Vec<String>, Error> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{RUN_LABEL}={run_id}")])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = self.docker.list_containers(Some(options)).await.map_err(api("listing containers"))?;
+        Ok(containers.into_iter().filter_map(|c| c.id).collect())
+    }
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}

@@ -1,0 +1,83 @@
+//! Containers with limits: served on loopback, counted in their cgroup,
+//! removed without trace; and the sweep of what a dead run left.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use crate::util::{engine, free_port, spec, unique};
+
+fn get(port: u16, path: &str) -> std::io::Result<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())?;
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+async fn wait_listening(port: u16) {
+    for _ in 0..100 {
+        if get(port, "/").is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listened on 127.0.0.1:{port}");
+}
+
+#[tokio::test]
+async fn limited_container_serves_on_loopback_and_is_counted() {
+    let engine = engine().await;
+    let (port, run) = (free_port(), unique("run"));
+    let running = engine.start(&spec(&unique("limited"), &run, port, &[])).await.unwrap();
+    wait_listening(port).await;
+    assert!(get(port, "/health").unwrap().starts_with("HTTP/1.1 200 OK"));
+    let counters = running.counters.clone().expect("cgroup found");
+    let before = counters.sample();
+    for _ in 0..200 {
+        get(port, "/").unwrap();
+    }
+    let after = counters.sample();
+    assert!(after.cpu_ns > before.cpu_ns, "{before:?} {after:?}");
+    assert!(after.memory > 0 && after.memory <= 64 << 20, "{after:?}");
+    // The limits are the kernel's, not just the engine's.
+    if let docker::CgroupCounters::V1 { cpu, .. } = &counters {
+        let quota = std::fs::read_to_string(cpu.join("cpu.cfs_quota_us")).unwrap();
+        let period = std::fs::read_to_string(cpu.join("cpu.cfs_period_us")).unwrap();
+        assert_eq!(quota.trim().parse::<f64>().unwrap() / period.trim().parse::<f64>().unwrap(), 0.5);
+    }
+    assert!(engine.state(&running.id).await.unwrap().running);
+    engine.remove(&running.id).await.unwrap();
+    // Removing twice is fine: a 404 during cleanup is success.
+    engine.remove(&running.id).await.unwrap();
+    assert!(engine.containers_of_run(&run).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn exited_container_reports_its_code_and_logs() {
+    let engine = engine().await;
+    let (port, run) = (free_port(), unique("run"));
+    let running = engine.start(&spec(&unique("exits"), &run, port, &["EXIT_AFTER=1"])).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = engine.state(&running.id).await.unwrap();
+    assert_eq!((state.running, state.exit_code), (false, Some(3)));
+    let logs = engine.logs_tail(&running.id, 5).await;
+    assert!(logs.contains("exiting on purpose"), "{logs}");
+    engine.remove(&running.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn sweep_removes_what_dead_runs_left() {
+    let engine = engine().await;
+    let run = unique("run");
+    let mut dead = spec(&unique("orphan"), &run, free_port(), &[]);
+    // A pid that cannot be alive: the owner of this container is gone.
+    dead.labels.insert(docker::PID_LABEL.into(), "999999999".into());
+    let orphan = engine.start(&dead).await.unwrap();
+    let mine = engine.start(&spec(&unique("alive"), &run, free_port(), &[])).await.unwrap();
+    let swept = engine.sweep().await.unwrap();
+    assert!(swept.contains(&orphan.name), "{swept:?}");
+    assert!(!swept.contains(&mine.name), "a live run's container stays: {swept:?}");
+    assert_eq!(engine.containers_of_run(&run).await.unwrap(), vec![mine.id.clone()]);
+    engine.remove(&mine.id).await.unwrap();
+}
