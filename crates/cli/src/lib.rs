@@ -1,13 +1,16 @@
 //! The `stackbench` command line: argument parsing and glue. The work is done
 //! by the library crates; this crate wires them up and prints.
 
+mod bench;
 mod load;
 pub mod summary;
+pub mod table;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::BenchOpts;
 pub use load::LoadOpts;
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (it printed its partial result).
@@ -28,11 +31,14 @@ const EXIT_CODES: &str = "Exit codes: 0 success, 1 the run could not be done (th
 pub enum Command {
     /// Drive an HTTP server with load, like wrk (closed loop) or wrk2 (--rate)
     Load(LoadOpts),
+    /// Build, start and load the stacks described by scenario files, and store the results
+    Bench(BenchOpts),
 }
 
 /// Runs the parsed command and returns the process exit code.
 pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Load(load) => load::run(load),
+        Command::Bench(bench) => bench::run(bench),
     }
 }

@@ -30,5 +30,6 @@ fn parse(args: &[&str]) -> stackbench::LoadOpts {
     use clap::Parser;
     match stackbench::Opts::parse_from(args).command {
         stackbench::Command::Load(opts) => opts,
+        other => panic!("not a load command: {other:?}"),
     }
 }

@@ -1,5 +1,5 @@
 # A tiny keep-alive HTTP server for stackbench's Docker tests: one process
-# per connection, bound to 127.0.0.1:$PORT. `/status500` answers 500;
+# per connection, bound to 127.0.0.1:$STACKBENCH_PORT (or $PORT). `/status500` answers 500;
 # EXIT_AFTER=N makes the whole server exit N seconds after it starts.
 use strict;
 use warnings;
@@ -8,7 +8,7 @@ use IO::Handle;
 
 STDOUT->autoflush(1);
 $SIG{CHLD} = 'IGNORE';
-my $port = $ENV{PORT} || 8080;
+my $port = $ENV{STACKBENCH_PORT} || $ENV{PORT} || 8080;
 my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 1024, ReuseAddr => 1)
     or die "cannot listen on 127.0.0.1:$port: $!\n";
 print "listening on 127.0.0.1:$port\n";

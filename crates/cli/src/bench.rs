@@ -1,0 +1,157 @@
+//! `stackbench bench FILE...`: runs scenario files one after another (and
+//! `--repeat` times, interleaved), printing progress and the results table.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use runner::{Cancel, Event, Options, RunStatus, Runner};
+
+use crate::load::parse_duration;
+use crate::{table, EXIT_INTERRUPTED};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchOpts {
+    /// Scenario files (scenarios/*.toml)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Measure each level this long instead of the scenario's duration
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Sweep these connection counts instead of the scenario's, e.g. 50,100
+    #[arg(long, value_delimiter = ',')]
+    pub connections: Option<Vec<usize>>,
+    /// Run the suite this many times, interleaved (A B A B, not A A B B)
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// CPUs for the load generator; the server side gets all the others
+    #[arg(long, default_value = "0")]
+    pub generator_cpus: String,
+    /// The project root that scenario paths are relative to [default: the current folder]
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Where results files go [default: ROOT/reports/results]
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+}
+
+pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let root = match &opts.root {
+        Some(root) => root.clone(),
+        None => std::env::current_dir().context("cannot find the current folder")?,
+    };
+    // Check every file before running anything, so a typo in the last one does not waste an hour.
+    let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
+    let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)?;
+    if opts.repeat == 0 {
+        anyhow::bail!("--repeat: must be at least 1");
+    }
+    let options = Options {
+        results: opts.results.clone().unwrap_or_else(|| root.join("reports/results")),
+        root,
+        duration: opts.duration,
+        connections: opts.connections.clone(),
+        generator_cpus,
+        ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
+        started,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(run_suite(loaded, options, opts.repeat))
+}
+
+async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, repeat: u32) -> anyhow::Result<ExitCode> {
+    let engine = docker::Engine::connect().await?;
+    eprintln!("==> Docker {} (API {}), kernel {}", engine.version, engine.api_version, engine.kernel);
+    let cancel = Cancel::new();
+    tokio::spawn(watch_signals(cancel.clone()));
+    let tty = std::io::stderr().is_terminal();
+    let runner = Runner::new(engine, options, cancel.clone(), move |event| print_event(event, tty));
+    runner.sweep().await?;
+    eprintln!(
+        "==> load generator pinned to CPU {:?}; server containers get the other CPUs",
+        runner.options.generator_cpus
+    );
+    let mut records = Vec::new();
+    'suite: for round in 1..=repeat {
+        for scenario in &loaded {
+            if cancel.is_cancelled() {
+                break 'suite;
+            }
+            eprintln!("==> scenario {} ({}), run {round} of {repeat}", scenario.scenario.name, scenario.path.display());
+            let (path, record) = runner.run(scenario, round).await?;
+            eprintln!("==> results: {}", path.display());
+            if let Some(reason) = &record.reason {
+                eprintln!("==> {:?}: {reason}", record.status);
+            }
+            records.push(record);
+        }
+    }
+    println!("{}", table::render(&records));
+    if let Some(t) = records.iter().find_map(|r| r.to_first_measured_s) {
+        println!("time from command start to the first measured request: {t:.2}s");
+    }
+    let code = if records.iter().any(|r| r.status == RunStatus::Interrupted) || cancel.is_cancelled() {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if records.iter().any(|r| r.status == RunStatus::Failed) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    Ok(code)
+}
+
+/// First SIGINT/SIGTERM: stop after recording what finished and removing
+/// containers. Third: give up on cleanup and exit.
+async fn watch_signals(cancel: Cancel) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return;
+    };
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        count += 1;
+        match count {
+            1 => {
+                eprintln!("\n==> stopping: keeping the finished levels and removing the containers");
+                cancel.cancel();
+            }
+            2 => eprintln!(
+                "==> still cleaning up; once more to exit at once (containers may be left, the next run removes them)"
+            ),
+            _ => std::process::exit(i32::from(EXIT_INTERRUPTED)),
+        }
+    }
+}
+
+fn print_event(event: Event<'_>, tty: bool) {
+    match event {
+        Event::Step(s) => eprintln!("==> {s}"),
+        Event::Warning(s) => eprintln!("warning: {s}"),
+        Event::Detail(s) => {
+            if tty {
+                let line: String = s.chars().take(100).collect();
+                eprint!("\r\x1b[2K    {line}");
+            } else {
+                eprintln!("    {s}");
+            }
+        }
+        Event::Level(level) => {
+            if tty {
+                eprint!("\r\x1b[2K");
+            }
+            eprintln!("    {}", table::level_line(level));
+        }
+    }
+}

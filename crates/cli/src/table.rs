@@ -1,0 +1,134 @@
+//! The terminal table printed after a suite, in the shape of the blog tables
+//! people compare stacks with: one row per scenario, endpoint and level.
+
+use std::fmt::Write as _;
+
+use runner::{LevelRecord, LevelStatus, RunRecord};
+
+use crate::summary::{metric, time_us};
+
+/// Generator CPU above this share of its CPUs makes a row suspect.
+const GENERATOR_BUSY_PCT: f64 = 90.0;
+
+const HEADER: [&str; 13] = [
+    "stack", "endpoint", "conns", "requests", "req/s", "mean", "p99", "max", "errors", "timeouts", "CPU%", "mem",
+    "notes",
+];
+
+pub fn render(records: &[RunRecord]) -> String {
+    let mut rows: Vec<[String; 13]> = Vec::new();
+    for record in records {
+        if record.levels.is_empty() {
+            let reason = record.reason.as_deref().unwrap_or("no levels ran");
+            let first_line = reason.lines().next().unwrap_or_default();
+            rows.push(std::array::from_fn(|i| match i {
+                0 => record.scenario.name.clone(),
+                12 => format!("{:?}: {first_line}", record.status).to_lowercase(),
+                _ => "-".into(),
+            }));
+        }
+        for level in &record.levels {
+            rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len()));
+        }
+    }
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([HEADER[i].len()]).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[String]| {
+        for (i, cell) in cells.iter().enumerate() {
+            // Text columns left, numbers right; the notes column is not padded.
+            match i {
+                0 | 1 => {
+                    let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
+                }
+                12 => out.push_str(cell),
+                _ => {
+                    let _ = write!(out, "{cell:>w$}  ", w = widths[i]);
+                }
+            }
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+        out.push('\n');
+    };
+    line(&mut out, &HEADER.map(String::from));
+    for r in &rows {
+        line(&mut out, r);
+    }
+    out
+}
+
+fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize) -> [String; 13] {
+    let dash = || "-".to_string();
+    let load = level.load.as_ref();
+    let lat = |f: fn(&loadgen::LatencySummary) -> f64| load.map_or_else(dash, |l| time_us(f(&l.latency_us)));
+    [
+        stack.to_string(),
+        level.endpoint.clone(),
+        level.connections.to_string(),
+        load.map_or_else(dash, |l| l.requests.to_string()),
+        load.map_or_else(dash, |l| format!("{:.1}", l.rps)),
+        lat(|l| l.mean),
+        lat(|l| l.p99 as f64),
+        lat(|l| l.max as f64),
+        load.map_or_else(dash, |l| (l.errors.total() - l.errors.timeout).to_string()),
+        load.map_or_else(dash, |l| l.errors.timeout.to_string()),
+        level.server.map_or_else(dash, |s| format!("{:.0}", s.cpu_pct_mean)),
+        level.server.map_or_else(dash, |s| format!("{:.1}MiB", s.memory_peak as f64 / (1 << 20) as f64)),
+        notes(level, n_generator_cpus),
+    ]
+}
+
+/// What went wrong, in words.
+pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
+    let mut notes = Vec::new();
+    if let Some(f) = &level.failure {
+        notes.push(f.message.clone());
+    }
+    if let Some(l) = &level.load {
+        let e = &l.errors;
+        for (n, what) in [
+            (e.timeout, "timeouts"),
+            (e.connect, "connect errors"),
+            (e.read, "read errors"),
+            (e.status, "bad statuses"),
+            (e.body, "bad bodies"),
+            (e.parse, "malformed responses"),
+        ] {
+            if n > 0 {
+                notes.push(format!("{n} {what}"));
+            }
+        }
+    }
+    if level.generator_cpu_pct > GENERATOR_BUSY_PCT * n_generator_cpus.max(1) as f64 {
+        notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));
+    }
+    if let Some(s) = &level.server {
+        if s.nr_throttled > 0 && s.cpu_pct_mean >= 0.9 * s.cpu_limit_pct {
+            notes.push("server at its CPU limit".to_string());
+        }
+    }
+    notes.join("; ")
+}
+
+/// One line per finished level, printed as the sweep goes.
+pub fn level_line(level: &LevelRecord) -> String {
+    let status = if level.status == LevelStatus::Ok { "" } else { " FAILED:" };
+    match &level.load {
+        Some(l) => format!(
+            "{} conns:{status} {} req/s, p99 {}, {} errors, server CPU {}{}",
+            level.connections,
+            metric(l.rps),
+            time_us(l.latency_us.p99 as f64),
+            l.errors.total(),
+            level.server.map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
+            level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
+        ),
+        None => format!(
+            "{} conns:{status} {}",
+            level.connections,
+            level.failure.as_ref().map_or("no result", |f| f.message.as_str())
+        ),
+    }
+}

@@ -1,0 +1,236 @@
+//! The run sequence of one scenario: images, sidecars, server, checks,
+//! primer, then each connection level, recorded as it completes.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use docker::Running;
+use loadgen::{Config, Control, Expect, LoadResult, Stop as LoadStop, Target};
+use tokio::sync::oneshot;
+
+use crate::plan::{EndpointPlan, Plan};
+use crate::record::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord};
+use crate::service::{Containers, LOG_TAIL};
+use crate::{sampler, Error, Event, Runner, Stop};
+
+/// The server as it runs now (it is restarted if it dies mid-sweep).
+struct Server {
+    running: Running,
+    port: u16,
+}
+
+impl Runner<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn run_inner(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        path: &Path,
+        record: &mut RunRecord,
+        containers: &mut Containers,
+        repeat: u32,
+    ) -> Result<(), Stop> {
+        let write = |record: &RunRecord| {
+            record.write(path).map_err(|source| Stop::Fatal(Error::Results { path: path.to_path_buf(), source }))
+        };
+        for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
+            self.build(svc, record, path).await?;
+        }
+        write(record)?;
+        let mut sidecar_env = Vec::new();
+        for svc in &plan.sidecars {
+            let (running, port) = self.start(svc, plan, run_id, &[], containers).await?;
+            self.wait_ready(svc, &running, port).await?;
+            sidecar_env.extend(svc.address_env(port));
+        }
+        let mut server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
+        for endpoint in &plan.endpoints {
+            self.verify(endpoint, server.port, &server.running).await?;
+        }
+        self.emit(Event::Step(&format!("verified {} endpoint(s)", plan.endpoints.len())));
+        self.prime(plan, &plan.endpoints[0], server.port).await;
+
+        let mut first = true;
+        for endpoint in &plan.endpoints {
+            for &connections in &endpoint.connections {
+                if self.cancel.is_cancelled() {
+                    return Ok(());
+                }
+                if !first {
+                    let _ = self.until_cancelled(tokio::time::sleep(plan.pause)).await;
+                    if self.cancel.is_cancelled() {
+                        return Ok(());
+                    }
+                }
+                first = false;
+                if !self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?.running {
+                    self.emit(Event::Warning("the server is not running; starting a new one for the next level"));
+                    server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
+                }
+                let level_start = Instant::now();
+                let level = self.run_level(plan, endpoint, connections, repeat, &server).await?;
+                if record.to_first_measured_s.is_none() {
+                    let first_measured = level_start + plan.warmup;
+                    record.to_first_measured_s =
+                        Some(first_measured.saturating_duration_since(self.options.started).as_secs_f64());
+                }
+                record.levels.push(level);
+                write(record)?;
+                self.emit(Event::Level(record.levels.last().expect("just pushed")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_server(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        sidecar_env: &[String],
+        containers: &mut Containers,
+    ) -> Result<Server, Stop> {
+        let (running, port) = self.start(&plan.server, plan, run_id, sidecar_env, containers).await?;
+        self.wait_ready(&plan.server, &running, port).await?;
+        Ok(Server { running, port })
+    }
+
+    /// A short burst so that the first level does not pay for cold caches.
+    async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, port: u16) {
+        let Ok(mut config) = self.load_config(plan, endpoint, 4.min(endpoint.connections[0]), port) else { return };
+        config.stop = LoadStop::Requests(100);
+        config.warmup = Duration::ZERO;
+        config.rate = None;
+        let control = Control::new();
+        self.cancel.attach(&control);
+        let _ = tokio::task::spawn_blocking(move || loadgen::run(&config, &control)).await;
+        self.cancel.detach();
+    }
+
+    fn load_config(
+        &self,
+        plan: &Plan,
+        endpoint: &EndpointPlan,
+        connections: usize,
+        port: u16,
+    ) -> Result<Config, loadgen::ConfigError> {
+        let target = Target::parse(&format!("http://127.0.0.1:{port}{}", endpoint.path))?;
+        Ok(Config {
+            method: endpoint.method.clone(),
+            headers: endpoint.headers.clone(),
+            body: endpoint.body.clone(),
+            n_connections: connections,
+            n_threads: plan.threads.min(connections),
+            stop: LoadStop::Duration(plan.duration),
+            warmup: plan.warmup,
+            timeout: plan.timeout,
+            pipeline: plan.pipeline,
+            keepalive: endpoint.keepalive,
+            rate: plan.rate,
+            expect: Expect {
+                status: Some(endpoint.expect_status),
+                body: endpoint.expect_body.clone().map(String::into_bytes),
+            },
+            cpus: Some(plan.generator_cpus.clone()),
+            ..Config::new(target)
+        })
+    }
+
+    /// One connection level: load, with the server's cgroup sampled during
+    /// the measured window, then a look at whether the server survived.
+    async fn run_level(
+        &self,
+        plan: &Plan,
+        endpoint: &EndpointPlan,
+        connections: usize,
+        repeat: u32,
+        server: &Server,
+    ) -> Result<LevelRecord, Stop> {
+        self.emit(Event::Step(&format!(
+            "{} {}: {connections} connections, {} warm-up + {} measured",
+            endpoint.method,
+            endpoint.path,
+            humantime::format_duration(plan.warmup),
+            humantime::format_duration(plan.duration)
+        )));
+        let mut level = LevelRecord {
+            endpoint: endpoint.name.clone(),
+            method: endpoint.method.clone(),
+            path: endpoint.path.clone(),
+            connections,
+            keepalive: endpoint.keepalive,
+            repeat,
+            status: LevelStatus::Ok,
+            failure: None,
+            load: None,
+            server: None,
+            generator_cpu_pct: 0.0,
+        };
+        let config = match self.load_config(plan, endpoint, connections, server.port) {
+            Ok(c) => c,
+            Err(e) => {
+                level.status = LevelStatus::Failed;
+                level.failure =
+                    Some(Failure { kind: FailureKind::Generator, message: e.to_string(), logs_tail: String::new() });
+                return Ok(level);
+            }
+        };
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let sampling = server.running.counters.clone().map(|c| sampler::spawn(c, plan.warmup, stop_rx));
+        let control = Control::new();
+        self.cancel.attach(&control);
+        let wall = Instant::now();
+        let outcome = tokio::task::spawn_blocking(move || loadgen::run(&config, &control))
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+        let wall = wall.elapsed();
+        self.cancel.detach();
+        let _ = stop_tx.send(());
+        let samples = match sampling {
+            Some(task) => task.await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        level.server = sampler::summarize(&samples, plan.server.cpus);
+        let result: LoadResult = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                level.status = LevelStatus::Failed;
+                level.failure =
+                    Some(Failure { kind: FailureKind::Generator, message: e.to_string(), logs_tail: String::new() });
+                return Ok(level);
+            }
+        };
+        level.generator_cpu_pct =
+            (result.generator.cpu_user_s + result.generator.cpu_sys_s) / wall.as_secs_f64().max(1e-9) * 100.0;
+        let state = self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
+        level.failure = if !state.running {
+            let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
+            Some(Failure {
+                kind: FailureKind::ServerExited,
+                message: format!(
+                    "the server exited during the level (code {}){cause}",
+                    state.exit_code.map_or("?".into(), |c| c.to_string())
+                ),
+                logs_tail: self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
+            })
+        } else if result.interrupted {
+            Some(Failure {
+                kind: FailureKind::Interrupted,
+                message: format!("interrupted after {:.1}s of the measured window", result.duration_s),
+                logs_tail: String::new(),
+            })
+        } else if result.requests == 0 {
+            Some(Failure {
+                kind: FailureKind::NoResponses,
+                message: format!("no responses in the measured window (errors: {:?})", result.errors),
+                logs_tail: self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
+            })
+        } else {
+            None
+        };
+        if level.failure.is_some() {
+            level.status = LevelStatus::Failed;
+        }
+        level.load = Some(result);
+        Ok(level)
+    }
+}

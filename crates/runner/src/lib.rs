@@ -1,0 +1,217 @@
+//! Runs scenarios end to end: images, containers with limits, readiness,
+//! verification, a primer, then every connection level of every endpoint,
+//! with the results file rewritten after each level.
+//!
+//! Architecture invariant: the runner never prints and never renders tables;
+//! it reports through [`Event`]s and returns [`RunRecord`]s. It uses
+//! `loadgen` as a library and reaches Docker only through the `docker` crate.
+
+mod cancel;
+mod levels;
+mod plan;
+pub mod record;
+mod sampler;
+mod service;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use docker::Engine;
+use scenario::Loaded;
+
+pub use cancel::Cancel;
+pub use plan::{Machine, Plan};
+pub use record::{
+    Failure, FailureKind, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage,
+};
+
+/// What the runner reports while it works.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A step starts ("building image ...").
+    Step(&'a str),
+    /// A line of detail (build output, debootstrap progress).
+    Detail(&'a str),
+    /// Something the user should know that does not stop the run.
+    Warning(&'a str),
+    /// A level finished (or failed) and was written to the results file.
+    Level(&'a LevelRecord),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Scenario(#[from] scenario::Error),
+    #[error(transparent)]
+    Docker(#[from] docker::Error),
+    #[error("cannot write results '{}': {source} (earlier results are untouched)", path.display())]
+    Results { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Choices that are not in the scenario file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The project root: scenario paths are relative to it.
+    pub root: PathBuf,
+    /// Results go to `<results>/<scenario>/<UTC time>.json`.
+    pub results: PathBuf,
+    pub duration: Option<Duration>,
+    pub connections: Option<Vec<usize>>,
+    /// CPUs for the load generator; the server gets the others.
+    pub generator_cpus: Vec<usize>,
+    /// The host's CA bundle, added to every image build (if it exists).
+    pub ca_bundle: Option<PathBuf>,
+    /// When the command started, to report the time to the first measured request.
+    pub started: Instant,
+}
+
+/// Runs scenarios against one engine.
+pub struct Runner<'a> {
+    pub engine: Engine,
+    pub options: Options,
+    pub cancel: Cancel,
+    observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        engine: Engine,
+        options: Options,
+        cancel: Cancel,
+        observer: impl Fn(Event<'_>) + Send + Sync + 'a,
+    ) -> Self {
+        Runner { engine, options, cancel, observer: Box::new(observer) }
+    }
+
+    pub(crate) fn emit(&self, event: Event<'_>) {
+        (self.observer)(event)
+    }
+
+    /// Removes what earlier runs that died left behind, and says so.
+    pub async fn sweep(&self) -> Result<(), Error> {
+        let swept = self.engine.sweep().await?;
+        if !swept.is_empty() {
+            self.emit(Event::Warning(&format!(
+                "removed {} container(s) left by an earlier run that did not finish: {}",
+                swept.len(),
+                swept.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs one scenario (repeat number `repeat`, from 1). Failures of the
+    /// stack (a build, readiness, a verification, a level) end up in the
+    /// returned record with a reason; `Err` is for what stops the whole suite.
+    pub async fn run(&self, loaded: &Loaded, repeat: u32) -> Result<(PathBuf, RunRecord), Error> {
+        let machine = Machine::detect();
+        let plan = Plan::new(loaded, &self.options, &machine)?;
+        let started_at = SystemTime::now();
+        let stamp = compact_utc(started_at);
+        let run_id = format!("{}-{stamp}-{}", plan.name, std::process::id());
+        let dir = self.options.results.join(&plan.name);
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Results { path: dir.clone(), source })?;
+        let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
+        let path = dir.join(format!("{stamp}{suffix}.json"));
+        let mut record = RunRecord {
+            schema_version: record::RECORD_VERSION,
+            run_id: run_id.clone(),
+            scenario: ScenarioInfo {
+                name: plan.name.clone(),
+                description: loaded.scenario.description.clone(),
+                file: loaded.path.display().to_string(),
+                sha256: sha256_hex(loaded.text.as_bytes()),
+            },
+            provenance: Provenance {
+                stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
+                git_commit: git_commit(&self.options.root),
+                docker_version: self.engine.version.clone(),
+                docker_api_version: self.engine.api_version.clone(),
+                kernel: self.engine.kernel.clone(),
+                cpu_model: machine.cpu_model.clone(),
+                n_cpus: machine.n_cpus,
+                generator_cpus: plan.generator_cpus.clone(),
+                server_cpuset: plan.server_cpuset.clone(),
+                server_cpus: plan.server.cpus,
+                server_memory: plan.server.memory,
+                server_pids: plan.server.pids,
+                network: "host, server bound to 127.0.0.1".to_string(),
+                images: BTreeMap::new(),
+            },
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            finished_at: None,
+            status: RunStatus::Running,
+            reason: None,
+            to_first_measured_s: None,
+            levels: Vec::new(),
+            build_logs: BTreeMap::new(),
+        };
+        let write =
+            |record: &RunRecord| record.write(&path).map_err(|source| Error::Results { path: path.clone(), source });
+        write(&record)?;
+
+        let mut containers = service::Containers::new(self.engine.clone());
+        let outcome = self.run_inner(&plan, &run_id, &path, &mut record, &mut containers, repeat).await;
+        containers.remove_all().await;
+        record.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        match outcome {
+            Ok(()) if self.cancel.is_cancelled() => {
+                record.status = RunStatus::Interrupted;
+                record.reason.get_or_insert_with(|| "interrupted".to_string());
+            }
+            Ok(()) => record.status = RunStatus::Complete,
+            Err(Stop::Failed(reason)) => {
+                record.status = if self.cancel.is_cancelled() { RunStatus::Interrupted } else { RunStatus::Failed };
+                record.reason = Some(reason);
+            }
+            Err(Stop::Fatal(e)) => {
+                record.status = RunStatus::Failed;
+                record.reason = Some(e.to_string());
+                let _ = write(&record);
+                return Err(e);
+            }
+        }
+        write(&record)?;
+        Ok((path, record))
+    }
+}
+
+/// Why a scenario stopped before its end.
+pub(crate) enum Stop {
+    /// The stack failed (build, readiness, verification): recorded, the suite goes on.
+    Failed(String),
+    /// Something that stops the suite (the results cannot be written, the engine went away).
+    Fatal(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Fatal(e)
+    }
+}
+
+/// `20261124T073300Z`: sortable, and safe in file names.
+fn compact_utc(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string().replace(['-', ':'], "")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The commit checked out at `root`, read from `.git` without running git.
+fn git_commit(root: &Path) -> Option<String> {
+    let git = root.join(".git");
+    let head = std::fs::read_to_string(git.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref: ") else { return Some(head.to_string()) };
+    if let Ok(commit) = std::fs::read_to_string(git.join(reference)) {
+        return Some(commit.trim().to_string());
+    }
+    let packed = std::fs::read_to_string(git.join("packed-refs")).ok()?;
+    packed.lines().find_map(|l| l.strip_suffix(reference).map(|c| c.trim().to_string()))
+}

@@ -1,0 +1,248 @@
+//! From a scenario and the machine to a plan: which CPUs the generator and
+//! the server get, the images, the levels to run. Every problem found here
+//! points at the scenario line that causes it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use scenario::{Loaded, Ready};
+
+use crate::{Error, Options};
+
+/// Descriptors a run needs besides its connections.
+const SPARE_FILES: u64 = 64;
+
+/// What this machine offers.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// CPUs this process may run on.
+    pub n_cpus: usize,
+    pub cpu_model: String,
+}
+
+impl Machine {
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        Machine { n_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()), cpu_model }
+    }
+}
+
+/// A container to build and start.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// `server`, or the sidecar's name.
+    pub key: String,
+    pub tag: String,
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub build_args: BTreeMap<String, String>,
+    pub command: Vec<String>,
+    pub cpus: f64,
+    pub memory: u64,
+    pub pids: u32,
+    pub env: BTreeMap<String, String>,
+    pub ready: Ready,
+}
+
+impl ServicePlan {
+    /// The start command with `{host}`, `{port}`, `{cpus}` and `{workers}` filled in.
+    pub fn command_for(&self, port: u16) -> Vec<String> {
+        self.command
+            .iter()
+            .map(|arg| {
+                arg.replace("{host}", "127.0.0.1")
+                    .replace("{port}", &port.to_string())
+                    .replace("{cpus}", &format_cpus(self.cpus))
+                    .replace("{workers}", &self.workers().to_string())
+            })
+            .collect()
+    }
+
+    /// Worker processes that fit the CPU limit: one per whole CPU, at least one.
+    pub fn workers(&self) -> u32 {
+        (self.cpus.floor() as u32).max(1)
+    }
+
+    /// What the service is told about itself, so that worker counts follow the limit.
+    pub fn own_env(&self, port: u16) -> Vec<String> {
+        let mut env = vec![
+            "STACKBENCH_HOST=127.0.0.1".to_string(),
+            format!("STACKBENCH_PORT={port}"),
+            format!("STACKBENCH_CPUS={}", format_cpus(self.cpus)),
+            format!("STACKBENCH_WORKERS={}", self.workers()),
+            format!("WEB_CONCURRENCY={}", self.workers()),
+        ];
+        env.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+        env
+    }
+
+    /// How the server finds this sidecar.
+    pub fn address_env(&self, port: u16) -> Vec<String> {
+        let prefix = format!("STACKBENCH_{}", self.key.to_ascii_uppercase().replace('-', "_"));
+        vec![
+            format!("{prefix}_HOST=127.0.0.1"),
+            format!("{prefix}_PORT={port}"),
+            format!("{prefix}_URL=http://127.0.0.1:{port}"),
+        ]
+    }
+}
+
+fn format_cpus(cpus: f64) -> String {
+    if cpus.fract() == 0.0 {
+        format!("{cpus:.0}")
+    } else {
+        format!("{cpus}")
+    }
+}
+
+/// One request shape to sweep.
+#[derive(Debug, Clone)]
+pub struct EndpointPlan {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub expect_status: u16,
+    pub expect_body: Option<String>,
+    pub keepalive: bool,
+    pub connections: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub generator_cpus: Vec<usize>,
+    pub server_cpuset: String,
+    pub server: ServicePlan,
+    pub sidecars: Vec<ServicePlan>,
+    pub endpoints: Vec<EndpointPlan>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub timeout: Duration,
+    pub pause: Duration,
+    pub threads: usize,
+    pub pipeline: u32,
+    pub rate: Option<f64>,
+}
+
+impl Plan {
+    pub fn new(loaded: &Loaded, options: &Options, machine: &Machine) -> Result<Plan, Error> {
+        let s = &loaded.scenario;
+        let generator_cpus = options.generator_cpus.clone();
+        if let Some(&cpu) = generator_cpus.iter().find(|&&c| c >= machine.n_cpus) {
+            return Err(Error::Setup(format!(
+                "--generator-cpus: CPU {cpu} does not exist; this machine has CPUs 0-{}",
+                machine.n_cpus - 1
+            )));
+        }
+        let server_cpus: Vec<usize> = (0..machine.n_cpus).filter(|c| !generator_cpus.contains(c)).collect();
+        if server_cpus.is_empty() {
+            return Err(Error::Setup(format!(
+                "no CPU is left for the server: this machine has {} and the generator takes {:?}; \
+                 give the generator fewer with --generator-cpus",
+                machine.n_cpus, generator_cpus
+            )));
+        }
+        let server_cpuset = server_cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        for service in std::iter::once(&s.server).chain(&s.sidecars) {
+            let cpus = service.cpus.get_ref().0;
+            if cpus > server_cpus.len() as f64 {
+                return Err(loaded
+                    .error_at(
+                        service.cpus.span(),
+                        format!(
+                            "cpus = {cpus}, but only {} CPU(s) ({server_cpuset}) are left for the server side after the \
+                             generator's CPU(s) {generator_cpus:?}",
+                            server_cpus.len()
+                        ),
+                        Some("lower cpus, or pass --generator-cpus with fewer CPUs"),
+                    )
+                    .into());
+            }
+        }
+        let name = s.name.as_str().to_string();
+        let service = |svc: &scenario::Service, key: &str| ServicePlan {
+            key: key.to_string(),
+            tag: if key == "server" {
+                format!("stackbench/{name}:latest")
+            } else {
+                format!("stackbench/{name}-{key}:latest")
+            },
+            context: loaded.resolve(svc.build.get_ref()),
+            dockerfile: svc.dockerfile.clone(),
+            build_args: svc.build_args.clone(),
+            command: svc.command.clone(),
+            cpus: svc.cpus.get_ref().0,
+            memory: svc.memory.0,
+            pids: svc.pids,
+            env: svc.env.clone(),
+            ready: svc.ready.clone(),
+        };
+        let w = &s.workload;
+        let (_, hard_files) = open_files_limit();
+        let mut endpoints = Vec::new();
+        for e in w.endpoints.get_ref() {
+            let sweep = e.connections.as_ref().unwrap_or(&w.connections);
+            let connections = options.connections.clone().unwrap_or_else(|| sweep.get_ref().clone());
+            if let Some(&too_many) = connections.iter().find(|&&c| c as u64 + SPARE_FILES > hard_files) {
+                return Err(loaded
+                    .error_at(
+                        sweep.span(),
+                        format!("{too_many} connections need more open files than this machine allows ({hard_files})"),
+                        Some("lower the level, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"),
+                    )
+                    .into());
+            }
+            let body = match (&e.body, &e.body_file) {
+                (Some(b), _) => b.clone().into_bytes(),
+                (None, Some(file)) => std::fs::read(loaded.resolve(file.get_ref())).map_err(|err| {
+                    loaded.error_at(file.span(), format!("cannot read body file '{}': {err}", file.get_ref()), None)
+                })?,
+                (None, None) => Vec::new(),
+            };
+            endpoints.push(EndpointPlan {
+                name: e.name.to_string(),
+                method: e.method.to_ascii_uppercase(),
+                path: e.path.clone(),
+                headers: e.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                body,
+                expect_status: e.expect_status,
+                expect_body: e.expect_body.clone(),
+                keepalive: e.keepalive.unwrap_or(w.keepalive),
+                connections,
+            });
+        }
+        Ok(Plan {
+            name: name.clone(),
+            server: service(&s.server, "server"),
+            sidecars: s.sidecars.iter().map(|sc| service(sc, sc.name.as_ref().expect("checked").as_str())).collect(),
+            generator_cpus: generator_cpus.clone(),
+            server_cpuset,
+            endpoints,
+            duration: options.duration.unwrap_or(w.duration.0),
+            warmup: w.warmup.0,
+            timeout: w.timeout.0,
+            pause: w.pause.0,
+            threads: w.threads.unwrap_or(generator_cpus.len()).max(1),
+            pipeline: w.pipeline,
+            rate: w.rate.as_ref().map(|r| *r.get_ref()),
+        })
+    }
+}
+
+fn open_files_limit() -> (u64, u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid rlimit to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return (1024, 1024);
+    }
+    (lim.rlim_cur as u64, lim.rlim_max as u64)
+}

@@ -1,0 +1,150 @@
+//! The results file of one run: what was measured, and enough provenance to
+//! say under which conditions. Rewritten after every level.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use loadgen::LoadResult;
+use serde::{Deserialize, Serialize};
+
+/// Bump on any change that can break a reader.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub scenario: ScenarioInfo,
+    pub provenance: Provenance,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    pub status: RunStatus,
+    /// Why the run stopped early, in words.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Seconds from the command's start to the first measured request.
+    #[serde(default)]
+    pub to_first_measured_s: Option<f64>,
+    pub levels: Vec<LevelRecord>,
+    /// Build logs kept beside this file, by service.
+    #[serde(default)]
+    pub build_logs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Complete,
+    Interrupted,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub stackbench_version: String,
+    pub git_commit: Option<String>,
+    pub docker_version: String,
+    pub docker_api_version: String,
+    pub kernel: String,
+    pub cpu_model: String,
+    pub n_cpus: usize,
+    pub generator_cpus: Vec<usize>,
+    pub server_cpuset: String,
+    pub server_cpus: f64,
+    pub server_memory: u64,
+    pub server_pids: u32,
+    pub network: String,
+    /// Image id of each service, by service name (`server` for the server).
+    pub images: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelRecord {
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub connections: usize,
+    pub keepalive: bool,
+    /// 1-based repeat number.
+    pub repeat: u32,
+    pub status: LevelStatus,
+    #[serde(default)]
+    pub failure: Option<Failure>,
+    /// The generator's full result, histogram included.
+    #[serde(default)]
+    pub load: Option<LoadResult>,
+    #[serde(default)]
+    pub server: Option<ServerUsage>,
+    /// Generator CPU over the level, in percent of one CPU.
+    pub generator_cpu_pct: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelStatus {
+    Ok,
+    Failed,
+}
+
+/// Why a level failed, structured, with the container's last words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+    #[serde(default)]
+    pub logs_tail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    ServerExited,
+    NotReady,
+    NoResponses,
+    Interrupted,
+    Generator,
+}
+
+/// The server container's resources over a measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ServerUsage {
+    /// CPU in percent of one CPU: mean over the window, and the highest 1 s interval.
+    pub cpu_pct_mean: f64,
+    pub cpu_pct_max: f64,
+    /// The CPU limit, in percent of one CPU, for comparison.
+    pub cpu_limit_pct: f64,
+    pub memory_mean: u64,
+    pub memory_peak: u64,
+    /// CFS periods throttled and time throttled during the window.
+    pub nr_throttled: u64,
+    pub throttled_s: f64,
+}
+
+impl RunRecord {
+    /// Writes the record to `path` atomically (a temporary file renamed over
+    /// it), so that a reader or a crash never sees half a file.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    pub fn read(path: &Path) -> std::io::Result<RunRecord> {
+        let text = std::fs::read_to_string(path)?;
+        serde_json::from_str(&text).map_err(std::io::Error::other)
+    }
+}

@@ -1,0 +1,236 @@
+//! Containers of a run: built, started with limits, waited for, verified,
+//! and removed by a guard whatever happens.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use docker::{ContainerSpec, Engine, Running};
+
+use crate::plan::{EndpointPlan, Plan, ServicePlan};
+use crate::record::RunRecord;
+use crate::{Event, Runner, Stop};
+
+/// Lines of a container's output kept with a failure.
+pub(crate) const LOG_TAIL: usize = 20;
+
+/// Every container a run started; all are removed by [`Containers::remove_all`],
+/// or, if that is never reached, when the guard is dropped.
+pub(crate) struct Containers {
+    engine: Engine,
+    ids: Vec<String>,
+}
+
+impl Containers {
+    pub fn new(engine: Engine) -> Containers {
+        Containers { engine, ids: Vec::new() }
+    }
+
+    pub fn track(&mut self, id: &str) {
+        self.ids.push(id.to_string());
+    }
+
+    pub async fn remove_all(&mut self) {
+        for id in std::mem::take(&mut self.ids) {
+            // A container that cannot be removed now is swept by the next run (it is labelled).
+            let _ = self.engine.remove(&id).await;
+        }
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        if self.ids.is_empty() {
+            return;
+        }
+        // Dropped without `remove_all` (a panic, or a future dropped mid-way):
+        // remove them from a thread with its own runtime, since this one may be shutting down.
+        let (engine, ids) = (self.engine.clone(), std::mem::take(&mut self.ids));
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                for id in ids {
+                    let _ = engine.remove(&id).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl Runner<'_> {
+    /// Makes sure the base images exist, then builds the service's image.
+    pub(crate) async fn build(&self, svc: &ServicePlan, record: &mut RunRecord, results: &Path) -> Result<(), Stop> {
+        let dockerfile = std::fs::read_to_string(svc.context.join(&svc.dockerfile))
+            .map_err(|e| Stop::Failed(format!("cannot read {}: {e}", svc.context.join(&svc.dockerfile).display())))?;
+        for base in docker::base_images(&dockerfile) {
+            let outcome = docker::ensure_base_image(&self.engine, &base, |line| self.emit(Event::Detail(line)));
+            let made = self.until_cancelled(outcome).await?.map_err(|e| Stop::Failed(e.to_string()))?;
+            if made == docker::BaseImage::BuiltOffline {
+                self.emit(Event::Step(&format!("built base image {base} offline (kept for later runs)")));
+            }
+        }
+        self.emit(Event::Step(&format!("building {} from {}", svc.tag, svc.context.display())));
+        let spec = docker::BuildSpec {
+            context: svc.context.clone(),
+            dockerfile: svc.dockerfile.clone(),
+            tag: svc.tag.clone(),
+            build_args: svc.build_args.clone(),
+            labels: HashMap::from([("stackbench.scenario".to_string(), record.scenario.name.clone())]),
+            ca_bundle: self.options.ca_bundle.clone().filter(|p| p.is_file()),
+        };
+        let build = docker::build_image(&self.engine, &spec, |line| self.emit(Event::Detail(line)));
+        match self.until_cancelled(build).await? {
+            Ok(built) => {
+                record.provenance.images.insert(svc.key.clone(), built.image_id);
+                Ok(())
+            }
+            Err(docker::Error::Build(failed)) => {
+                let log_path = results.with_extension(format!("build-{}.log", svc.key));
+                let _ = std::fs::write(&log_path, &failed.log);
+                record.build_logs.insert(svc.key.clone(), log_path.display().to_string());
+                Err(Stop::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
+            }
+            Err(e) => Err(Stop::Fatal(e.into())),
+        }
+    }
+
+    /// Starts a service with its limits on a port stackbench picked.
+    pub(crate) async fn start(
+        &self,
+        svc: &ServicePlan,
+        plan: &Plan,
+        run_id: &str,
+        extra_env: &[String],
+        containers: &mut Containers,
+    ) -> Result<(Running, u16), Stop> {
+        let port = free_port().map_err(|e| Stop::Failed(format!("cannot find a free port: {e}")))?;
+        let mut env = svc.own_env(port);
+        env.extend_from_slice(extra_env);
+        let spec = ContainerSpec {
+            name: format!("stackbench-{run_id}-{}-{}", svc.key, containers.ids.len()),
+            image: svc.tag.clone(),
+            cmd: svc.command_for(port),
+            env,
+            labels: HashMap::from([
+                (docker::RUN_LABEL.to_string(), run_id.to_string()),
+                (docker::PID_LABEL.to_string(), std::process::id().to_string()),
+            ]),
+            cpus: svc.cpus,
+            cpuset: plan.server_cpuset.clone(),
+            memory: svc.memory,
+            pids: svc.pids,
+            host_network: true,
+        };
+        self.emit(Event::Step(&format!(
+            "starting {} on 127.0.0.1:{port} (cpus {} on CPU {}, memory {} MiB)",
+            svc.key,
+            svc.cpus,
+            plan.server_cpuset,
+            svc.memory >> 20
+        )));
+        let running = self.engine.start(&spec).await.map_err(|e| Stop::Fatal(e.into()))?;
+        containers.track(&running.id);
+        Ok((running, port))
+    }
+
+    /// Waits until the service answers its readiness check, bounded by its
+    /// timeout; fails early if the container exits.
+    pub(crate) async fn wait_ready(&self, svc: &ServicePlan, running: &Running, port: u16) -> Result<(), Stop> {
+        let deadline = Instant::now() + svc.ready.timeout.0;
+        let client = http_client();
+        let url = svc.ready.path.as_ref().map(|p| format!("http://127.0.0.1:{port}{p}"));
+        let mut polls = 0u32;
+        loop {
+            if self.cancel.is_cancelled() {
+                return Err(Stop::Failed("interrupted while waiting for readiness".into()));
+            }
+            let ready = match &url {
+                Some(url) => client.get(url).send().await.is_ok_and(|r| r.status().is_success()),
+                None => tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(),
+            };
+            if ready {
+                return Ok(());
+            }
+            polls += 1;
+            if polls % 10 == 0 {
+                let state = self.engine.state(&running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
+                if !state.running {
+                    let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
+                    return Err(Stop::Failed(format!(
+                        "{} exited (code {}) before it was ready; its last lines:\n{logs}",
+                        svc.key,
+                        state.exit_code.map_or("?".into(), |c| c.to_string())
+                    )));
+                }
+            }
+            if Instant::now() > deadline {
+                let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
+                let what = url.clone().unwrap_or_else(|| format!("a TCP connect to 127.0.0.1:{port}"));
+                return Err(Stop::Failed(format!(
+                    "{} was not ready after {}: {what} never succeeded; its last lines:\n{logs}",
+                    svc.key,
+                    humantime::format_duration(svc.ready.timeout.0)
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends each endpoint's request once and checks status and body.
+    pub(crate) async fn verify(&self, endpoint: &EndpointPlan, port: u16, running: &Running) -> Result<(), Stop> {
+        let client = http_client();
+        let url = format!("http://127.0.0.1:{port}{}", endpoint.path);
+        let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
+            Stop::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
+        })?;
+        let mut request = client.request(method, &url).body(endpoint.body.clone());
+        for (name, value) in &endpoint.headers {
+            request = request.header(name, value);
+        }
+        let failed = |why: String| async move {
+            let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
+            Stop::Failed(format!(
+                "verification of endpoint '{}' ({} {}) failed: {why}; the server's last lines:\n{logs}",
+                endpoint.name, endpoint.method, endpoint.path
+            ))
+        };
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(failed(format!("no response ({e})")).await),
+        };
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        if status != endpoint.expect_status {
+            return Err(failed(format!("status {status}, expected {}", endpoint.expect_status)).await);
+        }
+        if let Some(want) = &endpoint.expect_body {
+            if !body.contains(want.as_str()) {
+                let shown: String = body.chars().take(200).collect();
+                return Err(failed(format!("body does not contain {want:?}; it was {shown:?}")).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `work`, or stops when the run is cancelled.
+    pub(crate) async fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Stop> {
+        tokio::select! {
+            out = work => Ok(out),
+            _ = self.cancel.cancelled() => Err(Stop::Failed("interrupted".into())),
+        }
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        // Never send requests for loopback through a proxy from the environment.
+        .no_proxy()
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}

@@ -1,0 +1,113 @@
+//! Whole runs: success, a server that dies mid-sweep, failed checks, Ctrl-C.
+
+use runner::{Cancel, FailureKind, LevelStatus, RunRecord, RunStatus};
+
+use crate::util::{run, scenario, secs, temp_results};
+
+const WORKLOAD: &str = r#"
+[workload]
+duration = "1s"
+warmup = "200ms"
+pause = "200ms"
+connections = [2, 8]
+
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+expect_body = "ok"
+"#;
+
+#[tokio::test]
+async fn a_run_measures_every_level_and_cleans_up() {
+    let results = temp_results("ok");
+    let (path, record, events) = run(&scenario("runner-ok", "", WORKLOAD), &results, Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
+    assert_eq!(record.levels.iter().map(|l| l.connections).collect::<Vec<_>>(), vec![2, 8]);
+    for level in &record.levels {
+        assert_eq!(level.status, LevelStatus::Ok, "{:?}", level.failure);
+        let load = level.load.as_ref().unwrap();
+        assert!(load.requests > 100 && load.errors.total() == 0, "{load:?}");
+        let server = level.server.expect("cgroup sampled");
+        assert_eq!(server.cpu_limit_pct, 50.0);
+        assert!(server.cpu_pct_mean > 1.0 && server.cpu_pct_mean < 75.0, "{server:?}");
+        assert!(server.memory_peak > 0 && server.memory_peak <= 64 << 20, "{server:?}");
+        assert!(level.generator_cpu_pct > 0.0);
+    }
+    // The file on disk is the record, and it is the only one.
+    assert_eq!(RunRecord::read(&path).unwrap(), record);
+    assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+    let p = &record.provenance;
+    assert_eq!((p.generator_cpus.as_slice(), p.server_cpuset.as_str(), p.server_cpus), (&[0][..], "1", 0.5));
+    assert!(p.images["server"].starts_with("sha256:"), "{p:?}");
+    assert_eq!(record.scenario.sha256.len(), 64);
+    assert!(record.to_first_measured_s.is_some());
+    assert!(events.iter().any(|e| e.contains("verified 1 endpoint")), "{events:#?}");
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_dies_fails_its_level_and_the_run_goes_on() {
+    let results = temp_results("dies");
+    // The server exits 2 s after it starts: during the second level.
+    let workload = WORKLOAD.replace("connections = [2, 8]", "connections = [2, 2, 2]");
+    let loaded = scenario("runner-dies", "env = { EXIT_AFTER = \"2\" }", &workload);
+    let (_, record, _) = run(&loaded, &results, Cancel::new()).await;
+    let statuses: Vec<_> = record.levels.iter().map(|l| l.status).collect();
+    assert_eq!(record.levels.len(), 3, "{record:#?}");
+    let failed = record.levels.iter().find(|l| l.status == LevelStatus::Failed).expect("a level failed");
+    let failure = failed.failure.as_ref().unwrap();
+    assert_eq!(failure.kind, FailureKind::ServerExited, "{failure:?}");
+    assert!(failure.message.contains("code 3"), "{failure:?}");
+    assert!(failure.logs_tail.contains("exiting on purpose"), "{failure:?}");
+    // A new server was started, and the last level measured it.
+    assert_eq!(statuses.last(), Some(&LevelStatus::Ok), "{statuses:?}");
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_verification_stops_the_scenario_with_the_reason() {
+    let results = temp_results("verify");
+    let workload = WORKLOAD.replace("path = \"/health\"", "path = \"/status500\"");
+    let (_, record, _) = run(&scenario("runner-verify", "", &workload), &results, Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains("endpoint 'health' (GET /status500) failed: status 500, expected 200"), "{reason}");
+    assert!(reason.contains("listening on 127.0.0.1:"), "the server's last lines are shown: {reason}");
+    assert!(record.levels.is_empty());
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_never_gets_ready_is_reported_with_its_logs() {
+    let results = temp_results("notready");
+    let loaded =
+        scenario("runner-notready", "command = [\"perl\", \"-e\", \"print qq(no luck\\n); exit 7\"]", WORKLOAD);
+    let (_, record, _) = run(&loaded, &results, Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains("server exited (code 7) before it was ready"), "{reason}");
+    assert!(reason.contains("no luck"), "{reason}");
+    std::fs::remove_dir_all(results).unwrap();
+}
+
+#[tokio::test]
+async fn cancelling_keeps_finished_levels_and_removes_containers() {
+    let results = temp_results("cancel");
+    let workload = WORKLOAD.replace("duration = \"1s\"", "duration = \"30s\"");
+    let loaded = scenario("runner-cancel", "", &workload);
+    let cancel = Cancel::new();
+    let canceller = cancel.clone();
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(secs(6.0)).await;
+        canceller.cancel();
+    });
+    let (path, record, _) = run(&loaded, &results, cancel).await;
+    assert!(started.elapsed() < secs(20.0), "cancel took effect: {:?}", started.elapsed());
+    assert_eq!(record.status, RunStatus::Interrupted);
+    let level = &record.levels[0];
+    assert_eq!(level.failure.as_ref().map(|f| f.kind), Some(FailureKind::Interrupted));
+    assert!(level.load.as_ref().unwrap().requests > 0, "the partial level is kept");
+    assert_eq!(RunRecord::read(&path).unwrap().status, RunStatus::Interrupted);
+    std::fs::remove_dir_all(results).unwrap();
+}
