@@ -3,8 +3,11 @@
 //! Each subcommand lives in its own file; heavy lifting belongs in the
 //! library crates, not here.
 
+mod bench;
 mod bench_loadgen;
+mod setup;
 mod sys;
+mod test;
 
 use std::process::ExitCode;
 
@@ -12,20 +15,20 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  test                 run the whole test suite (installs what the tests need)
+  bench FILE...        benchmark the stacks in scenario files (sets up Docker first)
+                       [--duration 5s] [--connections 50,100] [--repeat N] [--generator-cpus 0]
+  test                 run the whole test suite (sets up Docker first)
+  setup                make sure a Docker engine answers (installs docker.io, starts dockerd)
   bench-loadgen        compare `stackbench load` with wrk against nginx on this machine
-                       [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]
-  bench FILE...        run scenario files (not built yet: see issue 3)";
+                       [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("setup") => setup::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
-        Some("bench") => Err(anyhow::anyhow!(
-            "scenario runs are not built yet (issue 3); until then drive a server you started yourself with \
-             `cargo run --release -p stackbench -- load http://127.0.0.1:PORT/`"
-        )),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -39,16 +42,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The project's test command, as README.md and `.ci/run` call it.
-fn test(args: &[String]) -> anyhow::Result<()> {
-    let root = sys::project_root();
-    sys::step("running cargo test --workspace");
-    sys::run(
-        std::process::Command::new(sys::cargo())
-            .current_dir(&root)
-            .args(["test", "--workspace", "--locked"])
-            .args(args),
-    )
 }

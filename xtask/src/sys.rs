@@ -53,3 +53,14 @@ pub fn ensure_installed(program: &str, package: &str) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Keeps this process alive through SIGINT and SIGTERM while a child handles
+/// them. A handler, not SIG_IGN: children get default handling back at exec.
+pub fn ignore_interrupts_while_waiting() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    // SAFETY: installs an async-signal-safe handler that does nothing.
+    unsafe {
+        libc::signal(libc::SIGINT, nothing as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, nothing as *const () as libc::sighandler_t);
+    }
+}

@@ -23,7 +23,7 @@ pub fn render(records: &[RunRecord]) -> String {
             let first_line = reason.lines().next().unwrap_or_default();
             rows.push(std::array::from_fn(|i| match i {
                 0 => record.scenario.name.clone(),
-                12 => format!("{:?}: {first_line}", record.status).to_lowercase(),
+                12 => format!("{}: {first_line}", format!("{:?}", record.status).to_lowercase()),
                 _ => "-".into(),
             }));
         }

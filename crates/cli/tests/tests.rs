@@ -2,5 +2,7 @@
 
 mod util;
 
+mod bench_command;
 mod load_command;
 mod summary;
+mod table;

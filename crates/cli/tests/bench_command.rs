@@ -1,0 +1,107 @@
+//! `stackbench bench` as a user runs it: bad input, and Ctrl-C mid-level
+//! against the real engine (`cargo xtask test` starts one).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{stackbench, text};
+
+fn crates_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stackbench-cli-{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn bad_scenario_gets_a_located_error_and_runs_nothing() {
+    let dir = temp_dir("bad");
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "name = \"bad\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 0\nmemory = \"64m\"\n")
+        .unwrap();
+    let root = crates_dir();
+    let out = stackbench(&["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("{}:4:8: cpus = 0 is not a CPU limit", file.display())), "{stderr}");
+    let out = stackbench(&["bench", "/nonexistent/scenario.toml"]);
+    assert!(text(&out.stderr).contains("cannot read scenario '/nonexistent/scenario.toml'"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sigint_mid_level_keeps_results_and_leaves_nothing() {
+    let dir = temp_dir("sigint");
+    let file = dir.join("cli-sigint.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "cli-sigint"
+[server]
+build = "docker/tests/context"
+cpus = 0.5
+memory = "64m"
+ready = { path = "/health", timeout = "20s" }
+[workload]
+duration = "60s"
+warmup = "0s"
+connections = [4]
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+"#,
+    )
+    .unwrap();
+    let results = dir.join("results");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
+        .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
+        .arg(&results)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the level is under way, then interrupt.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "stackbench ended early:\n{seen}");
+        seen.push_str(&line);
+        if line.contains("GET /health: 4 connections") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the level never started:\n{seen}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(15), "stopping took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(130));
+    assert!(text(&out.stdout).contains("cli-sigint"), "the table is printed: {}", text(&out.stdout));
+
+    // The results file says what happened and keeps the partial level; no temporary file is left.
+    let files: Vec<_> = std::fs::read_dir(results.join("cli-sigint")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let record = runner::RunRecord::read(&files[0]).unwrap();
+    assert_eq!(record.status, runner::RunStatus::Interrupted);
+    assert!(record.levels[0].load.as_ref().unwrap().requests > 0);
+
+    // No container of that process is left.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let left = rt.block_on(async {
+        let engine = docker::Engine::connect().await.unwrap();
+        engine.containers_of_run(&record.run_id).await.unwrap()
+    });
+    assert!(left.is_empty(), "left behind: {left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

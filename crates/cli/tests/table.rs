@@ -1,0 +1,79 @@
+//! A snapshot of the results table, from a fixed run record.
+
+use runner::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
+
+use crate::util::fixture;
+
+fn record() -> RunRecord {
+    let level = |connections: usize, failure: Option<Failure>| LevelRecord {
+        endpoint: "health".into(),
+        method: "GET".into(),
+        path: "/health".into(),
+        connections,
+        keepalive: true,
+        repeat: 1,
+        status: if failure.is_some() { LevelStatus::Failed } else { LevelStatus::Ok },
+        failure,
+        load: Some(fixture(false)),
+        server: Some(ServerUsage {
+            cpu_pct_mean: 99.6,
+            cpu_pct_max: 101.0,
+            cpu_limit_pct: 100.0,
+            memory_mean: 40 << 20,
+            memory_peak: 42 << 20,
+            nr_throttled: 12,
+            throttled_s: 0.4,
+        }),
+        generator_cpu_pct: 95.0,
+    };
+    let exited = Failure {
+        kind: FailureKind::ServerExited,
+        message: "the server exited during the level (code 3)".into(),
+        logs_tail: "exiting on purpose\n".into(),
+    };
+    RunRecord {
+        schema_version: runner::record::RECORD_VERSION,
+        run_id: "flask-gevent-20261124T000000Z-1".into(),
+        scenario: ScenarioInfo {
+            name: "flask-gevent".into(),
+            description: String::new(),
+            file: "scenarios/flask-gevent.toml".into(),
+            sha256: "0".repeat(64),
+        },
+        provenance: runner::Provenance {
+            stackbench_version: "0.1.0".into(),
+            git_commit: None,
+            docker_version: "20.10.24".into(),
+            docker_api_version: "1.41".into(),
+            kernel: "6.1".into(),
+            cpu_model: "test".into(),
+            n_cpus: 2,
+            generator_cpus: vec![0],
+            server_cpuset: "1".into(),
+            server_cpus: 1.0,
+            server_memory: 512 << 20,
+            server_pids: 1024,
+            network: "host".into(),
+            images: Default::default(),
+        },
+        started_at: "2026-11-24T00:00:00Z".into(),
+        finished_at: None,
+        status: RunStatus::Complete,
+        reason: None,
+        to_first_measured_s: Some(1.5),
+        levels: vec![level(10, None), level(100, Some(exited))],
+        build_logs: Default::default(),
+    }
+}
+
+#[test]
+fn results_table() {
+    let failed = RunRecord {
+        scenario: ScenarioInfo { name: "broken-stack".into(), ..record().scenario },
+        status: RunStatus::Failed,
+        reason: Some("verification of endpoint 'health' (GET /health) failed: status 500, expected 200\nmore".into()),
+        levels: vec![],
+        ..record()
+    };
+    insta::assert_snapshot!(stackbench::table::render(&[record(), failed]));
+}
