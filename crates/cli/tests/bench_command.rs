@@ -12,17 +12,15 @@ fn crates_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-fn temp_dir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stackbench-cli-{what}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A folder removed when the test ends, even by a panic.
+fn temp_dir(what: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("stackbench-cli-{what}-")).tempdir().unwrap()
 }
 
 #[test]
 fn bad_scenario_gets_a_located_error_and_runs_nothing() {
     let dir = temp_dir("bad");
-    let file = dir.join("bad.toml");
+    let file = dir.path().join("bad.toml");
     std::fs::write(&file, "name = \"bad\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 0\nmemory = \"64m\"\n")
         .unwrap();
     let root = crates_dir();
@@ -32,13 +30,12 @@ fn bad_scenario_gets_a_located_error_and_runs_nothing() {
     assert!(stderr.contains(&format!("{}:4:8: cpus = 0 is not a CPU limit", file.display())), "{stderr}");
     let out = stackbench(&["bench", "/nonexistent/scenario.toml"]);
     assert!(text(&out.stderr).contains("cannot read scenario '/nonexistent/scenario.toml'"), "{}", text(&out.stderr));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn sigint_mid_level_keeps_results_and_leaves_nothing() {
     let dir = temp_dir("sigint");
-    let file = dir.join("cli-sigint.toml");
+    let file = dir.path().join("cli-sigint.toml");
     std::fs::write(
         &file,
         r#"
@@ -58,7 +55,7 @@ path = "/health"
 "#,
     )
     .unwrap();
-    let results = dir.join("results");
+    let results = dir.path().join("results");
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
         .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
         .arg(&results)
@@ -103,5 +100,4 @@ path = "/health"
         engine.containers_of_run(&record.run_id).await.unwrap()
     });
     assert!(left.is_empty(), "left behind: {left:?}");
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -1,12 +1,12 @@
 //! Image builds: the CA bundle reaches the image, failures keep their log.
 
-use crate::util::{build_spec, context, engine, unique};
+use crate::util::{build_spec, context, engine};
 
 #[tokio::test]
 async fn failed_build_keeps_its_log_and_no_containers() {
     let engine = engine().await;
-    let dir = std::env::temp_dir().join(unique("bad-context"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     std::fs::write(dir.join("Dockerfile"), "FROM debian:bookworm\nRUN echo about to fail && false\n").unwrap();
     let spec = docker::BuildSpec { context: dir.clone(), ..build_spec("stackbench-test/bad:latest") };
     let before = engine.containers_of_run("").await.unwrap_or_default();
@@ -19,15 +19,14 @@ async fn failed_build_keeps_its_log_and_no_containers() {
     // forcerm: the failed step's container is gone.
     let after = engine.containers_of_run("").await.unwrap_or_default();
     assert_eq!(before.len(), after.len());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]
 async fn built_image_has_the_ca_bundle_and_context_files() {
     let engine = engine().await;
     let spec = build_spec("stackbench-test/ca-check:latest");
-    let dir = std::env::temp_dir().join(unique("ca-context"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
     std::fs::copy(context().join("server.pl"), dir.join("server.pl")).unwrap();
     // The build fails unless the CA file and the env that points at it are there.
     std::fs::write(
@@ -40,5 +39,4 @@ async fn built_image_has_the_ca_bundle_and_context_files() {
         let built = docker::build_image(&engine, &spec, |_| {}).await.unwrap();
         assert!(built.image_id.starts_with("sha256:"), "{}", built.image_id);
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -167,12 +167,7 @@ impl Runner<'_> {
         };
         let config = match self.load_config(plan, endpoint, connections, server.port) {
             Ok(c) => c,
-            Err(e) => {
-                level.status = LevelStatus::Failed;
-                level.failure =
-                    Some(Failure { kind: FailureKind::Generator, message: e.to_string(), logs_tail: String::new() });
-                return Ok(level);
-            }
+            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let sampling = server.running.counters.clone().map(|c| sampler::spawn(c, plan.warmup, stop_rx));
@@ -192,43 +187,38 @@ impl Runner<'_> {
         level.server = sampler::summarize(&samples, plan.server.cpus);
         let result: LoadResult = match outcome {
             Ok(r) => r,
-            Err(e) => {
-                level.status = LevelStatus::Failed;
-                level.failure =
-                    Some(Failure { kind: FailureKind::Generator, message: e.to_string(), logs_tail: String::new() });
-                return Ok(level);
-            }
+            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         level.generator_cpu_pct =
             (result.generator.cpu_user_s + result.generator.cpu_sys_s) / wall.as_secs_f64().max(1e-9) * 100.0;
         let state = self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
-        level.failure = if !state.running {
+        let failure = if !state.running {
             let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
-            Some(Failure {
-                kind: FailureKind::ServerExited,
-                message: format!(
+            Some(Failure::new(
+                FailureKind::ServerExited,
+                format!(
                     "the server exited during the level (code {}){cause}",
                     state.exit_code.map_or("?".into(), |c| c.to_string())
                 ),
-                logs_tail: self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
-            })
+                self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
+            ))
         } else if result.interrupted {
-            Some(Failure {
-                kind: FailureKind::Interrupted,
-                message: format!("interrupted after {:.1}s of the measured window", result.duration_s),
-                logs_tail: String::new(),
-            })
+            Some(Failure::new(
+                FailureKind::Interrupted,
+                format!("interrupted after {:.1}s of the measured window", result.duration_s),
+                String::new(),
+            ))
         } else if result.requests == 0 {
-            Some(Failure {
-                kind: FailureKind::NoResponses,
-                message: format!("no responses in the measured window (errors: {:?})", result.errors),
-                logs_tail: self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
-            })
+            Some(Failure::new(
+                FailureKind::NoResponses,
+                format!("no responses in the measured window (errors: {:?})", result.errors),
+                self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
+            ))
         } else {
             None
         };
-        if level.failure.is_some() {
-            level.status = LevelStatus::Failed;
+        if let Some(failure) = failure {
+            level = level.failed(failure);
         }
         level.load = Some(result);
         Ok(level)

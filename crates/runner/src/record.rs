@@ -105,6 +105,21 @@ pub struct Failure {
     pub logs_tail: String,
 }
 
+impl Failure {
+    pub fn new(kind: FailureKind, message: String, logs_tail: String) -> Failure {
+        Failure { kind, message, logs_tail }
+    }
+}
+
+impl LevelRecord {
+    /// This level, marked failed for `failure`.
+    pub fn failed(mut self, failure: Failure) -> LevelRecord {
+        self.status = LevelStatus::Failed;
+        self.failure = Some(failure);
+        self
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {

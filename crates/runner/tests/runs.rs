@@ -20,7 +20,7 @@ expect_body = "ok"
 #[tokio::test]
 async fn a_run_measures_every_level_and_cleans_up() {
     let results = temp_results("ok");
-    let (path, record, events) = run(&scenario("runner-ok", "", WORKLOAD), &results, Cancel::new()).await;
+    let (path, record, events) = run(&scenario("runner-ok", "", WORKLOAD), results.path(), Cancel::new()).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
     assert_eq!(record.levels.iter().map(|l| l.connections).collect::<Vec<_>>(), vec![2, 8]);
     for level in &record.levels {
@@ -42,7 +42,6 @@ async fn a_run_measures_every_level_and_cleans_up() {
     assert_eq!(record.scenario.sha256.len(), 64);
     assert!(record.to_first_measured_s.is_some());
     assert!(events.iter().any(|e| e.contains("verified 1 endpoint")), "{events:#?}");
-    std::fs::remove_dir_all(results).unwrap();
 }
 
 #[tokio::test]
@@ -51,7 +50,7 @@ async fn a_server_that_dies_fails_its_level_and_the_run_goes_on() {
     // The server exits 2 s after it starts: during the second level.
     let workload = WORKLOAD.replace("connections = [2, 8]", "connections = [2, 2, 2]");
     let loaded = scenario("runner-dies", "env = { EXIT_AFTER = \"2\" }", &workload);
-    let (_, record, _) = run(&loaded, &results, Cancel::new()).await;
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
     let statuses: Vec<_> = record.levels.iter().map(|l| l.status).collect();
     assert_eq!(record.levels.len(), 3, "{record:#?}");
     let failed = record.levels.iter().find(|l| l.status == LevelStatus::Failed).expect("a level failed");
@@ -61,20 +60,18 @@ async fn a_server_that_dies_fails_its_level_and_the_run_goes_on() {
     assert!(failure.logs_tail.contains("exiting on purpose"), "{failure:?}");
     // A new server was started, and the last level measured it.
     assert_eq!(statuses.last(), Some(&LevelStatus::Ok), "{statuses:?}");
-    std::fs::remove_dir_all(results).unwrap();
 }
 
 #[tokio::test]
 async fn a_failed_verification_stops_the_scenario_with_the_reason() {
     let results = temp_results("verify");
     let workload = WORKLOAD.replace("path = \"/health\"", "path = \"/status500\"");
-    let (_, record, _) = run(&scenario("runner-verify", "", &workload), &results, Cancel::new()).await;
+    let (_, record, _) = run(&scenario("runner-verify", "", &workload), results.path(), Cancel::new()).await;
     assert_eq!(record.status, RunStatus::Failed);
     let reason = record.reason.unwrap();
     assert!(reason.contains("endpoint 'health' (GET /status500) failed: status 500, expected 200"), "{reason}");
     assert!(reason.contains("listening on 127.0.0.1:"), "the server's last lines are shown: {reason}");
     assert!(record.levels.is_empty());
-    std::fs::remove_dir_all(results).unwrap();
 }
 
 #[tokio::test]
@@ -82,12 +79,11 @@ async fn a_server_that_never_gets_ready_is_reported_with_its_logs() {
     let results = temp_results("notready");
     let loaded =
         scenario("runner-notready", "command = [\"perl\", \"-e\", \"print qq(no luck\\n); exit 7\"]", WORKLOAD);
-    let (_, record, _) = run(&loaded, &results, Cancel::new()).await;
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
     assert_eq!(record.status, RunStatus::Failed);
     let reason = record.reason.unwrap();
     assert!(reason.contains("server exited (code 7) before it was ready"), "{reason}");
     assert!(reason.contains("no luck"), "{reason}");
-    std::fs::remove_dir_all(results).unwrap();
 }
 
 #[tokio::test]
@@ -102,12 +98,11 @@ async fn cancelling_keeps_finished_levels_and_removes_containers() {
         tokio::time::sleep(secs(6.0)).await;
         canceller.cancel();
     });
-    let (path, record, _) = run(&loaded, &results, cancel).await;
+    let (path, record, _) = run(&loaded, results.path(), cancel).await;
     assert!(started.elapsed() < secs(20.0), "cancel took effect: {:?}", started.elapsed());
     assert_eq!(record.status, RunStatus::Interrupted);
     let level = &record.levels[0];
     assert_eq!(level.failure.as_ref().map(|f| f.kind), Some(FailureKind::Interrupted));
     assert!(level.load.as_ref().unwrap().requests > 0, "the partial level is kept");
     assert_eq!(RunRecord::read(&path).unwrap().status, RunStatus::Interrupted);
-    std::fs::remove_dir_all(results).unwrap();
 }

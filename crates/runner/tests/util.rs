@@ -43,10 +43,9 @@ pub fn options(results: &Path) -> Options {
     }
 }
 
-pub fn temp_results(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("stackbench-runner-test-{what}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A results folder removed when the test ends, even by a panic.
+pub fn temp_results(what: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("stackbench-runner-{what}-")).tempdir().unwrap()
 }
 
 /// Runs `loaded` once and returns the file and record; the events seen are collected.
