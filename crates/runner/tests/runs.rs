@@ -106,3 +106,26 @@ async fn cancelling_keeps_finished_levels_and_removes_containers() {
     assert!(level.load.as_ref().unwrap().requests > 0, "the partial level is kept");
     assert_eq!(RunRecord::read(&path).unwrap().status, RunStatus::Interrupted);
 }
+
+#[tokio::test]
+async fn sidecars_start_first_and_the_server_finds_them() {
+    let results = temp_results("sidecar");
+    let sidecar = r#"
+[[sidecars]]
+name = "upstream"
+build = "docker/tests/context"
+cpus = 0.5
+memory = "64m"
+"#;
+    let workload = WORKLOAD
+        .replace("path = \"/health\"\nexpect_body = \"ok\"", "path = \"/sidecar\"\nexpect_body = \"reached upstream\"")
+        .replace("connections = [2, 8]", "connections = [2]");
+    let (_, record, events) = run(&scenario("runner-sidecar", sidecar, &workload), results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
+    let load = record.levels[0].load.as_ref().unwrap();
+    assert!(load.requests > 10 && load.errors.total() == 0, "{:?}", load.errors);
+    let position =
+        |what: &str| events.iter().position(|e| e.contains(what)).unwrap_or_else(|| panic!("{what}: {events:#?}"));
+    assert!(position("starting upstream") < position("starting server"), "{events:#?}");
+    assert!(record.provenance.images.contains_key("upstream"), "{:?}", record.provenance.images);
+}

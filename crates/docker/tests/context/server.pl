@@ -1,5 +1,6 @@
 # A tiny keep-alive HTTP server for stackbench's Docker tests: one process
 # per connection, bound to 127.0.0.1:$STACKBENCH_PORT (or $PORT). `/status500` answers 500;
+# `/sidecar` asks the sidecar named "upstream" (STACKBENCH_UPSTREAM_PORT) for /health;
 # EXIT_AFTER=N makes the whole server exit N seconds after it starts.
 use strict;
 use warnings;
@@ -24,12 +25,25 @@ while (1) {
         my $buf = '';
         while (sysread($c, $buf, 65536, length $buf)) {
             while ($buf =~ s/^(.*?)\r\n\r\n//s) {
-                my $head = $1;
-                my $status = $head =~ m{^\S+ /status500} ? '500 Oops' : '200 OK';
-                syswrite($c, "HTTP/1.1 $status\r\nContent-Length: 2\r\n\r\nok");
+                my ($path) = $1 =~ m{^\S+ (\S+)};
+                my ($status, $body) = ('200 OK', 'ok');
+                if ($path eq '/status500') { $status = '500 Oops' }
+                elsif ($path eq '/sidecar') { ($status, $body) = upstream() }
+                syswrite($c, "HTTP/1.1 $status\r\nContent-Length: " . length($body) . "\r\n\r\n$body");
             }
         }
         exit 0;
     }
     close $c;
+}
+
+# One request to the upstream sidecar: 200 if it answered "ok", 502 otherwise.
+sub upstream {
+    my $port = $ENV{STACKBENCH_UPSTREAM_PORT} or return ('502 Bad Gateway', 'no STACKBENCH_UPSTREAM_PORT');
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2)
+        or return ('502 Bad Gateway', "cannot reach the upstream: $!");
+    syswrite($s, "GET /health HTTP/1.1\r\nHost: upstream\r\n\r\n");
+    sysread($s, my $reply, 4096);
+    close $s;
+    return ($reply // '') =~ /\r\n\r\nok$/ ? ('200 OK', 'reached upstream') : ('502 Bad Gateway', 'bad upstream reply');
 }
