@@ -164,7 +164,10 @@ pub fn run(opts: LoadOpts) -> anyhow::Result<ExitCode> {
     let (tx, rx) = mpsc::channel();
     let result = std::thread::scope(|scope| {
         let (config, control) = (&config, &control);
-        scope.spawn(move || tx.send(loadgen::run(config, control)));
+        scope.spawn(move || {
+            // The receiver waits for this send; it cannot be gone.
+            let _ = tx.send(loadgen::run(config, control));
+        });
         let mut last = (Duration::ZERO, 0u64);
         loop {
             match rx.recv_timeout(Duration::from_secs(1)) {

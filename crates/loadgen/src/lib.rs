@@ -179,6 +179,12 @@ fn split(config: &Config) -> Vec<Share> {
         .collect()
 }
 
+/// The most connections one run can open on this machine: the hard
+/// open-files limit (which `run` raises the soft limit to) less spare descriptors.
+pub fn max_connections() -> usize {
+    sys::raise_nofile_limit().map_or(0, |(_, hard)| (hard as usize).saturating_sub(SPARE_FILES))
+}
+
 fn check_file_limit(n_connections: usize) -> Result<(), Error> {
     let (soft, hard) = sys::raise_nofile_limit()?;
     let wanted = (n_connections + SPARE_FILES) as u64;

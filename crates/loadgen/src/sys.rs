@@ -19,7 +19,7 @@ pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
             lim = raised;
         }
     }
-    Ok((lim.rlim_cur as u64, lim.rlim_max as u64))
+    Ok((lim.rlim_cur, lim.rlim_max))
 }
 
 /// Pins the calling thread to one CPU.

@@ -10,9 +10,6 @@ use scenario::{Loaded, Ready};
 
 use crate::{Error, Options};
 
-/// Descriptors a run needs besides its connections.
-const SPARE_FILES: u64 = 64;
-
 /// What this machine offers.
 #[derive(Debug, Clone)]
 pub struct Machine {
@@ -187,16 +184,18 @@ impl Plan {
             ready: svc.ready.clone(),
         };
         let w = &s.workload;
-        let (_, hard_files) = open_files_limit();
+        let max_connections = loadgen::max_connections();
         let mut endpoints = Vec::new();
         for e in w.endpoints.get_ref() {
             let sweep = e.connections.as_ref().unwrap_or(&w.connections);
             let connections = options.connections.clone().unwrap_or_else(|| sweep.get_ref().clone());
-            if let Some(&too_many) = connections.iter().find(|&&c| c as u64 + SPARE_FILES > hard_files) {
+            if let Some(&too_many) = connections.iter().find(|&&c| c > max_connections) {
                 return Err(loaded
                     .error_at(
                         sweep.span(),
-                        format!("{too_many} connections need more open files than this machine allows ({hard_files})"),
+                        format!(
+                            "{too_many} connections are more than this machine's open-files limit allows ({max_connections})"
+                        ),
                         Some("lower the level, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"),
                     )
                     .into());
@@ -236,13 +235,4 @@ impl Plan {
             rate: w.rate.as_ref().map(|r| *r.get_ref()),
         })
     }
-}
-
-fn open_files_limit() -> (u64, u64) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `lim` is a valid rlimit to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return (1024, 1024);
-    }
-    (lim.rlim_cur as u64, lim.rlim_max as u64)
 }
