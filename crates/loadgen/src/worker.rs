@@ -164,6 +164,10 @@ pub(crate) struct Worker<'a> {
     completed_all: u64,
     /// Rate mode: nanoseconds between two sends on one connection.
     interval_ns: Option<f64>,
+    /// Closed loop: connections whose answers are all in, written together
+    /// once the event batch is read. The server then gets requests in
+    /// bursts, as from wrk, and wakes less often per request.
+    to_send: Vec<usize>,
 }
 
 impl<'a> Worker<'a> {
@@ -210,6 +214,7 @@ impl<'a> Worker<'a> {
             n_retired: 0,
             completed_all: 0,
             interval_ns,
+            to_send: Vec::with_capacity(share.n_conns),
         })
     }
 
@@ -264,6 +269,7 @@ impl<'a> Worker<'a> {
                 };
                 self.on_event(idx, ready);
             }
+            self.flush_sends();
         };
         self.publish();
         self.count_unsent(stopped_at);
@@ -511,10 +517,33 @@ impl<'a> Worker<'a> {
         }
         if let Some(now) = completed_at {
             if self.conns[idx].in_flight == 0 {
-                self.next_request(idx, now);
+                if self.interval_ns.is_some() {
+                    self.next_request(idx, now);
+                } else {
+                    self.conns[idx].phase = Phase::Idle;
+                    self.to_send.push(idx);
+                }
             }
         }
         true
+    }
+
+    /// Writes the next request on every connection queued in this batch that
+    /// is still idle (one clock read for all of them).
+    fn flush_sends(&mut self) {
+        if self.to_send.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut queued = std::mem::take(&mut self.to_send);
+        for &idx in &queued {
+            // Closed (and maybe reconnecting) since it was queued: its restart took over.
+            if self.conns[idx].phase == Phase::Idle {
+                self.next_request(idx, now);
+            }
+        }
+        queued.clear();
+        self.to_send = queued;
     }
 
     /// A response completed at `now`; false when that closed the connection.

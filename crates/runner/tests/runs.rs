@@ -129,3 +129,18 @@ memory = "64m"
     assert!(position("starting upstream") < position("starting server"), "{events:#?}");
     assert!(record.provenance.images.contains_key("upstream"), "{:?}", record.provenance.images);
 }
+
+#[tokio::test]
+async fn a_failed_build_shows_its_end_and_keeps_the_whole_log() {
+    let results = temp_results("build");
+    let text =
+        scenario("runner-build", "", WORKLOAD).text.replace("docker/tests/context", "runner/tests/broken-context");
+    let loaded = scenario::parse(std::path::Path::new("runner-build.toml"), &text, &crate::util::root()).unwrap();
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains("building image 'stackbench/runner-build:latest' failed"), "{reason}");
+    assert!(reason.contains("this step breaks the build"), "the last lines are shown: {reason}");
+    let log = std::fs::read_to_string(&record.build_logs["server"]).unwrap();
+    assert!(log.contains("Step 1/") && log.contains("returned a non-zero code: 42"), "{log}");
+}
