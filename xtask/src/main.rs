@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_loadgen;
+mod report;
 mod setup;
 mod sys;
 mod test;
@@ -17,6 +18,7 @@ usage: cargo xtask <command> [options]
 commands:
   bench FILE...        benchmark the stacks in scenario files (sets up Docker first)
                        [--duration 5s] [--connections 50,100] [--repeat N] [--generator-cpus 0]
+  report [RESULTS...]  regenerate reports/ from stored results (nothing is re-run) [--all] [--out DIR]
   test                 run the whole test suite (sets up Docker first)
   setup                make sure a Docker engine answers (installs docker.io, starts dockerd)
   bench-loadgen        compare `stackbench load` with wrk against nginx on this machine
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("setup") => setup::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("report") => report::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");

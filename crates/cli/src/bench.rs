@@ -58,6 +58,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         generator_cpus,
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
+        suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -3,6 +3,7 @@
 
 mod bench;
 mod load;
+mod report_cmd;
 pub mod summary;
 pub mod table;
 
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
 pub use load::LoadOpts;
+pub use report_cmd::ReportOpts;
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (it printed its partial result).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -33,6 +35,8 @@ pub enum Command {
     Load(LoadOpts),
     /// Build, start and load the stacks described by scenario files, and store the results
     Bench(BenchOpts),
+    /// Render the comparison (Markdown, CSV, JSON) from stored results; runs nothing
+    Report(ReportOpts),
 }
 
 /// Runs the parsed command and returns the process exit code.
@@ -40,5 +44,6 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Load(load) => load::run(load),
         Command::Bench(bench) => bench::run(bench),
+        Command::Report(opts) => report_cmd::run(opts),
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use runner::{LevelRecord, LevelStatus, RunRecord};
 
-use crate::summary::{metric, time_us};
+use report::units::{metric, time_us};
 
 /// Generator CPU above this share of its CPUs makes a row suspect.
 const GENERATOR_BUSY_PCT: f64 = 90.0;

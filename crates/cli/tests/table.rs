@@ -34,6 +34,7 @@ fn record() -> RunRecord {
     RunRecord {
         schema_version: runner::record::RECORD_VERSION,
         run_id: "flask-gevent-20261124T000000Z-1".into(),
+        suite_id: "20261124T000000Z-1".into(),
         scenario: ScenarioInfo {
             name: "flask-gevent".into(),
             description: String::new(),

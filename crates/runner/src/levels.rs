@@ -9,9 +9,9 @@ use loadgen::{Config, Control, Expect, LoadResult, Stop as LoadStop, Target};
 use tokio::sync::oneshot;
 
 use crate::plan::{EndpointPlan, Plan};
-use crate::record::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord};
 use crate::service::{Containers, LOG_TAIL};
 use crate::{sampler, Error, Event, Runner, Stop};
+use results::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord};
 
 /// The server as it runs now (it is restarted if it dies mid-sweep).
 struct Server {

@@ -9,7 +9,6 @@
 mod cancel;
 mod levels;
 mod plan;
-pub mod record;
 mod sampler;
 mod service;
 
@@ -22,7 +21,8 @@ use scenario::Loaded;
 
 pub use cancel::Cancel;
 pub use plan::{Machine, Plan};
-pub use record::{
+pub use results as record;
+pub use results::{
     Failure, FailureKind, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage,
 };
 
@@ -66,6 +66,8 @@ pub struct Options {
     pub ca_bundle: Option<PathBuf>,
     /// When the command started, to report the time to the first measured request.
     pub started: Instant,
+    /// Names this `bench` invocation in every record it writes (repeats share it).
+    pub suite_id: String,
 }
 
 /// Runs scenarios against one engine.
@@ -119,6 +121,7 @@ impl<'a> Runner<'a> {
         let mut record = RunRecord {
             schema_version: record::RECORD_VERSION,
             run_id: run_id.clone(),
+            suite_id: self.options.suite_id.clone(),
             scenario: ScenarioInfo {
                 name: plan.name.clone(),
                 description: loaded.scenario.description.clone(),
@@ -194,7 +197,7 @@ impl From<Error> for Stop {
 }
 
 /// `20261124T073300Z`: sortable, and safe in file names.
-fn compact_utc(t: SystemTime) -> String {
+pub fn compact_utc(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string().replace(['-', ':'], "")
 }
 

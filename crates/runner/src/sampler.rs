@@ -6,7 +6,7 @@ use std::time::Duration;
 use docker::{CgroupCounters, Sample};
 use tokio::sync::oneshot;
 
-use crate::record::ServerUsage;
+use results::ServerUsage;
 
 const EVERY: Duration = Duration::from_millis(250);
 

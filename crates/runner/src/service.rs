@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use docker::{ContainerSpec, Engine, Running};
 
 use crate::plan::{EndpointPlan, Plan, ServicePlan};
-use crate::record::RunRecord;
 use crate::{Event, Runner, Stop};
+use results::RunRecord;
 
 /// Lines of a container's output kept with a failure.
 pub(crate) const LOG_TAIL: usize = 20;

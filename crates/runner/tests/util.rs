@@ -40,6 +40,7 @@ pub fn options(results: &Path) -> Options {
         generator_cpus: vec![0],
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
         started: Instant::now(),
+        suite_id: "test-suite".into(),
     }
 }
 

@@ -1,5 +1,8 @@
 //! The results file of one run: what was measured, and enough provenance to
-//! say under which conditions. Rewritten after every level.
+//! say under which conditions. The runner rewrites it after every level; the
+//! report reads it.
+//!
+//! Architecture invariant: types, an atomic write and a read; no other I/O.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,6 +17,9 @@ pub const RECORD_VERSION: u32 = 1;
 pub struct RunRecord {
     pub schema_version: u32,
     pub run_id: String,
+    /// The `bench` invocation this run belongs to: its repeats share it.
+    #[serde(default)]
+    pub suite_id: String,
     pub scenario: ScenarioInfo,
     pub provenance: Provenance,
     pub started_at: String,

@@ -1,0 +1,50 @@
+//! `stackbench report`: the comparison from stored results, without re-running.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use report::Selection;
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportOpts {
+    /// Results files or folders [default: the latest run of each scenario under ROOT/reports/results]
+    pub results: Vec<PathBuf>,
+    /// Every run under ROOT/reports/results, not only each scenario's latest
+    #[arg(long, conflicts_with = "results")]
+    pub all: bool,
+    /// Where the report goes [default: ROOT/reports]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The project root [default: the current folder]
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
+    let root = match &opts.root {
+        Some(root) => root.clone(),
+        None => std::env::current_dir().context("cannot find the current folder")?,
+    };
+    let selection = if opts.all {
+        Selection::All
+    } else if opts.results.is_empty() {
+        Selection::Latest
+    } else {
+        Selection::Paths(opts.results.clone())
+    };
+    let records = report::select(&root.join("reports/results"), &selection, &root)?;
+    let built = report::build(&records);
+    let out = opts.out.clone().unwrap_or_else(|| root.join("reports"));
+    for path in report::write(&built, &out)? {
+        println!("wrote {}", path.display());
+    }
+    println!(
+        "from {} run(s): {} workload/level group(s), {} not runnable",
+        records.len(),
+        built.groups.len(),
+        built.not_runnable.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

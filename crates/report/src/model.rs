@@ -1,0 +1,289 @@
+//! The comparison as data: one row per stack, workload and connection level,
+//! repeats folded into a median with their spread, and a verdict.
+
+use std::collections::BTreeMap;
+
+use results::{LevelRecord, LevelStatus, RunRecord, RunStatus};
+use serde::Serialize;
+
+/// Spread (coefficient of variation of req/s over repeats) above which a row is noisy.
+pub const NOISY_CV: f64 = 0.05;
+/// Errors (timeouts included) above this share of requests make a row error-bound.
+pub const ERROR_SHARE: f64 = 0.01;
+/// A generator above this share of its CPUs is saturated.
+pub const GENERATOR_BUSY: f64 = 0.90;
+/// A server above this share of its CPU limit is saturated.
+pub const SERVER_BUSY: f64 = 0.90;
+/// Closed loop: if requests in flight (req/s x mean latency, Little's law) are
+/// below this share of the connections, the connections spent their time on
+/// the generator's side, not waiting for the server.
+pub const LITTLE_SHARE: f64 = 0.80;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The results files read, in order.
+    pub files: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    pub groups: Vec<Group>,
+    /// Scenarios that never reached a measured level, with the reason.
+    pub not_runnable: Vec<(String, String)>,
+}
+
+/// One workload at one connection level, across stacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub connections: usize,
+    pub keepalive: bool,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub stack: String,
+    /// Measured repeats folded into this row.
+    pub runs: usize,
+    pub requests: u64,
+    pub rps: Spread,
+    pub latency_mean_us: f64,
+    pub latency_p50_us: u64,
+    pub latency_p99_us: u64,
+    pub latency_max_us: u64,
+    /// Errors other than timeouts, and timeouts (medians over repeats).
+    pub errors: u64,
+    pub timeouts: u64,
+    pub server_cpu_pct: Option<f64>,
+    pub server_cpu_limit_pct: Option<f64>,
+    pub server_memory_peak: Option<u64>,
+    pub rps_per_server_cpu_s: Option<f64>,
+    pub generator_cpu_pct: f64,
+    pub noisy: bool,
+    pub verdict: Verdict,
+    pub notes: Vec<String>,
+}
+
+/// The median of a figure over repeats, and how far the repeats spread.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    pub median: f64,
+    /// Standard deviation over mean; 0 for a single run.
+    pub cv: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Spread {
+        if values.is_empty() {
+            return Spread { median: 0.0, cv: 0.0, min: 0.0, max: 0.0 };
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var =
+            if values.len() > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+        Spread {
+            median: median(values),
+            cv: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// What limited a row's throughput, by the rule documented on each variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// More than 1% of requests failed or timed out, or the level failed:
+    /// the figures describe a failing server, not its capacity.
+    ErrorBound,
+    /// The generator's CPUs were at 90% or more while the server was below
+    /// 90% of its limit, or (closed loop) req/s x mean latency was under 80% of
+    /// the connections. Not the server's capacity.
+    GeneratorBound,
+    /// Otherwise: the server's CPU limit or its own latency set the pace.
+    ServerBound,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::ErrorBound => "error-bound",
+            Verdict::GeneratorBound => "generator-bound",
+            Verdict::ServerBound => "server-bound",
+        }
+    }
+}
+
+/// Builds the report from `(file name, record)` pairs, in a stable order.
+pub fn build(records: &[(String, RunRecord)]) -> Report {
+    type Key = (String, String, String, usize, bool);
+    let mut levels: BTreeMap<Key, BTreeMap<String, Vec<(&LevelRecord, &RunRecord)>>> = BTreeMap::new();
+    let mut not_runnable = BTreeMap::new();
+    for (_, record) in records {
+        if record.levels.is_empty() && record.status != RunStatus::Running {
+            let reason = record.reason.as_deref().unwrap_or("no level ran");
+            not_runnable.insert(record.scenario.name.clone(), reason.lines().next().unwrap_or_default().to_string());
+        }
+        for level in &record.levels {
+            let key =
+                (level.endpoint.clone(), level.method.clone(), level.path.clone(), level.connections, level.keepalive);
+            levels.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push((level, record));
+        }
+    }
+    let groups = levels
+        .into_iter()
+        .map(|((endpoint, method, path, connections, keepalive), stacks)| {
+            let mut rows: Vec<Row> = stacks.into_iter().map(|(stack, runs)| row(stack, &runs)).collect();
+            rows.sort_by(|a, b| b.rps.median.total_cmp(&a.rps.median).then_with(|| a.stack.cmp(&b.stack)));
+            Group { endpoint, method, path, connections, keepalive, rows }
+        })
+        .collect();
+    Report {
+        files: records.iter().map(|(f, _)| f.clone()).collect(),
+        environment: environment(records),
+        groups,
+        not_runnable: not_runnable.into_iter().collect(),
+    }
+}
+
+fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
+    let measured: Vec<_> = runs.iter().filter_map(|(l, r)| l.load.as_ref().map(|load| (*l, *r, load))).collect();
+    let med =
+        |f: &dyn Fn(&loadgen::LoadResult) -> f64| median(&measured.iter().map(|(_, _, l)| f(l)).collect::<Vec<_>>());
+    // Percentiles come from each run's stored histogram, so any of them can be added later.
+    let quantile = |q: f64| {
+        median(
+            &measured
+                .iter()
+                .map(|(_, _, l)| {
+                    loadgen::decode_histogram(&l.latency_histogram).map_or(0.0, |h| h.value_at_quantile(q) as f64)
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let rps = Spread::of(&measured.iter().map(|(_, _, l)| l.rps).collect::<Vec<_>>());
+    let server: Vec<_> = measured.iter().filter_map(|(l, _, _)| l.server).collect();
+    let server_cpu_pct =
+        (!server.is_empty()).then(|| median(&server.iter().map(|s| s.cpu_pct_mean).collect::<Vec<_>>()));
+    let server_cpu_limit_pct = server.first().map(|s| s.cpu_limit_pct);
+    let throttled = server.iter().any(|s| s.nr_throttled > 0);
+    let generator_cpu_pct = median(&measured.iter().map(|(l, _, _)| l.generator_cpu_pct).collect::<Vec<_>>());
+    let n_generator_cpus = runs.first().map_or(1, |(_, r)| r.provenance.generator_cpus.len().max(1));
+    let requests = med(&|l| l.requests as f64) as u64;
+    let errors = med(&|l| (l.errors.total() - l.errors.timeout) as f64) as u64;
+    let timeouts = med(&|l| l.errors.timeout as f64) as u64;
+    let latency_mean_us = med(&|l| l.latency_us.mean);
+    let connections = runs.first().map_or(0, |(l, _)| l.connections);
+    let closed_loop = measured.iter().all(|(_, _, l)| l.rate.is_none());
+    let failures: Vec<String> =
+        runs.iter().filter_map(|(l, _)| l.failure.as_ref().map(|f| f.message.clone())).collect();
+    let any_failed = runs.iter().any(|(l, _)| l.status == LevelStatus::Failed);
+
+    let error_share = (errors + timeouts) as f64 / requests.max(1) as f64;
+    let generator_busy = generator_cpu_pct >= GENERATOR_BUSY * 100.0 * n_generator_cpus as f64;
+    let server_busy = match (server_cpu_pct, server_cpu_limit_pct) {
+        (Some(cpu), Some(limit)) => cpu >= SERVER_BUSY * limit,
+        _ => false,
+    };
+    let in_flight = rps.median * latency_mean_us / 1e6;
+    let idle_connections = closed_loop && connections > 0 && in_flight < LITTLE_SHARE * connections as f64;
+    let verdict = if any_failed || measured.is_empty() || error_share > ERROR_SHARE {
+        Verdict::ErrorBound
+    } else if (generator_busy && !server_busy) || idle_connections {
+        Verdict::GeneratorBound
+    } else {
+        Verdict::ServerBound
+    };
+
+    let noisy = measured.len() > 1 && rps.cv > NOISY_CV;
+    let mut notes = failures;
+    if noisy {
+        notes.push(format!("noisy: req/s spread {:.1}% over {} runs", rps.cv * 100.0, measured.len()));
+    }
+    if timeouts > 0 {
+        notes.push(format!("{timeouts} timeouts"));
+    }
+    if errors > 0 {
+        notes.push(format!("{errors} errors"));
+    }
+    if generator_busy {
+        notes.push(format!("generator CPU {generator_cpu_pct:.0}%"));
+    }
+    if idle_connections && !generator_busy {
+        notes.push(format!("only {in_flight:.0} of {connections} connections busy (Little's law)"));
+    }
+    if server_busy && throttled {
+        notes.push("server throttled at its CPU limit".to_string());
+    }
+    Row {
+        stack,
+        runs: measured.len(),
+        requests,
+        rps,
+        latency_mean_us,
+        latency_p50_us: quantile(0.5) as u64,
+        latency_p99_us: quantile(0.99) as u64,
+        latency_max_us: quantile(1.0) as u64,
+        errors,
+        timeouts,
+        server_cpu_pct,
+        server_cpu_limit_pct,
+        server_memory_peak: server.iter().map(|s| s.memory_peak).max(),
+        rps_per_server_cpu_s: server_cpu_pct.filter(|&c| c > 0.0).map(|c| rps.median / (c / 100.0)),
+        generator_cpu_pct,
+        noisy,
+        verdict,
+        notes,
+    }
+}
+
+/// Where the runs were made; a value that differs between runs lists each.
+fn environment(records: &[(String, RunRecord)]) -> Vec<(String, String)> {
+    let values = |f: &dyn Fn(&RunRecord) -> String| {
+        let mut all: Vec<String> = records.iter().map(|(_, r)| f(r)).collect();
+        all.sort();
+        all.dedup();
+        all.join("; ")
+    };
+    vec![
+        ("CPU".into(), values(&|r| format!("{} ({} CPUs)", r.provenance.cpu_model, r.provenance.n_cpus))),
+        ("generator CPUs".into(), values(&|r| format!("{:?}", r.provenance.generator_cpus))),
+        ("server cpuset".into(), values(&|r| r.provenance.server_cpuset.clone())),
+        (
+            "server limits".into(),
+            values(&|r| format!("{} CPUs, {} MiB", r.provenance.server_cpus, r.provenance.server_memory >> 20)),
+        ),
+        ("kernel".into(), values(&|r| r.provenance.kernel.clone())),
+        (
+            "Docker".into(),
+            values(&|r| format!("{} (API {})", r.provenance.docker_version, r.provenance.docker_api_version)),
+        ),
+        (
+            "stackbench".into(),
+            values(&|r| {
+                format!(
+                    "{} at {}",
+                    r.provenance.stackbench_version,
+                    r.provenance.git_commit.as_deref().map_or("unknown commit", |c| &c[..c.len().min(12)])
+                )
+            }),
+        ),
+    ]
+}
+
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}

@@ -1,0 +1,51 @@
+//! Numbers as wrk prints them, shared by every rendering.
+
+/// Microseconds: `635.91us`, `12.92ms`, `1.50s`, `1.20m`.
+pub fn time_us(us: f64) -> String {
+    if us < 1000.0 {
+        format!("{us:.2}us")
+    } else if us < 1_000_000.0 {
+        format!("{:.2}ms", us / 1000.0)
+    } else if us < 60_000_000.0 {
+        format!("{:.2}s", us / 1_000_000.0)
+    } else {
+        format!("{:.2}m", us / 60_000_000.0)
+    }
+}
+
+/// A count with a metric suffix: `56.20k`, `1.20M`.
+pub fn metric(x: f64) -> String {
+    if x < 1000.0 {
+        format!("{x:.2}")
+    } else if x < 1_000_000.0 {
+        format!("{:.2}k", x / 1000.0)
+    } else {
+        format!("{:.2}M", x / 1_000_000.0)
+    }
+}
+
+/// Bytes with a binary suffix: `2.64GB` (wrk's spelling of GiB).
+pub fn bytes(x: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut x = x;
+    let mut unit = 0;
+    while x >= 1024.0 && unit < UNITS.len() - 1 {
+        x /= 1024.0;
+        unit += 1;
+    }
+    format!("{x:.2}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(time_us(635.914), "635.91us");
+        assert_eq!(time_us(12_920.0), "12.92ms");
+        assert_eq!(time_us(1_500_000.0), "1.50s");
+        assert_eq!(metric(56_200.0), "56.20k");
+        assert_eq!(bytes(2.64 * 1024.0 * 1024.0 * 1024.0), "2.64GB");
+    }
+}

@@ -1,0 +1,45 @@
+//! Snapshots of the Markdown and CSV exports, and the JSON's shape.
+
+use report::Exporter;
+use results::RunStatus;
+
+use crate::util::{level, named, record};
+
+fn fixture() -> report::Report {
+    let mut broken = record("broken-stack", "01", &[]);
+    broken.status = RunStatus::Failed;
+    broken.reason = Some("meinheld 1.0.2 does not build on Python 3.11: greenlet<0.5 fails to compile\nmore".into());
+    report::build(&named(vec![
+        record("flask-gevent", "01", &[level(10, 5200.0, 1900), level(100, 4600.0, 21_000)]),
+        record("flask-gevent", "02", &[level(10, 5000.0, 2000), level(100, 4700.0, 20_500)]),
+        record("go-nethttp", "01", &[level(10, 36_000.0, 270), level(100, 38_000.0, 2600)]),
+        broken,
+    ]))
+}
+
+#[test]
+fn markdown() {
+    insta::assert_snapshot!(report::export::Markdown.render(&fixture()));
+}
+
+#[test]
+fn csv() {
+    insta::assert_snapshot!(report::export::Csv.render(&fixture()));
+}
+
+#[test]
+fn json_has_the_rows() {
+    let json: serde_json::Value = serde_json::from_str(&report::export::Json.render(&fixture())).unwrap();
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0]["rows"][0]["stack"], "go-nethttp");
+    assert_eq!(groups[0]["rows"][1]["runs"], 2);
+    assert_eq!(json["not_runnable"][0][0], "broken-stack");
+}
+
+#[test]
+fn same_inputs_same_bytes() {
+    let a = report::export::Markdown.render(&fixture());
+    let b = report::export::Markdown.render(&fixture());
+    assert_eq!(a, b);
+}

@@ -1,0 +1,8 @@
+//! Reports from fixed results: snapshots of every export, the verdict rule,
+//! spread over repeats, and which runs are picked.
+
+mod util;
+
+mod render;
+mod select;
+mod verdicts;

@@ -1,0 +1,130 @@
+//! Results records built from a few numbers, deterministic to the byte.
+
+use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Options, SCHEMA_VERSION};
+use loadgen::{Histogram, LatencySummary};
+use results::{LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
+
+/// What one measured level looked like.
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    pub connections: usize,
+    pub rps: f64,
+    pub mean_us: u64,
+    pub generator_cpu: f64,
+    pub server_cpu: f64,
+    pub timeouts: u64,
+}
+
+pub fn level(connections: usize, rps: f64, mean_us: u64) -> Level {
+    Level { connections, rps, mean_us, generator_cpu: 60.0, server_cpu: 99.0, timeouts: 0 }
+}
+
+fn load(l: &Level) -> LoadResult {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    // Latencies spread evenly around the mean (0.5x .. 1.5x).
+    for i in 0..1000u64 {
+        h.record(l.mean_us / 2 + l.mean_us * i / 1000).unwrap();
+    }
+    let requests = (l.rps * 10.0) as u64;
+    LoadResult {
+        schema_version: SCHEMA_VERSION,
+        requests,
+        duration_s: 10.0,
+        rps: l.rps,
+        latency_us: LatencySummary { mean: l.mean_us as f64, ..LatencySummary::from_histogram(&h) },
+        latency_raw_us: None,
+        errors: ErrorCounts { timeout: l.timeouts, ..ErrorCounts::default() },
+        rate: None,
+        per_second: vec![],
+        options: Options {
+            url: "http://127.0.0.1:8000/health".into(),
+            method: "GET".into(),
+            headers: vec![],
+            body_bytes: 0,
+            connections: l.connections,
+            threads: 1,
+            duration_s: Some(10.0),
+            requests: None,
+            warmup_s: 1.0,
+            timeout_s: 2.0,
+            pipeline: 1,
+            keepalive: true,
+            rate: None,
+            expect_status: Some(200),
+            expect_body: None,
+            cpus: Some(vec![0]),
+        },
+        sent: requests,
+        bytes_read: requests * 100,
+        connections_opened: l.connections as u64,
+        interrupted: false,
+        generator: GeneratorUsage { threads: 1, cpu_user_s: 1.0, cpu_sys_s: 5.0 },
+        latency_histogram: encode_histogram(&h),
+        latency_raw_histogram: None,
+    }
+}
+
+/// A complete run of `stack` in suite `suite`, one `health` level per entry.
+pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
+    RunRecord {
+        schema_version: results::RECORD_VERSION,
+        run_id: format!("{stack}-{suite}"),
+        suite_id: suite.into(),
+        scenario: ScenarioInfo {
+            name: stack.into(),
+            description: String::new(),
+            file: format!("scenarios/{stack}.toml"),
+            sha256: "0".repeat(64),
+        },
+        provenance: Provenance {
+            stackbench_version: "0.1.0".into(),
+            git_commit: Some("0123456789abcdef".into()),
+            docker_version: "20.10.24".into(),
+            docker_api_version: "1.41".into(),
+            kernel: "6.1.0".into(),
+            cpu_model: "Test CPU".into(),
+            n_cpus: 2,
+            generator_cpus: vec![0],
+            server_cpuset: "1".into(),
+            server_cpus: 1.0,
+            server_memory: 512 << 20,
+            server_pids: 1024,
+            network: "host".into(),
+            images: Default::default(),
+        },
+        started_at: format!("2026-11-24T00:00:{suite}Z"),
+        finished_at: None,
+        status: RunStatus::Complete,
+        reason: None,
+        to_first_measured_s: Some(1.5),
+        levels: levels
+            .iter()
+            .map(|l| LevelRecord {
+                endpoint: "health".into(),
+                method: "GET".into(),
+                path: "/health".into(),
+                connections: l.connections,
+                keepalive: true,
+                repeat: 1,
+                status: LevelStatus::Ok,
+                failure: None,
+                load: Some(load(l)),
+                server: Some(ServerUsage {
+                    cpu_pct_mean: l.server_cpu,
+                    cpu_pct_max: l.server_cpu,
+                    cpu_limit_pct: 100.0,
+                    memory_mean: 40 << 20,
+                    memory_peak: 48 << 20,
+                    nr_throttled: 5,
+                    throttled_s: 0.2,
+                }),
+                generator_cpu_pct: l.generator_cpu,
+            })
+            .collect(),
+        build_logs: Default::default(),
+    }
+}
+
+pub fn named(records: Vec<RunRecord>) -> Vec<(String, RunRecord)> {
+    records.into_iter().map(|r| (format!("reports/results/{}/{}.json", r.scenario.name, r.suite_id), r)).collect()
+}

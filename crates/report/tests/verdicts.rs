@@ -1,0 +1,64 @@
+//! The verdict rule and the spread over repeats.
+
+use report::Verdict;
+
+use crate::util::{level, named, record, Level};
+
+fn verdict_of(l: Level) -> (Verdict, Vec<String>) {
+    let r = report::build(&named(vec![record("stack", "01", &[l])]));
+    let row = &r.groups[0].rows[0];
+    (row.verdict, row.notes.clone())
+}
+
+#[test]
+fn a_saturated_server_is_server_bound() {
+    // 100 connections x 21 ms at 4600 req/s: 97 requests in flight, the server at its limit.
+    assert_eq!(verdict_of(level(100, 4600.0, 21_000)).0, Verdict::ServerBound);
+}
+
+#[test]
+fn a_server_waiting_on_its_own_latency_is_server_bound() {
+    // A 100 ms sleep: 10 connections, 98 req/s, server CPU 4%; Little's law: 9.8 in flight.
+    let sleep = Level { server_cpu: 4.0, ..level(10, 98.0, 101_700) };
+    assert_eq!(verdict_of(sleep).0, Verdict::ServerBound);
+}
+
+#[test]
+fn a_saturated_generator_is_generator_bound() {
+    let l = Level { generator_cpu: 97.0, server_cpu: 60.0, ..level(1000, 90_000.0, 11_000) };
+    let (verdict, notes) = verdict_of(l);
+    assert_eq!(verdict, Verdict::GeneratorBound);
+    assert!(notes.iter().any(|n| n == "generator CPU 97%"), "{notes:?}");
+}
+
+#[test]
+fn idle_connections_are_generator_bound() {
+    // 1000 connections but 50k req/s x 2 ms = 100 in flight: the time went into the generator.
+    let l = Level { server_cpu: 70.0, ..level(1000, 50_000.0, 2000) };
+    let (verdict, notes) = verdict_of(l);
+    assert_eq!(verdict, Verdict::GeneratorBound);
+    assert!(notes.iter().any(|n| n.contains("only 100 of 1000 connections busy")), "{notes:?}");
+}
+
+#[test]
+fn errors_over_one_percent_are_error_bound() {
+    let l = Level { timeouts: 1833, ..level(2000, 1000.0, 1_900_000) };
+    let (verdict, notes) = verdict_of(l);
+    assert_eq!(verdict, Verdict::ErrorBound);
+    assert!(notes.contains(&"1833 timeouts".to_string()), "{notes:?}");
+}
+
+#[test]
+fn spread_over_repeats_marks_noisy_rows() {
+    let runs = |rps: [f64; 3]| {
+        let records = rps.iter().enumerate().map(|(i, &r)| record("stack", &format!("0{i}"), &[level(100, r, 21_000)]));
+        report::build(&named(records.collect())).groups[0].rows[0].clone()
+    };
+    let steady = runs([4600.0, 4650.0, 4620.0]);
+    assert!(!steady.noisy && steady.rps.cv < 0.01, "{:?}", steady.rps);
+    assert_eq!(steady.rps.median, 4620.0);
+    let noisy = runs([4000.0, 4600.0, 5200.0]);
+    assert!(noisy.noisy && (noisy.rps.cv - 0.1304).abs() < 0.001, "{:?}", noisy.rps);
+    assert_eq!((noisy.rps.min, noisy.rps.max), (4000.0, 5200.0));
+    assert!(noisy.notes[0].starts_with("noisy: req/s spread 13.0% over 3 runs"), "{:?}", noisy.notes);
+}
