@@ -17,6 +17,9 @@ pub struct ReportOpts {
     /// Where the report goes [default: ROOT/reports]
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Compare every row with the same row of this results file or folder
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
     /// The project root [default: the current folder]
     #[arg(long)]
     pub root: Option<PathBuf>,
@@ -35,7 +38,11 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
         Selection::Paths(opts.results.clone())
     };
     let records = report::select(&root.join("reports/results"), &selection, &root)?;
-    let built = report::build(&records);
+    let mut built = report::build(&records);
+    if let Some(baseline) = &opts.baseline {
+        let base = report::select(baseline, &Selection::Paths(vec![baseline.clone()]), &root)?;
+        report::compare(&mut built, &report::build(&base));
+    }
     let out = opts.out.clone().unwrap_or_else(|| root.join("reports"));
     for path in report::write(&built, &out)? {
         println!("wrote {}", path.display());

@@ -4,7 +4,9 @@
 //! files; it never runs a benchmark. Same inputs, same bytes: nothing in the
 //! output depends on the time or the order files were found in.
 
+mod charts;
 pub mod export;
+mod html;
 pub mod model;
 pub mod units;
 
@@ -13,7 +15,8 @@ use std::path::{Path, PathBuf};
 use results::RunRecord;
 
 pub use export::Exporter;
-pub use model::{build, Report, Row, Verdict};
+pub use html::Html;
+pub use model::{build, compare, Report, Row, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

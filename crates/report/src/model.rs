@@ -62,6 +62,27 @@ pub struct Row {
     pub noisy: bool,
     pub verdict: Verdict,
     pub notes: Vec<String>,
+    /// Against the baseline run, when one was given.
+    pub baseline: Option<Change>,
+    /// For charts: the latency percentile curve of all repeats merged (quantile, µs).
+    #[serde(skip)]
+    pub percentiles: Vec<(f64, f64)>,
+    /// For charts: the first repeat's measured window, second by second
+    /// (second, requests, p99 µs).
+    #[serde(skip)]
+    pub per_second: Vec<(u64, u64, Option<u64>)>,
+}
+
+/// A row against the same row of a baseline run.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Change {
+    pub rps: f64,
+    /// Relative change of the median req/s, in percent.
+    pub rps_change_pct: f64,
+    pub p99_change_pct: f64,
+    /// Whether the change is more than twice the larger spread of the two;
+    /// `None` when neither side has repeats to know its spread from.
+    pub beyond_spread: Option<bool>,
 }
 
 /// The median of a figure over repeats, and how far the repeats spread.
@@ -237,6 +258,56 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         noisy,
         verdict,
         notes,
+        baseline: None,
+        percentiles: percentile_curve(&measured.iter().map(|(_, _, l)| *l).collect::<Vec<_>>()),
+        per_second: measured
+            .first()
+            .map(|(_, _, l)| l.per_second.iter().map(|s| (s.second, s.requests, s.p99_us)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// HdrHistogram's percentile curve of the repeats' histograms merged exactly.
+fn percentile_curve(loads: &[&loadgen::LoadResult]) -> Vec<(f64, f64)> {
+    let mut merged: Option<loadgen::Histogram<u64>> = None;
+    for load in loads {
+        let Ok(h) = loadgen::decode_histogram(&load.latency_histogram) else { continue };
+        match &mut merged {
+            Some(m) => {
+                let _ = m.add(&h);
+            }
+            None => merged = Some(h),
+        }
+    }
+    let Some(h) = merged.filter(|h| !h.is_empty()) else { return Vec::new() };
+    h.iter_quantiles(2)
+        .map(|v| (v.quantile_iterated_to(), v.value_iterated_to() as f64))
+        .filter(|(q, _)| *q < 1.0)
+        .collect()
+}
+
+/// Adds to each row its change against the same row (stack, workload,
+/// level) of `baseline`.
+pub fn compare(report: &mut Report, baseline: &Report) {
+    for group in &mut report.groups {
+        let Some(base_group) = baseline.groups.iter().find(|g| {
+            (&g.endpoint, &g.path, g.connections, g.keepalive)
+                == (&group.endpoint, &group.path, group.connections, group.keepalive)
+        }) else {
+            continue;
+        };
+        for row in &mut group.rows {
+            let Some(base) = base_group.rows.iter().find(|b| b.stack == row.stack) else { continue };
+            let change = |now: f64, then: f64| if then > 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 };
+            let rps_change_pct = change(row.rps.median, base.rps.median);
+            let spread = row.rps.cv.max(base.rps.cv) * 100.0;
+            row.baseline = Some(Change {
+                rps: base.rps.median,
+                rps_change_pct,
+                p99_change_pct: change(row.latency_p99_us as f64, base.latency_p99_us as f64),
+                beyond_spread: (row.runs > 1 || base.runs > 1).then(|| rps_change_pct.abs() > 2.0 * spread),
+            });
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use results::RunStatus;
 
 use crate::util::{level, named, record};
 
-fn fixture() -> report::Report {
+pub fn fixture() -> report::Report {
     let mut broken = record("broken-stack", "01", &[]);
     broken.status = RunStatus::Failed;
     broken.reason = Some("meinheld 1.0.2 does not build on Python 3.11: greenlet<0.5 fails to compile\nmore".into());

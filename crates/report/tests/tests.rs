@@ -3,6 +3,8 @@
 
 mod util;
 
+mod baseline;
+mod html;
 mod render;
 mod select;
 mod verdicts;

@@ -35,7 +35,15 @@ fn load(l: &Level) -> LoadResult {
         latency_raw_us: None,
         errors: ErrorCounts { timeout: l.timeouts, ..ErrorCounts::default() },
         rate: None,
-        per_second: vec![],
+        per_second: (0..10)
+            .map(|second| loadgen::result::SecondSummary {
+                second,
+                requests: (l.rps * (0.95 + 0.01 * second as f64)) as u64,
+                errors: 0,
+                p50_us: Some(l.mean_us),
+                p99_us: Some(l.mean_us * 3 / 2 + second * 10),
+            })
+            .collect(),
         options: Options {
             url: "http://127.0.0.1:8000/health".into(),
             method: "GET".into(),

@@ -1,0 +1,144 @@
+//! `index.html`: one self-contained page (no network, no scripts) with the
+//! tables and inline SVG charts, rendered from a tera template.
+
+use serde::Serialize;
+
+use crate::charts::{line_chart, Axis, Series};
+use crate::export::{cells, headers, verdict_legend, Exporter, INTRO};
+use crate::model::{Group, Report};
+
+const TEMPLATE: &str = include_str!("../templates/report.html.tera");
+
+pub struct Html;
+
+#[derive(Serialize)]
+struct Page<'a> {
+    intro: &'a str,
+    verdicts: String,
+    environment: &'a [(String, String)],
+    headers: Vec<&'static str>,
+    endpoints: Vec<EndpointView>,
+    not_runnable: &'a [(String, String)],
+    files: &'a [String],
+}
+
+#[derive(Serialize)]
+struct EndpointView {
+    title: String,
+    throughput_chart: String,
+    cpu_chart: String,
+    groups: Vec<GroupView>,
+}
+
+#[derive(Serialize)]
+struct GroupView {
+    title: String,
+    rows: Vec<RowView>,
+    latency_chart: String,
+    rps_chart: String,
+    p99_chart: String,
+}
+
+#[derive(Serialize)]
+struct RowView {
+    verdict: &'static str,
+    cells: Vec<String>,
+}
+
+impl Exporter for Html {
+    fn file_name(&self) -> &'static str {
+        "index.html"
+    }
+
+    fn render(&self, report: &Report) -> String {
+        let with_baseline = headers(report).contains(&"vs baseline");
+        let mut endpoints: Vec<EndpointView> = Vec::new();
+        for group in &report.groups {
+            let title = format!("{} {} ({})", group.method, group.path, group.endpoint);
+            if endpoints.last().is_none_or(|e| e.title != title) {
+                let same: Vec<&Group> = report
+                    .groups
+                    .iter()
+                    .filter(|g| (&g.method, &g.path, &g.endpoint) == (&group.method, &group.path, &group.endpoint))
+                    .collect();
+                endpoints.push(EndpointView {
+                    throughput_chart: line_chart(
+                        &format!("req/s by connections: {}", group.path),
+                        ("connections", Axis::Log),
+                        ("req/s", Axis::Linear),
+                        &by_stack(&same, |g, r| r.map(|r| (g.connections as f64, r.rps.median))),
+                    ),
+                    cpu_chart: line_chart(
+                        &format!("server CPU by req/s: {}", group.path),
+                        ("req/s", Axis::Linear),
+                        ("server CPU %", Axis::Linear),
+                        &by_stack(&same, |_, r| r.and_then(|r| Some((r.rps.median, r.server_cpu_pct?)))),
+                    ),
+                    title,
+                    groups: Vec::new(),
+                });
+            }
+            let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
+            let series = |f: &dyn Fn(&crate::model::Row) -> Vec<(f64, f64)>| -> Vec<Series> {
+                group.rows.iter().map(|r| Series { name: r.stack.clone(), points: f(r) }).collect()
+            };
+            let view = GroupView {
+                title: format!("{} connections{keepalive}", group.connections),
+                rows: group
+                    .rows
+                    .iter()
+                    .map(|r| RowView { verdict: r.verdict.label(), cells: cells(r, with_baseline) })
+                    .collect(),
+                latency_chart: line_chart(
+                    &format!("latency by percentile, {} connections", group.connections),
+                    ("percentile", Axis::Percentile),
+                    ("latency ms", Axis::Linear),
+                    &series(&|r| r.percentiles.iter().map(|&(q, us)| (q, us / 1000.0)).collect()),
+                ),
+                rps_chart: line_chart(
+                    &format!("req/s each second, {} connections", group.connections),
+                    ("second", Axis::Linear),
+                    ("req/s", Axis::Linear),
+                    &series(&|r| r.per_second.iter().map(|&(s, n, _)| (s as f64, n as f64)).collect()),
+                ),
+                p99_chart: line_chart(
+                    &format!("p99 each second, {} connections", group.connections),
+                    ("second", Axis::Linear),
+                    ("p99 ms", Axis::Linear),
+                    &series(&|r| {
+                        r.per_second.iter().filter_map(|&(s, _, p99)| Some((s as f64, p99? as f64 / 1000.0))).collect()
+                    }),
+                ),
+            };
+            endpoints.last_mut().expect("pushed above").groups.push(view);
+        }
+        let page = Page {
+            intro: INTRO,
+            verdicts: verdict_legend(),
+            environment: &report.environment,
+            headers: headers(report),
+            endpoints,
+            not_runnable: &report.not_runnable,
+            files: &report.files,
+        };
+        let context = tera::Context::from_serialize(&page).expect("the page serializes");
+        tera::Tera::one_off(TEMPLATE, &context, true).expect("the built-in template renders")
+    }
+}
+
+/// One series per stack across `groups` (the levels of one workload).
+fn by_stack(
+    groups: &[&Group],
+    point: impl Fn(&Group, Option<&crate::model::Row>) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    let mut stacks: Vec<&str> = groups.iter().flat_map(|g| g.rows.iter().map(|r| r.stack.as_str())).collect();
+    stacks.sort();
+    stacks.dedup();
+    stacks
+        .into_iter()
+        .map(|stack| Series {
+            name: stack.to_string(),
+            points: groups.iter().filter_map(|g| point(g, g.rows.iter().find(|r| r.stack == stack))).collect(),
+        })
+        .collect()
+}

@@ -1,0 +1,96 @@
+//! The HTML page: tables and charts, self-contained, and really drawable.
+
+use std::process::Command;
+
+use report::Exporter;
+
+use crate::render::fixture;
+
+fn html() -> String {
+    report::Html.render(&fixture())
+}
+
+/// The page with every chart reduced to its title and point count, so that
+/// the snapshot shows structure and tables, not thousands of coordinates.
+fn normalized(page: &str) -> String {
+    let mut out = String::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("<svg") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("</svg>").expect("every svg closes") + start + "</svg>".len();
+        let svg = &rest[start..end];
+        let title = svg
+            .split("<text")
+            .nth(1)
+            .and_then(|t| t.split_once('>'))
+            .and_then(|(_, rest)| rest.split('<').next())
+            .map_or("", str::trim);
+        out.push_str(&format!("<svg title=\"{title}\" points=\"{}\"/>", svg.matches("<circle").count()));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn page_snapshot() {
+    insta::assert_snapshot!(normalized(&html()));
+}
+
+#[test]
+fn page_is_self_contained() {
+    let page = html();
+    for banned in ["http://", "https://", "<script", "src=", "<link", "@import", "url("] {
+        assert!(!page.contains(banned), "the page contains {banned:?}");
+    }
+}
+
+#[test]
+fn every_chart_has_points() {
+    let page = html();
+    let charts: Vec<&str> = page.split("<svg").skip(1).collect();
+    // Two per workload, three per workload and level: 2 + 3 x 2.
+    assert_eq!(charts.len(), 8);
+    for chart in charts {
+        let title = chart.split("<text").nth(1).unwrap_or_default();
+        assert!(chart.matches("<circle").count() >= 2, "a chart without data: {title}");
+    }
+}
+
+/// Renders the page in headless Chromium (Debian's `chromium`, which
+/// `cargo xtask test` installs) and checks that the screenshot is not blank.
+#[test]
+fn page_renders_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("index.html");
+    std::fs::write(&page, html()).unwrap();
+    let shot = tmp.path().join("shot.png");
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            "--window-size=1200,1600",
+        ])
+        .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs (Debian package `chromium`; `cargo xtask test` installs it)");
+    assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let pixels = &buf[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let dark = pixels.chunks(step).filter(|p| p[..3].iter().map(|&c| u32::from(c)).sum::<u32>() < 300).count();
+    let total = pixels.len() / step;
+    // Text, table borders and chart lines: a real page has a few percent of dark pixels.
+    assert!(dark * 1000 > total * 5, "the screenshot looks blank: {dark} dark of {total} pixels");
+}
