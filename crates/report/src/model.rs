@@ -140,8 +140,10 @@ impl Verdict {
 
 /// Builds the report from `(file name, record)` pairs, in a stable order.
 pub fn build(records: &[(String, RunRecord)]) -> Report {
+    // (endpoint, method, path, connections, keep-alive) -> stack -> that level in each run.
     type Key = (String, String, String, usize, bool);
-    let mut levels: BTreeMap<Key, BTreeMap<String, Vec<(&LevelRecord, &RunRecord)>>> = BTreeMap::new();
+    type Runs<'a> = Vec<(&'a LevelRecord, &'a RunRecord)>;
+    let mut levels: BTreeMap<Key, BTreeMap<String, Runs<'_>>> = BTreeMap::new();
     let mut not_runnable = BTreeMap::new();
     for (_, record) in records {
         if record.levels.is_empty() && record.status != RunStatus::Running {

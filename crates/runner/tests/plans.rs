@@ -22,7 +22,7 @@ fn two_cpus() -> Machine {
 
 fn plan_error(loaded: &scenario::Loaded, generator_cpus: Vec<usize>) -> String {
     let options = runner::Options { generator_cpus, ..options(Path::new("/nonexistent")) };
-    Plan::new(loaded, &options, &two_cpus()).err().expect("the plan is refused").to_string()
+    Plan::new(loaded, &options, &two_cpus()).expect_err("the plan is refused").to_string()
 }
 
 #[test]
