@@ -40,10 +40,7 @@ pub struct BenchOpts {
 
 pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let root = match &opts.root {
-        Some(root) => root.clone(),
-        None => std::env::current_dir().context("cannot find the current folder")?,
-    };
+    let root = crate::project_root(opts.root.as_deref())?;
     // Check every file before running anything, so a typo in the last one does not waste an hour.
     let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
     let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)?;

@@ -9,6 +9,7 @@ pub mod table;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
@@ -37,6 +38,14 @@ pub enum Command {
     Bench(BenchOpts),
     /// Render the comparison (Markdown, CSV, JSON) from stored results; runs nothing
     Report(ReportOpts),
+}
+
+/// The project root scenario and results paths are relative to: `--root`, or the current folder.
+fn project_root(root: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
+    match root {
+        Some(root) => Ok(root.to_path_buf()),
+        None => std::env::current_dir().context("cannot find the current folder"),
+    }
 }
 
 /// Runs the parsed command and returns the process exit code.

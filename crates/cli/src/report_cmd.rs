@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use report::Selection;
 
@@ -26,10 +25,7 @@ pub struct ReportOpts {
 }
 
 pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
-    let root = match &opts.root {
-        Some(root) => root.clone(),
-        None => std::env::current_dir().context("cannot find the current folder")?,
-    };
+    let root = crate::project_root(opts.root.as_deref())?;
     let selection = if opts.all {
         Selection::All
     } else if opts.results.is_empty() {
