@@ -5,10 +5,8 @@ use std::fmt::Write as _;
 
 use runner::{LevelRecord, LevelStatus, RunRecord};
 
+use report::model::{GENERATOR_BUSY, SERVER_BUSY};
 use report::units::{metric, time_us};
-
-/// Generator CPU above this share of its CPUs makes a row suspect.
-const GENERATOR_BUSY_PCT: f64 = 90.0;
 
 const HEADER: [&str; 13] = [
     "stack", "endpoint", "conns", "requests", "req/s", "mean", "p99", "max", "errors", "timeouts", "CPU%", "mem",
@@ -101,11 +99,11 @@ pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
             }
         }
     }
-    if level.generator_cpu_pct > GENERATOR_BUSY_PCT * n_generator_cpus.max(1) as f64 {
+    if level.generator_cpu_pct > GENERATOR_BUSY * 100.0 * n_generator_cpus.max(1) as f64 {
         notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));
     }
     if let Some(s) = &level.server {
-        if s.nr_throttled > 0 && s.cpu_pct_mean >= 0.9 * s.cpu_limit_pct {
+        if s.nr_throttled > 0 && s.cpu_pct_mean >= SERVER_BUSY * s.cpu_limit_pct {
             notes.push("server at its CPU limit".to_string());
         }
     }

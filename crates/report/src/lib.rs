@@ -66,17 +66,15 @@ pub fn select(results_dir: &Path, selection: &Selection, base: &Path) -> Result<
         records.push((name, record));
     }
     if let Selection::Latest = selection {
-        let latest = |scenario: &str| {
-            records
-                .iter()
-                .filter(|(_, r)| r.scenario.name == scenario)
-                .map(|(_, r)| suite_of(r))
-                .max()
-                .unwrap_or_default()
-        };
-        let keep: Vec<bool> = records.iter().map(|(_, r)| suite_of(r) == latest(&r.scenario.name)).collect();
-        let mut keep = keep.into_iter();
-        records.retain(|_| keep.next().unwrap_or(false));
+        let mut latest: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+        for (_, r) in &records {
+            let suite = suite_of(r);
+            let entry = latest.entry(r.scenario.name.clone()).or_default();
+            if suite > *entry {
+                *entry = suite;
+            }
+        }
+        records.retain(|(_, r)| latest.get(&r.scenario.name) == Some(&suite_of(r)));
     }
     if records.is_empty() {
         return Err(Error::Empty(results_dir.to_path_buf()));

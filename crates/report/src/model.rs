@@ -177,14 +177,12 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
     let med =
         |f: &dyn Fn(&loadgen::LoadResult) -> f64| median(&measured.iter().map(|(_, _, l)| f(l)).collect::<Vec<_>>());
     // Percentiles come from each run's stored histogram, so any of them can be added later.
+    // Each is decoded once; an undecodable one counts as 0 in the medians and is left out of the curve.
+    let histograms: Vec<Option<loadgen::Histogram<u64>>> =
+        measured.iter().map(|(_, _, l)| loadgen::decode_histogram(&l.latency_histogram).ok()).collect();
     let quantile = |q: f64| {
         median(
-            &measured
-                .iter()
-                .map(|(_, _, l)| {
-                    loadgen::decode_histogram(&l.latency_histogram).map_or(0.0, |h| h.value_at_quantile(q) as f64)
-                })
-                .collect::<Vec<_>>(),
+            &histograms.iter().map(|h| h.as_ref().map_or(0.0, |h| h.value_at_quantile(q) as f64)).collect::<Vec<_>>(),
         )
     };
     let rps = Spread::of(&measured.iter().map(|(_, _, l)| l.rps).collect::<Vec<_>>());
@@ -261,7 +259,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         verdict,
         notes,
         baseline: None,
-        percentiles: percentile_curve(&measured.iter().map(|(_, _, l)| *l).collect::<Vec<_>>()),
+        percentiles: percentile_curve(&histograms),
         per_second: measured
             .first()
             .map(|(_, _, l)| l.per_second.iter().map(|s| (s.second, s.requests, s.p99_us)).collect())
@@ -270,15 +268,14 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
 }
 
 /// HdrHistogram's percentile curve of the repeats' histograms merged exactly.
-fn percentile_curve(loads: &[&loadgen::LoadResult]) -> Vec<(f64, f64)> {
+fn percentile_curve(histograms: &[Option<loadgen::Histogram<u64>>]) -> Vec<(f64, f64)> {
     let mut merged: Option<loadgen::Histogram<u64>> = None;
-    for load in loads {
-        let Ok(h) = loadgen::decode_histogram(&load.latency_histogram) else { continue };
+    for h in histograms.iter().flatten() {
         match &mut merged {
             Some(m) => {
-                let _ = m.add(&h);
+                let _ = m.add(h);
             }
-            None => merged = Some(h),
+            None => merged = Some(h.clone()),
         }
     }
     let Some(h) = merged.filter(|h| !h.is_empty()) else { return Vec::new() };

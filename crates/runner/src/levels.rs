@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use crate::plan::{EndpointPlan, Plan};
 use crate::service::{Containers, LOG_TAIL};
-use crate::{sampler, Error, Event, Runner, Stop};
+use crate::{sampler, save, Event, Runner, Stop};
 use results::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord};
 
 /// The server as it runs now (it is restarted if it dies mid-sweep).
@@ -30,13 +30,10 @@ impl Runner<'_> {
         containers: &mut Containers,
         repeat: u32,
     ) -> Result<(), Stop> {
-        let write = |record: &RunRecord| {
-            record.write(path).map_err(|source| Stop::Fatal(Error::Results { path: path.to_path_buf(), source }))
-        };
         for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
             self.build(svc, record, path).await?;
         }
-        write(record)?;
+        save(record, path)?;
         let mut sidecar_env = Vec::new();
         for svc in &plan.sidecars {
             let (running, port) = self.start(svc, plan, run_id, &[], containers).await?;
@@ -75,7 +72,7 @@ impl Runner<'_> {
                         Some(first_measured.saturating_duration_since(self.options.started).as_secs_f64());
                 }
                 record.levels.push(level);
-                write(record)?;
+                save(record, path)?;
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
             }
         }

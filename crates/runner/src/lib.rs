@@ -152,9 +152,7 @@ impl<'a> Runner<'a> {
             levels: Vec::new(),
             build_logs: BTreeMap::new(),
         };
-        let write =
-            |record: &RunRecord| record.write(&path).map_err(|source| Error::Results { path: path.clone(), source });
-        write(&record)?;
+        save(&record, &path)?;
 
         let mut containers = service::Containers::new(self.engine.clone());
         let outcome = self.run_inner(&plan, &run_id, &path, &mut record, &mut containers, repeat).await;
@@ -173,11 +171,11 @@ impl<'a> Runner<'a> {
             Err(Stop::Fatal(e)) => {
                 record.status = RunStatus::Failed;
                 record.reason = Some(e.to_string());
-                let _ = write(&record);
+                let _ = save(&record, &path);
                 return Err(e);
             }
         }
-        write(&record)?;
+        save(&record, &path)?;
         Ok((path, record))
     }
 }
@@ -194,6 +192,11 @@ impl From<Error> for Stop {
     fn from(e: Error) -> Stop {
         Stop::Fatal(e)
     }
+}
+
+/// Writes the results file; a failure stops the suite, naming the file.
+pub(crate) fn save(record: &RunRecord, path: &Path) -> Result<(), Error> {
+    record.write(path).map_err(|source| Error::Results { path: path.to_path_buf(), source })
 }
 
 /// `20261124T073300Z`: sortable, and safe in file names.
