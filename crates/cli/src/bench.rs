@@ -33,9 +33,15 @@ pub struct BenchOpts {
     /// The project root that scenario paths are relative to [default: the current folder]
     #[arg(long)]
     pub root: Option<PathBuf>,
-    /// Where results files go [default: ROOT/reports/results]
+    /// Where results files go [default: ROOT/reports/results; with --verify-only, ROOT/target/verify-results]
     #[arg(long)]
     pub results: Option<PathBuf>,
+    /// Build every image, start it and check every endpoint once; no load
+    #[arg(long)]
+    pub verify_only: bool,
+    /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
+    #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
+    pub overrides: Vec<runner::Override>,
 }
 
 pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
@@ -43,12 +49,26 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let root = crate::project_root(opts.root.as_deref())?;
     // Check every file before running anything, so a typo in the last one does not waste an hour.
     let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
+    for o in &opts.overrides {
+        let named = |l: &scenario::Loaded| {
+            o.service == "server" || l.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == o.service))
+        };
+        if !loaded.iter().any(named) {
+            anyhow::bail!(
+                "--set {o}: no scenario given has a service named '{}' (use `server`, or a sidecar's `name`)",
+                o.service
+            );
+        }
+    }
     let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)?;
     if opts.repeat == 0 {
         anyhow::bail!("--repeat: must be at least 1");
     }
     let options = Options {
-        results: opts.results.clone().unwrap_or_else(|| root.join("reports/results")),
+        results: opts.results.clone().unwrap_or_else(|| {
+            // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
+            root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" })
+        }),
         root,
         duration: opts.duration,
         connections: opts.connections.clone(),
@@ -56,6 +76,8 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
         suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
+        overrides: opts.overrides.clone(),
+        verify_only: opts.verify_only,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -83,7 +105,7 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, repeat: u32)
             if cancel.is_cancelled() {
                 break 'suite;
             }
-            eprintln!("==> scenario {} ({}), run {round} of {repeat}", scenario.scenario.name, scenario.path.display());
+            eprintln!("==> scenario {} ({}), run {round} of {repeat}", scenario.scenario.name.get_ref(), scenario.path.display());
             let (path, record) = runner.run(scenario, round).await?;
             eprintln!("==> results: {}", path.display());
             if let Some(reason) = &record.reason {
@@ -92,7 +114,11 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, repeat: u32)
             records.push(record);
         }
     }
-    println!("{}", table::render(&records));
+    if runner.options.verify_only {
+        println!("{}", table::render_verified(&records));
+    } else {
+        println!("{}", table::render(&records));
+    }
     if let Some(t) = records.iter().find_map(|r| r.to_first_measured_s) {
         println!("time from command start to the first measured request: {t:.2}s");
     }

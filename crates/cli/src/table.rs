@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use runner::{LevelRecord, LevelStatus, RunRecord};
+use runner::{LevelRecord, LevelStatus, RunRecord, RunStatus};
 
 use report::model::{GENERATOR_BUSY, SERVER_BUSY};
 use report::units::{metric, time_us};
@@ -54,6 +54,26 @@ pub fn render(records: &[RunRecord]) -> String {
     for r in &rows {
         line(&mut out, r);
     }
+    out
+}
+
+/// One line per scenario after `bench --verify-only`: verified, or why not.
+pub fn render_verified(records: &[RunRecord]) -> String {
+    let width = records.iter().map(|r| r.scenario.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for record in records {
+        let name = &record.scenario.name;
+        let _ = match (&record.status, &record.reason) {
+            (RunStatus::Complete, _) => writeln!(out, "{name:<width$}  verified"),
+            (status, reason) => {
+                let reason = reason.as_deref().unwrap_or("no reason recorded");
+                let first_line = reason.lines().next().unwrap_or_default();
+                writeln!(out, "{name:<width$}  {}: {first_line}", format!("{status:?}").to_uppercase())
+            }
+        };
+    }
+    let verified = records.iter().filter(|r| r.status == RunStatus::Complete).count();
+    let _ = writeln!(out, "{verified} of {} scenario(s) verified", records.len());
     out
 }
 

@@ -36,6 +36,7 @@ fn record() -> RunRecord {
         run_id: "flask-gevent-20261124T000000Z-1".into(),
         suite_id: "20261124T000000Z-1".into(),
         scenario: ScenarioInfo {
+            overrides: Vec::new(),
             name: "flask-gevent".into(),
             description: String::new(),
             file: "scenarios/flask-gevent.toml".into(),

@@ -2,7 +2,20 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
+
+/// The most open files a container is given (soft and hard limit).
+pub const OPEN_FILES: i64 = 65_536;
+
+/// [`OPEN_FILES`], or less if this process's hard limit is lower: an engine
+/// started from this session cannot give its containers more than it has.
+fn open_files_limit() -> Option<i64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let hard = line.split_whitespace().nth(4)?;
+    let hard = if hard == "unlimited" { OPEN_FILES } else { hard.parse::<i64>().ok()? };
+    Some(hard.min(OPEN_FILES))
+}
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 
 use crate::{api, CgroupCounters, Engine, Error};
@@ -58,6 +71,10 @@ impl Engine {
             privileged: Some(false),
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
+            // Soft limit raised to the hard one (dockerd may pass a low soft limit): 10,000+ connections.
+            ulimits: open_files_limit().map(|n| {
+                vec![ResourcesUlimits { name: Some("nofile".into()), soft: Some(n), hard: Some(n) }]
+            }),
             ..Default::default()
         };
         let body = ContainerCreateBody {

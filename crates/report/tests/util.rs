@@ -79,6 +79,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
         run_id: format!("{stack}-{suite}"),
         suite_id: suite.into(),
         scenario: ScenarioInfo {
+            overrides: Vec::new(),
             name: stack.into(),
             description: String::new(),
             file: format!("scenarios/{stack}.toml"),

@@ -53,6 +53,9 @@ pub struct ScenarioInfo {
     pub description: String,
     pub file: String,
     pub sha256: String,
+    /// `SERVICE.KEY=VALUE` environment overrides given on the command line (`bench --set`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

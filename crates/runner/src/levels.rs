@@ -45,6 +45,9 @@ impl Runner<'_> {
             self.verify(endpoint, server.port, &server.running).await?;
         }
         self.emit(Event::Step(&format!("verified {} endpoint(s)", plan.endpoints.len())));
+        if self.options.verify_only {
+            return Ok(());
+        }
         self.prime(plan, &plan.endpoints[0], server.port).await;
 
         let mut first = true;

@@ -68,6 +68,41 @@ pub struct Options {
     pub started: Instant,
     /// Names this `bench` invocation in every record it writes (repeats share it).
     pub suite_id: String,
+    /// Environment set on a service over the scenario's own (`--set db.ROWS=1000`).
+    pub overrides: Vec<Override>,
+    /// Build, start and verify every endpoint, then stop: no load.
+    pub verify_only: bool,
+}
+
+/// `SERVICE.KEY=VALUE`: an environment variable for the server or a sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub service: String,
+    pub key: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Override, String> {
+        let parsed = s.split_once('=').and_then(|(target, value)| {
+            let (service, key) = target.split_once('.')?;
+            let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            (!service.is_empty() && key_ok).then(|| Override {
+                service: service.to_string(),
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+        });
+        parsed.ok_or_else(|| format!("'{s}' is not SERVICE.KEY=VALUE (e.g. server.LOG_LEVEL=info or db.ROWS=1000)"))
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}={}", self.service, self.key, self.value)
+    }
 }
 
 /// Runs scenarios against one engine.
@@ -127,6 +162,7 @@ impl<'a> Runner<'a> {
                 description: loaded.scenario.description.clone(),
                 file: loaded.path.display().to_string(),
                 sha256: sha256_hex(loaded.text.as_bytes()),
+                overrides: plan.overrides.clone(),
             },
             provenance: Provenance {
                 stackbench_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -116,6 +116,8 @@ pub struct EndpointPlan {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub name: String,
+    /// The `--set` overrides that named one of this scenario's services, as given.
+    pub overrides: Vec<String>,
     pub generator_cpus: Vec<usize>,
     pub server_cpuset: String,
     pub server: ServicePlan,
@@ -165,7 +167,7 @@ impl Plan {
                     .into());
             }
         }
-        let name = s.name.as_str().to_string();
+        let name = s.name.get_ref().as_str().to_string();
         let service = |svc: &scenario::Service, key: &str| ServicePlan {
             key: key.to_string(),
             tag: if key == "server" {
@@ -219,10 +221,22 @@ impl Plan {
                 connections,
             });
         }
+        let mut server = service(&s.server, "server");
+        let mut sidecars: Vec<ServicePlan> =
+            s.sidecars.iter().map(|sc| service(sc, sc.name.as_ref().expect("checked").as_str())).collect();
+        // An override names a service of some scenarios of a suite; the others do not have it.
+        let mut overrides = Vec::new();
+        for o in &options.overrides {
+            if let Some(svc) = std::iter::once(&mut server).chain(&mut sidecars).find(|svc| svc.key == o.service) {
+                svc.env.insert(o.key.clone(), o.value.clone());
+                overrides.push(o.to_string());
+            }
+        }
         Ok(Plan {
             name: name.clone(),
-            server: service(&s.server, "server"),
-            sidecars: s.sidecars.iter().map(|sc| service(sc, sc.name.as_ref().expect("checked").as_str())).collect(),
+            overrides,
+            server,
+            sidecars,
             generator_cpus: generator_cpus.clone(),
             server_cpuset,
             endpoints,

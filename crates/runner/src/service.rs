@@ -11,6 +11,25 @@ use crate::plan::{EndpointPlan, Plan, ServicePlan};
 use crate::{Event, Runner, Stop};
 use results::RunRecord;
 
+/// How deep project base images may start from one another.
+const MAX_BASE_DEPTH: u32 = 4;
+
+/// An image to build, and the key it is recorded under.
+struct Image<'a> {
+    key: &'a str,
+    context: std::path::PathBuf,
+    dockerfile: &'a str,
+    tag: &'a str,
+    build_args: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// `stackbench/base-python[:latest]` -> `base-python`: an image the project builds from `docker/base-python/`.
+pub(crate) fn project_base(image: &str) -> Option<&str> {
+    let name = image.strip_prefix("stackbench/")?;
+    let name = name.strip_suffix(":latest").unwrap_or(name);
+    (name.starts_with("base-") && !name.contains([':', '/', '@'])).then_some(name)
+}
+
 /// Lines of a container's output kept with a failure.
 pub(crate) const LOG_TAIL: usize = 20;
 
@@ -61,34 +80,69 @@ impl Drop for Containers {
 impl Runner<'_> {
     /// Makes sure the base images exist, then builds the service's image.
     pub(crate) async fn build(&self, svc: &ServicePlan, record: &mut RunRecord, results: &Path) -> Result<(), Stop> {
-        let dockerfile = std::fs::read_to_string(svc.context.join(&svc.dockerfile))
-            .map_err(|e| Stop::Failed(format!("cannot read {}: {e}", svc.context.join(&svc.dockerfile).display())))?;
+        let image = Image {
+            key: &svc.key,
+            context: svc.context.clone(),
+            dockerfile: &svc.dockerfile,
+            tag: &svc.tag,
+            build_args: &svc.build_args,
+        };
+        self.build_image(image, record, results, 0).await
+    }
+
+    /// Builds one image after the images it starts from: a project base image
+    /// (`FROM stackbench/base-NAME`, built from `docker/base-NAME/`) first,
+    /// any other base found, pulled or made offline.
+    async fn build_image(&self, image: Image<'_>, record: &mut RunRecord, results: &Path, depth: u32) -> Result<(), Stop> {
+        let path = image.context.join(image.dockerfile);
+        let dockerfile = std::fs::read_to_string(&path)
+            .map_err(|e| Stop::Failed(format!("cannot read {}: {e}", path.display())))?;
         for base in docker::base_images(&dockerfile) {
+            if let Some(name) = project_base(&base) {
+                if depth >= MAX_BASE_DEPTH {
+                    return Err(Stop::Failed(format!(
+                        "{}: project base images nest deeper than {MAX_BASE_DEPTH} (a FROM cycle?)",
+                        path.display()
+                    )));
+                }
+                let context = self.options.root.join("docker").join(name);
+                if !context.join("Dockerfile").is_file() {
+                    return Err(Stop::Failed(format!(
+                        "{} starts FROM {base}, which stackbench builds from docker/{name}/Dockerfile, \
+                         but that file does not exist",
+                        path.display()
+                    )));
+                }
+                let tag = format!("stackbench/{name}:latest");
+                let base_image = Image { key: name, context, dockerfile: "Dockerfile", tag: &tag, build_args: image.build_args };
+                Box::pin(self.build_image(base_image, record, results, depth + 1)).await?;
+                continue;
+            }
             let outcome = docker::ensure_base_image(&self.engine, &base, |line| self.emit(Event::Detail(line)));
             let made = self.until_cancelled(outcome).await?.map_err(|e| Stop::Failed(e.to_string()))?;
             if made == docker::BaseImage::BuiltOffline {
                 self.emit(Event::Step(&format!("built base image {base} offline (kept for later runs)")));
             }
         }
-        self.emit(Event::Step(&format!("building {} from {}", svc.tag, svc.context.display())));
+        self.emit(Event::Step(&format!("building {} from {}", image.tag, image.context.display())));
         let spec = docker::BuildSpec {
-            context: svc.context.clone(),
-            dockerfile: svc.dockerfile.clone(),
-            tag: svc.tag.clone(),
-            build_args: svc.build_args.clone(),
+            context: image.context.clone(),
+            dockerfile: image.dockerfile.to_string(),
+            tag: image.tag.to_string(),
+            build_args: image.build_args.clone(),
             labels: HashMap::from([("stackbench.scenario".to_string(), record.scenario.name.clone())]),
             ca_bundle: self.options.ca_bundle.clone().filter(|p| p.is_file()),
         };
         let build = docker::build_image(&self.engine, &spec, |line| self.emit(Event::Detail(line)));
         match self.until_cancelled(build).await? {
             Ok(built) => {
-                record.provenance.images.insert(svc.key.clone(), built.image_id);
+                record.provenance.images.insert(image.key.to_string(), built.image_id);
                 Ok(())
             }
             Err(docker::Error::Build(failed)) => {
-                let log_path = results.with_extension(format!("build-{}.log", svc.key));
+                let log_path = results.with_extension(format!("build-{}.log", image.key));
                 let _ = std::fs::write(&log_path, &failed.log);
-                record.build_logs.insert(svc.key.clone(), log_path.display().to_string());
+                record.build_logs.insert(image.key.to_string(), log_path.display().to_string());
                 Err(Stop::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
             }
             Err(e) => Err(Stop::Fatal(e.into())),

@@ -41,6 +41,8 @@ pub fn options(results: &Path) -> Options {
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
         started: Instant::now(),
         suite_id: "test-suite".into(),
+        overrides: Vec::new(),
+        verify_only: false,
     }
 }
 

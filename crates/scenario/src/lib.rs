@@ -21,8 +21,9 @@ pub use values::{ByteSize, Cpus, Dur, Name, ProjectPath};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Lower-case letters, digits and dashes; names the results folder and images.
-    pub name: Name,
+    /// Lower-case letters, digits and dashes, not starting with `base-` (project base
+    /// images are named `stackbench/base-*`); names the results folder and images.
+    pub name: Spanned<Name>,
     #[serde(default)]
     pub description: String,
     pub server: Service,
@@ -254,6 +255,13 @@ fn check(l: &Loaded) -> Result<(), Error> {
         if s.sidecars[..idx].iter().any(|other| other.name.as_ref() == Some(name)) {
             return Err(l.error_at(sidecar.build.span(), format!("two sidecars are named '{name}'"), None));
         }
+    }
+    if s.name.get_ref().as_str().starts_with("base-") {
+        return Err(l.error_at(
+            s.name.span(),
+            format!("the name '{}' starts with 'base-', which is kept for project base images", s.name.get_ref()),
+            Some("docker/base-*/ holds shared base images (stackbench/base-*); pick another name"),
+        ));
     }
     if s.server.name.is_some() {
         return Err(l.error_at(

@@ -47,7 +47,7 @@ connections = [2000]
 fn good_scenario() {
     let l = scenario::parse(Path::new("good.toml"), GOOD, &root()).unwrap();
     let s = &l.scenario;
-    assert_eq!(s.name.as_str(), "flask-gevent");
+    assert_eq!(s.name.get_ref().as_str(), "flask-gevent");
     assert_eq!(s.server.cpus.get_ref().0, 1.5);
     assert_eq!(s.server.memory.0, 512 << 20);
     assert_eq!(s.server.pids, 1024);

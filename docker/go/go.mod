@@ -1,0 +1,3 @@
+module stackbench/go-nethttp
+
+go 1.19

@@ -1,0 +1,68 @@
+// Go net/http: GET /health answers "ok", GET /sleep sleeps 0.1 s,
+// POST /login checks a JSON body and a Token header, waits 0.2 s, answers JSON.
+// It listens on STACKBENCH_HOST:STACKBENCH_PORT and sets GOMAXPROCS from
+// STACKBENCH_WORKERS (the CPU limit), not from the host's CPU count.
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+const token = "stackbench-token"
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func reply(w http.ResponseWriter, status int, v interface{}) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func login(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Header.Get("Token") != token {
+		reply(w, http.StatusUnauthorized, map[string]interface{}{"ok": false, "error": "bad token"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	var c credentials
+	if err != nil || json.Unmarshal(body, &c) != nil {
+		reply(w, http.StatusBadRequest, map[string]interface{}{"ok": false, "error": "body is not JSON"})
+		return
+	}
+	if c.Username != "bench" || c.Password != "bench-password" {
+		reply(w, http.StatusUnauthorized, map[string]interface{}{"ok": false, "error": "bad credentials"})
+		return
+	}
+	time.Sleep(200 * time.Millisecond)
+	reply(w, http.StatusOK, map[string]interface{}{"ok": true, "user": c.Username})
+}
+
+func main() {
+	if n, err := strconv.Atoi(os.Getenv("STACKBENCH_WORKERS")); err == nil && n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	http.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "ok")
+	})
+	http.HandleFunc("/login", login)
+	addr := os.Getenv("STACKBENCH_HOST") + ":" + os.Getenv("STACKBENCH_PORT")
+	log.Fatal(http.ListenAndServe(addr, nil))
+}
