@@ -1,8 +1,6 @@
 //! `cargo xtask bench FILE...`: the main job. Sets up Docker, then runs the
 //! release build of `stackbench bench` with the project root.
 
-use std::process::Command;
-
 use anyhow::{bail, Context};
 
 use crate::{setup, sys};
@@ -13,10 +11,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
     setup::run()?;
     sys::step("building stackbench (release)");
-    let mut cmd = Command::new(sys::cargo());
-    cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", "bench", "--root"])
-        .arg(sys::project_root())
-        .args(args);
+    let mut cmd = sys::stackbench("bench", args);
     // stackbench handles Ctrl-C itself (keep the finished levels, remove the
     // containers); this process waits for it instead of exiting first.
     sys::ignore_interrupts_while_waiting();

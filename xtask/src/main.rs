@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_loadgen;
+mod new;
 mod report;
 mod setup;
 mod sys;
@@ -18,8 +19,11 @@ usage: cargo xtask <command> [options]
 commands:
   bench FILE...        benchmark the stacks in scenario files (sets up Docker first)
                        [--duration 5s] [--connections 50,100] [--repeat N] [--generator-cpus 0]
+                       [--verify-only] [--set SERVICE.KEY=VALUE]
+  new NAME --like STACK  scaffold scenarios/NAME.toml and docker/NAME/ from an existing scenario
   report [RESULTS...]  regenerate reports/ from stored results (nothing is re-run) [--all] [--out DIR]
-  test                 run the whole test suite (sets up Docker first)
+  test                 run the whole test suite (sets up Docker first), then build and verify
+                       every scenario [--no-scenarios] [cargo test arguments]
   setup                make sure a Docker engine answers (installs docker.io, starts dockerd)
   bench-loadgen        compare `stackbench load` with wrk against nginx on this machine
                        [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]";
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("report") => report::run(&args[1..]),
+        Some("new") => new::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");

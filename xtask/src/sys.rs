@@ -64,3 +64,12 @@ pub fn ignore_interrupts_while_waiting() {
         libc::signal(libc::SIGTERM, nothing as *const () as libc::sighandler_t);
     }
 }
+
+/// The release build of the `stackbench` binary, run as `SUBCOMMAND --root ROOT ARGS...`.
+pub fn stackbench(subcommand: &str, args: &[String]) -> Command {
+    let mut cmd = Command::new(cargo());
+    cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", subcommand, "--root"])
+        .arg(project_root())
+        .args(args);
+    cmd
+}

@@ -3,6 +3,7 @@
 
 mod bench;
 mod load;
+mod new;
 mod report_cmd;
 pub mod summary;
 pub mod table;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
 pub use load::LoadOpts;
+pub use new::NewOpts;
 pub use report_cmd::ReportOpts;
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (it printed its partial result).
@@ -38,6 +40,8 @@ pub enum Command {
     Bench(BenchOpts),
     /// Render the comparison (Markdown, CSV, JSON) from stored results; runs nothing
     Report(ReportOpts),
+    /// Scaffold a new scenario and build context from an existing scenario
+    New(NewOpts),
 }
 
 /// The project root scenario and results paths are relative to: `--root`, or the current folder.
@@ -54,5 +58,6 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Load(load) => load::run(load),
         Command::Bench(bench) => bench::run(bench),
         Command::Report(opts) => report_cmd::run(opts),
+        Command::New(opts) => new::run(opts).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -105,19 +105,7 @@ pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
         notes.push(f.message.clone());
     }
     if let Some(l) = &level.load {
-        let e = &l.errors;
-        for (n, what) in [
-            (e.timeout, "timeouts"),
-            (e.connect, "connect errors"),
-            (e.read, "read errors"),
-            (e.status, "bad statuses"),
-            (e.body, "bad bodies"),
-            (e.parse, "malformed responses"),
-        ] {
-            if n > 0 {
-                notes.push(format!("{n} {what}"));
-            }
-        }
+        notes.extend(l.errors.kinds().into_iter().map(|(n, what)| format!("{n} {what}")));
     }
     if level.generator_cpu_pct > GENERATOR_BUSY * 100.0 * n_generator_cpus.max(1) as f64 {
         notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));

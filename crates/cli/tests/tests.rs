@@ -4,5 +4,6 @@ mod util;
 
 mod bench_command;
 mod load_command;
+mod new_command;
 mod summary;
 mod table;

@@ -111,6 +111,23 @@ impl ErrorCounts {
     pub fn socket(&self) -> u64 {
         self.connect + self.read + self.write + self.timeout + self.addr_unavailable
     }
+
+    /// Each kind that occurred, with its count and a plural name ("connect errors").
+    pub fn kinds(&self) -> Vec<(u64, &'static str)> {
+        [
+            (self.timeout, "timeouts"),
+            (self.connect, "connect errors"),
+            (self.addr_unavailable, "no local port left"),
+            (self.read, "read errors"),
+            (self.write, "write errors"),
+            (self.status, "bad statuses"),
+            (self.body, "bad bodies"),
+            (self.parse, "malformed responses"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

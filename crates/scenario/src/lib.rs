@@ -2,10 +2,12 @@
 //! sidecars) and the workload to drive it with.
 //!
 //! Architecture invariant: this crate reads the scenario file and checks the
-//! paths it names; it does no other I/O and knows nothing about Docker or load.
+//! paths it names; it does no other I/O and knows nothing about Docker or load
+//! (`scaffold` returns the text of a new scenario; the caller writes it).
 //! Values are checked while they are deserialized (see `values.rs`), so every
 //! error carries the span of the key that caused it.
 
+mod scaffold;
 mod values;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 pub use toml::Spanned;
 
+pub use scaffold::{scaffold, Scaffold};
 pub use values::{ByteSize, Cpus, Dur, Name, ProjectPath};
 
 /// A scenario, as written in its TOML file.

@@ -16,6 +16,19 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Checks `s` against the naming rule; the error says what is wrong.
+    pub fn parse(s: &str) -> Result<Name, String> {
+        let ok = s.len() <= 63
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            return Err(format!(
+                "'{s}' is not a valid name, expected lower-case letters, digits and dashes, starting with a letter"
+            ));
+        }
+        Ok(Name(s.to_string()))
+    }
 }
 
 impl fmt::Display for Name {
@@ -26,16 +39,7 @@ impl fmt::Display for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
-        let s = String::deserialize(d)?;
-        let ok = s.len() <= 63
-            && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
-            return Err(de::Error::custom(format!(
-                "'{s}' is not a valid name, expected lower-case letters, digits and dashes, starting with a letter"
-            )));
-        }
-        Ok(Name(s))
+        Name::parse(&String::deserialize(d)?).map_err(de::Error::custom)
     }
 }
 
