@@ -51,7 +51,8 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
     for o in &opts.overrides {
         let named = |l: &scenario::Loaded| {
-            o.service == "server" || l.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == o.service))
+            o.service == "server"
+                || l.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == o.service))
         };
         if !loaded.iter().any(named) {
             anyhow::bail!(
@@ -105,7 +106,11 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, repeat: u32)
             if cancel.is_cancelled() {
                 break 'suite;
             }
-            eprintln!("==> scenario {} ({}), run {round} of {repeat}", scenario.scenario.name.get_ref(), scenario.path.display());
+            eprintln!(
+                "==> scenario {} ({}), run {round} of {repeat}",
+                scenario.scenario.name.get_ref(),
+                scenario.path.display()
+            );
             let (path, record) = runner.run(scenario, round).await?;
             eprintln!("==> results: {}", path.display());
             if let Some(reason) = &record.reason {

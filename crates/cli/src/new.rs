@@ -42,18 +42,28 @@ pub fn run(opts: NewOpts) -> anyhow::Result<()> {
     // Write both, check the result, and take both back if anything fails: nothing half-made is left.
     let written = copy_dir(&made.copy_from, &context)
         .with_context(|| format!("cannot copy {} to {}", made.copy_from.display(), context.display()))
-        .and_then(|()| std::fs::write(&toml_path, &made.text).with_context(|| format!("cannot write {}", toml_path.display())))
+        .and_then(|()| {
+            std::fs::write(&toml_path, &made.text).with_context(|| format!("cannot write {}", toml_path.display()))
+        })
         .and_then(|()| Ok(scenario::load(&toml_path, &root)?));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&toml_path);
         let _ = std::fs::remove_dir_all(&context);
         return Err(e);
     }
-    println!("created scenarios/{name}.toml and {context}/ (copied from {})", like.path.display(), name = opts.name, context = made.context);
+    println!(
+        "created scenarios/{name}.toml and {context}/ (copied from {})",
+        like.path.display(),
+        name = opts.name,
+        context = made.context
+    );
     println!("next:");
     println!("  1. change the app and Dockerfile in {}/", made.context);
     println!("  2. change `command` and `description` in scenarios/{}.toml", opts.name);
-    println!("  3. cargo xtask bench --verify-only scenarios/{}.toml   (builds, starts, checks every endpoint)", opts.name);
+    println!(
+        "  3. cargo xtask bench --verify-only scenarios/{}.toml   (builds, starts, checks every endpoint)",
+        opts.name
+    );
     println!("  4. cargo xtask bench scenarios/{}.toml", opts.name);
     Ok(())
 }

@@ -34,7 +34,11 @@ fn scaffolded_scenario_validates_builds_and_verifies() {
     let root = dir.path();
     let out = new(root, &["my-node", "--like", "node-http"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("cargo xtask bench --verify-only scenarios/my-node.toml"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("cargo xtask bench --verify-only scenarios/my-node.toml"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // The copy is the model's context; the scenario points at it under the new name.
     for file in ["Dockerfile", "server.js"] {

@@ -72,9 +72,8 @@ impl Engine {
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
             // Soft limit raised to the hard one (dockerd may pass a low soft limit): 10,000+ connections.
-            ulimits: open_files_limit().map(|n| {
-                vec![ResourcesUlimits { name: Some("nofile".into()), soft: Some(n), hard: Some(n) }]
-            }),
+            ulimits: open_files_limit()
+                .map(|n| vec![ResourcesUlimits { name: Some("nofile".into()), soft: Some(n), hard: Some(n) }]),
             ..Default::default()
         };
         let body = ContainerCreateBody {

@@ -37,7 +37,7 @@ impl Runner<'_> {
         let mut sidecar_env = Vec::new();
         for svc in &plan.sidecars {
             let (running, port) = self.start(svc, plan, run_id, &[], containers).await?;
-            self.wait_ready(svc, &running, port).await?;
+            self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
             sidecar_env.extend(svc.address_env(port));
         }
         let mut server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
@@ -63,8 +63,20 @@ impl Runner<'_> {
                     }
                 }
                 first = false;
-                if !self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?.running {
-                    self.emit(Event::Warning("the server is not running; starting a new one for the next level"));
+                // A level can leave work behind (requests the generator gave up on are still being
+                // served): the next one starts once the server answers its readiness check again,
+                // within the scenario's ready timeout, or on a new server.
+                let settle = plan.server.ready.timeout.0;
+                if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
+                    if self.cancel.is_cancelled() {
+                        return Ok(());
+                    }
+                    let Stop::Failed(why) = stop else { return Err(stop) };
+                    self.emit(Event::Warning(&format!(
+                        "before the next level: {}; starting a new server",
+                        why.lines().next().unwrap_or_default()
+                    )));
+                    let _ = self.engine.remove(&server.running.id).await;
                     server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
                 }
                 let level_start = Instant::now();
@@ -90,7 +102,7 @@ impl Runner<'_> {
         containers: &mut Containers,
     ) -> Result<Server, Stop> {
         let (running, port) = self.start(&plan.server, plan, run_id, sidecar_env, containers).await?;
-        self.wait_ready(&plan.server, &running, port).await?;
+        self.wait_ready(&plan.server, &running, port, plan.server.ready.timeout.0).await?;
         Ok(Server { running, port })
     }
 

@@ -93,10 +93,16 @@ impl Runner<'_> {
     /// Builds one image after the images it starts from: a project base image
     /// (`FROM stackbench/base-NAME`, built from `docker/base-NAME/`) first,
     /// any other base found, pulled or made offline.
-    async fn build_image(&self, image: Image<'_>, record: &mut RunRecord, results: &Path, depth: u32) -> Result<(), Stop> {
+    async fn build_image(
+        &self,
+        image: Image<'_>,
+        record: &mut RunRecord,
+        results: &Path,
+        depth: u32,
+    ) -> Result<(), Stop> {
         let path = image.context.join(image.dockerfile);
-        let dockerfile = std::fs::read_to_string(&path)
-            .map_err(|e| Stop::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let dockerfile =
+            std::fs::read_to_string(&path).map_err(|e| Stop::Failed(format!("cannot read {}: {e}", path.display())))?;
         for base in docker::base_images(&dockerfile) {
             if let Some(name) = project_base(&base) {
                 if depth >= MAX_BASE_DEPTH {
@@ -114,7 +120,8 @@ impl Runner<'_> {
                     )));
                 }
                 let tag = format!("stackbench/{name}:latest");
-                let base_image = Image { key: name, context, dockerfile: "Dockerfile", tag: &tag, build_args: image.build_args };
+                let base_image =
+                    Image { key: name, context, dockerfile: "Dockerfile", tag: &tag, build_args: image.build_args };
                 Box::pin(self.build_image(base_image, record, results, depth + 1)).await?;
                 continue;
             }
@@ -188,10 +195,16 @@ impl Runner<'_> {
         Ok((running, port))
     }
 
-    /// Waits until the service answers its readiness check, bounded by its
-    /// timeout; fails early if the container exits.
-    pub(crate) async fn wait_ready(&self, svc: &ServicePlan, running: &Running, port: u16) -> Result<(), Stop> {
-        let deadline = Instant::now() + svc.ready.timeout.0;
+    /// Waits until the service answers its readiness check, for at most
+    /// `within`; fails early if the container exits.
+    pub(crate) async fn wait_ready(
+        &self,
+        svc: &ServicePlan,
+        running: &Running,
+        port: u16,
+        within: Duration,
+    ) -> Result<(), Stop> {
+        let deadline = Instant::now() + within;
         let client = http_client();
         let url = svc.ready.path.as_ref().map(|p| format!("http://127.0.0.1:{port}{p}"));
         let mut polls = 0u32;
@@ -224,7 +237,7 @@ impl Runner<'_> {
                 return Err(Stop::Failed(format!(
                     "{} was not ready after {}: {what} never succeeded; its last lines:\n{logs}",
                     svc.key,
-                    humantime::format_duration(svc.ready.timeout.0)
+                    humantime::format_duration(within)
                 )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

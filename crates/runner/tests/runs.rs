@@ -63,6 +63,28 @@ async fn a_server_that_dies_fails_its_level_and_the_run_goes_on() {
 }
 
 #[tokio::test]
+async fn a_server_that_stops_answering_between_levels_is_replaced() {
+    let results = temp_results("stalls");
+    // The server stops accepting connections 3 s after it starts: after the first level (which ends
+    // about 2.5 s in), before the second. The second level must not measure a server still busy.
+    let workload =
+        WORKLOAD.replace("duration = \"1s\"", "duration = \"2s\"").replace("warmup = \"200ms\"", "warmup = \"0s\"");
+    let workload =
+        workload.replace("pause = \"200ms\"", "pause = \"1s\"").replace("connections = [2, 8]", "connections = [2, 2]");
+    let server = "env = { STALL_AFTER = \"3\" }\nready = { path = \"/health\", timeout = \"3s\" }";
+    let loaded = scenario("runner-stalls", server, &workload);
+    let started = std::time::Instant::now();
+    let (_, record, events) = run(&loaded, results.path(), Cancel::new()).await;
+    let statuses: Vec<_> = record.levels.iter().map(|l| l.status).collect();
+    assert_eq!(statuses, [LevelStatus::Ok, LevelStatus::Ok], "{record:#?}");
+    let replaced = events.iter().find(|e| e.contains("before the next level")).expect("a warning says so");
+    assert!(replaced.contains("was not ready after 3s") && replaced.contains("starting a new server"), "{replaced}");
+    // Both levels measured a server that answered: the second one, the new server.
+    assert!(record.levels.iter().all(|l| l.load.as_ref().unwrap().requests > 0), "{record:#?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded by the ready timeout");
+}
+
+#[tokio::test]
 async fn a_failed_verification_stops_the_scenario_with_the_reason() {
     let results = temp_results("verify");
     let workload = WORKLOAD.replace("path = \"/health\"", "path = \"/status500\"");

@@ -14,6 +14,8 @@ pub fn root() -> PathBuf {
 /// A scenario around the Perl test server; `server_extra` goes into [server],
 /// `workload` is the whole [workload] section.
 pub fn scenario(name: &str, server_extra: &str, workload: &str) -> scenario::Loaded {
+    // `server_extra` may set its own readiness check.
+    let ready = if server_extra.contains("ready =") { "" } else { r#"ready = { path = "/health", timeout = "20s" }"# };
     let text = format!(
         r#"
 name = "{name}"
@@ -22,7 +24,7 @@ build = "docker/tests/context"
 cpus = 0.5
 memory = "64m"
 pids = 64
-ready = {{ path = "/health", timeout = "20s" }}
+{ready}
 {server_extra}
 
 {workload}

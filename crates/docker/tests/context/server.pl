@@ -1,7 +1,8 @@
 # A tiny keep-alive HTTP server for stackbench's Docker tests: one process
 # per connection, bound to 127.0.0.1:$STACKBENCH_PORT (or $PORT). `/status500` answers 500;
 # `/sidecar` asks the sidecar named "upstream" (STACKBENCH_UPSTREAM_PORT) for /health;
-# EXIT_AFTER=N makes the whole server exit N seconds after it starts.
+# EXIT_AFTER=N makes the whole server exit N seconds after it starts; STALL_AFTER=N
+# makes it stop accepting connections then (open ones are still served).
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -15,6 +16,10 @@ my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Li
 print "listening on 127.0.0.1:$port\n";
 if (my $after = $ENV{EXIT_AFTER}) {
     $SIG{ALRM} = sub { print "exiting on purpose\n"; exit 3 };
+    alarm $after;
+}
+if (my $after = $ENV{STALL_AFTER}) {
+    $SIG{ALRM} = sub { print "stalling on purpose\n"; sleep 3600 while 1 };
     alarm $after;
 }
 while (1) {
