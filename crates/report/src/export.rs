@@ -21,7 +21,8 @@ pub(crate) fn verdict_legend() -> String {
     format!(
         "Verdicts. error-bound: over {:.0}% of requests failed or timed out, or the level failed. generator-bound: \
          the generator's CPUs were at {:.0}% or more while the server was under {:.0}% of its limit, or (closed loop) \
-         req/s × mean latency was under {:.0}% of the connections (Little's law); such a row is not the server's \
+         req/s × mean latency (plus the connections waiting out timeouts) was under {:.0}% of the connections \
+         (Little's law); such a row is not the server's \
          capacity. server-bound: otherwise. Rows whose req/s spread over repeats is above {:.0}% are marked noisy.",
         ERROR_SHARE * 100.0,
         GENERATOR_BUSY * 100.0,

@@ -14,9 +14,9 @@ pub const ERROR_SHARE: f64 = 0.01;
 pub const GENERATOR_BUSY: f64 = 0.90;
 /// A server above this share of its CPU limit is saturated.
 pub const SERVER_BUSY: f64 = 0.90;
-/// Closed loop: if requests in flight (req/s x mean latency, Little's law) are
-/// below this share of the connections, the connections spent their time on
-/// the generator's side, not waiting for the server.
+/// Closed loop: if requests in flight (req/s x mean latency, Little's law, plus
+/// the connections that waited out a timeout) are below this share of the
+/// connections, they spent their time on the generator's side, not waiting for the server.
 pub const LITTLE_SHARE: f64 = 0.80;
 
 #[derive(Debug, Clone, Serialize)]
@@ -209,7 +209,10 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         (Some(cpu), Some(limit)) => cpu >= SERVER_BUSY * limit,
         _ => false,
     };
-    let in_flight = rps.median * latency_mean_us / 1e6;
+    // Little's law over answered requests, plus the connections that waited out a timeout meanwhile.
+    let in_flight = med(&|l| {
+        l.rps * l.latency_us.mean / 1e6 + l.errors.timeout as f64 * l.options.timeout_s / l.duration_s.max(1e-9)
+    });
     let idle_connections = closed_loop && connections > 0 && in_flight < LITTLE_SHARE * connections as f64;
     let verdict = if any_failed || measured.is_empty() || error_share > ERROR_SHARE {
         Verdict::ErrorBound
