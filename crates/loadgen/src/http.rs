@@ -434,6 +434,72 @@ fn last_token_is(value: &[u8], token: &[u8]) -> bool {
     value.rsplit(|&b| b == b',').next().is_some_and(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
+/// A property of the parser, checked by the fuzz target `http_response` and by
+/// the replay of its corpus in `cargo test`: feeding the same bytes in one read
+/// or in many small reads gives the same responses, bodies and error, the parser
+/// always moves forward, and it never panics.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{ParseError, Response, ResponseParser};
+
+    /// What the parser made of a byte stream.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Outcome {
+        pub responses: Vec<(Response, Vec<u8>)>,
+        pub error: Option<ParseError>,
+        pub at_eof: Option<Response>,
+    }
+
+    /// Feeds `reads` one after another, as a connection's reads, then end of file.
+    pub fn drive(head_request: bool, reads: &[&[u8]]) -> Outcome {
+        let mut parser = ResponseParser::new(head_request);
+        let (mut responses, mut body) = (Vec::new(), Vec::new());
+        for read in reads {
+            let mut rest = *read;
+            loop {
+                match parser.feed(rest, |b| body.extend_from_slice(b)) {
+                    Err(error) => return Outcome { responses, error: Some(error), at_eof: None },
+                    Ok(progress) => {
+                        assert!(progress.consumed <= rest.len(), "consumed more than it was given");
+                        rest = &rest[progress.consumed..];
+                        match progress.complete {
+                            Some(response) => responses.push((response, std::mem::take(&mut body))),
+                            // Without a completed response the parser must take the whole read.
+                            None => assert!(rest.is_empty(), "stalled with {} bytes left", rest.len()),
+                        }
+                    }
+                }
+                if rest.is_empty() {
+                    break;
+                }
+            }
+        }
+        let at_eof = parser.finish();
+        assert!(parser.is_idle(), "finish() leaves the parser idle");
+        Outcome { responses, error: None, at_eof }
+    }
+
+    /// `data[0]` picks HEAD or not and the read sizes; the rest is the byte stream.
+    pub fn check(data: &[u8]) {
+        let Some((&seed, stream)) = data.split_first() else { return };
+        // Beyond MAX_HEAD_BYTES a split head is refused where a whole one is not; stay below it.
+        let stream = &stream[..stream.len().min(super::MAX_HEAD_BYTES / 2)];
+        let head_request = seed & 1 == 1;
+        let whole = drive(head_request, &[stream]);
+        let mut reads = Vec::new();
+        let (mut state, mut rest) = (u32::from(seed) | 1, stream);
+        while !rest.is_empty() {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let size = (1 + (state >> 16) % 17) as usize;
+            let (read, after) = rest.split_at(size.min(rest.len()));
+            reads.push(read);
+            rest = after;
+        }
+        let split = drive(head_request, &reads);
+        assert_eq!(whole, split, "one read and {} reads disagree", reads.len());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

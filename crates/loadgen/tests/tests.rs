@@ -4,5 +4,6 @@ mod util;
 
 mod closed_loop;
 mod faults;
+mod fuzz_corpus;
 mod rate;
 mod schema;

@@ -355,3 +355,28 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, text[line_start..at].chars().count() + 1)
 }
+
+/// A property of the parser, checked by the fuzz target `scenario_parse` and by
+/// the replay of its corpus in `cargo test`: any text gives a scenario or one
+/// error located in the file (never a panic), and a scenario can be scaffolded.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::Path;
+
+    /// `root` must hold `docker/app/Dockerfile` so that parses can get past the build check.
+    pub fn check(text: &str, root: &Path) {
+        let path = Path::new("fuzz.toml");
+        match crate::parse(path, text, root) {
+            Ok(loaded) => {
+                let made = crate::scaffold(&loaded, "fuzz-copy").expect("a parsed scenario can be scaffolded");
+                let value: toml::Value = toml::from_str(&made.text).expect("a scaffold is TOML");
+                assert_eq!(value.get("name").and_then(|v| v.as_str()), Some("fuzz-copy"));
+            }
+            Err(crate::Error::Invalid { line, col, .. }) => {
+                let lines = text.split('\n').count();
+                assert!(line >= 1 && line <= lines + 1 && col >= 1, "located at {line}:{col} of {lines} lines");
+            }
+            Err(e) => panic!("only located errors come from text: {e}"),
+        }
+    }
+}

@@ -123,3 +123,24 @@ fn missing_file_is_named() {
     let err = scenario::load(Path::new("/nonexistent/s.toml"), &root()).unwrap_err().to_string();
     assert!(err.starts_with("cannot read scenario '/nonexistent/s.toml'"), "{err}");
 }
+
+/// Replays the committed corpus of the `scenario_parse` fuzz target, and every
+/// input that once broke it (`fuzz/regressions/`), through the same property.
+#[test]
+fn scenario_parse_corpus_keeps_the_parser_property() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut files: Vec<PathBuf> = ["corpus", "regressions"]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(fuzz.join(dir).join("scenario_parse")).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 22, "the corpus is committed: {files:?}");
+    for file in &files {
+        eprintln!("replaying {}", file.display());
+        if let Ok(text) = String::from_utf8(std::fs::read(file).unwrap()) {
+            scenario::fuzzing::check(&text, &root());
+        }
+    }
+}
