@@ -63,6 +63,10 @@ pub fn fixture(rate: bool) -> LoadResult {
     }
 }
 
+/// Held by tests that start `stackbench bench`: each start sweeps what dead
+/// runs left, which would take another test's evidence if they overlapped.
+pub static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs the `stackbench` binary with `args`.
 pub fn stackbench(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackbench")).args(args).output().expect("the stackbench binary runs")
