@@ -158,3 +158,22 @@ fn after_sigkill_the_next_run_sweeps_what_was_left_and_says_so() {
     assert!(warning.contains(&record.run_id), "the swept container is named: {warning}");
     assert!(containers_of_run(&record.run_id).is_empty());
 }
+
+#[test]
+fn no_engine_says_what_to_do_and_writes_nothing() {
+    let dir = temp_dir("no-engine");
+    let file = long_level_scenario(dir.path(), "cli-no-engine");
+    let results = dir.path().join("results");
+    let socket = dir.path().join("no-docker.sock");
+    let out = Command::new(env!("CARGO_BIN_EXE_stackbench"))
+        .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
+        .arg(&results)
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no Docker engine answers at unix://"), "{stderr}");
+    assert!(stderr.contains("cargo xtask setup"), "it says what to do: {stderr}");
+    assert!(!results.exists(), "nothing is written without an engine");
+}
