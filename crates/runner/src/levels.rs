@@ -56,29 +56,30 @@ impl Runner<'_> {
                 if self.cancel.is_cancelled() {
                     return Ok(());
                 }
+                // The first level follows the readiness check of the server's start.
                 if !first {
                     let _ = self.until_cancelled(tokio::time::sleep(plan.pause)).await;
                     if self.cancel.is_cancelled() {
                         return Ok(());
                     }
+                    // A level can leave work behind (requests the generator gave up on are still being
+                    // served): the next one starts once the server answers its readiness check again,
+                    // within the scenario's ready timeout, or on a new server.
+                    let settle = plan.server.ready.timeout.0;
+                    if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
+                        if self.cancel.is_cancelled() {
+                            return Ok(());
+                        }
+                        let Stop::Failed(why) = stop else { return Err(stop) };
+                        self.emit(Event::Warning(&format!(
+                            "before the next level: {}; starting a new server",
+                            why.lines().next().unwrap_or_default()
+                        )));
+                        let _ = self.engine.remove(&server.running.id).await;
+                        server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
+                    }
                 }
                 first = false;
-                // A level can leave work behind (requests the generator gave up on are still being
-                // served): the next one starts once the server answers its readiness check again,
-                // within the scenario's ready timeout, or on a new server.
-                let settle = plan.server.ready.timeout.0;
-                if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
-                    if self.cancel.is_cancelled() {
-                        return Ok(());
-                    }
-                    let Stop::Failed(why) = stop else { return Err(stop) };
-                    self.emit(Event::Warning(&format!(
-                        "before the next level: {}; starting a new server",
-                        why.lines().next().unwrap_or_default()
-                    )));
-                    let _ = self.engine.remove(&server.running.id).await;
-                    server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
-                }
                 let level_start = Instant::now();
                 let level = self.run_level(plan, endpoint, connections, repeat, &server).await?;
                 if record.to_first_measured_s.is_none() {

@@ -27,7 +27,7 @@ struct Image<'a> {
 pub(crate) fn project_base(image: &str) -> Option<&str> {
     let name = image.strip_prefix("stackbench/")?;
     let name = name.strip_suffix(":latest").unwrap_or(name);
-    (name.starts_with("base-") && !name.contains([':', '/', '@'])).then_some(name)
+    (name.starts_with(scenario::BASE_IMAGE_PREFIX) && !name.contains([':', '/', '@'])).then_some(name)
 }
 
 /// Lines of a container's output kept with a failure.

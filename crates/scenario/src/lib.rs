@@ -208,6 +208,18 @@ impl Loaded {
     }
 }
 
+/// Project base images are `stackbench/base-*`, built from `docker/base-*/`;
+/// no scenario name starts with this, so no scenario's image can take their tags.
+pub const BASE_IMAGE_PREFIX: &str = "base-";
+
+const RESERVED_NAME_HINT: &str = "docker/base-*/ holds shared base images (stackbench/base-*); pick another name";
+
+/// Why a valid [`Name`] still cannot name a scenario, if it cannot.
+fn reserved_name(name: &str) -> Option<String> {
+    name.starts_with(BASE_IMAGE_PREFIX)
+        .then(|| format!("the name '{name}' starts with '{BASE_IMAGE_PREFIX}', which is kept for project base images"))
+}
+
 /// Reads, parses and checks the scenario at `path`; project paths are resolved against `root`.
 pub fn load(path: &Path, root: &Path) -> Result<Loaded, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
@@ -259,12 +271,8 @@ fn check(l: &Loaded) -> Result<(), Error> {
             return Err(l.error_at(sidecar.build.span(), format!("two sidecars are named '{name}'"), None));
         }
     }
-    if s.name.get_ref().as_str().starts_with("base-") {
-        return Err(l.error_at(
-            s.name.span(),
-            format!("the name '{}' starts with 'base-', which is kept for project base images", s.name.get_ref()),
-            Some("docker/base-*/ holds shared base images (stackbench/base-*); pick another name"),
-        ));
+    if let Some(why) = reserved_name(s.name.get_ref().as_str()) {
+        return Err(l.error_at(s.name.span(), why, Some(RESERVED_NAME_HINT)));
     }
     if s.server.name.is_some() {
         return Err(l.error_at(

@@ -28,11 +28,8 @@ pub fn scaffold(like: &Loaded, name: &str) -> Result<Scaffold, Error> {
         hint: Some(hint.to_string()),
     };
     Name::parse(name).map_err(|e| invalid(e, "e.g. `cargo xtask new flask-waitress --like flask-dev`"))?;
-    if name.starts_with("base-") {
-        return Err(invalid(
-            format!("'{name}' starts with 'base-', which is kept for project base images"),
-            "pick another name",
-        ));
+    if let Some(why) = crate::reserved_name(name) {
+        return Err(invalid(why, crate::RESERVED_NAME_HINT));
     }
     let model = like.scenario.name.get_ref().as_str();
     let mut doc: toml_edit::DocumentMut = like.text.parse().map_err(|e: toml_edit::TomlError| {
