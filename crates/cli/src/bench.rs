@@ -61,9 +61,13 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)?;
+    let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)
+        .map_err(|e| anyhow::anyhow!("--generator-cpus: {}", e.to_string().trim_start_matches("--cpus: ")))?;
     if opts.repeat == 0 {
         anyhow::bail!("--repeat: must be at least 1");
+    }
+    if opts.connections.as_ref().is_some_and(|c| c.contains(&0)) {
+        anyhow::bail!("--connections: every level needs at least 1 connection");
     }
     let options = Options {
         results: opts.results.clone().unwrap_or_else(|| {

@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use runner::{RunRecord, RunStatus};
 use std::time::{Duration, Instant};
 
 use crate::util::{stackbench, text};
@@ -32,21 +34,63 @@ fn bad_scenario_gets_a_located_error_and_runs_nothing() {
     assert!(text(&out.stderr).contains("cannot read scenario '/nonexistent/scenario.toml'"), "{}", text(&out.stderr));
 }
 
+#[test]
+fn bad_flags_get_one_clear_error_and_run_nothing() {
+    // Some of these get as far as the engine, whose start sweeps.
+    let _engine = crate::util::engine_lock();
+    let dir = temp_dir("flags");
+    let file = long_level_scenario(dir.path(), "cli-flags");
+    let results = dir.path().join("results");
+    let root = crates_dir();
+    let common = [file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--results", results.to_str().unwrap()];
+    for (flags, code, needle) in [
+        (&["--generator-cpus", "7"][..], 1, "--generator-cpus: CPU 7 does not exist"),
+        (&["--generator-cpus", "0-9"], 1, "--generator-cpus: CPU"),
+        (&["--generator-cpus", "one"], 1, "--generator-cpus: 'one' in 'one' is not a CPU number"),
+        (&["--connections", "0"], 1, "--connections: every level needs at least 1 connection"),
+        (&["--connections", "100000000"], 1, "--connections: 100000000 connections are more than"),
+        (&["--connections", "ten"], 2, "invalid value 'ten' for '--connections"),
+        (&["--duration", "soon"], 2, "try 10s, 500ms or 1m"),
+        (&["--repeat", "0"], 1, "--repeat: must be at least 1"),
+        (&["--set", "nonsense"], 2, "'nonsense' is not SERVICE.KEY=VALUE"),
+        (&["--set", "db.ROWS=1"], 1, "--set db.ROWS=1: no scenario given has a service named 'db'"),
+        (&["--frobnicate"], 2, "--frobnicate"),
+    ] {
+        let mut args = vec!["bench"];
+        args.extend(common);
+        args.extend(flags);
+        let out = stackbench(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{flags:?}: {stderr}");
+        assert!(stderr.contains(needle), "{flags:?}: {needle:?} not in {stderr}");
+        assert!(!stderr.contains("panicked"), "{flags:?}: {stderr}");
+        assert!(!results.exists(), "{flags:?} wrote results");
+    }
+}
+
 /// A one-level scenario whose level lasts a minute, in `dir`.
 fn long_level_scenario(dir: &Path, name: &str) -> PathBuf {
+    write_scenario(dir, name, "", "duration = \"60s\"\nconnections = [4]")
+}
+
+/// A scenario around the Perl test server in `dir`: `server_extra` goes into
+/// [server], `workload` into [workload] (no warm-up; one endpoint, /health).
+fn write_scenario(dir: &Path, name: &str, server_extra: &str, workload: &str) -> PathBuf {
     let file = dir.join(format!("{name}.toml"));
+    let build = if server_extra.contains("build =") { "" } else { "build = \"docker/tests/context\"" };
+    let ready = if server_extra.contains("ready =") { "" } else { "ready = { path = \"/health\", timeout = \"20s\" }" };
     let text = format!(
         r#"
 name = "{name}"
 [server]
-build = "docker/tests/context"
+{build}
 cpus = 0.5
 memory = "64m"
-ready = {{ path = "/health", timeout = "20s" }}
+{ready}
+{server_extra}
 [workload]
-duration = "60s"
 warmup = "0s"
-connections = [4]
+{workload}
 [[workload.endpoints]]
 name = "health"
 path = "/health"
@@ -57,10 +101,21 @@ path = "/health"
 }
 
 /// Starts `stackbench bench FILE` and returns once its level is under way.
-fn bench_until_level(file: &Path, results: &Path) -> std::process::Child {
+fn bench_until_level(file: &Path, results: &Path) -> Bench {
+    bench_until(file, results, "GET /health: 4 connections")
+}
+
+/// Starts `stackbench bench FILE` and returns once it has printed a line containing `marker`.
+fn bench_until(file: &Path, results: &Path, marker: &str) -> Bench {
+    bench_with_env_until(file, results, &[], marker)
+}
+
+/// [`bench_until`], with more environment variables for `stackbench`.
+fn bench_with_env_until(file: &Path, results: &Path, env: &[(&str, String)], marker: &str) -> Bench {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
         .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
         .arg(results)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -72,14 +127,35 @@ fn bench_until_level(file: &Path, results: &Path) -> std::process::Child {
         let mut line = String::new();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "stackbench ended early:\n{seen}");
         seen.push_str(&line);
-        if line.contains("GET /health: 4 connections") {
+        if line.contains(marker) {
             break;
         }
-        assert!(Instant::now() < deadline, "the level never started:\n{seen}");
+        assert!(Instant::now() < deadline, "{marker:?} never came:\n{seen}");
     }
     // Keep reading stderr so that the child never blocks on a full pipe.
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    child
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    Bench { child, seen, rest }
+}
+
+/// A `stackbench bench` under way; its stderr is still being read.
+struct Bench {
+    child: std::process::Child,
+    /// Its stderr up to the marker line.
+    seen: String,
+    rest: std::thread::JoinHandle<String>,
+}
+
+impl Bench {
+    /// Waits for its end; the output holds all of stderr.
+    fn finish(self) -> Output {
+        let mut out = self.child.wait_with_output().unwrap();
+        out.stderr = (self.seen + &self.rest.join().unwrap()).into_bytes();
+        out
+    }
 }
 
 fn containers_of_run(run_id: &str) -> Vec<String> {
@@ -98,48 +174,261 @@ fn sigterm_mid_level_keeps_results_and_leaves_nothing() {
 }
 
 fn interrupted_mid_level_keeps_results_and_leaves_nothing(signal: i32, name: &str) {
-    let _engine = crate::util::ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _engine = crate::util::engine_lock();
     let dir = temp_dir(name);
     let file = long_level_scenario(dir.path(), name);
     let results = dir.path().join("results");
     let child = bench_until_level(&file, &results);
-    let pid = child.id();
     std::thread::sleep(Duration::from_secs(2));
-    // SAFETY: signalling our own child.
-    assert_eq!(unsafe { libc::kill(pid as i32, signal) }, 0);
-    let started = Instant::now();
-    let out = child.wait_with_output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(15), "stopping took {:?}", started.elapsed());
-    assert_eq!(out.status.code(), Some(130));
+    let (out, record) = stop_with(child, signal, &results, name);
     assert!(text(&out.stdout).contains(name), "the table is printed: {}", text(&out.stdout));
+    assert!(record.levels[0].load.as_ref().unwrap().requests > 0, "the partial level is kept");
+}
 
-    // The results file says what happened and keeps the partial level; no temporary file is left.
-    let files: Vec<_> = std::fs::read_dir(results.join(name)).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let record = runner::RunRecord::read(&files[0]).unwrap();
-    assert_eq!(record.status, runner::RunStatus::Interrupted);
-    assert!(record.levels[0].load.as_ref().unwrap().requests > 0);
-
-    // No container of that process is left.
+/// Sends `signal` to a running `bench` and checks that it stops soon with
+/// exit 130, one results file (no temporary one) marked interrupted, and no
+/// container of its run left. Returns its output and that record.
+fn stop_with(bench: Bench, signal: i32, results: &Path, name: &str) -> (Output, RunRecord) {
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(bench.child.id() as i32, signal) }, 0);
+    let started = Instant::now();
+    let out = bench.finish();
+    assert!(started.elapsed() < Duration::from_secs(15), "stopping took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let files = files_in(&results.join(name));
+    assert_eq!(files.len(), 1, "one results file and no temporary one: {files:?}");
+    let record = RunRecord::read(&files[0]).unwrap();
+    assert_eq!(record.status, RunStatus::Interrupted, "{record:#?}");
     let left = containers_of_run(&record.run_id);
     assert!(left.is_empty(), "left behind: {left:?}");
+    (out, record)
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_signal_during_an_image_build_stops_it_and_leaves_no_build_container() {
+    let _engine = crate::util::engine_lock();
+    for (signal, name) in [(libc::SIGINT, "cli-int-build"), (libc::SIGTERM, "cli-term-build")] {
+        let dir = temp_dir(name);
+        // A build step that prints a mark of its own, then takes two minutes.
+        let mark = format!("mark-{name}-{}-{:?}", std::process::id(), std::time::SystemTime::now());
+        let mark = mark.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "");
+        let server = format!("build = \"cli/tests/slow-build-context\"\nbuild_args = {{ MARK = \"{mark}\" }}");
+        let file = write_scenario(dir.path(), name, &server, "connections = [4]");
+        let results = dir.path().join("results");
+        let bench = bench_until(&file, &results, &format!("building {mark}"));
+        // The step runs in a container of the engine's (the command shows `$MARK` unexpanded).
+        let step = "echo \\\"building $MARK\\\" && sleep 120";
+        assert_eq!(containers_running(step).len(), 1, "the build step is under way");
+        let (_, record) = stop_with(bench, signal, &results, name);
+        assert!(record.levels.is_empty() && record.provenance.images.is_empty(), "{record:#?}");
+        // The engine dropped the build with its client: no container of that step is left.
+        let left = containers_running(step);
+        assert!(left.is_empty(), "build containers left: {left:?}");
+    }
+}
+
+#[test]
+fn a_signal_while_a_base_image_is_made_offline_leaves_no_root_file_system() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-int-debootstrap";
+    let image = "debian:trixie-slim";
+    let present = Command::new("docker").args(["image", "inspect", image]).output().unwrap().status.success();
+    assert!(!present, "this test makes {image} offline; remove it first (docker rmi {image})");
+    let dir = temp_dir(name);
+    // A debootstrap that mounts a file system in its target, as the real one mounts proc, and waits.
+    let fake = dir.path().join("bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    let script = format!(
+        "#!/bin/sh\necho $$ > {pid}\nmkdir -p \"$3/proc\" && mount -t tmpfs fake \"$3/proc\"\n\
+         echo \"I: fake debootstrap of $2 in $3\"\nexec sleep 120\n",
+        pid = fake.join("pid").display()
+    );
+    std::fs::write(fake.join("debootstrap"), script).unwrap();
+    std::fs::set_permissions(fake.join("debootstrap"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let env = [
+        ("PATH", format!("{}:{}", fake.display(), std::env::var("PATH").unwrap())),
+        ("TMPDIR", tmp.display().to_string()),
+    ];
+    let file = write_scenario(dir.path(), name, "build = \"cli/tests/trixie-context\"", "connections = [4]");
+    let results = dir.path().join("results");
+    let bench = bench_with_env_until(&file, &results, &env, "I: fake debootstrap of trixie");
+    let mounted = |under: &Path| {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+        mounts.lines().filter(|l| l.contains(under.to_str().unwrap())).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(mounted(&tmp).len(), 1, "the fake mounted its proc");
+    let (_, record) = stop_with(bench, libc::SIGINT, &results, name);
+    assert!(record.levels.is_empty(), "{record:#?}");
+    assert!(mounted(&tmp).is_empty(), "still mounted: {:?}", mounted(&tmp));
+    assert!(files_in(&tmp).is_empty(), "the root file system is left: {:?}", files_in(&tmp));
+    let pid: i32 = std::fs::read_to_string(fake.join("pid")).unwrap().trim().parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // SAFETY: signal 0 only asks whether the process exists.
+    while unsafe { libc::kill(pid, 0) } == 0 {
+        assert!(Instant::now() < deadline, "debootstrap's process {pid} still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_signal_while_waiting_for_readiness_stops_at_once() {
+    let _engine = crate::util::engine_lock();
+    for (signal, name) in [(libc::SIGINT, "cli-int-ready"), (libc::SIGTERM, "cli-term-ready")] {
+        let dir = temp_dir(name);
+        let server = "command = [\"sleep\", \"300\"]\nready = { path = \"/health\", timeout = \"120s\" }";
+        let file = write_scenario(dir.path(), name, server, "connections = [4]");
+        let results = dir.path().join("results");
+        let child = bench_until(&file, &results, "starting server on 127.0.0.1");
+        std::thread::sleep(Duration::from_secs(1));
+        let (_, record) = stop_with(child, signal, &results, name);
+        assert!(record.levels.is_empty(), "{record:#?}");
+        assert!(record.reason.as_deref().unwrap_or_default().contains("interrupted"), "{:?}", record.reason);
+    }
+}
+
+#[test]
+fn a_signal_between_levels_keeps_the_finished_level() {
+    let _engine = crate::util::engine_lock();
+    for (signal, name) in [(libc::SIGINT, "cli-int-pause"), (libc::SIGTERM, "cli-term-pause")] {
+        let dir = temp_dir(name);
+        let file = write_scenario(dir.path(), name, "", "duration = \"1s\"\npause = \"60s\"\nconnections = [2, 4]");
+        let results = dir.path().join("results");
+        // The first level's line is printed once it is written; then the 60 s pause begins.
+        let child = bench_until(&file, &results, "2 conns:");
+        std::thread::sleep(Duration::from_millis(500));
+        let (_, record) = stop_with(child, signal, &results, name);
+        assert_eq!(record.levels.len(), 1, "{record:#?}");
+        assert_eq!(record.levels[0].status, runner::LevelStatus::Ok);
+        assert!(record.levels[0].load.as_ref().unwrap().requests > 0);
+    }
+}
+
+#[test]
+fn a_failed_scenario_does_not_stop_the_suite() {
+    let _engine = crate::util::engine_lock();
+    let dir = temp_dir("suite");
+    let broken =
+        write_scenario(dir.path(), "cli-suite-broken", "command = [\"perl\", \"-e\", \"exit 7\"]", "connections = [2]");
+    let good = write_scenario(dir.path(), "cli-suite-good", "", "duration = \"1s\"\nconnections = [2]");
+    let results = dir.path().join("results");
+    let out = stackbench(&[
+        "bench",
+        broken.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--root",
+        crates_dir().to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "a scenario failed: {stderr}");
+    assert!(stderr.contains("server exited (code 7) before it was ready"), "{stderr}");
+    let broken = RunRecord::read(&files_in(&results.join("cli-suite-broken"))[0]).unwrap();
+    let good = RunRecord::read(&files_in(&results.join("cli-suite-good"))[0]).unwrap();
+    assert_eq!((broken.status, good.status), (RunStatus::Failed, RunStatus::Complete));
+    assert!(good.levels[0].load.as_ref().unwrap().requests > 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("cli-suite-broken") && stdout.contains("cli-suite-good"), "{stdout}");
+}
+
+#[test]
+fn a_full_disk_stops_the_run_with_what_to_do_and_keeps_earlier_results() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-disk-full";
+    let dir = temp_dir(name);
+    let disk = SmallDisk::mount(&dir.path().join("disk"));
+    let results = disk.path.join("results");
+    let earlier = results.join(name).join("20200101T000000Z.json");
+    std::fs::create_dir_all(earlier.parent().unwrap()).unwrap();
+    std::fs::write(&earlier, "an earlier run's results\n").unwrap();
+    let file = write_scenario(dir.path(), name, "", "duration = \"1s\"\npause = \"3s\"\nconnections = [2, 4]");
+    let bench = bench_until(&file, &results, "2 conns:");
+    disk.fill();
+    let out = bench.finish();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let message = stderr.lines().find(|l| l.contains("cannot write results")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(message.contains("No space left on device"), "{message}");
+    assert!(message.contains("free some space on that disk, or pass --results"), "it says what to do: {message}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Earlier results are untouched; this run's file still holds its first level; no temporary file.
+    assert_eq!(std::fs::read_to_string(&earlier).unwrap(), "an earlier run's results\n");
+    let files = files_in(&results.join(name));
+    assert_eq!(files.len(), 2, "{files:?}");
+    let record = RunRecord::read(&files[1]).unwrap();
+    assert_eq!(record.levels.len(), 1, "{record:#?}");
+    assert!(containers_of_run(&record.run_id).is_empty());
+}
+
+/// A 1 MiB tmpfs for one test (mounting needs root, as the Docker tests do),
+/// unmounted when dropped.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(path: &Path) -> SmallDisk {
+        std::fs::create_dir_all(path).unwrap();
+        let c = |s: &str| std::ffi::CString::new(s).unwrap();
+        let (target, fs, data) = (c(path.to_str().unwrap()), c("tmpfs"), c("size=1m"));
+        // SAFETY: valid NUL-terminated strings; a fresh tmpfs on a folder of our own.
+        let mounted = unsafe { libc::mount(fs.as_ptr(), target.as_ptr(), fs.as_ptr(), 0, data.as_ptr().cast()) };
+        assert_eq!(mounted, 0, "mount tmpfs on {}: {}", path.display(), std::io::Error::last_os_error());
+        SmallDisk { path: path.to_path_buf() }
+    }
+
+    /// Writes until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.path.join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            if let Err(e) = filler.write_all(&block).and_then(|()| filler.sync_all()) {
+                assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let target = std::ffi::CString::new(self.path.to_str().unwrap()).unwrap();
+        // SAFETY: unmounting the tmpfs this guard mounted.
+        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+/// Names of containers, running or not, whose command contains `needle`.
+fn containers_running(needle: &str) -> Vec<String> {
+    let out = Command::new("docker").args(["ps", "-a", "--no-trunc", "--format", "{{.Names}} {{.Command}}"]).output();
+    let out = out.expect("the docker CLI comes with the engine");
+    text(&out.stdout).lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
 }
 
 #[test]
 fn after_sigkill_the_next_run_sweeps_what_was_left_and_says_so() {
-    let _engine = crate::util::ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _engine = crate::util::engine_lock();
     let dir = temp_dir("sigkill");
     let file = long_level_scenario(dir.path(), "cli-sigkill");
     let results = dir.path().join("results");
-    let mut child = bench_until_level(&file, &results);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut bench = bench_until_level(&file, &results);
+    bench.child.kill().unwrap();
+    bench.finish();
 
     // Killed outright: the server container is left, and the results file is whole (written atomically).
-    let files: Vec<_> = std::fs::read_dir(results.join("cli-sigkill")).unwrap().map(|e| e.unwrap().path()).collect();
+    let files = files_in(&results.join("cli-sigkill"));
     assert_eq!(files.len(), 1, "no temporary file: {files:?}");
-    let record = runner::RunRecord::read(&files[0]).unwrap();
-    assert_eq!(record.status, runner::RunStatus::Running);
+    let record = RunRecord::read(&files[0]).unwrap();
+    assert_eq!(record.status, RunStatus::Running);
     assert_eq!(containers_of_run(&record.run_id).len(), 1, "the killed run's server is still there");
 
     // The next start removes it by its labels (its owner is dead) and names it.

@@ -86,3 +86,56 @@ fn sigint_prints_the_partial_result() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Interrupted: the figures cover the") && stdout.contains("Requests/sec:"), "{stdout}");
 }
+
+/// Runs `stackbench ARGS` to its end and returns its output and its peak
+/// resident memory in KiB (from wait4, so only the generator's own pages count).
+#[allow(clippy::zombie_processes)] // wait4 reaps it: Child::wait cannot give the rusage
+fn run_measured(args: &[&str]) -> (std::process::ExitStatus, String, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackbench"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        out
+    });
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waiting for our own child with valid out-pointers.
+    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as i32);
+    (std::process::ExitStatus::from_raw(status), reader.join().unwrap(), usage.ru_maxrss)
+}
+
+#[test]
+fn endless_bodies_and_headers_keep_the_generators_memory_bounded() {
+    use testserver::{write, Action};
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024)).into_bytes();
+    let body = Server::start(move |_| {
+        vec![write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), Action::Endless(chunk.clone())]
+    });
+    let line = format!("X-Big: {}\r\n", "a".repeat(1000)).into_bytes();
+    let headers = Server::start(move |_| vec![write("HTTP/1.1 200 OK\r\n"), Action::Endless(line.clone())]);
+    for (server, what) in [(&body, "body"), (&headers, "headers")] {
+        let url = server.url();
+        let (status, stdout, max_rss_kib) =
+            run_measured(&["load", &url, "-c", "8", "-d", "2s", "--timeout", "500ms", "--json"]);
+        assert!(status.success(), "endless {what}: {status:?}");
+        let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(result["requests"], 0, "endless {what}: {stdout}");
+        assert!(max_rss_kib < 32 * 1024, "endless {what}: the generator grew to {max_rss_kib} KiB");
+        let bytes_read = result["bytes_read"].as_u64().unwrap();
+        eprintln!("endless {what}: {bytes_read} bytes read, generator peak RSS {max_rss_kib} KiB");
+        if what == "body" {
+            // Far more streamed through than the generator ever held.
+            assert!(result["errors"]["timeout"].as_u64().unwrap() > 0, "{stdout}");
+            assert!(bytes_read > 8 * max_rss_kib as u64 * 1024, "{bytes_read} bytes read, peak {max_rss_kib} KiB");
+        } else {
+            assert!(result["errors"]["parse"].as_u64().unwrap() > 0, "{stdout}");
+        }
+    }
+}

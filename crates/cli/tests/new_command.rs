@@ -30,7 +30,7 @@ fn new(root: &Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn scaffolded_scenario_validates_builds_and_verifies() {
-    let _engine = crate::util::ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+    let _engine = crate::util::engine_lock();
     let dir = project();
     let root = dir.path();
     let out = new(root, &["my-node", "--like", "node-http"]);

@@ -65,7 +65,12 @@ pub fn fixture(rate: bool) -> LoadResult {
 
 /// Held by tests that start `stackbench bench`: each start sweeps what dead
 /// runs left, which would take another test's evidence if they overlapped.
-pub static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ENGINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Taken by every test that starts `stackbench bench`, for its whole length.
+pub fn engine_lock() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Runs the `stackbench` binary with `args`.
 pub fn stackbench(args: &[&str]) -> Output {

@@ -82,15 +82,19 @@ async fn build_offline(
     let rootfs = RootFs(std::env::temp_dir().join(format!("stackbench-rootfs-{suite}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&rootfs.0);
     on_line(&format!("debootstrap --variant=minbase {suite} {} {mirror}", rootfs.0.display()));
+    // Its own process group, so that giving up (a dropped future) stops every
+    // process it started, not just the first.
     let mut child = tokio::process::Command::new("debootstrap")
         .args(["--variant=minbase", suite])
         .arg(&rootfs.0)
         .arg(&mirror)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| fail(format!("cannot start debootstrap: {e}")))?;
+    let _group = child.id().map(ProcessGroup);
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut last = Vec::new();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -175,13 +179,61 @@ impl Drop for RootFs {
     }
 }
 
+/// Removes a root file system that debootstrap may have left file systems
+/// mounted in (`proc`, `sys`, bound devices, when it was stopped before its
+/// own clean-up): those are detached first, so that nothing outside the tree
+/// is walked into.
 fn remove_tree(path: &Path) {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for point in mounts_under(&mounts, path) {
+        if let Ok(point) = std::ffi::CString::new(point.into_os_string().into_encoded_bytes()) {
+            // SAFETY: a NUL-terminated path; MNT_DETACH only unhooks that mount.
+            unsafe { libc::umount2(point.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
     let _ = std::fs::remove_dir_all(path);
+}
+
+/// Mount points at or below `dir` in a `/proc/self/mounts` text, deepest first.
+fn mounts_under(mounts: &str, dir: &Path) -> Vec<PathBuf> {
+    let mut points: Vec<PathBuf> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        // Spaces and tabs in mount points are written as octal escapes.
+        .map(|p| PathBuf::from(p.replace("\\040", " ").replace("\\011", "\t")))
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points
+}
+
+/// The process group of a child that leads its own; killed when dropped.
+struct ProcessGroup(u32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // SAFETY: signals a process group this process created; a finished one is ESRCH, ignored.
+        unsafe { libc::kill(-(self.0 as i32), libc::SIGKILL) };
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mounts_below_a_tree_deepest_first() {
+        let mounts = "proc /proc proc rw 0 0
+proc /tmp/rootfs/proc proc rw 0 0
+sysfs /tmp/rootfs/sys sysfs rw 0 0
+udev /tmp/rootfs/dev/pts devpts rw 0 0
+tmpfs /tmp/rootfs-other tmpfs rw 0 0
+tmpfs /tmp/rootfs/with\\040space tmpfs rw 0 0
+";
+        let got = mounts_under(mounts, Path::new("/tmp/rootfs"));
+        let got: Vec<&str> = got.iter().map(|p| p.to_str().unwrap()).collect();
+        assert_eq!(got, ["/tmp/rootfs/dev/pts", "/tmp/rootfs/proc", "/tmp/rootfs/sys", "/tmp/rootfs/with space"]);
+    }
 
     #[test]
     fn debian_suites() {

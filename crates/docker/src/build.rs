@@ -47,7 +47,19 @@ pub struct BuildFailed {
 }
 
 /// Builds `spec`, calling `on_line` with each line of build output.
-pub async fn build_image(engine: &Engine, spec: &BuildSpec, mut on_line: impl FnMut(&str)) -> Result<Built, Error> {
+pub async fn build_image(engine: &Engine, spec: &BuildSpec, on_line: impl FnMut(&str)) -> Result<Built, Error> {
+    build_image_until(engine, spec, on_line, std::future::pending()).await
+}
+
+/// [`build_image`], given up when `stop` resolves: then the container of the
+/// step under way is removed before this returns [`Error::Stopped`] (the
+/// engine would remove it only some time after the client has gone).
+pub async fn build_image_until(
+    engine: &Engine,
+    spec: &BuildSpec,
+    mut on_line: impl FnMut(&str),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Built, Error> {
     let context = context_tar(spec)
         .map_err(|e| Error::Io(format!("cannot read build context '{}': {e}", spec.context.display())))?;
     let options = BuildImageOptionsBuilder::default()
@@ -62,12 +74,28 @@ pub async fn build_image(engine: &Engine, spec: &BuildSpec, mut on_line: impl Fn
     let mut log = String::new();
     let mut failure = None;
     let mut stream = engine.docker.build_image(options, None, Some(bollard::body_full(context.into())));
-    while let Some(item) = stream.next().await {
+    let mut step_container: Option<String> = None;
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let item = tokio::select! {
+            item = stream.next() => item,
+            () = &mut stop => {
+                drop(stream);
+                if let Some(id) = step_container {
+                    engine.remove(&id).await?;
+                }
+                return Err(Error::Stopped(spec.tag.clone()));
+            }
+        };
+        let Some(item) = item else { break };
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream {
                     log.push_str(&text);
                     for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        if let Some(id) = line.trim().strip_prefix("---> Running in ") {
+                            step_container = Some(id.to_string());
+                        }
                         on_line(line);
                     }
                 }

@@ -1,14 +1,15 @@
 //! The Docker engine through bollard: images, limited containers, cleanup,
-//! and the cgroup figures of a running container.
+//! the cgroup figures of a running container and the addresses it listens on.
 //!
 //! Architecture invariant: this crate talks to the Docker API (and reads
-//! cgroup files); it never shells out to the `docker` CLI and knows nothing
+//! cgroup files and `/proc`); it never shells out to the `docker` CLI and knows nothing
 //! about HTTP load.
 
 mod base_image;
 mod build;
 mod cgroup;
 mod container;
+mod listeners;
 
 use std::collections::HashMap;
 
@@ -17,9 +18,10 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 pub use base_image::{ensure_base_image, BaseImage};
-pub use build::{base_images, build_image, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
+pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
 pub use container::{ContainerSpec, ContainerState, Running};
+pub use listeners::{is_loopback_only, listening_sockets};
 
 /// The label on everything stackbench creates; its value is the run id.
 pub const RUN_LABEL: &str = "stackbench.run";
@@ -39,6 +41,8 @@ pub enum Error {
     Build(#[from] BuildFailed),
     #[error("cannot provide base image '{image}': {reason}")]
     BaseImage { image: String, reason: String },
+    #[error("the build of '{0}' was stopped")]
+    Stopped(String),
     #[error("{0}")]
     Io(String),
 }

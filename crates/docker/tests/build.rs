@@ -36,7 +36,21 @@ async fn built_image_has_the_ca_bundle_and_context_files() {
     .unwrap();
     let spec = docker::BuildSpec { context: dir.clone(), ..spec };
     if spec.ca_bundle.is_some() {
+        let before = snapshot(&dir);
         let built = docker::build_image(&engine, &spec, |_| {}).await.unwrap();
         assert!(built.image_id.starts_with("sha256:"), "{}", built.image_id);
+        // The CA bundle went into the build's copy of the context only: the folder is read, never written.
+        assert_eq!(snapshot(&dir), before);
     }
+}
+
+/// Every file of a folder with its bytes.
+fn snapshot(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
+    files.sort();
+    files
 }

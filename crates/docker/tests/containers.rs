@@ -32,6 +32,10 @@ async fn limited_container_serves_on_loopback_and_is_counted() {
     let running = engine.start(&spec(&unique("limited"), &run, port, &[])).await.unwrap();
     wait_listening(port).await;
     assert!(get(port, "/health").unwrap().starts_with("HTTP/1.1 200 OK"));
+    // Host networking: what it listens on is found, and it is loopback only.
+    let listening = engine.listening(&running.id).await.unwrap();
+    assert_eq!(listening, vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))]);
+    assert!(listening.iter().all(docker::is_loopback_only));
     let counters = running.counters.clone().expect("cgroup found");
     let before = counters.sample();
     for _ in 0..200 {
@@ -80,4 +84,23 @@ async fn sweep_removes_what_dead_runs_left() {
     assert!(!swept.contains(&mine.name), "a live run's container stays: {swept:?}");
     assert_eq!(engine.containers_of_run(&run).await.unwrap(), vec![mine.id.clone()]);
     engine.remove(&mine.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_container_is_limited_unprivileged_and_mounts_nothing() {
+    let engine = engine().await;
+    let (port, run) = (free_port(), unique("run"));
+    let running = engine.start(&spec(&unique("defaults"), &run, port, &[])).await.unwrap();
+    // Asked of the engine directly, not of stackbench's own view.
+    let docker = bollard::Docker::connect_with_defaults().unwrap().negotiate_version().await.unwrap();
+    let inspect = docker.inspect_container(&running.id, None).await.unwrap();
+    engine.remove(&running.id).await.unwrap();
+    let host = inspect.host_config.unwrap();
+    assert_eq!(host.privileged, Some(false));
+    assert_eq!(host.security_opt, Some(vec!["no-new-privileges".to_string()]));
+    assert_eq!((host.nano_cpus, host.cpuset_cpus.as_deref()), (Some(500_000_000), Some("1")));
+    assert_eq!((host.memory, host.memory_swap, host.pids_limit), (Some(64 << 20), Some(64 << 20), Some(64)));
+    assert_eq!(host.network_mode.as_deref(), Some("host"));
+    assert!(host.cap_add.unwrap_or_default().is_empty());
+    assert!(host.binds.unwrap_or_default().is_empty() && inspect.mounts.unwrap_or_default().is_empty());
 }

@@ -36,8 +36,7 @@ impl Runner<'_> {
         save(record, path)?;
         let mut sidecar_env = Vec::new();
         for svc in &plan.sidecars {
-            let (running, port) = self.start(svc, plan, run_id, &[], containers).await?;
-            self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
+            let (_, port) = self.start_ready(svc, plan, run_id, &[], containers).await?;
             sidecar_env.extend(svc.address_env(port));
         }
         let mut server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
@@ -102,8 +101,7 @@ impl Runner<'_> {
         sidecar_env: &[String],
         containers: &mut Containers,
     ) -> Result<Server, Stop> {
-        let (running, port) = self.start(&plan.server, plan, run_id, sidecar_env, containers).await?;
-        self.wait_ready(&plan.server, &running, port, plan.server.ready.timeout.0).await?;
+        let (running, port) = self.start_ready(&plan.server, plan, run_id, sidecar_env, containers).await?;
         Ok(Server { running, port })
     }
 
@@ -126,7 +124,7 @@ impl Runner<'_> {
         connections: usize,
         port: u16,
     ) -> Result<Config, loadgen::ConfigError> {
-        let target = Target::parse(&format!("http://127.0.0.1:{port}{}", endpoint.path))?;
+        let target = server_target(port, &endpoint.path)?;
         Ok(Config {
             method: endpoint.method.clone(),
             headers: endpoint.headers.clone(),
@@ -222,9 +220,11 @@ impl Runner<'_> {
                 String::new(),
             ))
         } else if result.requests == 0 {
+            let errors: Vec<String> = result.errors.kinds().iter().map(|(n, what)| format!("{n} {what}")).collect();
+            let errors = if errors.is_empty() { "no errors either".to_string() } else { errors.join(", ") };
             Some(Failure::new(
                 FailureKind::NoResponses,
-                "no responses in the measured window".to_string(),
+                format!("no valid responses in the measured window ({errors})"),
                 self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
             ))
         } else {
@@ -235,5 +235,35 @@ impl Runner<'_> {
         }
         level.load = Some(result);
         Ok(level)
+    }
+}
+
+/// The load target for `path` on the server stackbench started at `port`: the
+/// generator sends to this address and no other.
+pub(crate) fn server_target(port: u16, path: &str) -> Result<Target, loadgen::ConfigError> {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    let target = Target::parse(&url)?;
+    let expected = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    if target.addr != expected {
+        return Err(loadgen::ConfigError::Url {
+            url,
+            reason: format!("the path makes it address {} instead of the server at {expected}", target.addr),
+        });
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_target;
+
+    #[test]
+    fn a_path_never_takes_the_load_to_another_address() {
+        let target = server_target(8080, "/health?x=1").unwrap();
+        assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
+        // A path that would turn the server's address into user info: refused, not followed.
+        let err = server_target(8080, "@127.0.0.2/").unwrap_err().to_string();
+        assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
+        assert_eq!(server_target(8080, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
     }
 }

@@ -45,10 +45,23 @@ pub enum Error {
     Scenario(#[from] scenario::Error),
     #[error(transparent)]
     Docker(#[from] docker::Error),
-    #[error("cannot write results '{}': {source} (earlier results are untouched)", path.display())]
+    #[error("cannot write results '{}': {source}; {} (earlier results are untouched)", path.display(), results_hint(source))]
     Results { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Setup(String),
+}
+
+/// What to do when a results file cannot be written.
+fn results_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "free some space on that disk, or pass --results with a folder on another one"
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "make that folder writable, or pass --results with one that is"
+        }
+        _ => "pass --results with another folder",
+    }
 }
 
 /// Choices that are not in the scenario file.

@@ -192,6 +192,12 @@ impl Plan {
             let sweep = e.connections.as_ref().unwrap_or(&w.connections);
             let connections = options.connections.clone().unwrap_or_else(|| sweep.get_ref().clone());
             if let Some(&too_many) = connections.iter().find(|&&c| c > max_connections) {
+                if options.connections.is_some() {
+                    return Err(Error::Setup(format!(
+                        "--connections: {too_many} connections are more than this machine's open-files limit allows \
+                         ({max_connections}); lower it, or raise the hard limit (ulimit -Hn, LimitNOFILE=)"
+                    )));
+                }
                 return Err(loaded
                     .error_at(
                         sweep.span(),

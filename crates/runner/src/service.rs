@@ -140,8 +140,8 @@ impl Runner<'_> {
             labels: HashMap::from([("stackbench.scenario".to_string(), record.scenario.name.clone())]),
             ca_bundle: self.options.ca_bundle.clone().filter(|p| p.is_file()),
         };
-        let build = docker::build_image(&self.engine, &spec, |line| self.emit(Event::Detail(line)));
-        match self.until_cancelled(build).await? {
+        let on_line = |line: &str| self.emit(Event::Detail(line));
+        match docker::build_image_until(&self.engine, &spec, on_line, self.cancel.cancelled()).await {
             Ok(built) => {
                 record.provenance.images.insert(image.key.to_string(), built.image_id);
                 Ok(())
@@ -152,12 +152,14 @@ impl Runner<'_> {
                 record.build_logs.insert(image.key.to_string(), log_path.display().to_string());
                 Err(Stop::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
             }
+            Err(docker::Error::Stopped(_)) => Err(Stop::Failed("interrupted".into())),
             Err(e) => Err(Stop::Fatal(e.into())),
         }
     }
 
-    /// Starts a service with its limits on a port stackbench picked.
-    pub(crate) async fn start(
+    /// Starts a service with its limits on a port stackbench picked, and waits
+    /// until it is ready and listens on loopback only.
+    pub(crate) async fn start_ready(
         &self,
         svc: &ServicePlan,
         plan: &Plan,
@@ -192,7 +194,33 @@ impl Runner<'_> {
         )));
         let running = self.engine.start(&spec).await.map_err(|e| Stop::Fatal(e.into()))?;
         containers.track(&running.id);
+        self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
+        self.refuse_exposed(svc, &running).await?;
         Ok((running, port))
+    }
+
+    /// Host networking shares the machine's interfaces: a service that listens
+    /// on anything but loopback (0.0.0.0, `::`, a LAN address) would be open to
+    /// the network, so the scenario stops there.
+    async fn refuse_exposed(&self, svc: &ServicePlan, running: &Running) -> Result<(), Stop> {
+        let addrs = match self.engine.listening(&running.id).await {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                self.emit(Event::Warning(&format!("cannot check which addresses {} listens on: {e}", svc.key)));
+                return Ok(());
+            }
+        };
+        let exposed: Vec<String> =
+            addrs.iter().filter(|a| !docker::is_loopback_only(a)).map(ToString::to_string).collect();
+        if exposed.is_empty() {
+            return Ok(());
+        }
+        Err(Stop::Failed(format!(
+            "{} listens on {}, which host networking opens on every interface of this machine; \
+             bind it to 127.0.0.1 (`{{host}}` in `command`, or $STACKBENCH_HOST)",
+            svc.key,
+            exposed.join(", ")
+        )))
     }
 
     /// Waits until the service answers its readiness check, for at most
@@ -292,8 +320,10 @@ impl Runner<'_> {
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
-        // Never send requests for loopback through a proxy from the environment.
+        // Never send requests for loopback through a proxy from the environment,
+        // and never follow a redirect: the server's answer is checked, not another address.
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a plain HTTP client builds")
 }

@@ -49,6 +49,11 @@ fn impossible_plans_are_refused_with_a_location() {
     assert!(err.contains("100000000 connections are more than this machine's open-files limit allows"), "{err}");
     assert!(err.starts_with("plan-conns.toml:13:15:"), "{err}");
 
+    // The same level from the command line is the flag's fault, not the file's.
+    let options = runner::Options { connections: Some(vec![100000000]), ..options(Path::new("/nonexistent")) };
+    let err = Plan::new(&loaded, &options, &two_cpus()).expect_err("refused").to_string();
+    assert!(err.starts_with("--connections: 100000000 connections are more than"), "{err}");
+
     let loaded = scenario("plan-gen", "", WORKLOAD);
     assert!(plan_error(&loaded, vec![5]).contains("--generator-cpus: CPU 5 does not exist"));
     assert!(plan_error(&loaded, vec![0, 1]).contains("no CPU is left for the server"));

@@ -4,7 +4,7 @@ use runner::{Cancel, FailureKind, LevelStatus, RunRecord, RunStatus};
 
 use crate::util::{run, scenario, secs, temp_results};
 
-const WORKLOAD: &str = r#"
+pub const WORKLOAD: &str = r#"
 [workload]
 duration = "1s"
 warmup = "200ms"

@@ -3,5 +3,6 @@
 
 mod util;
 
+mod faults;
 mod plans;
 mod runs;

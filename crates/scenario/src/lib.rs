@@ -244,6 +244,7 @@ fn check(l: &Loaded) -> Result<(), Error> {
     let services = std::iter::once(&s.server).chain(&s.sidecars);
     for service in services {
         let dir = l.resolve(service.build.get_ref());
+        check_inside(l, &service.build)?;
         if !dir.is_dir() {
             return Err(l.error_at(
                 service.build.span(),
@@ -300,6 +301,17 @@ fn check(l: &Loaded) -> Result<(), Error> {
                 None,
             ));
         }
+        if let Some((name, _)) = endpoint.headers.iter().find(|(n, v)| !header_ok(n, v)) {
+            return Err(l.error_at(
+                s.workload.endpoints.span(),
+                format!(
+                    "endpoint '{}': header '{}' cannot be sent as it is written",
+                    endpoint.name,
+                    name.escape_debug()
+                ),
+                Some("a header name is letters, digits and -_.!#$%&'*+^`|~; a value holds no line break"),
+            ));
+        }
         if s.workload.endpoints.get_ref()[..idx].iter().any(|e| e.name == endpoint.name) {
             return Err(l.error_at(
                 s.workload.endpoints.span(),
@@ -311,6 +323,7 @@ fn check(l: &Loaded) -> Result<(), Error> {
             if endpoint.body.is_some() {
                 return Err(l.error_at(file.span(), "both `body` and `body_file`", Some("keep one")));
             }
+            check_inside(l, file)?;
             if !l.resolve(file.get_ref()).is_file() {
                 return Err(l.error_at(file.span(), format!("body file '{}' does not exist", file.get_ref()), None));
             }
@@ -326,6 +339,28 @@ fn check(l: &Loaded) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A project path that exists must stay inside the project once links are
+/// followed (`..` and absolute paths are refused while parsing).
+fn check_inside(l: &Loaded, path: &Spanned<ProjectPath>) -> Result<(), Error> {
+    let (Ok(real), Ok(root)) = (l.resolve(path.get_ref()).canonicalize(), l.root.canonicalize()) else {
+        return Ok(());
+    };
+    if real.starts_with(&root) {
+        return Ok(());
+    }
+    Err(l.error_at(
+        path.span(),
+        format!("'{}' leads outside the project, to {}", path.get_ref(), real.display()),
+        Some("a symbolic link there points outside; copy what it needs into the project"),
+    ))
+}
+
+/// A header the generator can write as one line of the request (RFC 9110 token, no CR, LF or NUL).
+fn header_ok(name: &str, value: &str) -> bool {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    !name.is_empty() && name.chars().all(token) && !value.contains(['\r', '\n', '\0'])
 }
 
 fn check_connections(l: &Loaded, connections: &Spanned<Vec<usize>>) -> Result<(), Error> {

@@ -111,11 +111,37 @@ fn bad_scenarios_name_line_and_column() {
     check("path = \"/health\"\nexpect_body", "path = \"health\"\nexpect_body", "path 'health' does not start with '/'");
     check("[workload]\n", "[workload]\nrate = -5.0\n", "bad.toml:20:8: rate = -5 is not a positive number");
     check("[server]", "[server\n", "bad.toml:5:8: ");
+    check("Token = \"t\"", "Token = \"t\\r\\nHost: elsewhere\"", "endpoint 'login': header 'Token' cannot be sent");
+    check("Token = \"t\"", "\"To ken\" = \"t\"", "endpoint 'login': header 'To ken' cannot be sent");
     check(
         "description =",
         "descripton =",
         "bad.toml:3:1: unknown field `descripton` (hint: expected one of `name`, `description`",
     );
+}
+
+#[test]
+fn links_out_of_the_project_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("Dockerfile"), "FROM debian:bookworm\n").unwrap();
+    std::fs::write(outside.path().join("secret.json"), "{}").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("docker/app")).unwrap();
+    std::fs::create_dir_all(root.path().join("bodies")).unwrap();
+    std::fs::write(root.path().join("docker/app/Dockerfile"), "FROM debian:bookworm\n").unwrap();
+    std::fs::write(root.path().join("bodies/login.json"), "{}").unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("docker/elsewhere")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.json"), root.path().join("bodies/secret.json")).unwrap();
+    assert!(scenario::parse(Path::new("good.toml"), GOOD, root.path()).is_ok());
+    for (from, to, at) in [
+        ("build = \"docker/app\"\ncommand", "build = \"docker/elsewhere\"\ncommand", "bad.toml:6:9:"),
+        ("body_file = \"bodies/login.json\"", "body_file = \"bodies/secret.json\"", "bad.toml:34:13:"),
+    ] {
+        let text = GOOD.replacen(from, to, 1);
+        let err = scenario::parse(Path::new("bad.toml"), &text, root.path()).unwrap_err().to_string();
+        assert!(err.starts_with(at) && err.contains("leads outside the project, to "), "{err}");
+        assert!(err.contains("(hint: a symbolic link there points outside"), "{err}");
+    }
 }
 
 #[test]

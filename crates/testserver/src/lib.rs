@@ -17,6 +17,8 @@ pub enum Action {
     Close,
     /// Never answer; keep the connection open.
     Stall,
+    /// Write these bytes again and again until the peer goes (an endless body, endless headers).
+    Endless(Vec<u8>),
 }
 
 pub fn write(bytes: impl AsRef<[u8]>) -> Action {
@@ -91,6 +93,7 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64, respond: &Respond) {
                     }
                     Action::Sleep(d) => std::thread::sleep(d),
                     Action::Close => return,
+                    Action::Endless(bytes) => while stream.write_all(&bytes).is_ok() {},
                     Action::Stall => {
                         // Hold the connection open without answering until the peer goes.
                         let _ = stream.read(&mut chunk);

@@ -3,6 +3,9 @@
 # `/sidecar` asks the sidecar named "upstream" (STACKBENCH_UPSTREAM_PORT) for /health;
 # EXIT_AFTER=N makes the whole server exit N seconds after it starts; STALL_AFTER=N
 # makes it stop accepting connections then (open ones are still served).
+# `/redirect` answers 302 to $REDIRECT_TO. `/fault/KIND` answers "ok" until
+# FAULT_AFTER seconds after the start, then misbehaves: stall, close (mid-response),
+# malformed, endless (body), huge-headers.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -14,6 +17,7 @@ my $port = $ENV{STACKBENCH_PORT} || $ENV{PORT} || 8080;
 my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 1024, ReuseAddr => 1)
     or die "cannot listen on 127.0.0.1:$port: $!\n";
 print "listening on 127.0.0.1:$port\n";
+my $faults_from = uptime() + ($ENV{FAULT_AFTER} // 0);
 if (my $after = $ENV{EXIT_AFTER}) {
     $SIG{ALRM} = sub { print "exiting on purpose\n"; exit 3 };
     alarm $after;
@@ -34,6 +38,11 @@ while (1) {
                 my ($status, $body) = ('200 OK', 'ok');
                 if ($path eq '/status500') { $status = '500 Oops' }
                 elsif ($path eq '/sidecar') { ($status, $body) = upstream() }
+                elsif ($path eq '/redirect') {
+                    syswrite($c, "HTTP/1.1 302 Found\r\nLocation: $ENV{REDIRECT_TO}\r\nContent-Length: 0\r\n\r\n");
+                    next;
+                }
+                elsif ($path =~ m{^/fault/(.+)} && uptime() >= $faults_from) { fault($c, $1) }
                 syswrite($c, "HTTP/1.1 $status\r\nContent-Length: " . length($body) . "\r\n\r\n$body");
             }
         }
@@ -51,4 +60,31 @@ sub upstream {
     sysread($s, my $reply, 4096);
     close $s;
     return ($reply // '') =~ /\r\n\r\nok$/ ? ('200 OK', 'reached upstream') : ('502 Bad Gateway', 'bad upstream reply');
+}
+
+# Misbehaves on connection $c as `kind` says, then ends this connection's process.
+sub fault {
+    my ($c, $kind) = @_;
+    print "faulting on purpose: $kind\n";
+    if ($kind eq 'stall') { sleep 10 }
+    elsif ($kind eq 'close') { syswrite($c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part") }
+    elsif ($kind eq 'malformed') { syswrite($c, "garbage\r\n\r\n") }
+    elsif ($kind eq 'endless') {
+        syswrite($c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        my $chunk = sprintf("%x\r\n%s\r\n", 65536, 'x' x 65536);
+        1 while syswrite($c, $chunk);
+    }
+    elsif ($kind eq 'huge-headers') {
+        syswrite($c, "HTTP/1.1 200 OK\r\n");
+        my $line = 'X-Big: ' . ('a' x 65536) . "\r\n";
+        1 while syswrite($c, $line);
+    }
+    exit 0;
+}
+
+# Seconds since boot, to a hundredth (perl-base has no Time::HiRes).
+sub uptime {
+    open(my $f, '<', '/proc/uptime') or die "cannot read /proc/uptime: $!\n";
+    my ($up) = split ' ', scalar <$f>;
+    return $up;
 }

@@ -1,0 +1,84 @@
+//! Servers that misbehave under load, redirects, base images that cannot be
+//! had, and secrets: each ends in a stated reason, nothing is left behind.
+
+use runner::{Cancel, FailureKind, LevelStatus, RunStatus};
+
+use crate::util::{root, run, scenario, temp_results};
+
+/// Every endpoint answers "ok" until the server has run 1.5 s (verification
+/// and the primer), then misbehaves its own way; each level's measured window
+/// starts after its 2 s warm-up, so it sees only the fault.
+const FAULTS: [(&str, &str); 5] = [
+    ("stall", "timeouts"),
+    ("close", "read errors"),
+    ("malformed", "malformed responses"),
+    ("endless", "timeouts"),
+    ("huge-headers", "malformed responses"),
+];
+
+#[tokio::test]
+async fn each_server_fault_fails_its_level_with_the_reason_and_the_logs() {
+    let results = temp_results("faults");
+    let mut workload = String::from(
+        "[workload]\nduration = \"1s\"\nwarmup = \"2s\"\ntimeout = \"500ms\"\npause = \"0s\"\nconnections = [2]\n",
+    );
+    for (fault, _) in FAULTS {
+        workload.push_str(&format!(
+            "[[workload.endpoints]]\nname = \"{fault}\"\npath = \"/fault/{fault}\"\n\
+             headers = {{ Authorization = \"Bearer hunter2\" }}\n"
+        ));
+    }
+    let loaded = scenario("runner-faults", "env = { FAULT_AFTER = \"1.5\" }", &workload);
+    let (path, record, _) = run(&loaded, results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Complete, "the sweep went on past each fault: {:?}", record.reason);
+    assert_eq!(record.levels.len(), FAULTS.len(), "{record:#?}");
+    for (level, (fault, error)) in record.levels.iter().zip(FAULTS) {
+        assert_eq!(level.endpoint, fault);
+        assert_eq!(level.status, LevelStatus::Failed, "{fault}: {level:#?}");
+        let failure = level.failure.as_ref().unwrap();
+        assert_eq!(failure.kind, FailureKind::NoResponses, "{fault}: {failure:?}");
+        assert!(failure.message.starts_with("no valid responses in the measured window ("), "{failure:?}");
+        assert!(failure.message.contains(error), "{fault}: expected {error:?} in {failure:?}");
+        assert!(failure.logs_tail.contains(&format!("faulting on purpose: {fault}")), "{fault}: {failure:?}");
+    }
+    // The endless body streamed through the generator without being kept.
+    let endless = record.levels[3].load.as_ref().unwrap();
+    assert!(endless.bytes_read > 1 << 20, "{}", endless.bytes_read);
+    let stored = std::fs::read_to_string(&path).unwrap();
+    assert!(!stored.contains("hunter2"), "a secret header value reached the results file");
+    assert!(stored.contains("Authorization: <redacted>"));
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_anywhere() {
+    let results = temp_results("redirect");
+    // Another loopback address, so that only a followed redirect reaches it.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let workload = "[workload]\nconnections = [1]\n[[workload.endpoints]]\nname = \"moved\"\npath = \"/redirect\"\n";
+    let server = format!("env = {{ REDIRECT_TO = \"http://{}/\" }}", elsewhere.local_addr().unwrap());
+    let (_, record, _) = run(&scenario("runner-redirect", &server, workload), results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains("status 302, expected 200"), "{reason}");
+    assert!(
+        elsewhere.accept().is_err(),
+        "the verification followed the redirect to {}",
+        elsewhere.local_addr().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_base_image_that_cannot_be_had_says_what_to_do() {
+    let results = temp_results("no-base");
+    let text = scenario("runner-no-base", "", crate::runs::WORKLOAD)
+        .text
+        .replace("docker/tests/context", "runner/tests/missing-base-context");
+    let loaded = scenario::parse(std::path::Path::new("runner-no-base.toml"), &text, &root()).unwrap();
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.clone().unwrap();
+    assert!(reason.contains("cannot provide base image 'stackbench-test/no-such-base:1'"), "{reason}");
+    assert!(reason.contains("start the Dockerfile from debian:bookworm, or load the image"), "{reason}");
+    assert!(record.levels.is_empty() && record.provenance.images.is_empty(), "{:?}", record.levels);
+}
