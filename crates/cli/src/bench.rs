@@ -42,6 +42,21 @@ pub struct BenchOpts {
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
     #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
     pub overrides: Vec<runner::Override>,
+    /// Run the server and its sidecars on this Docker engine: unix:///PATH, tcp://HOST:PORT (TLS with
+    /// DOCKER_TLS_VERIFY=1 and the certificates in DOCKER_CERT_PATH, as for the docker CLI) or
+    /// https://HOST:PORT [default: DOCKER_HOST, else the local socket]
+    #[arg(long, value_name = "ENDPOINT")]
+    pub server_engine: Option<String>,
+    /// The address the server binds and is loaded at: that host's address when --server-engine is
+    /// another machine
+    #[arg(long, default_value = "127.0.0.1")]
+    pub server_address: std::net::IpAddr,
+    /// Drive each level from this many generator containers (their results merged) instead of this process
+    #[arg(long, value_name = "N")]
+    pub generators: Option<usize>,
+    /// A Docker engine for generator containers (repeatable: they are dealt out in turn) [default: the local one]
+    #[arg(long = "generator-engine", value_name = "ENDPOINT")]
+    pub generator_engines: Vec<String>,
 }
 
 pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
@@ -69,6 +84,12 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     if opts.connections.as_ref().is_some_and(|c| c.contains(&0)) {
         anyhow::bail!("--connections: every level needs at least 1 connection");
     }
+    if opts.generators == Some(0) {
+        anyhow::bail!("--generators: give at least 1, or leave it out to load from this process");
+    }
+    if !opts.generator_engines.is_empty() && opts.generators.is_none() {
+        anyhow::bail!("--generator-engine: say how many generator containers with --generators N");
+    }
     let options = Options {
         results: opts.results.clone().unwrap_or_else(|| {
             // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
@@ -83,27 +104,66 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
         overrides: opts.overrides.clone(),
         verify_only: opts.verify_only,
+        server_address: opts.server_address,
+        generator_binary: std::env::current_exe().ok(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(run_suite(loaded, options, opts.repeat))
+    rt.block_on(run_suite(loaded, options, &opts))
 }
 
-async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, repeat: u32) -> anyhow::Result<ExitCode> {
-    let engine = docker::Engine::connect().await?;
-    eprintln!("==> Docker {} (API {}), kernel {}", engine.version, engine.api_version, engine.kernel);
+async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
+    let repeat = opts.repeat;
+    let local = docker::Engine::connect().await?;
+    let engine = match &opts.server_engine {
+        Some(endpoint) => docker::Engine::connect_to(endpoint).await?,
+        None => local.clone(),
+    };
+    eprintln!(
+        "==> Docker {} (API {}) at {}, kernel {}",
+        engine.version, engine.api_version, engine.endpoint, engine.kernel
+    );
+    if !engine.is_local() && options.server_address.is_loopback() {
+        eprintln!(
+            "warning: the server runs on {} and binds {}: unless that engine is on this machine, \
+             pass --server-address with its host's address",
+            engine.endpoint, options.server_address
+        );
+    }
+    let mut generators = Vec::new();
+    for idx in 0..opts.generators.unwrap_or(0) {
+        let generator = match opts.generator_engines.get(idx % opts.generator_engines.len().max(1)) {
+            Some(endpoint) => docker::Engine::connect_to(endpoint).await?,
+            None => local.clone(),
+        };
+        generators.push(generator);
+    }
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
     let tty = std::io::stderr().is_terminal();
-    let runner = Runner::new(engine, options, cancel.clone(), move |event| print_event(event, tty));
+    let mut runner = Runner::new(engine, options, cancel.clone(), move |event| print_event(event, tty));
+    runner.generators = generators;
+    runner.images_from = Some(local);
     runner.sweep().await?;
-    eprintln!(
-        "==> load generator pinned to CPU {:?}; server containers get the other CPUs",
-        runner.options.generator_cpus
-    );
+    if runner.generators.is_empty() {
+        eprintln!(
+            "==> load generator pinned to CPU {:?}; server containers get the other CPUs",
+            runner.options.generator_cpus
+        );
+    } else {
+        let engines: Vec<&str> = runner.generators.iter().map(|e| e.endpoint.as_str()).collect();
+        eprintln!(
+            "==> load from {} generator containers ({}), each pinned to CPU {:?}; the server at {} on {}",
+            engines.len(),
+            engines.join(", "),
+            runner.options.generator_cpus,
+            runner.options.server_address,
+            runner.engine.endpoint
+        );
+    }
     let mut records = Vec::new();
     'suite: for round in 1..=repeat {
         for scenario in &loaded {

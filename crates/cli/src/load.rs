@@ -73,6 +73,10 @@ pub struct LoadOpts {
     /// Print the result as JSON (schema: crates/loadgen/schema.json) instead of the summary
     #[arg(long)]
     pub json: bool,
+    /// Start at this wall-clock time, in seconds since 1970 (`date +%s.%N`), so that generators on
+    /// several hosts run together
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub start_at: Option<f64>,
 }
 
 impl LoadOpts {
@@ -135,6 +139,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e}); try 10s, 500ms or 1m"))
 }
 
+/// Sleeps until `at` (seconds since 1970), or until the run is cancelled.
+fn wait_until(at: f64, control: &Control) -> anyhow::Result<()> {
+    if !at.is_finite() || at < 0.0 {
+        anyhow::bail!("--start-at: {at} is not a time in seconds since 1970");
+    }
+    let start = std::time::UNIX_EPOCH + Duration::from_secs_f64(at);
+    while let Ok(left) = start.duration_since(std::time::SystemTime::now()) {
+        if control.is_cancelled() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
+    }
+    Ok(())
+}
+
 /// The control of the run in progress, for the Ctrl-C handler.
 static CURRENT: Mutex<Option<Control>> = Mutex::new(None);
 
@@ -157,6 +176,9 @@ pub fn run(opts: LoadOpts) -> anyhow::Result<ExitCode> {
     install_interrupt_handler();
     *CURRENT.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
 
+    if let Some(at) = opts.start_at {
+        wait_until(at, &control)?;
+    }
     let show_progress = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     if !opts.json {
         println!("{}", summary::header(&config));

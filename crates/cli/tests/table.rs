@@ -25,6 +25,7 @@ fn record() -> RunRecord {
             throttled_s: 0.4,
         }),
         generator_cpu_pct: 95.0,
+        generators: Vec::new(),
     };
     let exited = Failure {
         kind: FailureKind::ServerExited,
@@ -57,6 +58,8 @@ fn record() -> RunRecord {
             server_pids: 1024,
             network: "host".into(),
             images: Default::default(),
+            server_engine: "unix:///var/run/docker.sock".into(),
+            generator_engines: Vec::new(),
         },
         started_at: "2026-11-24T00:00:00Z".into(),
         finished_at: None,

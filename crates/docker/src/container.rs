@@ -16,9 +16,12 @@ fn open_files_limit() -> Option<i64> {
     let hard = if hard == "unlimited" { OPEN_FILES } else { hard.parse::<i64>().ok()? };
     Some(hard.min(OPEN_FILES))
 }
-use bollard::query_parameters::CreateContainerOptionsBuilder;
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, WaitContainerOptions,
+};
+use futures_util::StreamExt;
 
-use crate::{api, CgroupCounters, Engine, Error};
+use crate::{api, is_not_found, CgroupCounters, Engine, Error};
 
 /// Everything a container is started with. Limits are not optional: every
 /// container stackbench starts has CPU, memory and pids limits.
@@ -97,8 +100,44 @@ impl Engine {
         let inspect =
             self.docker.inspect_container(&created.id, None).await.map_err(api(format!("inspecting {}", spec.name)))?;
         let pid = inspect.state.and_then(|s| s.pid).unwrap_or(0) as u32;
-        let counters = (pid > 0).then(|| CgroupCounters::for_pid(pid).ok()).flatten();
+        // A remote engine's pid means nothing in this machine's /proc.
+        let counters = (self.is_local() && pid > 0).then(|| CgroupCounters::for_pid(pid).ok()).flatten();
         Ok(Running { id: created.id, name: spec.name.clone(), pid, counters })
+    }
+
+    /// Waits until container `id` has exited and returns its exit code.
+    pub async fn wait_exit(&self, id: &str) -> Result<i64, Error> {
+        let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
+        while let Some(item) = wait.next().await {
+            match item {
+                Ok(status) => return Ok(status.status_code),
+                // bollard reports a non-zero exit as an error carrying the code.
+                Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => return Ok(code),
+                Err(e) => return Err(api(format!("waiting for {id}"))(e)),
+            }
+        }
+        Ok(self.state(id).await?.exit_code.unwrap_or(-1))
+    }
+
+    /// Everything container `id` wrote to its standard output.
+    pub async fn stdout(&self, id: &str) -> Result<String, Error> {
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(false).build();
+        let mut out = Vec::new();
+        let mut stream = self.docker.logs(id, Some(options));
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.map_err(api(format!("reading the output of {id}")))?.into_bytes());
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Sends `signal` (e.g. `SIGINT`) to container `id`'s main process.
+    pub async fn signal(&self, id: &str, signal: &str) -> Result<(), Error> {
+        let options = KillContainerOptionsBuilder::default().signal(signal).build();
+        match self.docker.kill_container(id, Some(options)).await {
+            // Gone, or not running any more: nothing left to signal.
+            Err(e) if is_not_found(&e) || matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+            other => other.map_err(api(format!("signalling {id}"))),
+        }
     }
 
     pub async fn state(&self, id: &str) -> Result<ContainerState, Error> {

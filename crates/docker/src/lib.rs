@@ -10,6 +10,7 @@ mod build;
 mod cgroup;
 mod container;
 mod listeners;
+mod transfer;
 
 use std::collections::HashMap;
 
@@ -27,6 +28,14 @@ pub use listeners::{is_loopback_only, listening_sockets};
 pub const RUN_LABEL: &str = "stackbench.run";
 /// The label holding the process id of the run that owns a container.
 pub const PID_LABEL: &str = "stackbench.pid";
+/// The label naming the machine that process runs on: a shared remote engine
+/// holds containers of several machines, and only this one's pids can be checked.
+pub const HOST_LABEL: &str = "stackbench.host";
+
+/// This machine's name, as [`HOST_LABEL`] holds it.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -61,6 +70,8 @@ pub(crate) fn is_not_found(e: &bollard::errors::Error) -> bool {
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub(crate) docker: Docker,
+    /// Where it answers, DOCKER_HOST-style (`unix:///var/run/docker.sock`, `tcp://host:2376`).
+    pub endpoint: String,
     /// The engine's version and API version, e.g. `20.10.24` and `1.41`.
     pub version: String,
     pub api_version: String,
@@ -72,16 +83,30 @@ impl Engine {
     /// version (Debian's engine speaks 1.41, older than bollard's default).
     pub async fn connect() -> Result<Engine, Error> {
         let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-        let no_engine = |reason: String| Error::NoEngine { endpoint: endpoint.clone(), reason };
-        let docker = Docker::connect_with_defaults().map_err(|e| no_engine(e.to_string()))?;
+        Engine::connect_to(&endpoint).await
+    }
+
+    /// Connects to the engine at `endpoint`: `unix://PATH`, `tcp://HOST:PORT`
+    /// (TLS when DOCKER_TLS_VERIFY is set, with the certificates in
+    /// DOCKER_CERT_PATH, as the docker CLI does) or `https://HOST:PORT`.
+    pub async fn connect_to(endpoint: &str) -> Result<Engine, Error> {
+        let no_engine = |reason: String| Error::NoEngine { endpoint: endpoint.to_string(), reason };
+        let docker = Docker::connect_with_host(endpoint).map_err(|e| no_engine(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(|e| no_engine(e.to_string()))?;
         let v = docker.version().await.map_err(|e| no_engine(e.to_string()))?;
         Ok(Engine {
             docker,
+            endpoint: endpoint.to_string(),
             version: v.version.unwrap_or_default(),
             api_version: v.api_version.unwrap_or_default(),
             kernel: v.kernel_version.unwrap_or_default(),
         })
+    }
+
+    /// True for an engine on this machine's socket: its containers' processes,
+    /// cgroups and sockets can be read from this machine's `/proc` and `/sys`.
+    pub fn is_local(&self) -> bool {
+        self.endpoint.starts_with("unix://")
     }
 
     /// Removes a container, stopping it if needed. A container that is
@@ -95,20 +120,21 @@ impl Engine {
         }
     }
 
-    /// Removes the containers that runs which are no longer alive left
-    /// behind (by label); returns their names.
+    /// Removes the containers that runs of this machine which are no longer
+    /// alive left behind (by label); returns their names.
     pub async fn sweep(&self) -> Result<Vec<String>, Error> {
         let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let containers = self.docker.list_containers(Some(options)).await.map_err(api("listing containers"))?;
         let mut swept = Vec::new();
+        let here = this_host();
         for c in containers {
-            let owner_alive = c
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(PID_LABEL))
-                .and_then(|pid| pid.parse::<i32>().ok())
-                .is_some_and(process_alive);
+            let labels = c.labels.clone().unwrap_or_default();
+            if labels.get(HOST_LABEL).is_some_and(|host| *host != here) {
+                // Another machine's run: its pid means nothing here.
+                continue;
+            }
+            let owner_alive = labels.get(PID_LABEL).and_then(|pid| pid.parse::<i32>().ok()).is_some_and(process_alive);
             if owner_alive {
                 continue;
             }

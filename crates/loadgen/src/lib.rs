@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod merge;
 mod request;
 pub mod result;
 mod stats;
@@ -20,6 +21,7 @@ use memchr::memmem::Finder;
 pub use config::{parse_cpu_list, Config, Expect, Stop, Target};
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
+pub use merge::merge;
 pub use result::{decode_histogram, LatencySummary, LoadResult};
 
 use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, Options, RateSummary};

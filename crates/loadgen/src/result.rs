@@ -107,6 +107,18 @@ impl ErrorCounts {
             + self.addr_unavailable
     }
 
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, other: &ErrorCounts) {
+        self.connect += other.connect;
+        self.read += other.read;
+        self.write += other.write;
+        self.timeout += other.timeout;
+        self.status += other.status;
+        self.body += other.body;
+        self.parse += other.parse;
+        self.addr_unavailable += other.addr_unavailable;
+    }
+
     /// Errors of the socket, not of a response's content.
     pub fn socket(&self) -> u64 {
         self.connect + self.read + self.write + self.timeout + self.addr_unavailable

@@ -5,5 +5,6 @@ mod util;
 mod closed_loop;
 mod faults;
 mod fuzz_corpus;
+mod merge;
 mod rate;
 mod schema;

@@ -100,6 +100,8 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
             server_pids: 1024,
             network: "host".into(),
             images: Default::default(),
+            server_engine: "unix:///var/run/docker.sock".into(),
+            generator_engines: Vec::new(),
         },
         started_at: format!("2026-11-24T00:00:{suite}Z"),
         finished_at: None,
@@ -128,6 +130,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
                     throttled_s: 0.2,
                 }),
                 generator_cpu_pct: l.generator_cpu,
+                generators: Vec::new(),
             })
             .collect(),
         build_logs: Default::default(),

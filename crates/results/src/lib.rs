@@ -75,6 +75,12 @@ pub struct Provenance {
     pub network: String,
     /// Image id of each service, by service name (`server` for the server).
     pub images: BTreeMap<String, String>,
+    /// The engine the server and its sidecars ran on (`unix:///var/run/docker.sock`, `tcp://...`).
+    #[serde(default)]
+    pub server_engine: String,
+    /// The engine of each generator container, in order; empty: the load ran in the stackbench process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generator_engines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,8 +100,26 @@ pub struct LevelRecord {
     pub load: Option<LoadResult>,
     #[serde(default)]
     pub server: Option<ServerUsage>,
-    /// Generator CPU over the level, in percent of one CPU.
+    /// Generator CPU over the level, in percent of one CPU (with several
+    /// generators, the busiest one's).
     pub generator_cpu_pct: f64,
+    /// Each generator container's share when the load came from several; `load` is their merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<GeneratorRecord>,
+}
+
+/// What one of several generator containers did in a level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorRecord {
+    /// Its engine's endpoint.
+    pub engine: String,
+    pub container: String,
+    pub connections: usize,
+    pub requests: u64,
+    pub rps: f64,
+    pub errors: u64,
+    /// Its CPU over its whole run (warm-up included), in percent of one CPU.
+    pub cpu_pct: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

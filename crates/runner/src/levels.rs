@@ -1,6 +1,7 @@
 //! The run sequence of one scenario: images, sidecars, server, checks,
 //! primer, then each connection level, recorded as it completes.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -11,12 +12,13 @@ use tokio::sync::oneshot;
 use crate::plan::{EndpointPlan, Plan};
 use crate::service::{Containers, LOG_TAIL};
 use crate::{sampler, save, Event, Runner, Stop};
-use results::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord};
+use results::{Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord};
 
 /// The server as it runs now (it is restarted if it dies mid-sweep).
 struct Server {
     running: Running,
     port: u16,
+    addr: SocketAddr,
 }
 
 impl Runner<'_> {
@@ -41,13 +43,16 @@ impl Runner<'_> {
         }
         let mut server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
         for endpoint in &plan.endpoints {
-            self.verify(endpoint, server.port, &server.running).await?;
+            self.verify(endpoint, server.addr, &server.running).await?;
         }
         self.emit(Event::Step(&format!("verified {} endpoint(s)", plan.endpoints.len())));
         if self.options.verify_only {
             return Ok(());
         }
-        self.prime(plan, &plan.endpoints[0], server.port).await;
+        if !self.generators.is_empty() {
+            self.prepare_generators(record).await?;
+        }
+        self.prime(plan, &plan.endpoints[0], server.addr).await;
 
         let mut first = true;
         for endpoint in &plan.endpoints {
@@ -80,7 +85,7 @@ impl Runner<'_> {
                 }
                 first = false;
                 let level_start = Instant::now();
-                let level = self.run_level(plan, endpoint, connections, repeat, &server).await?;
+                let level = self.run_level(plan, run_id, endpoint, connections, repeat, &server).await?;
                 if record.to_first_measured_s.is_none() {
                     let first_measured = level_start + plan.warmup;
                     record.to_first_measured_s =
@@ -102,12 +107,12 @@ impl Runner<'_> {
         containers: &mut Containers,
     ) -> Result<Server, Stop> {
         let (running, port) = self.start_ready(&plan.server, plan, run_id, sidecar_env, containers).await?;
-        Ok(Server { running, port })
+        Ok(Server { running, port, addr: plan.server.address(port) })
     }
 
     /// A short burst so that the first level does not pay for cold caches.
-    async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, port: u16) {
-        let Ok(mut config) = self.load_config(plan, endpoint, 4.min(endpoint.connections[0]), port) else { return };
+    async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, server: SocketAddr) {
+        let Ok(mut config) = self.load_config(plan, endpoint, 4.min(endpoint.connections[0]), server) else { return };
         config.stop = LoadStop::Requests(100);
         config.warmup = Duration::ZERO;
         config.rate = None;
@@ -122,9 +127,9 @@ impl Runner<'_> {
         plan: &Plan,
         endpoint: &EndpointPlan,
         connections: usize,
-        port: u16,
+        server: SocketAddr,
     ) -> Result<Config, loadgen::ConfigError> {
-        let target = server_target(port, &endpoint.path)?;
+        let target = server_target(server, &endpoint.path)?;
         Ok(Config {
             method: endpoint.method.clone(),
             headers: endpoint.headers.clone(),
@@ -151,6 +156,7 @@ impl Runner<'_> {
     async fn run_level(
         &self,
         plan: &Plan,
+        run_id: &str,
         endpoint: &EndpointPlan,
         connections: usize,
         repeat: u32,
@@ -175,21 +181,22 @@ impl Runner<'_> {
             load: None,
             server: None,
             generator_cpu_pct: 0.0,
+            generators: Vec::new(),
         };
-        let config = match self.load_config(plan, endpoint, connections, server.port) {
+        let config = match self.load_config(plan, endpoint, connections, server.addr) {
             Ok(c) => c,
             Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
-        let sampling = server.running.counters.clone().map(|c| sampler::spawn(c, plan.warmup, stop_rx));
-        let control = Control::new();
-        self.cancel.attach(&control);
-        let wall = Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || loadgen::run(&config, &control))
-            .await
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-        let wall = wall.elapsed();
-        self.cancel.detach();
+        let mut sampling = None;
+        let sample = |lead: Duration| server.running.counters.clone().map(|c| sampler::spawn(c, lead + plan.warmup, stop_rx));
+        let outcome = if self.generators.is_empty() {
+            sampling = sample(Duration::ZERO);
+            self.run_here(config).await
+        } else {
+            let on_start = |lead| sampling = sample(lead);
+            self.run_generators(plan, &config, run_id, on_start).await.map(|d| (d.merged, d.parts))
+        };
         let _ = stop_tx.send(());
         let samples = match sampling {
             Some(task) => task.await.unwrap_or_default(),
@@ -197,11 +204,16 @@ impl Runner<'_> {
         };
         level.server = sampler::summarize(&samples, plan.server.cpus);
         let result: LoadResult = match outcome {
-            Ok(r) => r,
-            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
+            Ok((result, generators)) => {
+                level.generators = generators;
+                result
+            }
+            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e, String::new()))),
         };
-        level.generator_cpu_pct =
-            (result.generator.cpu_user_s + result.generator.cpu_sys_s) / wall.as_secs_f64().max(1e-9) * 100.0;
+        level.generator_cpu_pct = match level.generators.iter().map(|g| g.cpu_pct).reduce(f64::max) {
+            Some(busiest) => busiest,
+            None => generator_cpu_pct(&result),
+        };
         let state = self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
         let failure = if !state.running {
             let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
@@ -238,16 +250,34 @@ impl Runner<'_> {
     }
 }
 
-/// The load target for `path` on the server stackbench started at `port`: the
-/// generator sends to this address and no other.
-pub(crate) fn server_target(port: u16, path: &str) -> Result<Target, loadgen::ConfigError> {
-    let url = format!("http://127.0.0.1:{port}{path}");
+impl Runner<'_> {
+    /// Runs `config` in this process, on a blocking thread; a cancel reaches it.
+    async fn run_here(&self, config: Config) -> Result<(LoadResult, Vec<GeneratorRecord>), String> {
+        let control = Control::new();
+        self.cancel.attach(&control);
+        let outcome = tokio::task::spawn_blocking(move || loadgen::run(&config, &control))
+            .await
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+        self.cancel.detach();
+        outcome.map(|result| (result, Vec::new())).map_err(|e| e.to_string())
+    }
+}
+
+/// The generator's CPU over its run (warm-up and measured window), in percent of one CPU.
+fn generator_cpu_pct(result: &LoadResult) -> f64 {
+    let wall = result.options.warmup_s + result.duration_s;
+    (result.generator.cpu_user_s + result.generator.cpu_sys_s) / wall.max(1e-9) * 100.0
+}
+
+/// The load target for `path` on the server stackbench started at `server`:
+/// the generator sends to this address and no other.
+pub(crate) fn server_target(server: SocketAddr, path: &str) -> Result<Target, loadgen::ConfigError> {
+    let url = format!("http://{server}{path}");
     let target = Target::parse(&url)?;
-    let expected = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    if target.addr != expected {
+    if target.addr != server {
         return Err(loadgen::ConfigError::Url {
             url,
-            reason: format!("the path makes it address {} instead of the server at {expected}", target.addr),
+            reason: format!("the path makes it address {} instead of the server at {server}", target.addr),
         });
     }
     Ok(target)
@@ -259,11 +289,12 @@ mod tests {
 
     #[test]
     fn a_path_never_takes_the_load_to_another_address() {
-        let target = server_target(8080, "/health?x=1").unwrap();
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+        let target = server_target(server, "/health?x=1").unwrap();
         assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
         // A path that would turn the server's address into user info: refused, not followed.
-        let err = server_target(8080, "@127.0.0.2/").unwrap_err().to_string();
+        let err = server_target(server, "@127.0.0.2/").unwrap_err().to_string();
         assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
-        assert_eq!(server_target(8080, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(server_target(server, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
     }
 }

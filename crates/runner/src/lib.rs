@@ -7,12 +7,14 @@
 //! `loadgen` as a library and reaches Docker only through the `docker` crate.
 
 mod cancel;
+mod generators;
 mod levels;
 mod plan;
 mod sampler;
 mod service;
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -85,6 +87,12 @@ pub struct Options {
     pub overrides: Vec<Override>,
     /// Build, start and verify every endpoint, then stop: no load.
     pub verify_only: bool,
+    /// The address the server and its sidecars bind and are reached at:
+    /// 127.0.0.1, unless they run on another host (a remote engine).
+    pub server_address: IpAddr,
+    /// The `stackbench` binary that generator images are built with (load from
+    /// generator containers only).
+    pub generator_binary: Option<PathBuf>,
 }
 
 /// `SERVICE.KEY=VALUE`: an environment variable for the server or a sidecar.
@@ -118,11 +126,21 @@ impl std::fmt::Display for Override {
     }
 }
 
-/// Runs scenarios against one engine.
+/// Runs scenarios: the server and its sidecars on one engine, the load from
+/// this process or from generator containers.
 pub struct Runner<'a> {
+    /// Where the server and its sidecars run.
     pub engine: Engine,
     pub options: Options,
     pub cancel: Cancel,
+    /// One engine per generator container; empty: the load runs in this process.
+    pub generators: Vec<Engine>,
+    /// An engine to copy base images from when another engine lacks them (this machine's).
+    pub images_from: Option<Engine>,
+    /// The generator image's tag, once built for this run.
+    generator_image: std::sync::Mutex<Option<String>>,
+    /// Makes container names unique within a run.
+    n_containers: std::sync::atomic::AtomicU64,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
 }
 
@@ -133,16 +151,44 @@ impl<'a> Runner<'a> {
         cancel: Cancel,
         observer: impl Fn(Event<'_>) + Send + Sync + 'a,
     ) -> Self {
-        Runner { engine, options, cancel, observer: Box::new(observer) }
+        Runner {
+            engine,
+            options,
+            cancel,
+            generators: Vec::new(),
+            images_from: None,
+            generator_image: Default::default(),
+            n_containers: Default::default(),
+            observer: Box::new(observer),
+        }
+    }
+
+    /// A number no other container of this runner has had.
+    pub(crate) fn next_container(&self) -> u64 {
+        self.n_containers.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every engine the run uses, each once.
+    fn engines(&self) -> Vec<&Engine> {
+        let mut engines: Vec<&Engine> = vec![&self.engine];
+        for engine in &self.generators {
+            if !engines.iter().any(|e| e.endpoint == engine.endpoint) {
+                engines.push(engine);
+            }
+        }
+        engines
     }
 
     pub(crate) fn emit(&self, event: Event<'_>) {
         (self.observer)(event)
     }
 
-    /// Removes what earlier runs that died left behind, and says so.
+    /// Removes what earlier runs that died left behind, on every engine, and says so.
     pub async fn sweep(&self) -> Result<(), Error> {
-        let swept = self.engine.sweep().await?;
+        let mut swept = Vec::new();
+        for engine in self.engines() {
+            swept.extend(engine.sweep().await?);
+        }
         if !swept.is_empty() {
             self.emit(Event::Warning(&format!(
                 "removed {} container(s) left by an earlier run that did not finish: {}",
@@ -190,8 +236,10 @@ impl<'a> Runner<'a> {
                 server_cpus: plan.server.cpus,
                 server_memory: plan.server.memory,
                 server_pids: plan.server.pids,
-                network: "host, server bound to 127.0.0.1".to_string(),
+                network: format!("host, server bound to {}", self.options.server_address),
                 images: BTreeMap::new(),
+                server_engine: self.engine.endpoint.clone(),
+                generator_engines: self.generators.iter().map(|e| e.endpoint.clone()).collect(),
             },
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             finished_at: None,
@@ -203,7 +251,7 @@ impl<'a> Runner<'a> {
         };
         save(&record, &path)?;
 
-        let mut containers = service::Containers::new(self.engine.clone());
+        let mut containers = service::Containers::default();
         let outcome = self.run_inner(&plan, &run_id, &path, &mut record, &mut containers, repeat).await;
         containers.remove_all().await;
         record.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());

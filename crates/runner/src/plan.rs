@@ -3,6 +3,7 @@
 //! points at the scenario line that causes it.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub struct ServicePlan {
     pub pids: u32,
     pub env: BTreeMap<String, String>,
     pub ready: Ready,
+    /// The address it binds (`{host}`), where the generator reaches it.
+    pub host: IpAddr,
 }
 
 impl ServicePlan {
@@ -54,12 +57,17 @@ impl ServicePlan {
         self.command
             .iter()
             .map(|arg| {
-                arg.replace("{host}", "127.0.0.1")
+                arg.replace("{host}", &self.host.to_string())
                     .replace("{port}", &port.to_string())
                     .replace("{cpus}", &format_cpus(self.cpus))
                     .replace("{workers}", &self.workers().to_string())
             })
             .collect()
+    }
+
+    /// Where it listens on `port`.
+    pub fn address(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.host, port)
     }
 
     /// Worker processes that fit the CPU limit: one per whole CPU, at least one.
@@ -70,7 +78,7 @@ impl ServicePlan {
     /// What the service is told about itself, so that worker counts follow the limit.
     pub fn own_env(&self, port: u16) -> Vec<String> {
         let mut env = vec![
-            "STACKBENCH_HOST=127.0.0.1".to_string(),
+            format!("STACKBENCH_HOST={}", self.host),
             format!("STACKBENCH_PORT={port}"),
             format!("STACKBENCH_CPUS={}", format_cpus(self.cpus)),
             format!("STACKBENCH_WORKERS={}", self.workers()),
@@ -84,9 +92,9 @@ impl ServicePlan {
     pub fn address_env(&self, port: u16) -> Vec<String> {
         let prefix = format!("STACKBENCH_{}", self.key.to_ascii_uppercase().replace('-', "_"));
         vec![
-            format!("{prefix}_HOST=127.0.0.1"),
+            format!("{prefix}_HOST={}", self.host),
             format!("{prefix}_PORT={port}"),
-            format!("{prefix}_URL=http://127.0.0.1:{port}"),
+            format!("{prefix}_URL=http://{}", self.address(port)),
         ]
     }
 }
@@ -184,6 +192,7 @@ impl Plan {
             pids: svc.pids,
             env: svc.env.clone(),
             ready: svc.ready.clone(),
+            host: options.server_address,
         };
         let w = &s.workload;
         let max_connections = loadgen::max_connections();

@@ -2,6 +2,7 @@
 //! and removed by a guard whatever happens.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -33,26 +34,22 @@ pub(crate) fn project_base(image: &str) -> Option<&str> {
 /// Lines of a container's output kept with a failure.
 pub(crate) const LOG_TAIL: usize = 20;
 
-/// Every container a run started; all are removed by [`Containers::remove_all`],
-/// or, if that is never reached, when the guard is dropped.
+/// Every container a run started, on whichever engine; all are removed by
+/// [`Containers::remove_all`], or, if that is never reached, when the guard is dropped.
+#[derive(Default)]
 pub(crate) struct Containers {
-    engine: Engine,
-    ids: Vec<String>,
+    ids: Vec<(Engine, String)>,
 }
 
 impl Containers {
-    pub fn new(engine: Engine) -> Containers {
-        Containers { engine, ids: Vec::new() }
-    }
-
-    pub fn track(&mut self, id: &str) {
-        self.ids.push(id.to_string());
+    pub fn track(&mut self, engine: &Engine, id: &str) {
+        self.ids.push((engine.clone(), id.to_string()));
     }
 
     pub async fn remove_all(&mut self) {
-        for id in std::mem::take(&mut self.ids) {
+        for (engine, id) in std::mem::take(&mut self.ids) {
             // A container that cannot be removed now is swept by the next run (it is labelled).
-            let _ = self.engine.remove(&id).await;
+            let _ = engine.remove(&id).await;
         }
     }
 }
@@ -64,17 +61,22 @@ impl Drop for Containers {
         }
         // Dropped without `remove_all` (a panic, or a future dropped mid-way):
         // remove them from a thread with its own runtime, since this one may be shutting down.
-        let (engine, ids) = (self.engine.clone(), std::mem::take(&mut self.ids));
+        let mut rest = Containers { ids: std::mem::take(&mut self.ids) };
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                for id in ids {
-                    let _ = engine.remove(&id).await;
-                }
-            });
+            rt.block_on(rest.remove_all());
         })
         .join();
     }
+}
+
+/// The labels of every container a run starts: the sweep of a later run reads them.
+pub(crate) fn run_labels(run_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (docker::RUN_LABEL.to_string(), run_id.to_string()),
+        (docker::PID_LABEL.to_string(), std::process::id().to_string()),
+        (docker::HOST_LABEL.to_string(), docker::this_host()),
+    ])
 }
 
 impl Runner<'_> {
@@ -125,11 +127,7 @@ impl Runner<'_> {
                 Box::pin(self.build_image(base_image, record, results, depth + 1)).await?;
                 continue;
             }
-            let outcome = docker::ensure_base_image(&self.engine, &base, |line| self.emit(Event::Detail(line)));
-            let made = self.until_cancelled(outcome).await?.map_err(|e| Stop::Failed(e.to_string()))?;
-            if made == docker::BaseImage::BuiltOffline {
-                self.emit(Event::Step(&format!("built base image {base} offline (kept for later runs)")));
-            }
+            self.ensure_base(&self.engine, &base).await?;
         }
         self.emit(Event::Step(&format!("building {} from {}", image.tag, image.context.display())));
         let spec = docker::BuildSpec {
@@ -171,14 +169,11 @@ impl Runner<'_> {
         let mut env = svc.own_env(port);
         env.extend_from_slice(extra_env);
         let spec = ContainerSpec {
-            name: format!("stackbench-{run_id}-{}-{}", svc.key, containers.ids.len()),
+            name: format!("stackbench-{run_id}-{}-{}", svc.key, self.next_container()),
             image: svc.tag.clone(),
             cmd: svc.command_for(port),
             env,
-            labels: HashMap::from([
-                (docker::RUN_LABEL.to_string(), run_id.to_string()),
-                (docker::PID_LABEL.to_string(), std::process::id().to_string()),
-            ]),
+            labels: run_labels(run_id),
             cpus: svc.cpus,
             cpuset: plan.server_cpuset.clone(),
             memory: svc.memory,
@@ -186,14 +181,15 @@ impl Runner<'_> {
             host_network: true,
         };
         self.emit(Event::Step(&format!(
-            "starting {} on 127.0.0.1:{port} (cpus {} on CPU {}, memory {} MiB)",
+            "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",
             svc.key,
+            svc.address(port),
             svc.cpus,
             plan.server_cpuset,
             svc.memory >> 20
         )));
         let running = self.engine.start(&spec).await.map_err(|e| Stop::Fatal(e.into()))?;
-        containers.track(&running.id);
+        containers.track(&self.engine, &running.id);
         self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
         self.refuse_exposed(svc, &running).await?;
         Ok((running, port))
@@ -203,6 +199,10 @@ impl Runner<'_> {
     /// on anything but loopback (0.0.0.0, `::`, a LAN address) would be open to
     /// the network, so the scenario stops there.
     async fn refuse_exposed(&self, svc: &ServicePlan, running: &Running) -> Result<(), Stop> {
+        if !self.engine.is_local() {
+            // Its sockets are on another machine; there it binds the address the user named.
+            return Ok(());
+        }
         let addrs = match self.engine.listening(&running.id).await {
             Ok(addrs) => addrs,
             Err(e) => {
@@ -234,7 +234,7 @@ impl Runner<'_> {
     ) -> Result<(), Stop> {
         let deadline = Instant::now() + within;
         let client = http_client();
-        let url = svc.ready.path.as_ref().map(|p| format!("http://127.0.0.1:{port}{p}"));
+        let url = svc.ready.path.as_ref().map(|p| format!("http://{}{p}", svc.address(port)));
         let mut polls = 0u32;
         loop {
             if self.cancel.is_cancelled() {
@@ -242,7 +242,7 @@ impl Runner<'_> {
             }
             let ready = match &url {
                 Some(url) => client.get(url).send().await.is_ok_and(|r| r.status().is_success()),
-                None => tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(),
+                None => tokio::net::TcpStream::connect(svc.address(port)).await.is_ok(),
             };
             if ready {
                 return Ok(());
@@ -261,7 +261,7 @@ impl Runner<'_> {
             }
             if Instant::now() > deadline {
                 let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
-                let what = url.clone().unwrap_or_else(|| format!("a TCP connect to 127.0.0.1:{port}"));
+                let what = url.clone().unwrap_or_else(|| format!("a TCP connect to {}", svc.address(port)));
                 return Err(Stop::Failed(format!(
                     "{} was not ready after {}: {what} never succeeded; its last lines:\n{logs}",
                     svc.key,
@@ -273,9 +273,9 @@ impl Runner<'_> {
     }
 
     /// Sends each endpoint's request once and checks status and body.
-    pub(crate) async fn verify(&self, endpoint: &EndpointPlan, port: u16, running: &Running) -> Result<(), Stop> {
+    pub(crate) async fn verify(&self, endpoint: &EndpointPlan, server: SocketAddr, running: &Running) -> Result<(), Stop> {
         let client = http_client();
-        let url = format!("http://127.0.0.1:{port}{}", endpoint.path);
+        let url = format!("http://{server}{}", endpoint.path);
         let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
             Stop::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
         })?;

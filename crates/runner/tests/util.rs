@@ -45,6 +45,8 @@ pub fn options(results: &Path) -> Options {
         suite_id: "test-suite".into(),
         overrides: Vec::new(),
         verify_only: false,
+        server_address: [127, 0, 0, 1].into(),
+        generator_binary: None,
     }
 }
 

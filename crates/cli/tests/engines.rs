@@ -1,0 +1,156 @@
+//! Outgrowing one machine, on one machine: a second Docker engine (its own
+//! data root, listening on a loopback TCP port) stands in for a remote server
+//! host, and generator containers on the first engine drive the server there.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use runner::{RunRecord, RunStatus};
+
+use crate::util::{stackbench, text};
+
+/// A second dockerd, removed with everything it holds when dropped.
+struct SecondEngine {
+    dockerd: Child,
+    endpoint: String,
+    dir: tempfile::TempDir,
+}
+
+impl SecondEngine {
+    fn start() -> SecondEngine {
+        let dir = tempfile::Builder::new().prefix("sb-engine-").tempdir_in("/tmp").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let endpoint = format!("tcp://127.0.0.1:{port}");
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
+        let dockerd = Command::new("dockerd")
+            .args(["--data-root", &path("data"), "--exec-root", &path("exec"), "--pidfile", &path("dockerd.pid")])
+            .args(["-H", &format!("unix://{}", path("docker.sock")), "-H", &endpoint])
+            // No bridge and no iptables rules: it must not touch the first engine's network.
+            .args(["--bridge", "none", "--iptables=false"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd is installed with the first engine (cargo xtask setup)");
+        let engine = SecondEngine { dockerd, endpoint, dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !engine.answers() {
+            let log = std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "the second dockerd did not answer:\n{log}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        engine
+    }
+
+    fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(self.endpoint.trim_start_matches("tcp://")) else { return false };
+        let _ = s.write_all(b"GET /_ping HTTP/1.0\r\n\r\n");
+        let mut reply = String::new();
+        let _ = s.read_to_string(&mut reply);
+        reply.ends_with("OK")
+    }
+}
+
+impl Drop for SecondEngine {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child; dockerd unmounts and stops its containerd on SIGTERM.
+        unsafe { libc::kill(self.dockerd.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.dockerd.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.dockerd.kill();
+        let _ = self.dockerd.wait();
+    }
+}
+
+fn scenario(dir: &Path) -> PathBuf {
+    let file = dir.join("cli-engines.toml");
+    let text = r#"
+name = "cli-engines"
+[server]
+build = "docker/tests/context"
+cpus = 0.5
+memory = "64m"
+ready = { path = "/health", timeout = "20s" }
+[workload]
+duration = "3s"
+warmup = "1s"
+rate = 200.0
+connections = [4]
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+"#;
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// `stackbench bench` with `flags`; returns the one record it wrote.
+fn bench(file: &Path, results: &Path, flags: &[&str]) -> RunRecord {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut args = vec!["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap()];
+    args.extend(["--results", results.to_str().unwrap()]);
+    args.extend(flags);
+    let out = stackbench(&args);
+    assert!(out.status.success(), "{flags:?}:\n{}", text(&out.stderr));
+    let dir = results.join("cli-engines");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    RunRecord::read(&files[0]).unwrap()
+}
+
+fn containers_of_run(endpoint: &str, run_id: &str) -> Vec<String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { docker::Engine::connect_to(endpoint).await.unwrap().containers_of_run(run_id).await.unwrap() })
+}
+
+#[test]
+fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
+    let _engine = crate::util::engine_lock();
+    let second = SecondEngine::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path());
+    let server_engine = ["--server-engine", second.endpoint.as_str()];
+
+    // The same total load (200 req/s over 4 connections) from this process, then from two containers.
+    let single = bench(&file, &dir.path().join("single"), &server_engine);
+    let split = bench(&file, &dir.path().join("split"), &[&server_engine[..], &["--generators", "2"]].concat());
+
+    for record in [&single, &split] {
+        assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
+        assert_eq!(record.provenance.server_engine, second.endpoint);
+        for endpoint in [second.endpoint.as_str(), "unix:///var/run/docker.sock"] {
+            assert!(containers_of_run(endpoint, &record.run_id).is_empty(), "left on {endpoint}");
+        }
+    }
+    let (one, merged) = (single.levels[0].load.as_ref().unwrap(), split.levels[0].load.as_ref().unwrap());
+    let parts = &split.levels[0].generators;
+    assert_eq!(parts.len(), 2, "{parts:?}");
+    assert_eq!(split.provenance.generator_engines.len(), 2);
+    assert!(parts.iter().all(|p| p.connections == 2 && p.requests > 0 && p.cpu_pct > 0.0), "{parts:?}");
+    // Exact: the merged histogram holds every part's responses, and its count is the merged total.
+    let merged_count = loadgen::decode_histogram(&merged.latency_histogram).unwrap().len();
+    assert_eq!(merged_count, parts.iter().map(|p| p.requests).sum::<u64>());
+    assert_eq!(merged_count, merged.requests);
+    assert_eq!((merged.options.connections, merged.rate.unwrap().target), (4, 200.0));
+    // The same load measured two ways: both ran at the rate asked for (600 in 3 s) within 2%.
+    for load in [one, merged] {
+        assert!((588..=612).contains(&load.requests), "{} requests", load.requests);
+        assert_eq!(load.errors.total(), 0, "{:?}", load.errors);
+    }
+    eprintln!(
+        "single generator: {} requests, p50 {}us, p99 {}us; two generators: {} requests ({} + {}), p50 {}us, p99 {}us",
+        one.requests,
+        one.latency_us.p50,
+        one.latency_us.p99,
+        merged.requests,
+        parts[0].requests,
+        parts[1].requests,
+        merged.latency_us.p50,
+        merged.latency_us.p99
+    );
+}

@@ -1,0 +1,76 @@
+//! One result from the results of several generators that ran the same load
+//! at the same time, each with its share of the connections (or of the rate).
+//! Histograms are added exactly (never percentiles averaged) and counters summed.
+
+use crate::result::{
+    decode_histogram, encode_histogram, GeneratorUsage, HistogramDecodeError, LatencySummary, LoadResult, RateSummary,
+    SecondSummary,
+};
+
+/// Merges `parts` (at least one). The measured window is the longest part's;
+/// per-second percentiles are not kept (a second's histogram is not stored).
+pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
+    let (first, rest) = parts.split_first().expect("merge needs at least one result");
+    let mut latency = decode_histogram(&first.latency_histogram)?;
+    let mut raw = first.latency_raw_histogram.as_deref().map(decode_histogram).transpose()?;
+    let mut merged = first.clone();
+    for part in rest {
+        latency.add(decode_histogram(&part.latency_histogram)?).expect("histograms with equal bounds add");
+        raw = match (raw, part.latency_raw_histogram.as_deref()) {
+            (Some(mut r), Some(p)) => {
+                r.add(decode_histogram(p)?).expect("histograms with equal bounds add");
+                Some(r)
+            }
+            _ => None,
+        };
+        merged.requests += part.requests;
+        merged.sent += part.sent;
+        merged.bytes_read += part.bytes_read;
+        merged.connections_opened += part.connections_opened;
+        merged.interrupted |= part.interrupted;
+        merged.duration_s = merged.duration_s.max(part.duration_s);
+        merged.errors.add(&part.errors);
+        merged.rate = match (merged.rate, part.rate) {
+            (Some(a), Some(b)) => Some(RateSummary {
+                target: a.target + b.target,
+                achieved: a.achieved + b.achieved,
+                late: a.late + b.late,
+                unsent: a.unsent + b.unsent,
+            }),
+            _ => None,
+        };
+        merged.generator = GeneratorUsage {
+            threads: merged.generator.threads + part.generator.threads,
+            cpu_user_s: merged.generator.cpu_user_s + part.generator.cpu_user_s,
+            cpu_sys_s: merged.generator.cpu_sys_s + part.generator.cpu_sys_s,
+        };
+        merged.options.connections += part.options.connections;
+        merged.options.threads += part.options.threads;
+        merged.options.rate = merged.options.rate.zip(part.options.rate).map(|(a, b)| a + b);
+        add_seconds(&mut merged.per_second, &part.per_second);
+    }
+    if !rest.is_empty() {
+        for second in &mut merged.per_second {
+            (second.p50_us, second.p99_us) = (None, None);
+        }
+    }
+    merged.rps = if merged.duration_s > 0.0 { merged.requests as f64 / merged.duration_s } else { 0.0 };
+    merged.latency_us = LatencySummary::from_histogram(&latency);
+    merged.latency_histogram = encode_histogram(&latency);
+    merged.latency_raw_us = raw.as_ref().map(LatencySummary::from_histogram);
+    merged.latency_raw_histogram = raw.as_ref().map(encode_histogram);
+    Ok(merged)
+}
+
+fn add_seconds(into: &mut Vec<SecondSummary>, other: &[SecondSummary]) {
+    for s in other {
+        match into.iter_mut().find(|i| i.second == s.second) {
+            Some(i) => {
+                i.requests += s.requests;
+                i.errors += s.errors;
+            }
+            None => into.push(*s),
+        }
+    }
+    into.sort_by_key(|s| s.second);
+}

@@ -1,0 +1,298 @@
+//! Load from generator containers: the `stackbench` binary in a small image
+//! built on each generator engine, one container per share of the level,
+//! all started for one wall-clock instant; each hands back its JSON result on
+//! its standard output, and the results are merged exactly.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use docker::{ContainerSpec, Engine};
+use loadgen::{Config, LoadResult, Stop as LoadStop};
+use results::{GeneratorRecord, RunRecord};
+
+use crate::plan::Plan;
+use crate::service::{run_labels, Containers, LOG_TAIL};
+use crate::{Event, Runner, Stop};
+
+/// The image generator containers start from.
+const GENERATOR_BASE: &str = "debian:bookworm";
+/// How long generators get to start before the common start time, plus this much per container.
+const START_LEAD: Duration = Duration::from_millis(1500);
+const START_LEAD_EACH: Duration = Duration::from_millis(300);
+/// How long interrupted generators get to hand back their partial results.
+const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// What the generators of one level did: the merge, each one's share, and when they started.
+pub(crate) struct Distributed {
+    pub merged: LoadResult,
+    pub parts: Vec<GeneratorRecord>,
+}
+
+impl Runner<'_> {
+    /// Builds the generator image on every generator engine that lacks it.
+    /// Its tag names the binary's hash, so a new binary gets a new image.
+    pub(crate) async fn prepare_generators(&self, record: &mut RunRecord) -> Result<(), Stop> {
+        let Some(binary) = &self.options.generator_binary else {
+            return Err(Stop::Failed("generator containers need the stackbench binary (Options::generator_binary)".into()));
+        };
+        let bytes = std::fs::read(binary)
+            .map_err(|e| Stop::Failed(format!("cannot read the stackbench binary {}: {e}", binary.display())))?;
+        let tag = format!("stackbench/generator:{}", &crate::sha256_hex(&bytes)[..12]);
+        for engine in distinct(&self.generators) {
+            if !engine.has_image(&tag).await {
+                self.ensure_base(engine, GENERATOR_BASE).await?;
+                self.emit(Event::Step(&format!("building {tag} on {}", engine.endpoint)));
+                let context = generator_context(&bytes)
+                    .map_err(|e| Stop::Failed(format!("cannot write the generator's build context: {e}")))?;
+                let spec = docker::BuildSpec {
+                    context: context.path().to_path_buf(),
+                    dockerfile: "Dockerfile".into(),
+                    tag: tag.clone(),
+                    build_args: Default::default(),
+                    labels: Default::default(),
+                    ca_bundle: None,
+                };
+                let on_line = |line: &str| self.emit(Event::Detail(line));
+                match docker::build_image_until(engine, &spec, on_line, self.cancel.cancelled()).await {
+                    Ok(_) => {}
+                    Err(docker::Error::Stopped(_)) => return Err(Stop::Failed("interrupted".into())),
+                    Err(e) => return Err(Stop::Failed(e.to_string())),
+                }
+            }
+        }
+        record.provenance.images.insert("generator".into(), tag.clone());
+        *self.generator_image.lock().unwrap_or_else(|e| e.into_inner()) = Some(tag);
+        Ok(())
+    }
+
+    /// Runs `config` from the generator containers, each with its share of
+    /// the connections (and of the rate), starting together. `Err` is a
+    /// generator's failure, in words.
+    pub(crate) async fn run_generators(
+        &self,
+        plan: &Plan,
+        config: &Config,
+        run_id: &str,
+        on_start: impl FnOnce(Duration),
+    ) -> Result<Distributed, String> {
+        let image = self.generator_image.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let image = image.ok_or("the generator image was not built")?;
+        let shares = shares(config.n_connections, self.generators.len());
+        let lead = START_LEAD + START_LEAD_EACH * shares.len() as u32;
+        let start_at = SystemTime::now() + lead;
+        let mut containers = Containers::default();
+        let mut started = Vec::new();
+        for (idx, (&connections, engine)) in shares.iter().zip(&self.generators).enumerate() {
+            let rate = config.rate.map(|r| r * connections as f64 / config.n_connections as f64);
+            let spec = ContainerSpec {
+                name: format!("stackbench-{run_id}-generator{idx}-{}", self.next_container()),
+                image: image.clone(),
+                cmd: load_args(config, connections, rate, start_at)?,
+                env: Vec::new(),
+                labels: run_labels(run_id),
+                cpus: plan.generator_cpus.len() as f64,
+                cpuset: plan.generator_cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+                memory: 512 << 20,
+                pids: 256,
+                host_network: true,
+            };
+            let running = engine.start(&spec).await.map_err(|e| e.to_string())?;
+            containers.track(engine, &running.id);
+            started.push((engine, running.id, spec.name, connections));
+        }
+        on_start(start_at.duration_since(SystemTime::now()).unwrap_or_default());
+        let outcome = self.collect(&started).await;
+        containers.remove_all().await;
+        let parts = outcome?;
+        let merged = loadgen::merge(&parts.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
+        Ok(Distributed { merged, parts: parts.into_iter().map(|(_, g)| g).collect() })
+    }
+
+    /// Waits for every generator (on Ctrl-C: tells them to stop and keep what
+    /// they measured) and reads its result.
+    async fn collect(
+        &self,
+        started: &[(&Engine, String, String, usize)],
+    ) -> Result<Vec<(LoadResult, GeneratorRecord)>, String> {
+        let waits = futures_util::future::join_all(started.iter().map(|(engine, id, ..)| engine.wait_exit(id)));
+        let mut waits = std::pin::pin!(waits);
+        let codes = tokio::select! {
+            codes = &mut waits => codes,
+            () = self.cancel.cancelled() => {
+                for (engine, id, ..) in started {
+                    let _ = engine.signal(id, "SIGINT").await;
+                }
+                tokio::time::timeout(STOP_GRACE, &mut waits)
+                    .await
+                    .map_err(|_| format!("the generators did not stop within {STOP_GRACE:?} of the interrupt"))?
+            }
+        };
+        let mut parts = Vec::new();
+        for ((engine, id, name, connections), code) in started.iter().zip(codes) {
+            let code = code.map_err(|e| e.to_string())?;
+            let stdout = engine.stdout(id).await.map_err(|e| e.to_string())?;
+            let result = match (code, serde_json::from_str::<LoadResult>(&stdout)) {
+                (0 | 130, Ok(result)) => result,
+                (_, parsed) => {
+                    let logs = engine.logs_tail(id, LOG_TAIL).await;
+                    let why = parsed.err().map(|e| format!(", and its output is not a result ({e})")).unwrap_or_default();
+                    return Err(format!("generator {name} on {} exited with code {code}{why}:\n{logs}", engine.endpoint));
+                }
+            };
+            let wall = result.options.warmup_s + result.duration_s;
+            let cpu = result.generator.cpu_user_s + result.generator.cpu_sys_s;
+            let record = GeneratorRecord {
+                engine: engine.endpoint.clone(),
+                container: name.clone(),
+                connections: *connections,
+                requests: result.requests,
+                rps: result.rps,
+                errors: result.errors.total(),
+                cpu_pct: if wall > 0.0 { cpu / wall * 100.0 } else { 0.0 },
+            };
+            parts.push((result, record));
+        }
+        Ok(parts)
+    }
+
+    /// Makes sure `engine` has base image `image`: copied from the engine
+    /// images come from when that one has it (a remote engine may reach no
+    /// registry), else found, pulled or made offline there.
+    pub(crate) async fn ensure_base(&self, engine: &Engine, image: &str) -> Result<(), Stop> {
+        if let Some(from) = self.images_from.as_ref().filter(|from| from.endpoint != engine.endpoint) {
+            if !engine.has_image(image).await && from.has_image(image).await {
+                self.emit(Event::Step(&format!("copying {image} from {} to {}", from.endpoint, engine.endpoint)));
+                let copy = from.copy_image(image, engine);
+                return self.until_cancelled(copy).await?.map_err(|e| Stop::Failed(e.to_string()));
+            }
+        }
+        let outcome = docker::ensure_base_image(engine, image, |line| self.emit(Event::Detail(line)));
+        let made = self.until_cancelled(outcome).await?.map_err(|e| Stop::Failed(e.to_string()))?;
+        if made == docker::BaseImage::BuiltOffline {
+            self.emit(Event::Step(&format!("built base image {image} offline (kept for later runs)")));
+        }
+        Ok(())
+    }
+}
+
+/// Each engine once, in order.
+fn distinct(engines: &[Engine]) -> Vec<&Engine> {
+    let mut seen: Vec<&Engine> = Vec::new();
+    for engine in engines {
+        if !seen.iter().any(|e| e.endpoint == engine.endpoint) {
+            seen.push(engine);
+        }
+    }
+    seen
+}
+
+/// `total` connections over at most `n` generators, as evenly as they go
+/// (no generator gets none).
+pub(crate) fn shares(total: usize, n: usize) -> Vec<usize> {
+    let n = n.min(total).max(1);
+    (0..n).map(|i| total / n + usize::from(i < total % n)).collect()
+}
+
+/// The `stackbench load` arguments that run `config` with `connections` of its connections.
+fn load_args(config: &Config, connections: usize, rate: Option<f64>, start_at: SystemTime) -> Result<Vec<String>, String> {
+    let secs = |d: Duration| d.as_secs_f64().to_string();
+    let body = String::from_utf8(config.body.clone())
+        .map_err(|_| "generator containers take the request body on their command line, which needs UTF-8".to_string())?;
+    let mut args = vec![
+        "load".to_string(),
+        config.target.url.clone(),
+        "--connections".into(),
+        connections.to_string(),
+        "--threads".into(),
+        config.n_threads.min(connections).max(1).to_string(),
+        "--warmup".into(),
+        secs(config.warmup),
+        "--timeout".into(),
+        secs(config.timeout),
+        "--pipeline".into(),
+        config.pipeline.to_string(),
+        "--method".into(),
+        config.method.clone(),
+        "--json".into(),
+        "--start-at".into(),
+        start_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64().to_string(),
+    ];
+    match config.stop {
+        LoadStop::Duration(d) => args.extend(["--duration".into(), secs(d)]),
+        LoadStop::Requests(n) => args.extend(["--requests".into(), n.to_string()]),
+    }
+    for (name, value) in &config.headers {
+        args.extend(["--header".into(), format!("{name}: {value}")]);
+    }
+    if !body.is_empty() {
+        args.extend(["--body".into(), body]);
+    }
+    if !config.keepalive {
+        args.push("--no-keepalive".into());
+    }
+    if let Some(rate) = rate {
+        args.extend(["--rate".into(), rate.to_string()]);
+    }
+    if let Some(status) = config.expect.status {
+        args.extend(["--expect-status".into(), status.to_string()]);
+    }
+    if let Some(body) = &config.expect.body {
+        args.extend(["--expect-body".into(), String::from_utf8_lossy(body).into_owned()]);
+    }
+    if let Some(cpus) = &config.cpus {
+        args.extend(["--cpus".into(), cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")]);
+    }
+    Ok(args)
+}
+
+/// A build context holding the binary and a Dockerfile that runs it.
+fn generator_context(binary: &[u8]) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix("stackbench-generator-").tempdir()?;
+    let path: &Path = dir.path();
+    std::fs::write(path.join("stackbench"), binary)?;
+    std::fs::set_permissions(path.join("stackbench"), std::fs::Permissions::from_mode(0o755))?;
+    std::fs::write(
+        path.join("Dockerfile"),
+        format!("FROM {GENERATOR_BASE}\nCOPY stackbench /usr/local/bin/stackbench\nENTRYPOINT [\"/usr/local/bin/stackbench\"]\n"),
+    )?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_are_shared_evenly_and_none_gets_nothing() {
+        assert_eq!(shares(10, 3), [4, 3, 3]);
+        assert_eq!(shares(2, 4), [1, 1]);
+        assert_eq!(shares(8, 2), [4, 4]);
+        assert_eq!(shares(5, 1), [5]);
+    }
+
+    #[test]
+    fn a_share_becomes_the_load_command_of_its_container() {
+        let target = loadgen::Target::parse("http://127.0.0.1:8080/login").unwrap();
+        let config = Config {
+            method: "POST".into(),
+            headers: vec![("Token".into(), "t".into())],
+            body: b"{}".to_vec(),
+            n_connections: 10,
+            n_threads: 1,
+            stop: LoadStop::Duration(Duration::from_secs(5)),
+            rate: Some(100.0),
+            cpus: Some(vec![0]),
+            ..Config::new(target)
+        };
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let args = load_args(&config, 4, Some(40.0), at).unwrap().join(" ");
+        for part in [
+            "load http://127.0.0.1:8080/login --connections 4 --threads 1",
+            "--method POST --json --start-at 1800000000 --duration 5",
+            "--header Token: t --body {} --rate 40 --cpus 0",
+        ] {
+            assert!(args.contains(part), "{part:?} not in {args:?}");
+        }
+    }
+}
