@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use runner::{LevelRecord, LevelStatus, RunRecord, RunStatus};
 
-use report::model::{GENERATOR_BUSY, SERVER_BUSY};
+use report::model::{generators_note, GENERATOR_BUSY, SERVER_BUSY};
 use report::units::{metric, time_us};
 
 const HEADER: [&str; 13] = [
@@ -107,6 +107,7 @@ pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
     if let Some(l) = &level.load {
         notes.extend(l.errors.kinds().into_iter().map(|(n, what)| format!("{n} {what}")));
     }
+    notes.extend(generators_note(&level.generators));
     if level.generator_cpu_pct > GENERATOR_BUSY * 100.0 * n_generator_cpus.max(1) as f64 {
         notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));
     }

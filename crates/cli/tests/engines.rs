@@ -64,6 +64,8 @@ impl Drop for SecondEngine {
         }
         let _ = self.dockerd.kill();
         let _ = self.dockerd.wait();
+        // dockerd leaves its network namespace mounted under its exec root.
+        docker::remove_tree(self.dir.path());
     }
 }
 

@@ -80,5 +80,20 @@ fn results_table() {
         levels: vec![],
         ..record()
     };
-    insta::assert_snapshot!(stackbench::table::render(&[record(), failed]));
+    // The load of this one came from two generator containers: each one's share and CPU is shown.
+    let mut split = record();
+    split.scenario.name = "split-load".into();
+    split.levels.truncate(1);
+    split.levels[0].generators = ["a", "b"]
+        .map(|host| runner::GeneratorRecord {
+            engine: format!("tcp://{host}:2376"),
+            container: format!("generator-{host}"),
+            connections: 5,
+            requests: 5000,
+            rps: 2500.25,
+            errors: 0,
+            cpu_pct: if host == "a" { 97.0 } else { 41.5 },
+        })
+        .to_vec();
+    insta::assert_snapshot!(stackbench::table::render(&[record(), failed, split]));
 }

@@ -179,11 +179,11 @@ impl Drop for RootFs {
     }
 }
 
-/// Removes a root file system that debootstrap may have left file systems
-/// mounted in (`proc`, `sys`, bound devices, when it was stopped before its
-/// own clean-up): those are detached first, so that nothing outside the tree
+/// Removes a folder that file systems may still be mounted in (debootstrap's
+/// `proc` and `sys` when it was stopped before its own clean-up, an engine's
+/// namespaces): those are detached first, so that nothing outside the tree
 /// is walked into.
-fn remove_tree(path: &Path) {
+pub fn remove_tree(path: &Path) {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     for point in mounts_under(&mounts, path) {
         if let Ok(point) = std::ffi::CString::new(point.into_os_string().into_encoded_bytes()) {

@@ -108,15 +108,13 @@ impl Engine {
     /// Waits until container `id` has exited and returns its exit code.
     pub async fn wait_exit(&self, id: &str) -> Result<i64, Error> {
         let mut wait = self.docker.wait_container(id, None::<WaitContainerOptions>);
-        while let Some(item) = wait.next().await {
-            match item {
-                Ok(status) => return Ok(status.status_code),
-                // bollard reports a non-zero exit as an error carrying the code.
-                Err(bollard::errors::Error::DockerContainerWaitError { code, .. }) => return Ok(code),
-                Err(e) => return Err(api(format!("waiting for {id}"))(e)),
-            }
+        match wait.next().await {
+            Some(Ok(status)) => Ok(status.status_code),
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(api(format!("waiting for {id}"))(e)),
+            None => Ok(self.state(id).await?.exit_code.unwrap_or(-1)),
         }
-        Ok(self.state(id).await?.exit_code.unwrap_or(-1))
     }
 
     /// Everything container `id` wrote to its standard output.
@@ -135,7 +133,12 @@ impl Engine {
         let options = KillContainerOptionsBuilder::default().signal(signal).build();
         match self.docker.kill_container(id, Some(options)).await {
             // Gone, or not running any more: nothing left to signal.
-            Err(e) if is_not_found(&e) || matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+            Err(e)
+                if is_not_found(&e)
+                    || matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) =>
+            {
+                Ok(())
+            }
             other => other.map_err(api(format!("signalling {id}"))),
         }
     }

@@ -18,7 +18,7 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder
 use bollard::Docker;
 use futures_util::StreamExt;
 
-pub use base_image::{ensure_base_image, BaseImage};
+pub use base_image::{ensure_base_image, remove_tree, BaseImage};
 pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
 pub use container::{ContainerSpec, ContainerState, Running};

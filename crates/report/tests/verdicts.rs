@@ -62,3 +62,22 @@ fn spread_over_repeats_marks_noisy_rows() {
     assert_eq!((noisy.rps.min, noisy.rps.max), (4000.0, 5200.0));
     assert!(noisy.notes[0].starts_with("noisy: req/s spread 13.0% over 3 runs"), "{:?}", noisy.notes);
 }
+
+#[test]
+fn each_generator_containers_share_and_cpu_are_noted() {
+    let mut r = record("stack", "01", &[level(100, 4600.0, 21_000)]);
+    r.levels[0].generators = [(2400.0, 98.0), (2200.0, 45.0)]
+        .map(|(rps, cpu_pct)| results::GeneratorRecord {
+            engine: "unix:///var/run/docker.sock".into(),
+            container: "generator".into(),
+            connections: 50,
+            requests: (rps * 5.0) as u64,
+            rps,
+            errors: 0,
+            cpu_pct,
+        })
+        .to_vec();
+    let report = report::build(&named(vec![r]));
+    let notes = &report.groups[0].rows[0].notes;
+    assert!(notes.iter().any(|n| n == "2 generators: 2.40k req/s at CPU 98%, 2.20k req/s at CPU 45%"), "{notes:?}");
+}

@@ -33,7 +33,9 @@ impl Runner<'_> {
     /// Its tag names the binary's hash, so a new binary gets a new image.
     pub(crate) async fn prepare_generators(&self, record: &mut RunRecord) -> Result<(), Stop> {
         let Some(binary) = &self.options.generator_binary else {
-            return Err(Stop::Failed("generator containers need the stackbench binary (Options::generator_binary)".into()));
+            return Err(Stop::Failed(
+                "generator containers need the stackbench binary (Options::generator_binary)".into(),
+            ));
         };
         let bytes = std::fs::read(binary)
             .map_err(|e| Stop::Failed(format!("cannot read the stackbench binary {}: {e}", binary.display())))?;
@@ -104,7 +106,8 @@ impl Runner<'_> {
         let outcome = self.collect(&started).await;
         containers.remove_all().await;
         let parts = outcome?;
-        let merged = loadgen::merge(&parts.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
+        let merged =
+            loadgen::merge(&parts.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
         Ok(Distributed { merged, parts: parts.into_iter().map(|(_, g)| g).collect() })
     }
 
@@ -135,8 +138,12 @@ impl Runner<'_> {
                 (0 | 130, Ok(result)) => result,
                 (_, parsed) => {
                     let logs = engine.logs_tail(id, LOG_TAIL).await;
-                    let why = parsed.err().map(|e| format!(", and its output is not a result ({e})")).unwrap_or_default();
-                    return Err(format!("generator {name} on {} exited with code {code}{why}:\n{logs}", engine.endpoint));
+                    let why =
+                        parsed.err().map(|e| format!(", and its output is not a result ({e})")).unwrap_or_default();
+                    return Err(format!(
+                        "generator {name} on {} exited with code {code}{why}:\n{logs}",
+                        engine.endpoint
+                    ));
                 }
             };
             let wall = result.options.warmup_s + result.duration_s;
@@ -194,10 +201,16 @@ pub(crate) fn shares(total: usize, n: usize) -> Vec<usize> {
 }
 
 /// The `stackbench load` arguments that run `config` with `connections` of its connections.
-fn load_args(config: &Config, connections: usize, rate: Option<f64>, start_at: SystemTime) -> Result<Vec<String>, String> {
+fn load_args(
+    config: &Config,
+    connections: usize,
+    rate: Option<f64>,
+    start_at: SystemTime,
+) -> Result<Vec<String>, String> {
     let secs = |d: Duration| d.as_secs_f64().to_string();
-    let body = String::from_utf8(config.body.clone())
-        .map_err(|_| "generator containers take the request body on their command line, which needs UTF-8".to_string())?;
+    let body = String::from_utf8(config.body.clone()).map_err(|_| {
+        "generator containers take the request body on their command line, which needs UTF-8".to_string()
+    })?;
     let mut args = vec![
         "load".to_string(),
         config.target.url.clone(),

@@ -25,7 +25,8 @@ pub use cancel::Cancel;
 pub use plan::{Machine, Plan};
 pub use results as record;
 pub use results::{
-    Failure, FailureKind, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage,
+    Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo,
+    ServerUsage,
 };
 
 /// What the runner reports while it works.

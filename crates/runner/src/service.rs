@@ -273,7 +273,12 @@ impl Runner<'_> {
     }
 
     /// Sends each endpoint's request once and checks status and body.
-    pub(crate) async fn verify(&self, endpoint: &EndpointPlan, server: SocketAddr, running: &Running) -> Result<(), Stop> {
+    pub(crate) async fn verify(
+        &self,
+        endpoint: &EndpointPlan,
+        server: SocketAddr,
+        running: &Running,
+    ) -> Result<(), Stop> {
         let client = http_client();
         let url = format!("http://{server}{}", endpoint.path);
         let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
