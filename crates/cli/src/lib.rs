@@ -2,6 +2,7 @@
 //! by the library crates; this crate wires them up and prints.
 
 mod bench;
+mod k8s_cmd;
 mod load;
 mod new;
 mod report_cmd;
@@ -14,6 +15,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
+pub use k8s_cmd::{K8sOpts, MergeOpts};
 pub use load::LoadOpts;
 pub use new::NewOpts;
 pub use report_cmd::ReportOpts;
@@ -42,6 +44,10 @@ pub enum Command {
     Report(ReportOpts),
     /// Scaffold a new scenario and build context from an existing scenario
     New(NewOpts),
+    /// Render one level of a scenario as Kubernetes objects (server and sidecar pods, a generator Job)
+    K8s(K8sOpts),
+    /// Merge the results of generators that ran together (histograms added exactly)
+    Merge(MergeOpts),
 }
 
 /// The project root scenario and results paths are relative to: `--root`, or the current folder.
@@ -59,5 +65,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Bench(bench) => bench::run(bench),
         Command::Report(opts) => report_cmd::run(opts),
         Command::New(opts) => new::run(opts).map(|()| ExitCode::SUCCESS),
+        Command::K8s(opts) => k8s_cmd::run(opts),
+        Command::Merge(opts) => k8s_cmd::merge(opts),
     }
 }

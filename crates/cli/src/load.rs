@@ -77,6 +77,17 @@ pub struct LoadOpts {
     /// several hosts run together
     #[arg(long, value_name = "UNIX_TIME")]
     pub start_at: Option<f64>,
+    /// Run share I (from 0) of N of the connections and the rate, as one of N generators
+    #[arg(long, value_name = "I/N", value_parser = parse_share)]
+    pub share: Option<(usize, usize)>,
+}
+
+fn parse_share(s: &str) -> Result<(usize, usize), String> {
+    let parsed = s.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if i < n => Ok((i, n)),
+        _ => Err(format!("'{s}' is not a share I/N with 0 <= I < N, e.g. 0/4")),
+    }
 }
 
 impl LoadOpts {
@@ -103,18 +114,33 @@ impl LoadOpts {
             (None, Some(d)) => Stop::Duration(d),
             (None, None) => Stop::Duration(Duration::from_secs(10)),
         };
+        // As one of N generators: this one's part of the connections and of the rate.
+        let (connections, rate) = match self.share {
+            Some((i, n)) => {
+                let shares = loadgen::shares(self.connections, n);
+                let Some(&mine) = shares.get(i) else {
+                    anyhow::bail!(
+                        "--share {i}/{n}: {} connections make only {} shares",
+                        self.connections,
+                        shares.len()
+                    );
+                };
+                (mine, self.rate.map(|r| r * mine as f64 / self.connections as f64))
+            }
+            None => (self.connections, self.rate),
+        };
         Ok(Config {
             method: self.method.to_ascii_uppercase(),
             headers,
             body,
-            n_connections: self.connections,
-            n_threads: self.threads.unwrap_or_else(|| default_threads.min(self.connections).max(1)),
+            n_connections: connections,
+            n_threads: self.threads.unwrap_or_else(|| default_threads.min(connections).max(1)),
             stop,
             warmup: self.warmup,
             timeout: self.timeout,
             pipeline: self.pipeline,
             keepalive: !self.no_keepalive,
-            rate: self.rate,
+            rate,
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
             ..Config::new(target)

@@ -139,3 +139,73 @@ fn endless_bodies_and_headers_keep_the_generators_memory_bounded() {
         }
     }
 }
+
+#[test]
+fn shares_run_side_by_side_merge_into_the_whole() {
+    let server = Server::fixed(OK);
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let start_at = (std::time::SystemTime::now() + Duration::from_millis(500))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        .to_string();
+    let children: Vec<_> = ["0/2", "1/2"]
+        .map(|share| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_stackbench"))
+                .args(["load", &url, "-c", "5", "-R", "300", "-d", "1s", "--share", share, "--start-at", &start_at])
+                .arg("--json")
+                .output()
+        })
+        .into_iter()
+        .collect();
+    let mut files = Vec::new();
+    for (idx, out) in children.into_iter().enumerate() {
+        let out = out.unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let file = dir.path().join(format!("generator-{idx}.json"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        files.push(file);
+    }
+    let part = |idx: usize| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&files[idx]).unwrap()).unwrap()
+    };
+    // The shares: 3 and 2 of the 5 connections, and 180 and 120 of the 300 requests per second.
+    assert_eq!(
+        (part(0)["options"]["connections"].as_u64(), part(1)["options"]["connections"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!((part(0)["options"]["rate"].as_f64(), part(1)["options"]["rate"].as_f64()), (Some(180.0), Some(120.0)));
+
+    let paths: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    let out = stackbench(&[&["merge", "--json"][..], &paths].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sum = part(0)["requests"].as_u64().unwrap() + part(1)["requests"].as_u64().unwrap();
+    assert_eq!(merged["requests"].as_u64(), Some(sum));
+    assert!((285..=315).contains(&sum), "{sum} requests for 300 req/s over 1 s");
+    assert_eq!((merged["options"]["connections"].as_u64(), merged["rate"]["target"].as_f64()), (Some(5), Some(300.0)));
+    let summary = text(&stackbench(&[&["merge"][..], &paths].concat()).stdout);
+    assert!(summary.contains("generator-0.json: 3 connections") && summary.contains("Requests/sec:"), "{summary}");
+
+    let out = stackbench(&["load", &url, "-c", "5", "--share", "2/2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("'2/2' is not a share I/N with 0 <= I < N"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_scenario_renders_as_kubernetes_objects() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let file = root.join("scenarios/flask-gevent.toml");
+    let args = ["k8s", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--registry", "registry.example:5000"];
+    let out = stackbench(&[&args[..], &["--generators", "3", "--endpoint", "sleep"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = list["items"].as_array().unwrap().iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["Pod", "Service", "Pod", "Service", "Job"]);
+    assert_eq!(list["items"][4]["spec"]["parallelism"], 3);
+    assert!(text(&out.stderr).contains("kubectl apply -f"), "{}", text(&out.stderr));
+    let out = stackbench(&[&args[..], &["--endpoint", "nope"]].concat());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no endpoint 'nope' in the scenario"), "{}", text(&out.stderr));
+}

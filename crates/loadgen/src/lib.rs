@@ -21,7 +21,7 @@ use memchr::memmem::Finder;
 pub use config::{parse_cpu_list, Config, Expect, Stop, Target};
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
-pub use merge::merge;
+pub use merge::{merge, shares};
 pub use result::{decode_histogram, LatencySummary, LoadResult};
 
 use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, Options, RateSummary};

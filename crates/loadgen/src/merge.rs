@@ -1,11 +1,18 @@
-//! One result from the results of several generators that ran the same load
-//! at the same time, each with its share of the connections (or of the rate).
+//! Load split over several generators, and one result from theirs: each ran
+//! its share of the connections (and of the rate) at the same time.
 //! Histograms are added exactly (never percentiles averaged) and counters summed.
 
 use crate::result::{
     decode_histogram, encode_histogram, GeneratorUsage, HistogramDecodeError, LatencySummary, LoadResult, RateSummary,
     SecondSummary,
 };
+
+/// `total` connections over at most `n` generators, as evenly as they go
+/// (no generator gets none).
+pub fn shares(total: usize, n: usize) -> Vec<usize> {
+    let n = n.min(total).max(1);
+    (0..n).map(|i| total / n + usize::from(i < total % n)).collect()
+}
 
 /// Merges `parts` (at least one). The measured window is the longest part's;
 /// per-second percentiles are not kept (a second's histogram is not stored).
@@ -73,4 +80,15 @@ fn add_seconds(into: &mut Vec<SecondSummary>, other: &[SecondSummary]) {
         }
     }
     into.sort_by_key(|s| s.second);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn connections_are_shared_evenly_and_none_gets_nothing() {
+        assert_eq!(super::shares(10, 3), [4, 3, 3]);
+        assert_eq!(super::shares(2, 4), [1, 1]);
+        assert_eq!(super::shares(8, 2), [4, 4]);
+        assert_eq!(super::shares(5, 1), [5]);
+    }
 }

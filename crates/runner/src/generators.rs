@@ -39,7 +39,7 @@ impl Runner<'_> {
         };
         let bytes = std::fs::read(binary)
             .map_err(|e| Stop::Failed(format!("cannot read the stackbench binary {}: {e}", binary.display())))?;
-        let tag = format!("stackbench/generator:{}", &crate::sha256_hex(&bytes)[..12]);
+        let tag = format!("stackbench/generator:{}", tag_of(&bytes));
         for engine in distinct(&self.generators) {
             if !engine.has_image(&tag).await {
                 self.ensure_base(engine, GENERATOR_BASE).await?;
@@ -79,7 +79,7 @@ impl Runner<'_> {
     ) -> Result<Distributed, String> {
         let image = self.generator_image.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let image = image.ok_or("the generator image was not built")?;
-        let shares = shares(config.n_connections, self.generators.len());
+        let shares = loadgen::shares(config.n_connections, self.generators.len());
         let lead = START_LEAD + START_LEAD_EACH * shares.len() as u32;
         let start_at = SystemTime::now() + lead;
         let mut containers = Containers::default();
@@ -182,6 +182,16 @@ impl Runner<'_> {
     }
 }
 
+/// The generator image's tag for the `stackbench` binary at `binary`: a new
+/// binary gets a new image.
+pub fn generator_tag(binary: &Path) -> std::io::Result<String> {
+    Ok(tag_of(&std::fs::read(binary)?))
+}
+
+fn tag_of(binary: &[u8]) -> String {
+    crate::sha256_hex(binary)[..12].to_string()
+}
+
 /// Each engine once, in order.
 fn distinct(engines: &[Engine]) -> Vec<&Engine> {
     let mut seen: Vec<&Engine> = Vec::new();
@@ -191,13 +201,6 @@ fn distinct(engines: &[Engine]) -> Vec<&Engine> {
         }
     }
     seen
-}
-
-/// `total` connections over at most `n` generators, as evenly as they go
-/// (no generator gets none).
-pub(crate) fn shares(total: usize, n: usize) -> Vec<usize> {
-    let n = n.min(total).max(1);
-    (0..n).map(|i| total / n + usize::from(i < total % n)).collect()
 }
 
 /// The `stackbench load` arguments that run `config` with `connections` of its connections.
@@ -275,14 +278,6 @@ fn generator_context(binary: &[u8]) -> std::io::Result<tempfile::TempDir> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn connections_are_shared_evenly_and_none_gets_nothing() {
-        assert_eq!(shares(10, 3), [4, 3, 3]);
-        assert_eq!(shares(2, 4), [1, 1]);
-        assert_eq!(shares(8, 2), [4, 4]);
-        assert_eq!(shares(5, 1), [5]);
-    }
 
     #[test]
     fn a_share_becomes_the_load_command_of_its_container() {

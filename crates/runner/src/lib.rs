@@ -22,7 +22,8 @@ use docker::Engine;
 use scenario::Loaded;
 
 pub use cancel::Cancel;
-pub use plan::{Machine, Plan};
+pub use generators::generator_tag;
+pub use plan::{EndpointPlan, Machine, Plan, ServicePlan};
 pub use results as record;
 pub use results::{
     Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo,

@@ -90,11 +90,17 @@ impl ServicePlan {
 
     /// How the server finds this sidecar.
     pub fn address_env(&self, port: u16) -> Vec<String> {
+        self.address_env_at(&self.host.to_string(), port)
+    }
+
+    /// How the server finds this sidecar at `host` (a name or an address).
+    pub fn address_env_at(&self, host: &str, port: u16) -> Vec<String> {
         let prefix = format!("STACKBENCH_{}", self.key.to_ascii_uppercase().replace('-', "_"));
+        let url_host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
         vec![
-            format!("{prefix}_HOST={}", self.host),
+            format!("{prefix}_HOST={host}"),
             format!("{prefix}_PORT={port}"),
-            format!("{prefix}_URL=http://{}", self.address(port)),
+            format!("{prefix}_URL=http://{url_host}:{port}"),
         ]
     }
 }
