@@ -1,6 +1,7 @@
 //! Containers with limits: created, started, inspected.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 
@@ -17,11 +18,12 @@ fn open_files_limit() -> Option<i64> {
     Some(hard.min(OPEN_FILES))
 }
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, WaitContainerOptions,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
+    WaitContainerOptions,
 };
 use futures_util::StreamExt;
 
-use crate::{api, is_not_found, CgroupCounters, Engine, Error};
+use crate::{api, is_not_found, CgroupCounters, Engine, Error, Sample};
 
 /// Everything a container is started with. Limits are not optional: every
 /// container stackbench starts has CPU, memory and pids limits.
@@ -115,6 +117,27 @@ impl Engine {
             Some(Err(e)) => Err(api(format!("waiting for {id}"))(e)),
             None => Ok(self.state(id).await?.exit_code.unwrap_or(-1)),
         }
+    }
+
+    /// Container `id`'s CPU, memory and throttling counters through the API (one
+    /// `docker stats` reading, without its 1 s wait): for a remote engine, whose
+    /// cgroup files are not on this machine. Same counters as [`CgroupCounters`].
+    pub async fn stats_sample(&self, id: &str) -> Result<Sample, Error> {
+        let options = StatsOptionsBuilder::default().stream(false).one_shot(true).build();
+        let mut stats = self.docker.stats(id, Some(options));
+        let reading = match stats.next().await {
+            Some(reading) => reading.map_err(api(format!("reading the counters of {id}")))?,
+            None => return Err(Error::Io(format!("the engine gave no counters for {id}"))),
+        };
+        let cpu = reading.cpu_stats.unwrap_or_default();
+        let throttling = cpu.throttling_data.unwrap_or_default();
+        Ok(Sample {
+            at: Instant::now(),
+            cpu_ns: cpu.cpu_usage.and_then(|u| u.total_usage).unwrap_or(0),
+            memory: reading.memory_stats.and_then(|m| m.usage).unwrap_or(0),
+            nr_throttled: throttling.throttled_periods.unwrap_or(0),
+            throttled_ns: throttling.throttled_time.unwrap_or(0),
+        })
     }
 
     /// Everything container `id` wrote to its standard output.

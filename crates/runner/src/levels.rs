@@ -189,8 +189,8 @@ impl Runner<'_> {
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let mut sampling = None;
-        let sample =
-            |lead: Duration| server.running.counters.clone().map(|c| sampler::spawn(c, lead + plan.warmup, stop_rx));
+        let probe = sampler::Probe::of(&self.engine, &server.running);
+        let sample = |lead: Duration| probe.map(|p| sampler::spawn(p, lead + plan.warmup, stop_rx));
         let outcome = if self.generators.is_empty() {
             sampling = sample(Duration::ZERO);
             self.run_here(config).await

@@ -1,18 +1,43 @@
-//! Samples a container's cgroup counters through a measured window and sums
-//! them up.
+//! Samples a container's counters through a measured window and sums them up.
 
 use std::time::Duration;
 
-use docker::{CgroupCounters, Sample};
+use docker::{CgroupCounters, Engine, Sample};
 use tokio::sync::oneshot;
 
 use results::ServerUsage;
 
 const EVERY: Duration = Duration::from_millis(250);
 
-/// Starts sampling `counters` after `delay` (the warm-up) until `stop` fires.
+/// Where a container's counters are read.
+#[derive(Clone)]
+pub(crate) enum Probe {
+    /// Its cgroup files, on this machine (exact and cheap).
+    Cgroup(CgroupCounters),
+    /// The engine's stats API: the container runs on another machine.
+    Api(Engine, String),
+}
+
+impl Probe {
+    /// The server's probe: its cgroup when it runs here, else the engine's API.
+    pub fn of(engine: &Engine, running: &docker::Running) -> Option<Probe> {
+        match &running.counters {
+            Some(counters) => Some(Probe::Cgroup(counters.clone())),
+            None => (!engine.is_local()).then(|| Probe::Api(engine.clone(), running.id.clone())),
+        }
+    }
+
+    async fn sample(&self) -> Option<Sample> {
+        match self {
+            Probe::Cgroup(counters) => Some(counters.sample()),
+            Probe::Api(engine, id) => engine.stats_sample(id).await.ok(),
+        }
+    }
+}
+
+/// Starts sampling through `probe` after `delay` (the warm-up) until `stop` fires.
 pub(crate) fn spawn(
-    counters: CgroupCounters,
+    probe: Probe,
     delay: Duration,
     mut stop: oneshot::Receiver<()>,
 ) -> tokio::task::JoinHandle<Vec<Sample>> {
@@ -21,14 +46,14 @@ pub(crate) fn spawn(
             _ = tokio::time::sleep(delay) => {}
             _ = &mut stop => return Vec::new(),
         }
-        let mut samples = vec![counters.sample()];
+        let mut samples: Vec<Sample> = probe.sample().await.into_iter().collect();
         let mut tick = tokio::time::interval(EVERY);
         tick.tick().await;
         loop {
             tokio::select! {
-                _ = tick.tick() => samples.push(counters.sample()),
+                _ = tick.tick() => samples.extend(probe.sample().await),
                 _ = &mut stop => {
-                    samples.push(counters.sample());
+                    samples.extend(probe.sample().await);
                     return samples;
                 }
             }
