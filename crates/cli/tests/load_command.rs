@@ -209,3 +209,28 @@ fn a_scenario_renders_as_kubernetes_objects() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no endpoint 'nope' in the scenario"), "{}", text(&out.stderr));
 }
+
+/// The command line a generator container or pod gets is one `stackbench load` takes, and it runs
+/// the endpoint as the scenario says, with this generator's share.
+#[test]
+fn generator_command_lines_are_load_options() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let loaded = scenario::load(&root.join("scenarios/fastapi-async.toml"), &root).unwrap();
+    let plan = k8s::plan(&loaded).unwrap();
+    let login = plan.endpoints.iter().find(|e| e.name == "login").unwrap();
+    let args = runner::generator_args(&plan, login, "http://127.0.0.1:9/login", 10, "1/3", 1.8e9).unwrap();
+    use clap::Parser;
+    let opts = stackbench::Opts::try_parse_from(std::iter::once("stackbench".to_string()).chain(args)).unwrap();
+    let stackbench::Command::Load(load) = opts.command else { panic!("not a load command") };
+    assert_eq!(load.start_at, Some(1.8e9));
+    let config = load.to_config().unwrap();
+    // Shares of 10 over 3: 4, 3, 3.
+    assert_eq!(config.n_connections, 3);
+    assert_eq!(
+        (config.method.as_str(), &config.body, config.expect.status),
+        ("POST", &login.body, Some(login.expect_status))
+    );
+    assert_eq!(config.headers, login.headers);
+    assert_eq!((config.warmup, config.timeout, config.keepalive), (plan.warmup, plan.timeout, login.keepalive));
+    assert_eq!(config.stop, loadgen::Stop::Duration(plan.duration));
+}

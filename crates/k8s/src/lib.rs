@@ -58,8 +58,8 @@ pub enum Error {
     NoEndpoint(String, String),
     #[error("--generators must be at least 1, and at most --connections ({0})")]
     Generators(usize),
-    #[error("the request body is not UTF-8, and generator pods take it on their command line")]
-    Body,
+    #[error(transparent)]
+    Body(#[from] runner::NonUtf8Body),
 }
 
 /// The run plan of `loaded` for a cluster. Node sizes are the scheduler's
@@ -226,44 +226,9 @@ fn service(o: &Options, role: &str) -> Service {
 /// share (`--share $(JOB_COMPLETION_INDEX)/N`) against the server's Service.
 fn generators(plan: &Plan, endpoint: &EndpointPlan, o: &Options) -> Result<Job, Error> {
     let url = format!("http://{}:{PORT}{}", name(o, "server"), endpoint.path);
-    let body = String::from_utf8(endpoint.body.clone()).map_err(|_| Error::Body)?;
-    let secs = |d: std::time::Duration| d.as_secs_f64().to_string();
-    let mut args = vec![
-        "load".to_string(),
-        url,
-        "--connections".into(),
-        o.connections.to_string(),
-        "--share".into(),
-        format!("$(JOB_COMPLETION_INDEX)/{}", o.generators),
-        "--duration".into(),
-        secs(plan.duration),
-        "--warmup".into(),
-        secs(plan.warmup),
-        "--timeout".into(),
-        secs(plan.timeout),
-        "--method".into(),
-        endpoint.method.clone(),
-        "--expect-status".into(),
-        endpoint.expect_status.to_string(),
-        "--start-at".into(),
-        o.start_at.to_string(),
-        "--json".into(),
-    ];
-    for (name, value) in &endpoint.headers {
-        args.extend(["--header".into(), format!("{name}: {value}")]);
-    }
-    if !body.is_empty() {
-        args.extend(["--body".into(), body]);
-    }
-    if let Some(want) = &endpoint.expect_body {
-        args.extend(["--expect-body".into(), want.clone()]);
-    }
-    if !endpoint.keepalive {
-        args.push("--no-keepalive".into());
-    }
-    if let Some(rate) = plan.rate {
-        args.extend(["--rate".into(), rate.to_string()]);
-    }
+    // Kubernetes fills in each pod's index from its environment.
+    let share = format!("$(JOB_COMPLETION_INDEX)/{}", o.generators);
+    let args = runner::generator_args(plan, endpoint, &url, o.connections, &share, o.start_at)?;
     let away_from = |role: &str| PodAffinityTerm {
         label_selector: Some(LabelSelector {
             match_labels: Some(BTreeMap::from([

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use docker::{ContainerSpec, Engine};
-use loadgen::{Config, LoadResult, Stop as LoadStop};
+use loadgen::LoadResult;
 use results::{GeneratorRecord, RunRecord};
 
-use crate::plan::Plan;
+use crate::plan::{EndpointPlan, Plan};
 use crate::service::{run_labels, Containers, LOG_TAIL};
 use crate::{Event, Runner, Stop};
 
@@ -73,23 +73,28 @@ impl Runner<'_> {
     pub(crate) async fn run_generators(
         &self,
         plan: &Plan,
-        config: &Config,
+        endpoint: &EndpointPlan,
+        url: &str,
+        connections: usize,
         run_id: &str,
         on_start: impl FnOnce(Duration),
     ) -> Result<Distributed, String> {
         let image = self.generator_image.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let image = image.ok_or("the generator image was not built")?;
-        let shares = loadgen::shares(config.n_connections, self.generators.len());
+        let shares = loadgen::shares(connections, self.generators.len());
         let lead = START_LEAD + START_LEAD_EACH * shares.len() as u32;
         let start_at = SystemTime::now() + lead;
+        let start_at_s = start_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
         let mut containers = Containers::default();
         let mut started = Vec::new();
-        for (idx, (&connections, engine)) in shares.iter().zip(&self.generators).enumerate() {
-            let rate = config.rate.map(|r| r * connections as f64 / config.n_connections as f64);
+        for (idx, (&share, engine)) in shares.iter().zip(&self.generators).enumerate() {
+            let share_of = format!("{idx}/{}", shares.len());
+            // Its cpuset is the generator CPUs: `stackbench load` runs a thread on each.
             let spec = ContainerSpec {
                 name: format!("stackbench-{run_id}-generator{idx}-{}", self.next_container()),
                 image: image.clone(),
-                cmd: load_args(config, connections, rate, start_at)?,
+                cmd: generator_args(plan, endpoint, url, connections, &share_of, start_at_s)
+                    .map_err(|e| e.to_string())?,
                 env: Vec::new(),
                 labels: run_labels(run_id),
                 cpus: plan.generator_cpus.len() as f64,
@@ -100,7 +105,7 @@ impl Runner<'_> {
             };
             let running = engine.start(&spec).await.map_err(|e| e.to_string())?;
             containers.track(engine, &running.id);
-            started.push((engine, running.id, spec.name, connections));
+            started.push((engine, running.id, spec.name, share));
         }
         on_start(start_at.duration_since(SystemTime::now()).unwrap_or_default());
         let outcome = self.collect(&started).await;
@@ -203,60 +208,64 @@ fn distinct(engines: &[Engine]) -> Vec<&Engine> {
     seen
 }
 
-/// The `stackbench load` arguments that run `config` with `connections` of its connections.
-fn load_args(
-    config: &Config,
+/// A request body that cannot go on a command line.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body is not UTF-8, and generators take it on their command line")]
+pub struct NonUtf8Body;
+
+/// The `stackbench load` command line of a generator that runs share `share`
+/// (`I/N`; `I` may be a placeholder the orchestrator fills in, such as
+/// Kubernetes' `$(JOB_COMPLETION_INDEX)`) of `connections` on `endpoint` of
+/// `plan` against `url`, starting at `start_at` (seconds since 1970), and
+/// prints its result as JSON.
+pub fn generator_args(
+    plan: &Plan,
+    endpoint: &EndpointPlan,
+    url: &str,
     connections: usize,
-    rate: Option<f64>,
-    start_at: SystemTime,
-) -> Result<Vec<String>, String> {
+    share: &str,
+    start_at: f64,
+) -> Result<Vec<String>, NonUtf8Body> {
     let secs = |d: Duration| d.as_secs_f64().to_string();
-    let body = String::from_utf8(config.body.clone()).map_err(|_| {
-        "generator containers take the request body on their command line, which needs UTF-8".to_string()
-    })?;
+    let body = String::from_utf8(endpoint.body.clone()).map_err(|_| NonUtf8Body)?;
     let mut args = vec![
         "load".to_string(),
-        config.target.url.clone(),
+        url.to_string(),
         "--connections".into(),
         connections.to_string(),
-        "--threads".into(),
-        config.n_threads.min(connections).max(1).to_string(),
+        "--share".into(),
+        share.to_string(),
+        "--duration".into(),
+        secs(plan.duration),
         "--warmup".into(),
-        secs(config.warmup),
+        secs(plan.warmup),
         "--timeout".into(),
-        secs(config.timeout),
+        secs(plan.timeout),
         "--pipeline".into(),
-        config.pipeline.to_string(),
+        plan.pipeline.to_string(),
         "--method".into(),
-        config.method.clone(),
-        "--json".into(),
+        endpoint.method.clone(),
+        "--expect-status".into(),
+        endpoint.expect_status.to_string(),
         "--start-at".into(),
-        start_at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64().to_string(),
+        start_at.to_string(),
+        "--json".into(),
     ];
-    match config.stop {
-        LoadStop::Duration(d) => args.extend(["--duration".into(), secs(d)]),
-        LoadStop::Requests(n) => args.extend(["--requests".into(), n.to_string()]),
-    }
-    for (name, value) in &config.headers {
+    for (name, value) in &endpoint.headers {
         args.extend(["--header".into(), format!("{name}: {value}")]);
     }
     if !body.is_empty() {
         args.extend(["--body".into(), body]);
     }
-    if !config.keepalive {
+    if let Some(want) = &endpoint.expect_body {
+        args.extend(["--expect-body".into(), want.clone()]);
+    }
+    if !endpoint.keepalive {
         args.push("--no-keepalive".into());
     }
-    if let Some(rate) = rate {
+    if let Some(rate) = plan.rate {
+        // The whole rate: `--share` takes this generator's part of it.
         args.extend(["--rate".into(), rate.to_string()]);
-    }
-    if let Some(status) = config.expect.status {
-        args.extend(["--expect-status".into(), status.to_string()]);
-    }
-    if let Some(body) = &config.expect.body {
-        args.extend(["--expect-body".into(), String::from_utf8_lossy(body).into_owned()]);
-    }
-    if let Some(cpus) = &config.cpus {
-        args.extend(["--cpus".into(), cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")]);
     }
     Ok(args)
 }
@@ -273,34 +282,4 @@ fn generator_context(binary: &[u8]) -> std::io::Result<tempfile::TempDir> {
         format!("FROM {GENERATOR_BASE}\nCOPY stackbench /usr/local/bin/stackbench\nENTRYPOINT [\"/usr/local/bin/stackbench\"]\n"),
     )?;
     Ok(dir)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_share_becomes_the_load_command_of_its_container() {
-        let target = loadgen::Target::parse("http://127.0.0.1:8080/login").unwrap();
-        let config = Config {
-            method: "POST".into(),
-            headers: vec![("Token".into(), "t".into())],
-            body: b"{}".to_vec(),
-            n_connections: 10,
-            n_threads: 1,
-            stop: LoadStop::Duration(Duration::from_secs(5)),
-            rate: Some(100.0),
-            cpus: Some(vec![0]),
-            ..Config::new(target)
-        };
-        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let args = load_args(&config, 4, Some(40.0), at).unwrap().join(" ");
-        for part in [
-            "load http://127.0.0.1:8080/login --connections 4 --threads 1",
-            "--method POST --json --start-at 1800000000 --duration 5",
-            "--header Token: t --body {} --rate 40 --cpus 0",
-        ] {
-            assert!(args.contains(part), "{part:?} not in {args:?}");
-        }
-    }
 }

@@ -196,7 +196,9 @@ impl Runner<'_> {
             self.run_here(config).await
         } else {
             let on_start = |lead| sampling = sample(lead);
-            self.run_generators(plan, &config, run_id, on_start).await.map(|d| (d.merged, d.parts))
+            let url = config.target.url.clone();
+            let distributed = self.run_generators(plan, endpoint, &url, connections, run_id, on_start);
+            distributed.await.map(|d| (d.merged, d.parts))
         };
         let _ = stop_tx.send(());
         let samples = match sampling {

@@ -22,7 +22,7 @@ use docker::Engine;
 use scenario::Loaded;
 
 pub use cancel::Cancel;
-pub use generators::generator_tag;
+pub use generators::{generator_args, generator_tag, NonUtf8Body};
 pub use plan::{EndpointPlan, Machine, Plan, ServicePlan};
 pub use results as record;
 pub use results::{
