@@ -15,10 +15,38 @@ struct SecondEngine {
     dockerd: Child,
     endpoint: String,
     dir: tempfile::TempDir,
+    /// Deleted after dockerd has stopped: fields drop after `Drop::drop`.
+    _bridge: Bridge,
+}
+
+/// A bridge interface of its own for the second engine: with `--bridge none`
+/// dockerd deletes `docker0`, the first engine's, from the shared network namespace.
+struct Bridge(String);
+
+impl Bridge {
+    fn create() -> Bridge {
+        let name = format!("sb2-{}", std::process::id() % 100_000);
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().expect("ip (iproute2) is installed");
+            assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
+        };
+        ip(&["link", "add", &name, "type", "bridge"]);
+        let bridge = Bridge(name);
+        // TEST-NET-2: an address range no network uses; nothing is routed through it.
+        ip(&["addr", "add", "198.51.100.1/24", "dev", &bridge.0]);
+        bridge
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.0]).output();
+    }
 }
 
 impl SecondEngine {
     fn start() -> SecondEngine {
+        let bridge = Bridge::create();
         let dir = tempfile::Builder::new().prefix("sb-engine-").tempdir_in("/tmp").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let endpoint = format!("tcp://127.0.0.1:{port}");
@@ -27,14 +55,15 @@ impl SecondEngine {
         let dockerd = Command::new("dockerd")
             .args(["--data-root", &path("data"), "--exec-root", &path("exec"), "--pidfile", &path("dockerd.pid")])
             .args(["-H", &format!("unix://{}", path("docker.sock")), "-H", &endpoint])
-            // No bridge and no iptables rules: it must not touch the first engine's network.
-            .args(["--bridge", "none", "--iptables=false"])
+            // A bridge of its own and no iptables, forwarding or masquerading: the first engine's network
+            // (the same namespace) stays as it is.
+            .args(["--bridge", &bridge.0, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("dockerd is installed with the first engine (cargo xtask setup)");
-        let engine = SecondEngine { dockerd, endpoint, dir };
+        let engine = SecondEngine { dockerd, endpoint, dir, _bridge: bridge };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !engine.answers() {
             let log = std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default();
@@ -114,6 +143,8 @@ fn containers_of_run(endpoint: &str, run_id: &str) -> Vec<String> {
 fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
     let _engine = crate::util::engine_lock();
     let second = SecondEngine::start();
+    let first_bridge = || Command::new("ip").args(["link", "show", "docker0"]).output().unwrap().status.success();
+    assert!(first_bridge(), "the first engine's docker0 is there");
     let dir = tempfile::tempdir().unwrap();
     let file = scenario(dir.path());
     let server_engine = ["--server-engine", second.endpoint.as_str()];
@@ -147,6 +178,8 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
         assert!((588..=612).contains(&load.requests), "{} requests", load.requests);
         assert_eq!(load.errors.total(), 0, "{:?}", load.errors);
     }
+    drop(second);
+    assert!(first_bridge(), "the second engine left the first one's docker0 alone");
     eprintln!(
         "single generator: {} requests, p50 {}us, p99 {}us; two generators: {} requests ({} + {}), p50 {}us, p99 {}us",
         one.requests,
