@@ -1,6 +1,6 @@
 //! Outgrowing one machine, on one machine: a second Docker engine (its own
-//! data root, listening on a loopback TCP port) stands in for a remote server
-//! host, and generator containers on the first engine drive the server there.
+//! data root, listening on a loopback TCP port with TLS) stands in for a remote
+//! server host, and generator containers on the first engine drive the server there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use runner::{RunRecord, RunStatus};
 
-use crate::util::{stackbench, text};
+use crate::util::text;
 
 /// A second dockerd, removed with everything it holds when dropped.
 struct SecondEngine {
@@ -51,10 +51,15 @@ impl SecondEngine {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let endpoint = format!("tcp://127.0.0.1:{port}");
         let path = |name: &str| dir.path().join(name).display().to_string();
+        make_certificates(&dir.path().join("certs"));
+        let cert = |name: &str| dir.path().join("certs").join(name).display().to_string();
         let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
         let dockerd = Command::new("dockerd")
             .args(["--data-root", &path("data"), "--exec-root", &path("exec"), "--pidfile", &path("dockerd.pid")])
             .args(["-H", &format!("unix://{}", path("docker.sock")), "-H", &endpoint])
+            // TCP with TLS both ways, as a remote engine should be.
+            .args(["--tlsverify", "--tlscacert", &cert("ca.pem")])
+            .args(["--tlscert", &cert("server-cert.pem"), "--tlskey", &cert("server-key.pem")])
             // A bridge of its own and no iptables, forwarding or masquerading: the first engine's network
             // (the same namespace) stays as it is.
             .args(["--bridge", &bridge.0, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
@@ -73,13 +78,73 @@ impl SecondEngine {
         engine
     }
 
+    /// Its own socket answers a ping (the TCP port wants a client certificate).
     fn answers(&self) -> bool {
         use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(self.endpoint.trim_start_matches("tcp://")) else { return false };
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(self.dir.path().join("docker.sock")) else {
+            return false;
+        };
         let _ = s.write_all(b"GET /_ping HTTP/1.0\r\n\r\n");
         let mut reply = String::new();
         let _ = s.read_to_string(&mut reply);
         reply.ends_with("OK")
+    }
+
+    /// What a client needs to reach it over TLS, as for the docker CLI.
+    fn tls_env(&self) -> [(&'static str, String); 2] {
+        [("DOCKER_TLS_VERIFY", "1".into()), ("DOCKER_CERT_PATH", self.dir.path().join("certs").display().to_string())]
+    }
+
+    /// Its unix socket: for the test's own look at what is left, without TLS.
+    fn socket(&self) -> String {
+        format!("unix://{}", self.dir.path().join("docker.sock").display())
+    }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in
+/// `dir` under the names dockerd's docs and DOCKER_CERT_PATH use.
+fn make_certificates(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+    };
+    let day = ["-days", "1"];
+    openssl(
+        &[
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem"][..],
+            &day,
+            &["-subj", "/CN=stackbench test CA"],
+        ]
+        .concat(),
+    );
+    for (who, usage, san) in [("server", "serverAuth", "subjectAltName=IP:127.0.0.1\n"), ("client", "clientAuth", "")] {
+        std::fs::write(
+            dir.join(format!("{who}.ext")),
+            format!("{san}extendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"),
+        )
+        .unwrap();
+        let (key, cert) = if who == "server" { ("server-key.pem", "server-cert.pem") } else { ("key.pem", "cert.pem") };
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            "req.csr",
+            "-subj",
+            &format!("/CN={who}"),
+        ]);
+        openssl(
+            &[
+                &["x509", "-req", "-in", "req.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial"][..],
+                &day,
+                &["-out", cert, "-extfile", &format!("{who}.ext")],
+            ]
+            .concat(),
+        );
     }
 }
 
@@ -120,13 +185,13 @@ path = "/health"
     file
 }
 
-/// `stackbench bench` with `flags`; returns the one record it wrote.
-fn bench(file: &Path, results: &Path, flags: &[&str]) -> RunRecord {
+/// `stackbench bench` with `flags` and environment `env`; returns the one record it wrote.
+fn bench(file: &Path, results: &Path, flags: &[&str], env: &[(&str, String)]) -> RunRecord {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut args = vec!["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap()];
     args.extend(["--results", results.to_str().unwrap()]);
     args.extend(flags);
-    let out = stackbench(&args);
+    let out = Command::new(env!("CARGO_BIN_EXE_stackbench")).args(&args).envs(env.iter().cloned()).output().unwrap();
     assert!(out.status.success(), "{flags:?}:\n{}", text(&out.stderr));
     let dir = results.join("cli-engines");
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -150,8 +215,18 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
     let server_engine = ["--server-engine", second.endpoint.as_str()];
 
     // The same total load (200 req/s over 4 connections) from this process, then from two containers.
-    let single = bench(&file, &dir.path().join("single"), &server_engine);
-    let split = bench(&file, &dir.path().join("split"), &[&server_engine[..], &["--generators", "2"]].concat());
+    // Without the client certificate the engine is out of reach, and the message says where.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stackbench"))
+        .args(["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--server-engine", &second.endpoint])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("no Docker engine answers at {}", second.endpoint)), "{stderr}");
+    let tls = second.tls_env();
+    let single = bench(&file, &dir.path().join("single"), &server_engine, &tls);
+    let split = bench(&file, &dir.path().join("split"), &[&server_engine[..], &["--generators", "2"]].concat(), &tls);
 
     for record in [&single, &split] {
         assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
@@ -159,7 +234,7 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
         // Its cgroup is not this machine's to read (for all stackbench knows): the engine's API gives the figures.
         let server = record.levels[0].server.expect("server figures through the stats API");
         assert!(server.cpu_pct_mean > 0.0 && server.memory_peak > 0, "{server:?}");
-        for endpoint in [second.endpoint.as_str(), "unix:///var/run/docker.sock"] {
+        for endpoint in [second.socket().as_str(), "unix:///var/run/docker.sock"] {
             assert!(containers_of_run(endpoint, &record.run_id).is_empty(), "left on {endpoint}");
         }
     }
