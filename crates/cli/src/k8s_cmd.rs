@@ -107,15 +107,13 @@ pub fn merge(opts: MergeOpts) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&merged)?);
     } else {
         for (file, part) in opts.files.iter().zip(&parts) {
-            let cpu = part.generator.cpu_user_s + part.generator.cpu_sys_s;
-            let wall = (part.options.warmup_s + part.duration_s).max(1e-9);
             println!(
                 "{}: {} connections, {} requests, {} req/s, generator CPU {:.0}%",
                 file.display(),
                 part.options.connections,
                 part.requests,
                 summary::metric(part.rps),
-                cpu / wall * 100.0
+                part.generator_cpu_pct()
             );
         }
         print!("{}", summary::render(&merged, false)?);

@@ -202,6 +202,14 @@ pub struct GeneratorUsage {
     pub cpu_sys_s: f64,
 }
 
+impl LoadResult {
+    /// The generator's CPU over its run (warm-up and measured window), in percent of one CPU.
+    pub fn generator_cpu_pct(&self) -> f64 {
+        let wall = self.options.warmup_s + self.duration_s;
+        (self.generator.cpu_user_s + self.generator.cpu_sys_s) / wall.max(1e-9) * 100.0
+    }
+}
+
 /// The histogram could not be decoded.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot decode latency histogram: {0}")]

@@ -151,8 +151,6 @@ impl Runner<'_> {
                     ));
                 }
             };
-            let wall = result.options.warmup_s + result.duration_s;
-            let cpu = result.generator.cpu_user_s + result.generator.cpu_sys_s;
             let record = GeneratorRecord {
                 engine: engine.endpoint.clone(),
                 container: name.clone(),
@@ -160,7 +158,7 @@ impl Runner<'_> {
                 requests: result.requests,
                 rps: result.rps,
                 errors: result.errors.total(),
-                cpu_pct: if wall > 0.0 { cpu / wall * 100.0 } else { 0.0 },
+                cpu_pct: result.generator_cpu_pct(),
             };
             parts.push((result, record));
         }

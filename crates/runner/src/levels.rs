@@ -215,7 +215,7 @@ impl Runner<'_> {
         };
         level.generator_cpu_pct = match level.generators.iter().map(|g| g.cpu_pct).reduce(f64::max) {
             Some(busiest) => busiest,
-            None => generator_cpu_pct(&result),
+            None => result.generator_cpu_pct(),
         };
         let state = self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
         let failure = if !state.running {
@@ -251,9 +251,7 @@ impl Runner<'_> {
         level.load = Some(result);
         Ok(level)
     }
-}
 
-impl Runner<'_> {
     /// Runs `config` in this process, on a blocking thread; a cancel reaches it.
     async fn run_here(&self, config: Config) -> Result<(LoadResult, Vec<GeneratorRecord>), String> {
         let control = Control::new();
@@ -264,12 +262,6 @@ impl Runner<'_> {
         self.cancel.detach();
         outcome.map(|result| (result, Vec::new())).map_err(|e| e.to_string())
     }
-}
-
-/// The generator's CPU over its run (warm-up and measured window), in percent of one CPU.
-fn generator_cpu_pct(result: &LoadResult) -> f64 {
-    let wall = result.options.warmup_s + result.duration_s;
-    (result.generator.cpu_user_s + result.generator.cpu_sys_s) / wall.max(1e-9) * 100.0
 }
 
 /// The load target for `path` on the server stackbench started at `server`:
