@@ -107,14 +107,15 @@ fn bench_until_level(file: &Path, results: &Path) -> Bench {
 
 /// Starts `stackbench bench FILE` and returns once it has printed a line containing `marker`.
 fn bench_until(file: &Path, results: &Path, marker: &str) -> Bench {
-    bench_with_env_until(file, results, &[], marker)
+    bench_with_until(file, results, &[], &[], marker)
 }
 
-/// [`bench_until`], with more environment variables for `stackbench`.
-fn bench_with_env_until(file: &Path, results: &Path, env: &[(&str, String)], marker: &str) -> Bench {
+/// [`bench_until`], with more arguments and environment variables for `stackbench`.
+fn bench_with_until(file: &Path, results: &Path, args: &[&str], env: &[(&str, String)], marker: &str) -> Bench {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
         .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
         .arg(results)
+        .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -259,7 +260,7 @@ fn a_signal_while_a_base_image_is_made_offline_leaves_no_root_file_system() {
     ];
     let file = write_scenario(dir.path(), name, "build = \"cli/tests/trixie-context\"", "connections = [4]");
     let results = dir.path().join("results");
-    let bench = bench_with_env_until(&file, &results, &env, "I: fake debootstrap of trixie");
+    let bench = bench_with_until(&file, &results, &[], &env, "I: fake debootstrap of trixie");
     let mounted = |under: &Path| {
         let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
         mounts.lines().filter(|l| l.contains(under.to_str().unwrap())).map(str::to_string).collect::<Vec<_>>()
@@ -309,6 +310,23 @@ fn a_signal_between_levels_keeps_the_finished_level() {
         assert_eq!(record.levels[0].status, runner::LevelStatus::Ok);
         assert!(record.levels[0].load.as_ref().unwrap().requests > 0);
     }
+}
+
+#[test]
+fn a_signal_mid_level_stops_generator_containers_and_keeps_their_parts() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-int-generators";
+    let dir = temp_dir(name);
+    let file = write_scenario(dir.path(), name, "", "duration = \"60s\"\nconnections = [4]");
+    let results = dir.path().join("results");
+    let bench = bench_with_until(&file, &results, &["--generators", "2"], &[], "GET /health: 4 connections");
+    std::thread::sleep(Duration::from_secs(5));
+    let (_, record) = stop_with(bench, libc::SIGINT, &results, name);
+    let level = &record.levels[0];
+    assert_eq!(level.generators.len(), 2, "{level:#?}");
+    let load = level.load.as_ref().unwrap();
+    assert!(load.interrupted && load.requests > 0, "the generators' partial results are kept: {load:?}");
+    assert_eq!(load.requests, level.generators.iter().map(|g| g.requests).sum::<u64>());
 }
 
 #[test]

@@ -78,12 +78,23 @@ async fn sweep_removes_what_dead_runs_left() {
     // A pid that cannot be alive: the owner of this container is gone.
     dead.labels.insert(docker::PID_LABEL.into(), "999999999".into());
     let orphan = engine.start(&dead).await.unwrap();
+    // The same dead pid, but on another machine sharing this engine: its process cannot be checked from here.
+    let mut elsewhere = spec(&unique("elsewhere"), &run, free_port(), &[]);
+    elsewhere.labels.insert(docker::PID_LABEL.into(), "999999999".into());
+    elsewhere.labels.insert(docker::HOST_LABEL.into(), "another-machine".into());
+    let elsewhere = engine.start(&elsewhere).await.unwrap();
     let mine = engine.start(&spec(&unique("alive"), &run, free_port(), &[])).await.unwrap();
     let swept = engine.sweep().await.unwrap();
     assert!(swept.contains(&orphan.name), "{swept:?}");
     assert!(!swept.contains(&mine.name), "a live run's container stays: {swept:?}");
-    assert_eq!(engine.containers_of_run(&run).await.unwrap(), vec![mine.id.clone()]);
+    assert!(!swept.contains(&elsewhere.name), "another machine's container stays: {swept:?}");
+    let mut left = engine.containers_of_run(&run).await.unwrap();
+    left.sort();
+    let mut expected = vec![mine.id.clone(), elsewhere.id.clone()];
+    expected.sort();
+    assert_eq!(left, expected);
     engine.remove(&mine.id).await.unwrap();
+    engine.remove(&elsewhere.id).await.unwrap();
 }
 
 #[tokio::test]
