@@ -15,38 +15,15 @@ struct SecondEngine {
     dockerd: Child,
     endpoint: String,
     dir: tempfile::TempDir,
-    /// Deleted after dockerd has stopped: fields drop after `Drop::drop`.
-    _bridge: Bridge,
-}
-
-/// A bridge interface of its own for the second engine: with `--bridge none`
-/// dockerd deletes `docker0`, the first engine's, from the shared network namespace.
-struct Bridge(String);
-
-impl Bridge {
-    fn create() -> Bridge {
-        let name = format!("sb2-{}", std::process::id() % 100_000);
-        let ip = |args: &[&str]| {
-            let out = Command::new("ip").args(args).output().expect("ip (iproute2) is installed");
-            assert!(out.status.success(), "ip {args:?}: {}", text(&out.stderr));
-        };
-        ip(&["link", "add", &name, "type", "bridge"]);
-        let bridge = Bridge(name);
-        // TEST-NET-2: an address range no network uses; nothing is routed through it.
-        ip(&["addr", "add", "198.51.100.1/24", "dev", &bridge.0]);
-        bridge
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.0]).output();
-    }
+    /// A bridge of its own (with `--bridge none` dockerd deletes `docker0`, the
+    /// first engine's, from the shared namespace); deleted after dockerd has
+    /// stopped: fields drop after `Drop::drop`.
+    _bridge: testserver::bridge::Bridge,
 }
 
 impl SecondEngine {
     fn start() -> SecondEngine {
-        let bridge = Bridge::create();
+        let bridge = testserver::bridge::Bridge::create("sb2");
         let dir = tempfile::Builder::new().prefix("sb-engine-").tempdir_in("/tmp").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let endpoint = format!("tcp://127.0.0.1:{port}");
@@ -62,7 +39,7 @@ impl SecondEngine {
             .args(["--tlscert", &cert("server-cert.pem"), "--tlskey", &cert("server-key.pem")])
             // A bridge of its own and no iptables, forwarding or masquerading: the first engine's network
             // (the same namespace) stays as it is.
-            .args(["--bridge", &bridge.0, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
+            .args(["--bridge", &bridge.name, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)

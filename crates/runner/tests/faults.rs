@@ -82,3 +82,19 @@ async fn a_base_image_that_cannot_be_had_says_what_to_do() {
     assert!(reason.contains("start the Dockerfile from debian:bookworm, or load the image"), "{reason}");
     assert!(record.levels.is_empty() && record.provenance.images.is_empty(), "{:?}", record.levels);
 }
+
+#[tokio::test]
+async fn a_server_that_listens_beyond_loopback_is_stopped() {
+    // An address on an interface that is not loopback but reaches no network.
+    let bridge = testserver::bridge::Bridge::create("sbx");
+    let server = format!("env = {{ ALSO_BIND = \"{}\" }}", testserver::bridge::ADDRESS);
+    let results = temp_results("exposed");
+    let loaded = scenario("runner-exposed", &server, crate::runs::WORKLOAD);
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
+    drop(bridge);
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains(&format!("server listens on {}:", testserver::bridge::ADDRESS)), "{reason}");
+    assert!(reason.contains("bind it to 127.0.0.1"), "{reason}");
+    assert!(record.levels.is_empty());
+}

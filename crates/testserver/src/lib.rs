@@ -1,6 +1,9 @@
 //! A scriptable HTTP test server on 127.0.0.1:0, run in-process: it counts the
 //! requests and connections it sees and answers each request as told. For
-//! tests only; it binds nothing but loopback.
+//! tests only; it binds nothing but loopback. [`bridge`] gives tests an
+//! address that is not loopback and reaches nowhere.
+
+pub mod bridge;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 # makes it stop accepting connections then (open ones are still served).
 # `/redirect` answers 302 to $REDIRECT_TO. `/fault/KIND` answers "ok" until
 # FAULT_AFTER seconds after the start, then misbehaves: stall, close (mid-response),
-# malformed, endless (body), huge-headers.
+# malformed, endless (body), huge-headers. ALSO_BIND=ADDR listens on ADDR too.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -17,6 +17,9 @@ my $port = $ENV{STACKBENCH_PORT} || $ENV{PORT} || 8080;
 my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 1024, ReuseAddr => 1)
     or die "cannot listen on 127.0.0.1:$port: $!\n";
 print "listening on 127.0.0.1:$port\n";
+# ALSO_BIND=ADDR: a second listener on that address, as a server bound to more than loopback has.
+my $also = $ENV{ALSO_BIND}
+    && IO::Socket::INET->new(LocalAddr => $ENV{ALSO_BIND}, LocalPort => $port, Listen => 1, ReuseAddr => 1);
 my $faults_from = uptime() + ($ENV{FAULT_AFTER} // 0);
 if (my $after = $ENV{EXIT_AFTER}) {
     $SIG{ALRM} = sub { print "exiting on purpose\n"; exit 3 };
