@@ -22,7 +22,7 @@ const START_LEAD_EACH: Duration = Duration::from_millis(300);
 /// How long interrupted generators get to hand back their partial results.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
-/// What the generators of one level did: the merge, each one's share, and when they started.
+/// What the generators of one level did: the merge, and each one's share.
 pub(crate) struct Distributed {
     pub merged: LoadResult,
     pub parts: Vec<GeneratorRecord>,
@@ -40,7 +40,7 @@ impl Runner<'_> {
         let bytes = std::fs::read(binary)
             .map_err(|e| Stop::Failed(format!("cannot read the stackbench binary {}: {e}", binary.display())))?;
         let tag = format!("stackbench/generator:{}", tag_of(&bytes));
-        for engine in distinct(&self.generators) {
+        for engine in crate::distinct(&self.generators) {
             if !engine.has_image(&tag).await {
                 self.ensure_base(engine, GENERATOR_BASE).await?;
                 self.emit(Event::Step(&format!("building {tag} on {}", engine.endpoint)));
@@ -67,8 +67,9 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs `config` from the generator containers, each with its share of
-    /// the connections (and of the rate), starting together. `Err` is a
+    /// Runs `endpoint` at `connections` against `url` from the generator
+    /// containers, each with its share of the connections (and of the rate),
+    /// starting together; `on_start` learns how long until then. `Err` is a
     /// generator's failure, in words.
     pub(crate) async fn run_generators(
         &self,
@@ -110,10 +111,9 @@ impl Runner<'_> {
         on_start(start_at.duration_since(SystemTime::now()).unwrap_or_default());
         let outcome = self.collect(&started).await;
         containers.remove_all().await;
-        let parts = outcome?;
-        let merged =
-            loadgen::merge(&parts.iter().map(|(r, _)| r.clone()).collect::<Vec<_>>()).map_err(|e| e.to_string())?;
-        Ok(Distributed { merged, parts: parts.into_iter().map(|(_, g)| g).collect() })
+        let (results, parts): (Vec<LoadResult>, Vec<GeneratorRecord>) = outcome?.into_iter().unzip();
+        let merged = loadgen::merge(&results).map_err(|e| e.to_string())?;
+        Ok(Distributed { merged, parts })
     }
 
     /// Waits for every generator (on Ctrl-C: tells them to stop and keep what
@@ -193,17 +193,6 @@ pub fn generator_tag(binary: &Path) -> std::io::Result<String> {
 
 fn tag_of(binary: &[u8]) -> String {
     crate::sha256_hex(binary)[..12].to_string()
-}
-
-/// Each engine once, in order.
-fn distinct(engines: &[Engine]) -> Vec<&Engine> {
-    let mut seen: Vec<&Engine> = Vec::new();
-    for engine in engines {
-        if !seen.iter().any(|e| e.endpoint == engine.endpoint) {
-            seen.push(engine);
-        }
-    }
-    seen
 }
 
 /// A request body that cannot go on a command line.

@@ -172,13 +172,7 @@ impl<'a> Runner<'a> {
 
     /// Every engine the run uses, each once.
     fn engines(&self) -> Vec<&Engine> {
-        let mut engines: Vec<&Engine> = vec![&self.engine];
-        for engine in &self.generators {
-            if !engines.iter().any(|e| e.endpoint == engine.endpoint) {
-                engines.push(engine);
-            }
-        }
-        engines
+        distinct(std::iter::once(&self.engine).chain(&self.generators))
     }
 
     pub(crate) fn emit(&self, event: Event<'_>) {
@@ -277,6 +271,17 @@ impl<'a> Runner<'a> {
         save(&record, &path)?;
         Ok((path, record))
     }
+}
+
+/// Each engine once (by endpoint), in order.
+pub(crate) fn distinct<'e>(engines: impl IntoIterator<Item = &'e Engine>) -> Vec<&'e Engine> {
+    let mut seen: Vec<&Engine> = Vec::new();
+    for engine in engines {
+        if !seen.iter().any(|e| e.endpoint == engine.endpoint) {
+            seen.push(engine);
+        }
+    }
+    seen
 }
 
 /// Why a scenario stopped before its end.
