@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the project's test command, as README.md and `.ci/run`
 //! call it. The Docker tests need an engine, so it sets one up first; the
-//! report's test renders the HTML in headless Chromium. Then every scenario
+//! report's test renders the HTML in headless Chromium; the two-engine test
+//! needs `ip` and `openssl`. Then every scenario
 //! is built, started and verified (no load), with a small database.
 
 use std::process::Command;
@@ -17,6 +18,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let cargo_args: Vec<&String> = args.iter().filter(|a| *a != "--no-scenarios").collect();
     setup::run()?;
     sys::ensure_installed("chromium", "chromium")?;
+    // The two-engine test makes a bridge for the second dockerd and TLS certificates for it.
+    sys::ensure_installed("ip", "iproute2")?;
+    sys::ensure_installed("openssl", "openssl")?;
     sys::step("running cargo test --workspace");
     sys::run(
         Command::new(sys::cargo())
