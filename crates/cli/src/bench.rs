@@ -126,21 +126,28 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &Bench
         "==> Docker {} (API {}) at {}, kernel {}",
         engine.version, engine.api_version, engine.endpoint, engine.kernel
     );
-    if !engine.is_local() && options.server_address.is_loopback() {
-        eprintln!(
+    match (engine.is_local(), options.server_address.is_loopback()) {
+        (true, false) => anyhow::bail!(
+            "--server-address {}: the server runs on this machine's engine with host networking, where it may \
+             listen on loopback only; to serve from another host, name its engine with --server-engine",
+            options.server_address
+        ),
+        (false, true) => eprintln!(
             "warning: the server runs on {} and binds {}: unless that engine is on this machine, \
              pass --server-address with its host's address",
             engine.endpoint, options.server_address
-        );
+        ),
+        _ => {}
     }
-    let mut generators = Vec::new();
-    for idx in 0..opts.generators.unwrap_or(0) {
-        let generator = match opts.generator_engines.get(idx % opts.generator_engines.len().max(1)) {
-            Some(endpoint) => docker::Engine::connect_to(endpoint).await?,
-            None => local.clone(),
-        };
-        generators.push(generator);
+    // Generator containers are dealt out over the engines in turn; each engine is connected to once.
+    let mut engines = Vec::new();
+    for endpoint in &opts.generator_engines {
+        engines.push(docker::Engine::connect_to(endpoint).await?);
     }
+    if engines.is_empty() {
+        engines.push(local.clone());
+    }
+    let generators = (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
     let tty = std::io::stderr().is_terminal();
