@@ -234,7 +234,8 @@ impl Runner<'_> {
                 format!("interrupted after {:.1}s of the measured window", result.duration_s),
                 String::new(),
             ))
-        } else if result.requests == 0 {
+        } else if result.requests == result.errors.status + result.errors.body {
+            // Every response failed its check (or none came): nothing was measured that the scenario asked for.
             let errors: Vec<String> = result.errors.kinds().iter().map(|(n, what)| format!("{n} {what}")).collect();
             let errors = if errors.is_empty() { "no errors either".to_string() } else { errors.join(", ") };
             Some(Failure::new(

@@ -8,7 +8,8 @@ use crate::util::{root, run, scenario, temp_results};
 /// Every endpoint answers "ok" until the server has run 1.5 s (verification
 /// and the primer), then misbehaves its own way; each level's measured window
 /// starts after its 2 s warm-up, so it sees only the fault.
-const FAULTS: [(&str, &str); 5] = [
+const FAULTS: [(&str, &str); 6] = [
+    ("status", "bad statuses"),
     ("stall", "timeouts"),
     ("close", "read errors"),
     ("malformed", "malformed responses"),
@@ -42,7 +43,7 @@ async fn each_server_fault_fails_its_level_with_the_reason_and_the_logs() {
         assert!(failure.logs_tail.contains(&format!("faulting on purpose: {fault}")), "{fault}: {failure:?}");
     }
     // The endless body streamed through the generator without being kept.
-    let endless = record.levels[3].load.as_ref().unwrap();
+    let endless = record.levels.iter().find(|l| l.endpoint == "endless").unwrap().load.as_ref().unwrap();
     assert!(endless.bytes_read > 1 << 20, "{}", endless.bytes_read);
     let stored = std::fs::read_to_string(&path).unwrap();
     assert!(!stored.contains("hunter2"), "a secret header value reached the results file");

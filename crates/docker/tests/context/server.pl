@@ -5,7 +5,8 @@
 # makes it stop accepting connections then (open ones are still served).
 # `/redirect` answers 302 to $REDIRECT_TO. `/fault/KIND` answers "ok" until
 # FAULT_AFTER seconds after the start, then misbehaves: stall, close (mid-response),
-# malformed, endless (body), huge-headers. ALSO_BIND=ADDR listens on ADDR too.
+# malformed, endless (body), huge-headers, status (500 to everything, kept alive).
+# ALSO_BIND=ADDR listens on ADDR too.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -44,6 +45,10 @@ while (1) {
                 elsif ($path eq '/redirect') {
                     syswrite($c, "HTTP/1.1 302 Found\r\nLocation: $ENV{REDIRECT_TO}\r\nContent-Length: 0\r\n\r\n");
                     next;
+                }
+                elsif ($path eq '/fault/status' && uptime() >= $faults_from) {
+                    print "faulting on purpose: status\n";
+                    ($status, $body) = ('500 Oops', 'no');
                 }
                 elsif ($path =~ m{^/fault/(.+)} && uptime() >= $faults_from) { fault($c, $1) }
                 syswrite($c, "HTTP/1.1 $status\r\nContent-Length: " . length($body) . "\r\n\r\n$body");
