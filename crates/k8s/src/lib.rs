@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, EnvVar, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    Affinity, Capabilities, Container, ContainerPort, EnvVar, HTTPGetAction, Pod, PodAffinityTerm, PodAntiAffinity,
+    PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::core::v1::{Capabilities, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -245,12 +245,10 @@ fn generators(plan: &Plan, endpoint: &EndpointPlan, o: &Options) -> Result<Job, 
             // Never beside the server: the point is that they do not share its cores.
             required_during_scheduling_ignored_during_execution: Some(vec![away_from("server")]),
             // Apart from each other where the cluster has room.
-            preferred_during_scheduling_ignored_during_execution: Some(vec![
-                k8s_openapi::api::core::v1::WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: away_from("generator"),
-                },
-            ]),
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight: 100,
+                pod_affinity_term: away_from("generator"),
+            }]),
         }),
         ..Affinity::default()
     };
