@@ -22,7 +22,7 @@ pub use base_image::{ensure_base_image, remove_tree, BaseImage};
 pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
 pub use container::{ContainerSpec, ContainerState, Running};
-pub use listeners::{is_loopback_only, listening_sockets};
+pub use listeners::is_loopback_only;
 
 /// The label on everything stackbench creates; its value is the run id.
 pub const RUN_LABEL: &str = "stackbench.run";

@@ -51,7 +51,7 @@ impl Engine {
 }
 
 /// The listening sockets of a `/proc/net/tcp` or `/proc/net/tcp6` table, with their inodes.
-pub fn listening_sockets(table: &str) -> Vec<(SocketAddr, String)> {
+fn listening_sockets(table: &str) -> Vec<(SocketAddr, String)> {
     table
         .lines()
         .skip(1)

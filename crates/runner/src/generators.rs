@@ -54,12 +54,7 @@ impl Runner<'_> {
                     labels: Default::default(),
                     ca_bundle: None,
                 };
-                let on_line = |line: &str| self.emit(Event::Detail(line));
-                match docker::build_image_until(engine, &spec, on_line, self.cancel.cancelled()).await {
-                    Ok(_) => {}
-                    Err(docker::Error::Stopped(_)) => return Err(Stop::Failed("interrupted".into())),
-                    Err(e) => return Err(Stop::Failed(e.to_string())),
-                }
+                self.build_on(engine, &spec).await?.map_err(|e| Stop::Failed(e.to_string()))?;
             }
         }
         record.provenance.images.insert("generator".into(), tag.clone());

@@ -138,8 +138,7 @@ impl Runner<'_> {
             labels: HashMap::from([("stackbench.scenario".to_string(), record.scenario.name.clone())]),
             ca_bundle: self.options.ca_bundle.clone().filter(|p| p.is_file()),
         };
-        let on_line = |line: &str| self.emit(Event::Detail(line));
-        match docker::build_image_until(&self.engine, &spec, on_line, self.cancel.cancelled()).await {
+        match self.build_on(&self.engine, &spec).await? {
             Ok(built) => {
                 record.provenance.images.insert(image.key.to_string(), built.image_id);
                 Ok(())
@@ -150,8 +149,22 @@ impl Runner<'_> {
                 record.build_logs.insert(image.key.to_string(), log_path.display().to_string());
                 Err(Stop::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
             }
-            Err(docker::Error::Stopped(_)) => Err(Stop::Failed("interrupted".into())),
             Err(e) => Err(Stop::Fatal(e.into())),
+        }
+    }
+
+    /// Builds `spec` on `engine`, its output streamed as details. A cancel
+    /// stops the build (and removes its step's container) and comes back as
+    /// `Err`, like [`Runner::until_cancelled`]; the build's own outcome is `Ok`.
+    pub(crate) async fn build_on(
+        &self,
+        engine: &Engine,
+        spec: &docker::BuildSpec,
+    ) -> Result<Result<docker::Built, docker::Error>, Stop> {
+        let on_line = |line: &str| self.emit(Event::Detail(line));
+        match docker::build_image_until(engine, spec, on_line, self.cancel.cancelled()).await {
+            Err(docker::Error::Stopped(_)) => Err(Stop::Failed("interrupted".into())),
+            outcome => Ok(outcome),
         }
     }
 
