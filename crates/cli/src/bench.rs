@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use runner::{Cancel, Event, Options, RunStatus, Runner};
+use plan::{Choices, Hosts};
+use record::RunStatus;
+use runner::{Cancel, Event, RunOptions, Runner};
+use scenario::parse_duration;
 
-use crate::load::parse_duration;
 use crate::{table, EXIT_INTERRUPTED};
 
 #[derive(Debug, Clone, Args)]
@@ -41,7 +43,7 @@ pub struct BenchOpts {
     pub verify_only: bool,
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
     #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
-    pub overrides: Vec<runner::Override>,
+    pub overrides: Vec<plan::Override>,
     /// Run the server and its sidecars on this Docker engine: unix:///PATH, tcp://HOST:PORT (TLS with
     /// DOCKER_TLS_VERIFY=1 and the certificates in DOCKER_CERT_PATH, as for the docker CLI) or
     /// https://HOST:PORT [default: DOCKER_HOST, else the local socket]
@@ -65,24 +67,23 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     // Check every file before running anything, so a typo in the last one does not waste an hour.
     let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
     for o in &opts.overrides {
-        let named = |l: &scenario::Loaded| {
-            o.service == "server"
-                || l.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == o.service))
-        };
-        if !loaded.iter().any(named) {
+        if !loaded.iter().any(|l| l.has_service(&o.service)) {
             anyhow::bail!(
                 "--set {o}: no scenario given has a service named '{}' (use `server`, or a sidecar's `name`)",
                 o.service
             );
         }
     }
-    let generator_cpus = loadgen::parse_cpu_list(&opts.generator_cpus)
-        .map_err(|e| anyhow::anyhow!("--generator-cpus: {}", e.to_string().trim_start_matches("--cpus: ")))?;
+    let generator_cpus = match loadgen::parse_cpu_list(&opts.generator_cpus) {
+        Ok(cpus) => cpus,
+        Err(loadgen::ConfigError::Invalid { reason, .. }) => anyhow::bail!("--generator-cpus: {reason}"),
+        Err(e) => return Err(e.into()),
+    };
     if opts.repeat == 0 {
         anyhow::bail!("--repeat: must be at least 1");
     }
-    if opts.connections.as_ref().is_some_and(|c| c.contains(&0)) {
-        anyhow::bail!("--connections: every level needs at least 1 connection");
+    for &n in opts.connections.iter().flatten() {
+        loadgen::check_connections(n).map_err(|reason| anyhow::anyhow!("--connections: {reason}"))?;
     }
     if opts.generators == Some(0) {
         anyhow::bail!("--generators: give at least 1, or leave it out to load from this process");
@@ -90,22 +91,23 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     if !opts.generator_engines.is_empty() && opts.generators.is_none() {
         anyhow::bail!("--generator-engine: say how many generator containers with --generators N");
     }
-    let options = Options {
+    let options = RunOptions {
         results: opts.results.clone().unwrap_or_else(|| {
             // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
             root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" })
         }),
         root,
-        duration: opts.duration,
-        connections: opts.connections.clone(),
-        generator_cpus,
+        choices: Choices {
+            duration: opts.duration,
+            connections: opts.connections.clone(),
+            generator_cpus,
+            overrides: opts.overrides.clone(),
+            server_address: opts.server_address,
+        },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
         suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
-        overrides: opts.overrides.clone(),
         verify_only: opts.verify_only,
-        server_address: opts.server_address,
-        generator_binary: std::env::current_exe().ok(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -115,7 +117,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     rt.block_on(run_suite(loaded, options, &opts))
 }
 
-async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
+async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
     let repeat = opts.repeat;
     let local = docker::Engine::connect().await?;
     let engine = match &opts.server_engine {
@@ -126,16 +128,16 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &Bench
         "==> Docker {} (API {}) at {}, kernel {}",
         engine.version, engine.api_version, engine.endpoint, engine.kernel
     );
-    match (engine.is_local(), options.server_address.is_loopback()) {
+    let server_address = options.choices.server_address;
+    match (engine.is_local(), server_address.is_loopback()) {
         (true, false) => anyhow::bail!(
-            "--server-address {}: the server runs on this machine's engine with host networking, where it may \
-             listen on loopback only; to serve from another host, name its engine with --server-engine",
-            options.server_address
+            "--server-address {server_address}: the server runs on this machine's engine with host networking, \
+             where it may listen on loopback only; to serve from another host, name its engine with --server-engine"
         ),
         (false, true) => eprintln!(
-            "warning: the server runs on {} and binds {}: unless that engine is on this machine, \
+            "warning: the server runs on {} and binds {server_address}: unless that engine is on this machine, \
              pass --server-address with its host's address",
-            engine.endpoint, options.server_address
+            engine.endpoint
         ),
         _ => {}
     }
@@ -147,28 +149,37 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &Bench
     if engines.is_empty() {
         engines.push(local.clone());
     }
-    let generators = (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
+    let generators: Vec<docker::Engine> =
+        (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
     let tty = std::io::stderr().is_terminal();
-    let mut runner = Runner::new(engine, options, cancel.clone(), move |event| print_event(event, tty));
-    runner.generators = generators;
-    runner.images_from = Some(local);
-    runner.sweep().await?;
-    if runner.generators.is_empty() {
-        eprintln!(
-            "==> load generator pinned to CPU {:?}; server containers get the other CPUs",
-            runner.options.generator_cpus
-        );
+    let generator_cpus = options.choices.generator_cpus.clone();
+    let verify_only = options.verify_only;
+    let mut builder = Runner::builder(engine.clone(), options)
+        .cancel(cancel.clone())
+        .observer(move |event| print_event(event, tty))
+        .images_from(local);
+    if !generators.is_empty() {
+        let binary = std::env::current_exe().context("cannot find the stackbench binary for the generator image")?;
+        builder = builder.generators(generators.clone(), binary);
+    }
+    let runner = builder.build()?;
+    runner.reap().await?;
+    let apart = match runner.hosts() {
+        Hosts::Shared(_) => "the server containers get the other CPUs of this machine",
+        Hosts::Apart { .. } => "the server runs on another machine",
+    };
+    if generators.is_empty() {
+        eprintln!("==> load generator pinned to CPU {generator_cpus:?}; {apart}");
     } else {
-        let engines: Vec<&str> = runner.generators.iter().map(|e| e.endpoint.as_str()).collect();
+        let engines: Vec<&str> = generators.iter().map(|e| e.endpoint.as_str()).collect();
         eprintln!(
-            "==> load from {} generator containers ({}), each pinned to CPU {:?}; the server at {} on {}",
+            "==> load from {} generator containers ({}), each pinned to CPU {generator_cpus:?}; the server at \
+             {server_address} on {}; {apart}",
             engines.len(),
             engines.join(", "),
-            runner.options.generator_cpus,
-            runner.options.server_address,
-            runner.engine.endpoint
+            engine.endpoint
         );
     }
     let mut records = Vec::new();
@@ -185,12 +196,12 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: Options, opts: &Bench
             let (path, record) = runner.run(scenario, round).await?;
             eprintln!("==> results: {}", path.display());
             if let Some(reason) = &record.reason {
-                eprintln!("==> {:?}: {reason}", record.status);
+                eprintln!("==> {}: {reason}", record.status);
             }
             records.push(record);
         }
     }
-    if runner.options.verify_only {
+    if verify_only {
         println!("{}", table::render_verified(&records));
     } else {
         println!("{}", table::render(&records));

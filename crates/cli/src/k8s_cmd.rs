@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 
-use crate::load::parse_duration;
 use crate::summary;
+use scenario::parse_duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct K8sOpts {
@@ -47,7 +47,7 @@ pub struct K8sOpts {
 pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
     let root = crate::project_root(opts.root.as_deref())?;
     let loaded = scenario::load(&opts.file, &root)?;
-    let plan = k8s::plan(&loaded)?;
+    let plan = k8s::plan(&loaded, opts.generator_cpus)?;
     let endpoint = opts.endpoint.clone().unwrap_or_else(|| plan.endpoints[0].name.clone());
     let connections = match (opts.connections, plan.endpoints.iter().find(|e| e.name == endpoint)) {
         (Some(c), _) => c,
@@ -62,7 +62,7 @@ pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
         }
     };
     let now = SystemTime::now();
-    let options = k8s::Options {
+    let options = k8s::RenderOptions {
         run_id: format!("{}-{}", plan.name, runner::compact_utc(now).to_lowercase()),
         namespace: opts.namespace,
         registry: opts.registry,

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use loadgen::{Config, Control, Expect, Stop, Target};
+use loadgen::{Config, ConfigError, Control, Expect, RunLength, Target};
+use scenario::parse_duration;
 
 use crate::{summary, EXIT_INTERRUPTED};
 
@@ -91,10 +92,14 @@ fn parse_share(s: &str) -> Result<(usize, usize), String> {
 }
 
 impl LoadOpts {
-    /// Turns the options into a run description; errors name the flag.
+    /// Turns the options into a run description, checked; errors name the flag.
     pub fn to_config(&self) -> anyhow::Result<Config> {
-        let target = Target::parse(&self.url)?;
-        let cpus = self.cpus.as_deref().map(loadgen::parse_cpu_list).transpose()?;
+        self.config_for(Target::parse(&self.url)?)
+    }
+
+    /// The run description for `target` (the URL, resolved or not).
+    pub fn config_for(&self, target: Target) -> anyhow::Result<Config> {
+        let cpus = self.cpus.as_deref().map(loadgen::parse_cpu_list).transpose().map_err(flagged)?;
         let default_threads = cpus
             .as_ref()
             .map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |cpus| cpus.len());
@@ -110,11 +115,11 @@ impl LoadOpts {
             (None, None) => Vec::new(),
         };
         let stop = match (self.requests, self.duration) {
-            (Some(n), _) => Stop::Requests(n),
-            (None, Some(d)) => Stop::Duration(d),
-            (None, None) => Stop::Duration(Duration::from_secs(10)),
+            (Some(n), _) => RunLength::Requests(n),
+            (None, Some(d)) => RunLength::Duration(d),
+            (None, None) => RunLength::Duration(Duration::from_secs(10)),
         };
-        // As one of N generators: this one's part of the connections and of the rate.
+        // As one of N generators: this one's part of the connections, threads and rate.
         let (connections, rate) = match self.share {
             Some((i, n)) => {
                 let shares = loadgen::shares(self.connections, n);
@@ -129,12 +134,17 @@ impl LoadOpts {
             }
             None => (self.connections, self.rate),
         };
-        Ok(Config {
+        let n_threads = match (self.threads, self.share) {
+            (Some(threads), Some(_)) => threads.min(connections),
+            (Some(threads), None) => threads,
+            (None, _) => default_threads.min(connections).max(1),
+        };
+        let config = Config {
             method: self.method.to_ascii_uppercase(),
             headers,
             body,
             n_connections: connections,
-            n_threads: self.threads.unwrap_or_else(|| default_threads.min(connections).max(1)),
+            n_threads,
             stop,
             warmup: self.warmup,
             timeout: self.timeout,
@@ -144,7 +154,17 @@ impl LoadOpts {
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
             ..Config::new(target)
-        })
+        };
+        config.validate().map_err(flagged)?;
+        Ok(config)
+    }
+}
+
+/// A setting's error as the flag's: `--connections: ...`.
+fn flagged(e: ConfigError) -> anyhow::Error {
+    match e {
+        ConfigError::Invalid { setting, reason } => anyhow::anyhow!("--{setting}: {reason}"),
+        other => other.into(),
     }
 }
 
@@ -152,17 +172,6 @@ fn parse_header(header: &str) -> anyhow::Result<(String, String)> {
     let (name, value) =
         header.split_once(':').with_context(|| format!("--header '{header}': expected \"Name: value\""))?;
     Ok((name.trim().to_string(), value.trim().to_string()))
-}
-
-/// Parses `10s`, `1m30s`, `250ms`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("'{s}' is not a duration"));
-    }
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e}); try 10s, 500ms or 1m"))
 }
 
 /// Sleeps until `at` (seconds since 1970), or until the run is cancelled.

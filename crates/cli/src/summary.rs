@@ -4,14 +4,14 @@
 use std::fmt::Write as _;
 
 use loadgen::result::LoadResult;
-use loadgen::{Config, Histogram, LatencySummary, Stop};
+use loadgen::{Config, Histogram, LatencySummary, RunLength};
 pub use report::units::{bytes, metric, time_us};
 
 /// The line printed before the run starts.
 pub fn header(config: &Config) -> String {
     let what = match config.stop {
-        Stop::Duration(d) => format!("Running {} test", duration(d.as_secs_f64())),
-        Stop::Requests(n) => format!("Running {n} requests"),
+        RunLength::Duration(d) => format!("Running {} test", duration(d.as_secs_f64())),
+        RunLength::Requests(n) => format!("Running {n} requests"),
     };
     let mut out = format!("{what} @ {}", config.target.url);
     if !config.warmup.is_zero() {

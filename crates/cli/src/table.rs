@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use runner::{LevelRecord, LevelStatus, RunRecord, RunStatus};
+use record::{LevelRecord, LevelStatus, RunRecord, RunStatus};
 
-use report::model::{generators_note, GENERATOR_BUSY, SERVER_BUSY};
+use report::model::{generator_busy, generators_note, server_busy};
 use report::units::{metric, time_us};
 
 const HEADER: [&str; 13] = [
@@ -21,7 +21,7 @@ pub fn render(records: &[RunRecord]) -> String {
             let first_line = reason.lines().next().unwrap_or_default();
             rows.push(std::array::from_fn(|i| match i {
                 0 => record.scenario.name.clone(),
-                12 => format!("{}: {first_line}", format!("{:?}", record.status).to_lowercase()),
+                12 => format!("{}: {first_line}", record.status),
                 _ => "-".into(),
             }));
         }
@@ -68,7 +68,7 @@ pub fn render_verified(records: &[RunRecord]) -> String {
             (status, reason) => {
                 let reason = reason.as_deref().unwrap_or("no reason recorded");
                 let first_line = reason.lines().next().unwrap_or_default();
-                writeln!(out, "{name:<width$}  {}: {first_line}", format!("{status:?}").to_uppercase())
+                writeln!(out, "{name:<width$}  {}: {first_line}", status.to_string().to_uppercase())
             }
         };
     }
@@ -108,11 +108,11 @@ pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
         notes.extend(l.errors.kinds().into_iter().map(|(n, what)| format!("{n} {what}")));
     }
     notes.extend(generators_note(&level.generators));
-    if level.generator_cpu_pct > GENERATOR_BUSY * 100.0 * n_generator_cpus.max(1) as f64 {
+    if generator_busy(level.generator_cpu_pct, n_generator_cpus) {
         notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));
     }
     if let Some(s) = &level.server {
-        if s.nr_throttled > 0 && s.cpu_pct_mean >= SERVER_BUSY * s.cpu_limit_pct {
+        if s.nr_throttled > 0 && server_busy(s.cpu_pct_mean, s.cpu_limit_pct) {
             notes.push("server at its CPU limit".to_string());
         }
     }

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use runner::{RunRecord, RunStatus};
+use record::{RunRecord, RunStatus};
 use std::time::{Duration, Instant};
 
 use crate::util::{stackbench, text};
@@ -310,7 +310,7 @@ fn a_signal_between_levels_keeps_the_finished_level() {
         std::thread::sleep(Duration::from_millis(500));
         let (_, record) = stop_with(child, signal, &results, name);
         assert_eq!(record.levels.len(), 1, "{record:#?}");
-        assert_eq!(record.levels[0].status, runner::LevelStatus::Ok);
+        assert_eq!(record.levels[0].status, record::LevelStatus::Ok);
         assert!(record.levels[0].load.as_ref().unwrap().requests > 0);
     }
 }

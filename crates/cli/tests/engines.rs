@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use runner::{RunRecord, RunStatus};
+use record::{RunRecord, RunStatus};
 
 use crate::util::text;
 

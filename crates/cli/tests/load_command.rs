@@ -47,7 +47,7 @@ fn bad_input_gets_one_clear_error() {
     let server = Server::fixed(OK);
     let url = server.url();
     for (args, code, needle) in [
-        (vec!["load", &url, "-c", "0"], 1, "--connections: must be at least 1"),
+        (vec!["load", &url, "-c", "0"], 1, "--connections: every level needs at least 1 connection"),
         (vec!["load", "https://127.0.0.1:1/"], 1, "use http://"),
         (vec!["load", "not a url"], 1, "cannot use URL"),
         (vec!["load", &url, "-d", "soon"], 2, "try 10s, 500ms or 1m"),
@@ -216,12 +216,11 @@ fn a_scenario_renders_as_kubernetes_objects() {
 fn generator_command_lines_are_load_options() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let loaded = scenario::load(&root.join("scenarios/fastapi-async.toml"), &root).unwrap();
-    let plan = k8s::plan(&loaded).unwrap();
+    let plan = k8s::plan(&loaded, 2).unwrap();
     let login = plan.endpoints.iter().find(|e| e.name == "login").unwrap();
-    let args = runner::generator_args(&plan, login, "http://127.0.0.1:9/login", 10, "1/3", 1.8e9).unwrap();
-    use clap::Parser;
-    let opts = stackbench::Opts::try_parse_from(std::iter::once("stackbench".to_string()).chain(args)).unwrap();
-    let stackbench::Command::Load(load) = opts.command else { panic!("not a load command") };
+    let config = plan.load_config(login, 10, loadgen::Target::parse("http://127.0.0.1:9/login").unwrap());
+    let args = plan::generator_args(&config, "1/3", 1.8e9).unwrap();
+    let load = load_opts(args);
     assert_eq!(load.start_at, Some(1.8e9));
     let config = load.to_config().unwrap();
     // Shares of 10 over 3: 4, 3, 3.
@@ -232,5 +231,86 @@ fn generator_command_lines_are_load_options() {
     );
     assert_eq!(config.headers, login.headers);
     assert_eq!((config.warmup, config.timeout, config.keepalive), (plan.warmup, plan.timeout, login.keepalive));
-    assert_eq!(config.stop, loadgen::Stop::Duration(plan.duration));
+    assert_eq!(config.stop, loadgen::RunLength::Duration(plan.duration));
+}
+
+/// `stackbench load` options from a generator's command line.
+fn load_opts(args: Vec<String>) -> stackbench::LoadOpts {
+    use clap::Parser;
+    let opts = stackbench::Opts::try_parse_from(std::iter::once("stackbench".to_string()).chain(args)).unwrap();
+    let stackbench::Command::Load(load) = opts.command else { panic!("not a load command") };
+    load
+}
+
+/// Every kind of generator runs the level the generator in this process runs: a generator
+/// container's command line (what `runner` starts them with, from the same `Config`) and the
+/// Kubernetes Job's arguments parse back into that `Config`, threads, pinning, pipelining,
+/// keep-alive, timeouts, rate and checks included. The Job differs in two things only, both by
+/// design: it names the server's Service instead of an address, and it is not pinned (a pod's CPUs
+/// are not known when it is rendered).
+#[test]
+fn every_kind_of_generator_runs_the_same_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    for (name, workload, endpoint) in [
+        (
+            "gen-pipelined",
+            "threads = 3\npipeline = 2\ntimeout = \"1500ms\"\nwarmup = \"250ms\"\nduration = \"7s\"",
+            "method = \"POST\"\nbody = \"{\\\"a\\\": 1}\"\nexpect_body = \"ok\"\nexpect_status = 201\n\
+             headers = { Authorization = \"Bearer t\", \"Content-Type\" = \"application/json\" }",
+        ),
+        ("gen-open-loop", "rate = 250.5\nkeepalive = false\nthreads = 2\ntimeout = \"3s\"", ""),
+    ] {
+        let text = format!(
+            "name = \"{name}\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 1\nmemory = \"64m\"\n\
+             [workload]\nconnections = [10]\n{workload}\n[[workload.endpoints]]\nname = \"e\"\npath = \"/e?x=1\"\n{endpoint}\n"
+        );
+        let file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&file, &text).unwrap();
+        let loaded = scenario::parse(&file, &text, &root).unwrap_or_else(|e| panic!("{e}"));
+        let hosts = plan::Hosts::Apart { server: plan::Machine::detect(), generator: plan::Machine::detect() };
+        let choices = plan::Choices { generator_cpus: vec![0, 1], ..plan::Choices::default() };
+        let plan = plan::Plan::new(&loaded, &choices, &hosts).unwrap();
+        let endpoint = &plan.endpoints[0];
+        let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &endpoint.path).unwrap();
+        let here = plan.load_config(endpoint, 10, target);
+        here.validate().unwrap();
+
+        // A generator container (one of one): exactly the same settings.
+        let container = load_opts(plan::generator_args(&here, "0/1", 1.8e9).unwrap()).to_config().unwrap();
+        assert_eq!(container, here, "{name}: a generator container runs another level");
+        // One of three: its share of the connections, threads and rate, the rest the same.
+        let third = load_opts(plan::generator_args(&here, "2/3", 1.8e9).unwrap()).to_config().unwrap();
+        let n = loadgen::shares(10, 3)[2];
+        let share = loadgen::Config {
+            n_connections: n,
+            n_threads: here.n_threads.min(n),
+            rate: here.rate.map(|r| r * n as f64 / 10.0),
+            ..here.clone()
+        };
+        assert_eq!(third, share, "{name}: a share of the level");
+
+        // The Kubernetes Job of the same plan.
+        let options = k8s::RenderOptions {
+            run_id: "t".into(),
+            namespace: "stackbench".into(),
+            registry: "r.example".into(),
+            generator_tag: "0123".into(),
+            endpoint: "e".into(),
+            connections: 10,
+            generators: 1,
+            generator_cpus: 2,
+            start_at: 1.8e9,
+        };
+        let objects = k8s::render(&plan, &options).unwrap();
+        let job = objects.last().unwrap();
+        let args: Vec<String> =
+            serde_json::from_value(job["spec"]["template"]["spec"]["containers"][0]["args"].clone()).unwrap();
+        let args = args.into_iter().map(|a| a.replace("$(JOB_COMPLETION_INDEX)", "0")).collect::<Vec<_>>();
+        let url = args[1].clone();
+        let in_job = load_opts(args).config_for(loadgen::Target::unresolved(&url).unwrap()).unwrap();
+        let expected =
+            loadgen::Config { target: loadgen::Target::unresolved(&url).unwrap(), cpus: None, ..here.clone() };
+        assert_eq!(in_job, expected, "{name}: the Job runs another level");
+    }
 }

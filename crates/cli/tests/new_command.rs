@@ -75,8 +75,8 @@ fn scaffolded_scenario_validates_builds_and_verifies() {
     assert!(stdout.contains("my-node  verified"), "{stdout}");
     assert!(stdout.contains("1 of 1 scenario(s) verified"), "{stdout}");
     let records: Vec<_> = std::fs::read_dir(results.join("my-node")).unwrap().map(|e| e.unwrap().path()).collect();
-    let record = runner::RunRecord::read(&records[0]).unwrap();
-    assert_eq!(record.status, runner::RunStatus::Complete);
+    let record = record::RunRecord::read(&records[0]).unwrap();
+    assert_eq!(record.status, record::RunStatus::Complete);
     assert!(record.levels.is_empty(), "verification runs no load");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let left = rt.block_on(async {

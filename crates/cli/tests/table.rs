@@ -1,6 +1,6 @@
 //! A snapshot of the results table, from a fixed run record.
 
-use runner::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
+use record::{Failure, FailureKind, LevelRecord, LevelStatus, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
 
 use crate::util::fixture;
 
@@ -33,7 +33,7 @@ fn record() -> RunRecord {
         logs_tail: "exiting on purpose\n".into(),
     };
     RunRecord {
-        schema_version: runner::record::RECORD_VERSION,
+        schema_version: record::RECORD_VERSION,
         run_id: "flask-gevent-20261124T000000Z-1".into(),
         suite_id: "20261124T000000Z-1".into(),
         scenario: ScenarioInfo {
@@ -43,7 +43,7 @@ fn record() -> RunRecord {
             file: "scenarios/flask-gevent.toml".into(),
             sha256: "0".repeat(64),
         },
-        provenance: runner::Provenance {
+        provenance: record::Provenance {
             stackbench_version: "0.1.0".into(),
             git_commit: None,
             docker_version: "20.10.24".into(),
@@ -85,7 +85,7 @@ fn results_table() {
     split.scenario.name = "split-load".into();
     split.levels.truncate(1);
     split.levels[0].generators = ["a", "b"]
-        .map(|host| runner::GeneratorRecord {
+        .map(|host| record::GeneratorRecord {
             engine: format!("tcp://{host}:2376"),
             container: format!("generator-{host}"),
             connections: 5,

@@ -6,17 +6,8 @@ use std::time::Instant;
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 
 /// The most open files a container is given (soft and hard limit).
-pub const OPEN_FILES: i64 = 65_536;
+pub const OPEN_FILES: u64 = 65_536;
 
-/// [`OPEN_FILES`], or less if this process's hard limit is lower: an engine
-/// started from this session cannot give its containers more than it has.
-fn open_files_limit() -> Option<i64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let hard = line.split_whitespace().nth(4)?;
-    let hard = if hard == "unlimited" { OPEN_FILES } else { hard.parse::<i64>().ok()? };
-    Some(hard.min(OPEN_FILES))
-}
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
     WaitContainerOptions,
@@ -43,6 +34,9 @@ pub struct ContainerSpec {
     pub pids: u32,
     /// Share the host's network namespace (the server binds 127.0.0.1 only).
     pub host_network: bool,
+    /// Its open-files limit (soft and hard), at most [`OPEN_FILES`]: an engine
+    /// cannot give its containers more than it has itself.
+    pub open_files: u64,
 }
 
 /// A started container.
@@ -77,8 +71,11 @@ impl Engine {
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
             // Soft limit raised to the hard one (dockerd may pass a low soft limit): 10,000+ connections.
-            ulimits: open_files_limit()
-                .map(|n| vec![ResourcesUlimits { name: Some("nofile".into()), soft: Some(n), hard: Some(n) }]),
+            ulimits: Some(vec![ResourcesUlimits {
+                name: Some("nofile".into()),
+                soft: Some(spec.open_files.min(OPEN_FILES) as i64),
+                hard: Some(spec.open_files.min(OPEN_FILES) as i64),
+            }]),
             ..Default::default()
         };
         let body = ContainerCreateBody {

@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 pub use base_image::{ensure_base_image, remove_tree, BaseImage};
 pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
-pub use container::{ContainerSpec, ContainerState, Running};
+pub use container::{ContainerSpec, ContainerState, Running, OPEN_FILES};
 pub use listeners::is_loopback_only;
 
 /// The label on everything stackbench creates; its value is the run id.
@@ -75,7 +75,9 @@ pub struct Engine {
     /// The engine's version and API version, e.g. `20.10.24` and `1.41`.
     pub version: String,
     pub api_version: String,
+    /// The kernel and the CPUs of the engine's machine, as the engine reports them.
     pub kernel: String,
+    pub n_cpus: usize,
 }
 
 impl Engine {
@@ -94,7 +96,9 @@ impl Engine {
         let docker = Docker::connect_with_host(endpoint).map_err(|e| no_engine(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(|e| no_engine(e.to_string()))?;
         let v = docker.version().await.map_err(|e| no_engine(e.to_string()))?;
+        let info = docker.info().await.map_err(|e| no_engine(e.to_string()))?;
         Ok(Engine {
+            n_cpus: info.ncpu.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0).unwrap_or(1),
             docker,
             endpoint: endpoint.to_string(),
             version: v.version.unwrap_or_default(),
@@ -120,13 +124,13 @@ impl Engine {
         }
     }
 
-    /// Removes the containers that runs of this machine which are no longer
-    /// alive left behind (by label); returns their names.
-    pub async fn sweep(&self) -> Result<Vec<String>, Error> {
+    /// Reaps: removes the containers that runs of this machine which are no
+    /// longer alive left behind (by label); returns their names.
+    pub async fn reap(&self) -> Result<Vec<String>, Error> {
         let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let containers = self.docker.list_containers(Some(options)).await.map_err(api("listing containers"))?;
-        let mut swept = Vec::new();
+        let mut reaped = Vec::new();
         let here = this_host();
         for c in containers {
             let labels = c.labels.clone().unwrap_or_default();
@@ -141,9 +145,9 @@ impl Engine {
             let Some(id) = c.id else { continue };
             self.remove(&id).await?;
             let name = c.names.and_then(|n| n.first().cloned()).unwrap_or(id);
-            swept.push(name.trim_start_matches('/').to_string());
+            reaped.push(name.trim_start_matches('/').to_string());
         }
-        Ok(swept)
+        Ok(reaped)
     }
 
     /// The last `lines` lines of a container's output (stdout and stderr).

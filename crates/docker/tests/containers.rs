@@ -84,7 +84,7 @@ async fn sweep_removes_what_dead_runs_left() {
     elsewhere.labels.insert(docker::HOST_LABEL.into(), "another-machine".into());
     let elsewhere = engine.start(&elsewhere).await.unwrap();
     let mine = engine.start(&spec(&unique("alive"), &run, free_port(), &[])).await.unwrap();
-    let swept = engine.sweep().await.unwrap();
+    let swept = engine.reap().await.unwrap();
     assert!(swept.contains(&orphan.name), "{swept:?}");
     assert!(!swept.contains(&mine.name), "a live run's container stays: {swept:?}");
     assert!(!swept.contains(&elsewhere.name), "another machine's container stays: {swept:?}");

@@ -56,6 +56,7 @@ pub fn spec(name: &str, run: &str, port: u16, env: &[&str]) -> ContainerSpec {
         memory: 64 << 20,
         pids: 64,
         host_network: true,
+        open_files: 1024,
     }
 }
 

@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use runner::{EndpointPlan, Plan, ServicePlan};
+use plan::{Choices, EndpointPlan, Hosts, Machine, Plan, ServicePlan};
 
 /// The port every service listens on inside its pod (each pod has its own network).
 pub const PORT: u16 = 8080;
@@ -28,7 +28,7 @@ const ROLE_LABEL: &str = "stackbench.role";
 
 /// What the plan does not say: where images are and what to load.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct RenderOptions {
     /// Names the objects and labels them (`stackbench.run`).
     pub run_id: String,
     pub namespace: String,
@@ -59,32 +59,33 @@ pub enum Error {
     #[error("--generators must be at least 1, and at most --connections ({0})")]
     Generators(usize),
     #[error(transparent)]
-    Body(#[from] runner::NonUtf8Body),
+    Body(#[from] plan::NonUtf8Body),
+    #[error(transparent)]
+    Target(#[from] loadgen::ConfigError),
 }
 
-/// The run plan of `loaded` for a cluster. Node sizes are the scheduler's
-/// business, so the plan is made for a machine with room; services bind their
-/// pod's address (`{host}` is 0.0.0.0: a pod has a network of its own).
-pub fn plan(loaded: &scenario::Loaded) -> Result<Plan, runner::Error> {
-    let options = runner::Options {
-        root: loaded.root.clone(),
-        results: std::path::PathBuf::new(),
-        duration: None,
-        connections: None,
-        generator_cpus: vec![0],
-        ca_bundle: None,
-        started: std::time::Instant::now(),
-        suite_id: String::new(),
-        overrides: Vec::new(),
-        verify_only: false,
-        server_address: std::net::Ipv4Addr::UNSPECIFIED.into(),
-        generator_binary: None,
+/// The run plan of `loaded` for a cluster, with generator pods of
+/// `generator_cpus` whole CPUs each. Node sizes are the scheduler's business,
+/// so the plan is made for nodes with room; services bind their pod's address
+/// (`{host}` is 0.0.0.0: a pod has a network of its own).
+pub fn plan(loaded: &scenario::Loaded, generator_cpus: u32) -> Result<Plan, plan::Error> {
+    let node = |n_cpus: usize| Machine {
+        n_cpus,
+        cpu_model: "Kubernetes nodes".into(),
+        kernel: String::new(),
+        open_files: u64::from(u32::MAX),
     };
-    Plan::new(loaded, &options, &runner::Machine { n_cpus: 1025, cpu_model: "Kubernetes nodes".into() })
+    let choices = Choices {
+        generator_cpus: (0..generator_cpus.max(1) as usize).collect(),
+        server_address: std::net::Ipv4Addr::UNSPECIFIED.into(),
+        ..Choices::default()
+    };
+    let hosts = Hosts::Apart { server: node(1024), generator: node(generator_cpus.max(1) as usize) };
+    Plan::new(loaded, &choices, &hosts)
 }
 
 /// The objects of one level, in the order to apply them: sidecars, server, generators.
-pub fn render(plan: &Plan, o: &Options) -> Result<Vec<serde_json::Value>, Error> {
+pub fn render(plan: &Plan, o: &RenderOptions) -> Result<Vec<serde_json::Value>, Error> {
     if plan.server.cpus.fract() != 0.0 {
         return Err(Error::FractionalCpus(plan.server.cpus));
     }
@@ -120,11 +121,11 @@ fn json<T: serde::Serialize>(object: &T) -> serde_json::Value {
 }
 
 /// `sb-<run>-<role>`: the pod's and its Service's name (the server's address in the cluster).
-fn name(o: &Options, role: &str) -> String {
+fn name(o: &RenderOptions, role: &str) -> String {
     format!("sb-{}-{role}", o.run_id)
 }
 
-fn meta(o: &Options, role: &str) -> ObjectMeta {
+fn meta(o: &RenderOptions, role: &str) -> ObjectMeta {
     ObjectMeta {
         name: Some(name(o, role)),
         namespace: Some(o.namespace.clone()),
@@ -133,7 +134,7 @@ fn meta(o: &Options, role: &str) -> ObjectMeta {
     }
 }
 
-fn labels(o: &Options, role: &str) -> BTreeMap<String, String> {
+fn labels(o: &RenderOptions, role: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "stackbench".to_string()),
         (RUN_LABEL.to_string(), o.run_id.clone()),
@@ -168,7 +169,7 @@ fn env(vars: &[String]) -> Vec<EnvVar> {
 /// A service's pod: its image from the registry, its command with `{host}`
 /// as the pod's own address (0.0.0.0: pods are not on the node's network),
 /// readiness as in the scenario.
-fn pod(o: &Options, svc: &ServicePlan, extra_env: &[String]) -> Pod {
+fn pod(o: &RenderOptions, svc: &ServicePlan, extra_env: &[String]) -> Pod {
     let mut vars = svc.own_env(PORT);
     vars.extend_from_slice(extra_env);
     let probe = Probe {
@@ -205,7 +206,7 @@ fn pod(o: &Options, svc: &ServicePlan, extra_env: &[String]) -> Pod {
     }
 }
 
-fn service(o: &Options, role: &str) -> Service {
+fn service(o: &RenderOptions, role: &str) -> Service {
     Service {
         metadata: meta(o, role),
         spec: Some(ServiceSpec {
@@ -224,11 +225,11 @@ fn service(o: &Options, role: &str) -> Service {
 /// The generators: an Indexed Job, one pod per share, never on the server's
 /// node and spread over nodes where it can; each runs `stackbench load` on its
 /// share (`--share $(JOB_COMPLETION_INDEX)/N`) against the server's Service.
-fn generators(plan: &Plan, endpoint: &EndpointPlan, o: &Options) -> Result<Job, Error> {
+fn generators(plan: &Plan, endpoint: &EndpointPlan, o: &RenderOptions) -> Result<Job, Error> {
     let url = format!("http://{}:{PORT}{}", name(o, "server"), endpoint.path);
     // Kubernetes fills in each pod's index from its environment.
     let share = format!("$(JOB_COMPLETION_INDEX)/{}", o.generators);
-    let args = runner::generator_args(plan, endpoint, &url, o.connections, &share, o.start_at)?;
+    let args = plan::generator_args(&job_config(plan, endpoint, &url, o)?, &share, o.start_at)?;
     let away_from = |role: &str| PodAffinityTerm {
         label_selector: Some(LabelSelector {
             match_labels: Some(BTreeMap::from([
@@ -281,6 +282,20 @@ fn generators(plan: &Plan, endpoint: &EndpointPlan, o: &Options) -> Result<Job, 
         }),
         ..Job::default()
     })
+}
+
+/// The load settings the generator Job runs: the plan's, against the
+/// server's Service. Unpinned: the static CPU manager gives a Guaranteed pod
+/// whole CPUs of its own, whose numbers are not known until it runs.
+pub fn job_config(
+    plan: &Plan,
+    endpoint: &EndpointPlan,
+    url: &str,
+    o: &RenderOptions,
+) -> Result<loadgen::Config, loadgen::ConfigError> {
+    let mut config = plan.load_config(endpoint, o.connections, loadgen::Target::unresolved(url)?);
+    config.cpus = None;
+    Ok(config)
 }
 
 /// `1`, `0.5`: a CPU quantity as Kubernetes writes it.

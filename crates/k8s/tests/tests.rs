@@ -10,8 +10,8 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn options(scenario: &str, endpoint: &str) -> k8s::Options {
-    k8s::Options {
+fn options(scenario: &str, endpoint: &str) -> k8s::RenderOptions {
+    k8s::RenderOptions {
         run_id: format!("{scenario}-test"),
         namespace: "stackbench".into(),
         registry: "registry.example:5000".into(),
@@ -27,7 +27,7 @@ fn options(scenario: &str, endpoint: &str) -> k8s::Options {
 fn render(scenario: &str, endpoint: &str) -> Vec<serde_json::Value> {
     let file = root().join("scenarios").join(format!("{scenario}.toml"));
     let loaded = scenario::load(&file, &root()).unwrap();
-    let plan = k8s::plan(&loaded).unwrap();
+    let plan = k8s::plan(&loaded, 2).unwrap();
     k8s::render(&plan, &options(scenario, endpoint)).unwrap()
 }
 
@@ -100,13 +100,13 @@ fn every_object_parses_with_the_client_types_and_fits_its_schema() {
 fn what_a_cluster_cannot_run_is_refused() {
     let file = root().join("scenarios/flask-gevent.toml");
     let mut loaded = scenario::load(&file, &root()).unwrap();
-    let plan = k8s::plan(&loaded).unwrap();
-    let err = |o: k8s::Options| k8s::render(&plan, &o).unwrap_err().to_string();
+    let plan = k8s::plan(&loaded, 2).unwrap();
+    let err = |o: k8s::RenderOptions| k8s::render(&plan, &o).unwrap_err().to_string();
     assert!(err(options("x", "nope")).contains("no endpoint 'nope' in the scenario (its endpoints: health"));
-    assert!(err(k8s::Options { generators: 2000, ..options("x", "db") }).contains("at most --connections (1000)"));
+    assert!(err(k8s::RenderOptions { generators: 2000, ..options("x", "db") }).contains("at most --connections (1000)"));
     loaded.text = loaded.text.replacen("cpus = 1.0", "cpus = 1.5", 1);
     let loaded = scenario::parse(&file, &loaded.text, &root()).unwrap();
-    let plan = k8s::plan(&loaded).unwrap();
+    let plan = k8s::plan(&loaded, 2).unwrap();
     let fractional = k8s::render(&plan, &options("x", "db")).unwrap_err().to_string();
     assert!(fractional.contains("cpus = 1.5: the kubelet's static CPU manager pins only whole CPUs"), "{fractional}");
 }

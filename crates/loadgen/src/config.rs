@@ -20,6 +20,25 @@ pub struct Target {
 impl Target {
     /// Parses an `http://` URL and resolves its host.
     pub fn parse(url: &str) -> Result<Target, ConfigError> {
+        let (target, host, port) = Target::parts(url)?;
+        let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
+        let addr = (host_for_lookup, port)
+            .to_socket_addrs()
+            .map_err(|e| ConfigError::Resolve { host: host.to_string(), reason: e.to_string() })?
+            .next()
+            .ok_or_else(|| ConfigError::Resolve { host: host.to_string(), reason: "no address".to_string() })?;
+        Ok(Target { addr, ..target })
+    }
+
+    /// Parses an `http://` URL whose host is resolved where the load will
+    /// run, not here (a Kubernetes Service's name): `addr` is the unspecified
+    /// address with the URL's port, and nothing can connect to it.
+    pub fn unresolved(url: &str) -> Result<Target, ConfigError> {
+        Target::parts(url).map(|(target, _, _)| target)
+    }
+
+    /// The target with `addr` unspecified, its host and its port.
+    fn parts(url: &str) -> Result<(Target, String, u16), ConfigError> {
         let parsed =
             url::Url::parse(url).map_err(|e| ConfigError::Url { url: url.to_string(), reason: e.to_string() })?;
         if parsed.scheme() != "http" {
@@ -32,12 +51,6 @@ impl Target {
             .host_str()
             .ok_or_else(|| ConfigError::Url { url: url.to_string(), reason: "no host".to_string() })?;
         let port = parsed.port_or_known_default().unwrap_or(80);
-        let host_for_lookup = host.trim_start_matches('[').trim_end_matches(']');
-        let addr = (host_for_lookup, port)
-            .to_socket_addrs()
-            .map_err(|e| ConfigError::Resolve { host: host.to_string(), reason: e.to_string() })?
-            .next()
-            .ok_or_else(|| ConfigError::Resolve { host: host.to_string(), reason: "no address".to_string() })?;
         let host_header = match parsed.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
@@ -47,13 +60,14 @@ impl Target {
             path.push('?');
             path.push_str(q);
         }
-        Ok(Target { url: url.to_string(), addr, host: host_header, path })
+        let addr = SocketAddr::from(([0, 0, 0, 0], port));
+        Ok((Target { url: url.to_string(), addr, host: host_header, path }, host.to_string(), port))
     }
 }
 
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub enum RunLength {
     /// Measure for this long after the warm-up.
     Duration(Duration),
     /// Send exactly this many requests after the warm-up, then wait for their
@@ -81,7 +95,7 @@ pub struct Config {
     pub body: Vec<u8>,
     pub n_connections: usize,
     pub n_threads: usize,
-    pub stop: Stop,
+    pub stop: RunLength,
     /// Load before measuring; its responses are not counted.
     pub warmup: Duration,
     /// A request unanswered for this long is a timeout; a connect pending this
@@ -109,7 +123,7 @@ impl Config {
             body: Vec::new(),
             n_connections: 10,
             n_threads: 1,
-            stop: Stop::Duration(Duration::from_secs(10)),
+            stop: RunLength::Duration(Duration::from_secs(10)),
             warmup: Duration::ZERO,
             timeout: Duration::from_secs(2),
             pipeline: 1,
@@ -120,11 +134,13 @@ impl Config {
         }
     }
 
-    /// Checks that the options fit together. Each error names the option.
+    /// Checks that the settings fit together. Each error names the setting
+    /// (its name in a scenario's `[workload]` and, with `--`, the flag of
+    /// `stackbench load`), through the same rules the scenario parser applies.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |option: &'static str, reason: String| Err(ConfigError::Invalid { option, reason });
-        if self.n_connections == 0 {
-            return invalid("connections", "must be at least 1".into());
+        let invalid = |setting: &'static str, reason: String| Err(ConfigError::Invalid { setting, reason });
+        if let Err(reason) = check_connections(self.n_connections) {
+            return invalid("connections", reason);
         }
         if self.n_threads == 0 {
             return invalid("threads", "must be at least 1".into());
@@ -139,36 +155,27 @@ impl Config {
             );
         }
         match self.stop {
-            Stop::Duration(d) if d.is_zero() => return invalid("duration", "must be longer than 0".into()),
-            Stop::Requests(0) => return invalid("requests", "must be at least 1".into()),
+            RunLength::Duration(d) if d.is_zero() => return invalid("duration", "must be longer than 0".into()),
+            RunLength::Requests(0) => return invalid("requests", "must be at least 1".into()),
             _ => {}
         }
         if self.timeout.is_zero() {
             return invalid("timeout", "must be longer than 0".into());
         }
-        if self.pipeline == 0 {
-            return invalid("pipeline", "must be at least 1".into());
+        if let Err((setting, reason)) = check_shape(self.pipeline, self.keepalive, self.rate.is_some()) {
+            return invalid(setting, reason);
         }
-        if self.pipeline > 1 && !self.keepalive {
-            return invalid("pipeline", "pipelining needs keep-alive; drop --no-keepalive or --pipeline".into());
-        }
-        if self.method.is_empty() || !self.method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return invalid("method", format!("'{}' is not an HTTP method", self.method));
+        if let Err(reason) = check_method(&self.method) {
+            return invalid("method", reason);
         }
         for (name, value) in &self.headers {
-            if name.is_empty() || name.bytes().any(|b| !is_token_byte(b)) {
-                return invalid("header", format!("'{name}' is not a valid header name"));
-            }
-            if value.bytes().any(|b| b == b'\r' || b == b'\n') {
-                return invalid("header", format!("the value of '{name}' contains a line break"));
+            if let Err(reason) = check_header(name, value) {
+                return invalid("header", reason);
             }
         }
         if let Some(rate) = self.rate {
-            if !(rate.is_finite() && rate > 0.0) {
-                return invalid("rate", format!("{rate} is not a positive number of requests per second"));
-            }
-            if self.pipeline > 1 {
-                return invalid("rate", "open-loop rate and pipelining do not mix; drop one".into());
+            if let Err(reason) = check_rate(rate) {
+                return invalid("rate", reason);
             }
         }
         if let Some(status) = self.expect.status {
@@ -189,13 +196,67 @@ impl Config {
     }
 }
 
+/// A level's connection count: at least one. (The scenario parser, the
+/// command lines and [`Config::validate`] all apply this rule.)
+pub fn check_connections(n_connections: usize) -> Result<(), String> {
+    if n_connections == 0 {
+        return Err("every level needs at least 1 connection".into());
+    }
+    Ok(())
+}
+
+/// A request method: letters only (GET, POST, PROPFIND).
+pub fn check_method(method: &str) -> Result<(), String> {
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(format!("'{method}' is not an HTTP method"));
+    }
+    Ok(())
+}
+
+/// An open-loop rate: a positive, finite number of requests per second.
+pub fn check_rate(rate: f64) -> Result<(), String> {
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(format!("{rate} is not a positive number of requests per second"));
+    }
+    Ok(())
+}
+
+/// A header the generator can write as one line of the request: the name an
+/// RFC 9110 token, the value without CR, LF or NUL.
+pub fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if name.is_empty() || name.bytes().any(|b| !is_token_byte(b)) {
+        return Err(format!(
+            "'{}' is not a valid header name (letters, digits and -_.!#$%&'*+^`|~)",
+            name.escape_debug()
+        ));
+    }
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(format!("the value of '{name}' contains a line break or NUL"));
+    }
+    Ok(())
+}
+
+/// Settings that cannot go together; the error names the one to change.
+pub fn check_shape(pipeline: u32, keepalive: bool, open_loop: bool) -> Result<(), (&'static str, String)> {
+    if pipeline == 0 {
+        return Err(("pipeline", "must be at least 1".into()));
+    }
+    if pipeline > 1 && !keepalive {
+        return Err(("pipeline", "pipelining needs keep-alive; turn keep-alive on, or set pipeline to 1".into()));
+    }
+    if pipeline > 1 && open_loop {
+        return Err(("rate", "an open-loop rate and pipelining do not mix; drop one".into()));
+    }
+    Ok(())
+}
+
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Parses a CPU list such as `0`, `0,2` or `0-3,6`.
 pub fn parse_cpu_list(list: &str) -> Result<Vec<usize>, ConfigError> {
-    let bad = |reason: String| ConfigError::Invalid { option: "cpus", reason };
+    let bad = |reason: String| ConfigError::Invalid { setting: "cpus", reason };
     let mut cpus = Vec::new();
     for part in list.split(',').map(str::trim) {
         let (lo, hi) = match part.split_once('-') {
@@ -247,7 +308,7 @@ mod tests {
     fn validation_names_the_option() {
         let base = Config::new(Target::parse("http://127.0.0.1:1/").unwrap());
         let option_of = |c: Config| match c.validate() {
-            Err(ConfigError::Invalid { option, .. }) => option,
+            Err(ConfigError::Invalid { setting, .. }) => setting,
             other => panic!("expected an error, got {other:?}"),
         };
         assert_eq!(option_of(Config { n_connections: 0, ..base.clone() }), "connections");
@@ -256,7 +317,9 @@ mod tests {
         assert_eq!(option_of(Config { rate: Some(-1.0), ..base.clone() }), "rate");
         assert_eq!(option_of(Config { method: "G T".into(), ..base.clone() }), "method");
         assert_eq!(option_of(Config { headers: vec![("X".into(), "a\r\nb".into())], ..base.clone() }), "header");
-        assert_eq!(option_of(Config { stop: Stop::Requests(0), ..base.clone() }), "requests");
+        assert_eq!(option_of(Config { headers: vec![("X".into(), "a\0b".into())], ..base.clone() }), "header");
+        assert_eq!(option_of(Config { rate: Some(10.0), pipeline: 2, ..base.clone() }), "rate");
+        assert_eq!(option_of(Config { stop: RunLength::Requests(0), ..base.clone() }), "requests");
         assert!(base.validate().is_ok());
     }
 }

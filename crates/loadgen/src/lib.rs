@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use memchr::memmem::Finder;
 
-pub use config::{parse_cpu_list, Config, Expect, Stop, Target};
+pub use config::{
+    check_connections, check_header, check_method, check_rate, check_shape, parse_cpu_list, Config, Expect, RunLength,
+    Target,
+};
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
 pub use merge::{merge, shares};
@@ -107,8 +110,8 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     let t0 = Instant::now();
     let measure_start = t0 + config.warmup;
     let end = match config.stop {
-        Stop::Duration(d) => Some(measure_start + d),
-        Stop::Requests(_) => None,
+        RunLength::Duration(d) => Some(measure_start + d),
+        RunLength::Requests(_) => None,
     };
     let shared = Shared {
         config: config.clone(),
@@ -170,21 +173,27 @@ fn split(config: &Config) -> Vec<Share> {
         .map(|i| {
             let (lo, hi) = (i * n / t, (i + 1) * n / t);
             let quota = match config.stop {
-                Stop::Requests(total) => {
+                RunLength::Requests(total) => {
                     let at = |c: usize| (u128::from(total) * c as u128 / n as u128) as u64;
                     Some(at(hi) - at(lo))
                 }
-                Stop::Duration(_) => None,
+                RunLength::Duration(_) => None,
             };
             Share { first_conn: lo, n_conns: hi - lo, quota }
         })
         .collect()
 }
 
-/// The most connections one run can open on this machine: the hard
-/// open-files limit (which `run` raises the soft limit to) less spare descriptors.
-pub fn max_connections() -> usize {
-    sys::raise_nofile_limit().map_or(0, |(_, hard)| (hard as usize).saturating_sub(SPARE_FILES))
+/// This process's hard open-files limit, which `run` raises the soft limit
+/// to; reading it changes nothing. 0 when it cannot be read.
+pub fn open_files_limit() -> u64 {
+    sys::nofile_limit().map_or(0, |(_, hard)| hard)
+}
+
+/// The most connections one run can open under a hard open-files limit of
+/// `open_files`: the limit less the descriptors a run needs besides.
+pub fn max_connections(open_files: u64) -> usize {
+    (open_files as usize).saturating_sub(SPARE_FILES)
 }
 
 fn check_file_limit(n_connections: usize) -> Result<(), Error> {
@@ -250,8 +259,8 @@ fn finish(
 
 fn options(config: &Config) -> Options {
     let (duration_s, requests) = match config.stop {
-        Stop::Duration(d) => (Some(d.as_secs_f64()), None),
-        Stop::Requests(n) => (None, Some(n)),
+        RunLength::Duration(d) => (Some(d.as_secs_f64()), None),
+        RunLength::Requests(n) => (None, Some(n)),
     };
     Options {
         url: config.target.url.clone(),

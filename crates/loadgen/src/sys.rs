@@ -5,13 +5,20 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// Raises the soft open-files limit to the hard limit; returns `(soft, hard)` after.
-pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
+/// The open-files limit, `(soft, hard)`; changes nothing.
+pub fn nofile_limit() -> io::Result<(u64, u64)> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `lim` is a valid, writable rlimit.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok((lim.rlim_cur, lim.rlim_max))
+}
+
+/// Raises the soft open-files limit to the hard limit; returns `(soft, hard)` after.
+pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
+    let (soft, hard) = nofile_limit()?;
+    let mut lim = libc::rlimit { rlim_cur: soft, rlim_max: hard };
     if lim.rlim_cur < lim.rlim_max {
         let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
         // SAFETY: `raised` is a valid rlimit.

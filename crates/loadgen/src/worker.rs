@@ -18,7 +18,7 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::config::{Config, Stop};
+use crate::config::{Config, RunLength};
 use crate::http::{Response, ResponseParser};
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
@@ -59,7 +59,7 @@ pub(crate) struct Slot {
 pub(crate) struct Share {
     pub first_conn: usize,
     pub n_conns: usize,
-    /// `Stop::Requests`: how many measured requests this thread sends.
+    /// `RunLength::Requests`: how many measured requests this thread sends.
     pub quota: Option<u64>,
 }
 
@@ -687,7 +687,7 @@ impl<'a> Worker<'a> {
     /// Rate mode: requests whose intended time fell in the measured window
     /// (up to `stopped_at`) but that were never written.
     fn count_unsent(&mut self, stopped_at: Instant) {
-        let (Some(interval_ns), Stop::Duration(_)) = (self.interval_ns, self.shared.config.stop) else {
+        let (Some(interval_ns), RunLength::Duration(_)) = (self.interval_ns, self.shared.config.stop) else {
             return;
         };
         let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));

@@ -1,13 +1,13 @@
 //! Closed-loop behaviour: exact counts, framing, pipelining, keep-alive, checks.
 
-use loadgen::{Expect, Stop};
+use loadgen::{Expect, RunLength};
 
 use crate::util::{config_for, run, secs, write, Action, Server, OK};
 
 #[test]
 fn exact_request_count_is_sent() {
     let server = Server::fixed(OK);
-    let config = loadgen::Config { n_threads: 2, ..config_for(&server, 8, Stop::Requests(1000)) };
+    let config = loadgen::Config { n_threads: 2, ..config_for(&server, 8, RunLength::Requests(1000)) };
     let r = run(&config);
     assert_eq!(server.requests(), 1000);
     assert_eq!((r.requests, r.sent), (1000, 1000));
@@ -21,7 +21,7 @@ fn content_length_and_chunked_bodies() {
     let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
     for response in [OK, chunked, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"] {
         let server = Server::fixed(response);
-        let r = run(&config_for(&server, 2, Stop::Requests(200)));
+        let r = run(&config_for(&server, 2, RunLength::Requests(200)));
         assert_eq!((r.requests, r.errors.total()), (200, 0), "{response:?}: {:?}", r.errors);
         // Keep-alive: the two connections carried everything.
         assert_eq!(server.connections(), 2, "{response:?}");
@@ -31,7 +31,7 @@ fn content_length_and_chunked_bodies() {
 #[test]
 fn pipelined_requests_are_answered_in_order() {
     let server = Server::fixed(OK);
-    let config = loadgen::Config { pipeline: 16, ..config_for(&server, 2, Stop::Requests(1000)) };
+    let config = loadgen::Config { pipeline: 16, ..config_for(&server, 2, RunLength::Requests(1000)) };
     let r = run(&config);
     assert_eq!(server.requests(), 1000);
     assert_eq!((r.requests, r.errors.total()), (1000, 0), "{:?}", r.errors);
@@ -41,7 +41,7 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn no_keepalive_opens_a_connection_per_request() {
     let server = Server::fixed("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-    let config = loadgen::Config { keepalive: false, ..config_for(&server, 4, Stop::Requests(300)) };
+    let config = loadgen::Config { keepalive: false, ..config_for(&server, 4, RunLength::Requests(300)) };
     let r = run(&config);
     assert_eq!((server.requests(), server.connections()), (300, 300));
     assert_eq!((r.requests, r.connections_opened, r.errors.total()), (300, 300, 0), "{:?}", r.errors);
@@ -52,7 +52,7 @@ fn close_delimited_body_counts_as_a_response() {
     let server = Server::start(|_| vec![write("HTTP/1.1 200 OK\r\n\r\nbody until close"), Action::Close]);
     let config = loadgen::Config {
         expect: Expect { status: Some(200), body: Some(b"until".to_vec()) },
-        ..config_for(&server, 2, Stop::Requests(100))
+        ..config_for(&server, 2, RunLength::Requests(100))
     };
     let r = run(&config);
     assert_eq!((r.requests, r.errors.total()), (100, 0), "{:?}", r.errors);
@@ -71,9 +71,10 @@ fn body_check_finds_text_split_across_reads() {
         ]
     });
     let expect = |needle: &str| Expect { status: None, body: Some(needle.as_bytes().to_vec()) };
-    let found = run(&loadgen::Config { expect: expect("needle"), ..config_for(&server, 2, Stop::Requests(40)) });
+    let found = run(&loadgen::Config { expect: expect("needle"), ..config_for(&server, 2, RunLength::Requests(40)) });
     assert_eq!((found.requests, found.errors.body), (40, 0));
-    let missing = run(&loadgen::Config { expect: expect("haystack"), ..config_for(&server, 2, Stop::Requests(40)) });
+    let missing =
+        run(&loadgen::Config { expect: expect("haystack"), ..config_for(&server, 2, RunLength::Requests(40)) });
     assert_eq!((missing.requests, missing.errors.body), (40, 40));
 }
 
@@ -86,14 +87,14 @@ fn status_check_counts_and_goes_on() {
             vec![write(OK)]
         }
     });
-    let r = run(&config_for(&server, 1, Stop::Requests(100)));
+    let r = run(&config_for(&server, 1, RunLength::Requests(100)));
     assert_eq!((r.requests, r.errors.status), (100, 25));
     let server = Server::fixed("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n");
-    let lenient = run(&config_for(&server, 1, Stop::Requests(10)));
+    let lenient = run(&config_for(&server, 1, RunLength::Requests(10)));
     assert_eq!(lenient.errors.status, 0, "3xx passes by default");
     let strict = run(&loadgen::Config {
         expect: Expect { status: Some(200), body: None },
-        ..config_for(&server, 1, Stop::Requests(10))
+        ..config_for(&server, 1, RunLength::Requests(10))
     });
     assert_eq!(strict.errors.status, 10);
 }
@@ -123,7 +124,7 @@ fn post_body_and_headers_reach_the_server() {
         body: br#"{"user":"a"}"#.to_vec(),
         ..loadgen::Config::new(loadgen::Target::parse(&format!("http://{addr}/login")).unwrap())
     };
-    let r = run(&loadgen::Config { n_connections: 1, stop: Stop::Requests(1), ..config });
+    let r = run(&loadgen::Config { n_connections: 1, stop: RunLength::Requests(1), ..config });
     assert_eq!(r.requests, 1);
     let request = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
     assert!(request.starts_with("POST /login HTTP/1.1\r\n"), "{request}");
@@ -136,7 +137,7 @@ fn post_body_and_headers_reach_the_server() {
 fn duration_run_and_per_second_series() {
     let server = Server::fixed(OK);
     let config =
-        loadgen::Config { warmup: secs(0.5), n_threads: 2, ..config_for(&server, 4, Stop::Duration(secs(2.0))) };
+        loadgen::Config { warmup: secs(0.5), n_threads: 2, ..config_for(&server, 4, RunLength::Duration(secs(2.0))) };
     let r = run(&config);
     assert!((r.duration_s - 2.0).abs() < 0.01, "{}", r.duration_s);
     assert!(r.requests > 100, "{}", r.requests);
@@ -159,7 +160,7 @@ fn cancel_returns_a_partial_result() {
         canceller.cancel();
     });
     let started = std::time::Instant::now();
-    let r = loadgen::run(&config_for(&server, 2, Stop::Duration(secs(30.0))), &control).unwrap();
+    let r = loadgen::run(&config_for(&server, 2, RunLength::Duration(secs(30.0))), &control).unwrap();
     assert!(started.elapsed() < secs(2.0));
     assert!(r.interrupted);
     assert!(r.duration_s > 0.3 && r.duration_s < 1.5, "{}", r.duration_s);

@@ -1,13 +1,13 @@
 //! Servers that misbehave: each fault is counted under its kind, never panics.
 
-use loadgen::{Error, Stop};
+use loadgen::{Error, RunLength};
 
 use crate::util::{config_for, run, secs, write, Action, Server, OK};
 
 #[test]
 fn stalled_requests_time_out_once_each() {
     let server = Server::start(|_| vec![Action::Stall]);
-    let config = loadgen::Config { timeout: secs(0.3), ..config_for(&server, 2, Stop::Duration(secs(2.0))) };
+    let config = loadgen::Config { timeout: secs(0.3), ..config_for(&server, 2, RunLength::Duration(secs(2.0))) };
     let r = run(&config);
     // Every request timed out exactly once, but for the two still in flight
     // when the run ended; about six per connection in 2 s.
@@ -28,7 +28,7 @@ fn close_mid_response_is_a_read_error() {
             vec![write(OK)]
         }
     });
-    let r = run(&config_for(&server, 1, Stop::Requests(100)));
+    let r = run(&config_for(&server, 1, RunLength::Requests(100)));
     assert_eq!((r.requests, r.errors.read), (50, 50), "{:?}", r.errors);
 }
 
@@ -43,7 +43,7 @@ fn malformed_responses_are_parse_errors() {
         huge_head,
     ] {
         let server = Server::start(move |_| vec![write(&response), Action::Sleep(secs(0.05))]);
-        let r = run(&config_for(&server, 1, Stop::Requests(5)));
+        let r = run(&config_for(&server, 1, RunLength::Requests(5)));
         assert_eq!((r.requests, r.errors.parse), (0, 5), "{:?}", r.errors);
     }
 }
@@ -51,7 +51,7 @@ fn malformed_responses_are_parse_errors() {
 #[test]
 fn unsolicited_bytes_are_parse_errors() {
     let server = Server::fixed(&format!("{OK}{OK}"));
-    let r = run(&config_for(&server, 1, Stop::Requests(10)));
+    let r = run(&config_for(&server, 1, RunLength::Requests(10)));
     assert!(r.errors.parse >= 1, "{:?}", r.errors);
 }
 
@@ -60,7 +60,8 @@ fn refused_connections_are_connect_errors() {
     // Bind and drop: nothing listens on that port any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let target = loadgen::Target::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let config = loadgen::Config { n_connections: 2, stop: Stop::Duration(secs(0.5)), ..loadgen::Config::new(target) };
+    let config =
+        loadgen::Config { n_connections: 2, stop: RunLength::Duration(secs(0.5)), ..loadgen::Config::new(target) };
     let r = run(&config);
     assert_eq!(r.requests, 0);
     // Retries are paced (10 ms apart per connection), not a spin.
@@ -75,7 +76,7 @@ fn endless_body_times_out_with_bounded_memory() {
         actions.extend(std::iter::repeat_n(write(chunk), 2000));
         actions
     });
-    let config = loadgen::Config { timeout: secs(0.5), ..config_for(&server, 1, Stop::Duration(secs(1.2))) };
+    let config = loadgen::Config { timeout: secs(0.5), ..config_for(&server, 1, RunLength::Duration(secs(1.2))) };
     let r = run(&config);
     assert_eq!(r.requests, 0);
     assert!(r.errors.timeout >= 1, "{:?}", r.errors);
@@ -86,7 +87,8 @@ fn endless_body_times_out_with_bounded_memory() {
 #[test]
 fn too_many_connections_for_the_file_limit() {
     let server = Server::fixed(OK);
-    let err = loadgen::run(&config_for(&server, 10_000_000, Stop::Requests(1)), &loadgen::Control::new()).unwrap_err();
+    let err =
+        loadgen::run(&config_for(&server, 10_000_000, RunLength::Requests(1)), &loadgen::Control::new()).unwrap_err();
     assert!(matches!(err, Error::FileLimit { .. }), "{err}");
     assert!(err.to_string().contains("ulimit -Hn"), "{err}");
 }

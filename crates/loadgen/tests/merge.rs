@@ -1,6 +1,6 @@
 //! Results of generators that ran side by side, merged into one.
 
-use loadgen::{decode_histogram, Stop};
+use loadgen::{decode_histogram, RunLength};
 
 use crate::util::{config_for, run, secs, Server, OK};
 
@@ -10,8 +10,10 @@ fn merged_histograms_and_counters_are_exact_sums() {
     let parts: Vec<_> = [2, 3]
         .into_iter()
         .map(|n| {
-            let config =
-                loadgen::Config { rate: Some(200.0 * n as f64), ..config_for(&server, n, Stop::Duration(secs(1.0))) };
+            let config = loadgen::Config {
+                rate: Some(200.0 * n as f64),
+                ..config_for(&server, n, RunLength::Duration(secs(1.0)))
+            };
             run(&config)
         })
         .collect();

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use loadgen::Stop;
+use loadgen::RunLength;
 
 use crate::util::{config_for, run, secs, write, Action, Server, OK};
 
@@ -11,7 +11,7 @@ use crate::util::{config_for, run, secs, write, Action, Server, OK};
 fn reaches_the_target_rate() {
     let server = Server::fixed(OK);
     let config =
-        loadgen::Config { rate: Some(2000.0), n_threads: 2, ..config_for(&server, 20, Stop::Duration(secs(3.0))) };
+        loadgen::Config { rate: Some(2000.0), n_threads: 2, ..config_for(&server, 20, RunLength::Duration(secs(3.0))) };
     let r = run(&config);
     let rate = r.rate.unwrap();
     assert!((rate.achieved / 2000.0 - 1.0).abs() < 0.02, "achieved {}", rate.achieved);
@@ -38,7 +38,7 @@ fn a_one_second_stall_shows_in_corrected_latency_only() {
     let config = loadgen::Config {
         rate: Some(1000.0),
         timeout: secs(3.0),
-        ..config_for(&server, 10, Stop::Duration(secs(4.0)))
+        ..config_for(&server, 10, RunLength::Duration(secs(4.0)))
     };
     let r = run(&config);
     let corrected = r.latency_us.p99;
@@ -58,7 +58,7 @@ fn unsent_requests_are_counted() {
     // A server that takes 100 ms per answer on one connection can take 10 of
     // the 100 requests a second asked for.
     let server = Server::start(|_| vec![Action::Sleep(secs(0.1)), write(OK)]);
-    let config = loadgen::Config { rate: Some(100.0), ..config_for(&server, 1, Stop::Duration(secs(2.0))) };
+    let config = loadgen::Config { rate: Some(100.0), ..config_for(&server, 1, RunLength::Duration(secs(2.0))) };
     let r = run(&config);
     let rate = r.rate.unwrap();
     assert!(r.sent <= 22, "sent {}", r.sent);

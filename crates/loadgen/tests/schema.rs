@@ -1,6 +1,6 @@
 //! The JSON output matches the committed schema, in both modes.
 
-use loadgen::Stop;
+use loadgen::RunLength;
 
 use crate::util::{config_for, run, secs, Server, OK};
 
@@ -19,7 +19,7 @@ fn check(result: &loadgen::LoadResult) {
 #[test]
 fn closed_loop_output_matches_schema() {
     let server = Server::fixed(OK);
-    let r = run(&config_for(&server, 2, Stop::Duration(secs(1.0))));
+    let r = run(&config_for(&server, 2, RunLength::Duration(secs(1.0))));
     check(&r);
     assert!(r.rate.is_none() && r.latency_raw_us.is_none());
 }
@@ -27,7 +27,7 @@ fn closed_loop_output_matches_schema() {
 #[test]
 fn rate_output_matches_schema() {
     let server = Server::fixed(OK);
-    let r = run(&loadgen::Config { rate: Some(200.0), ..config_for(&server, 2, Stop::Duration(secs(1.0))) });
+    let r = run(&loadgen::Config { rate: Some(200.0), ..config_for(&server, 2, RunLength::Duration(secs(1.0))) });
     check(&r);
     assert!(r.rate.is_some() && r.latency_raw_us.is_some());
 }
@@ -37,7 +37,7 @@ fn schema_rejects_a_result_without_fixed_names() {
     let schema: serde_json::Value = serde_json::from_str(include_str!("../schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let server = Server::fixed(OK);
-    let mut value = serde_json::to_value(run(&config_for(&server, 1, Stop::Requests(5)))).unwrap();
+    let mut value = serde_json::to_value(run(&config_for(&server, 1, RunLength::Requests(5)))).unwrap();
     value.as_object_mut().unwrap().remove("latency_us");
     assert!(!validator.is_valid(&value));
 }

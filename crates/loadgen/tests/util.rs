@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use loadgen::{Config, Control, LoadResult, Stop, Target};
+use loadgen::{Config, Control, LoadResult, RunLength, Target};
 pub use testserver::{write, Action, Server, OK};
 
 /// A config for `server`: `n_connections` on one thread, stop rule given.
-pub fn config_for(server: &Server, n_connections: usize, stop: Stop) -> Config {
+pub fn config_for(server: &Server, n_connections: usize, stop: RunLength) -> Config {
     Config { n_connections, n_threads: 1, stop, ..Config::new(Target::parse(&server.url()).unwrap()) }
 }
 

@@ -12,7 +12,7 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-use results::RunRecord;
+use record::RunRecord;
 
 pub use export::Exporter;
 pub use html::Html;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use results::{LevelRecord, LevelStatus, RunRecord, RunStatus};
+use record::{LevelRecord, LevelStatus, RunRecord, RunStatus};
 use serde::Serialize;
 
 /// Spread (coefficient of variation of req/s over repeats) above which a row is noisy.
@@ -138,6 +138,17 @@ impl Verdict {
     }
 }
 
+/// The verdict's rule for the generator: its CPU (percent of one CPU) at
+/// [`GENERATOR_BUSY`] or more of its `n_cpus` CPUs. The terminal table's notes use it too.
+pub fn generator_busy(cpu_pct: f64, n_cpus: usize) -> bool {
+    cpu_pct >= GENERATOR_BUSY * 100.0 * n_cpus.max(1) as f64
+}
+
+/// The verdict's rule for the server: its CPU at [`SERVER_BUSY`] or more of its limit (both in percent of one CPU).
+pub fn server_busy(cpu_pct: f64, limit_pct: f64) -> bool {
+    cpu_pct >= SERVER_BUSY * limit_pct
+}
+
 /// Builds the report from `(file name, record)` pairs, in a stable order.
 pub fn build(records: &[(String, RunRecord)]) -> Report {
     // (endpoint, method, path, connections, keep-alive) -> stack -> that level in each run.
@@ -204,9 +215,9 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
     let any_failed = runs.iter().any(|(l, _)| l.status == LevelStatus::Failed);
 
     let error_share = (errors + timeouts) as f64 / requests.max(1) as f64;
-    let generator_busy = generator_cpu_pct >= GENERATOR_BUSY * 100.0 * n_generator_cpus as f64;
+    let generator_busy = generator_busy(generator_cpu_pct, n_generator_cpus);
     let server_busy = match (server_cpu_pct, server_cpu_limit_pct) {
-        (Some(cpu), Some(limit)) => cpu >= SERVER_BUSY * limit,
+        (Some(cpu), Some(limit)) => server_busy(cpu, limit),
         _ => false,
     };
     // Little's law over answered requests, plus the connections that waited out a timeout meanwhile.
@@ -364,7 +375,7 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Each generator container's share of a level and its CPU, so that a
 /// saturated one shows: `2 generators: 2.50k req/s at CPU 97%, ...`.
-pub fn generators_note(generators: &[results::GeneratorRecord]) -> Option<String> {
+pub fn generators_note(generators: &[record::GeneratorRecord]) -> Option<String> {
     if generators.is_empty() {
         return None;
     }

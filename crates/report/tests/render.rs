@@ -1,7 +1,7 @@
 //! Snapshots of the Markdown and CSV exports, and the JSON's shape.
 
+use record::RunStatus;
 use report::Exporter;
-use results::RunStatus;
 
 use crate::util::{level, named, record};
 

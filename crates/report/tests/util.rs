@@ -2,7 +2,7 @@
 
 use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Options, SCHEMA_VERSION};
 use loadgen::{Histogram, LatencySummary};
-use results::{LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
+use record::{LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
 
 /// What one measured level looked like.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +75,7 @@ fn load(l: &Level) -> LoadResult {
 /// A complete run of `stack` in suite `suite`, one `health` level per entry.
 pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
     RunRecord {
-        schema_version: results::RECORD_VERSION,
+        schema_version: record::RECORD_VERSION,
         run_id: format!("{stack}-{suite}"),
         suite_id: suite.into(),
         scenario: ScenarioInfo {

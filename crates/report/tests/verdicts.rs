@@ -67,7 +67,7 @@ fn spread_over_repeats_marks_noisy_rows() {
 fn each_generator_containers_share_and_cpu_are_noted() {
     let mut r = record("stack", "01", &[level(100, 4600.0, 21_000)]);
     r.levels[0].generators = [(2400.0, 98.0), (2200.0, 45.0)]
-        .map(|(rps, cpu_pct)| results::GeneratorRecord {
+        .map(|(rps, cpu_pct)| record::GeneratorRecord {
             engine: "unix:///var/run/docker.sock".into(),
             container: "generator".into(),
             connections: 50,

@@ -6,15 +6,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use docker::Running;
-use loadgen::{Config, Control, Expect, LoadResult, Stop as LoadStop, Target};
+use loadgen::{Config, Control, LoadResult, RunLength};
+use plan::{server_target, EndpointPlan, Plan};
+use record::{Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord};
 use tokio::sync::oneshot;
 
-use crate::plan::{EndpointPlan, Plan};
+use crate::generators::GeneratorError;
 use crate::service::{Containers, LOG_TAIL};
-use crate::{sampler, save, Event, Runner, Stop};
-use results::{Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord};
+use crate::{sampler, save, Event, Halt, Runner};
 
-/// The server as it runs now (it is restarted if it dies mid-sweep).
+/// The server as it runs now (it is restarted if it dies between levels).
 struct Server {
     running: Running,
     port: u16,
@@ -31,7 +32,7 @@ impl Runner<'_> {
         record: &mut RunRecord,
         containers: &mut Containers,
         repeat: u32,
-    ) -> Result<(), Stop> {
+    ) -> Result<(), Halt> {
         for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
             self.build(svc, record, path).await?;
         }
@@ -49,8 +50,9 @@ impl Runner<'_> {
         if self.options.verify_only {
             return Ok(());
         }
-        if !self.generators.is_empty() {
-            self.prepare_generators(record).await?;
+        if let Some(image) = &self.generator_image {
+            self.prepare_generators(image).await?;
+            record.provenance.images.insert("generator".into(), image.tag.clone());
         }
         self.prime(plan, &plan.endpoints[0], server.addr).await;
 
@@ -74,7 +76,7 @@ impl Runner<'_> {
                         if self.cancel.is_cancelled() {
                             return Ok(());
                         }
-                        let Stop::Failed(why) = stop else { return Err(stop) };
+                        let Halt::Failed(why) = stop else { return Err(stop) };
                         self.emit(Event::Warning(&format!(
                             "before the next level: {}; starting a new server",
                             why.lines().next().unwrap_or_default()
@@ -105,50 +107,22 @@ impl Runner<'_> {
         run_id: &str,
         sidecar_env: &[String],
         containers: &mut Containers,
-    ) -> Result<Server, Stop> {
+    ) -> Result<Server, Halt> {
         let (running, port) = self.start_ready(&plan.server, plan, run_id, sidecar_env, containers).await?;
         Ok(Server { running, port, addr: plan.server.address(port) })
     }
 
     /// A short burst so that the first level does not pay for cold caches.
     async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, server: SocketAddr) {
-        let Ok(mut config) = self.load_config(plan, endpoint, 4.min(endpoint.connections[0]), server) else { return };
-        config.stop = LoadStop::Requests(100);
+        let Ok(target) = server_target(server, &endpoint.path) else { return };
+        let mut config = plan.load_config(endpoint, 4.min(endpoint.connections[0]), target);
+        config.stop = RunLength::Requests(100);
         config.warmup = Duration::ZERO;
         config.rate = None;
         let control = Control::new();
         self.cancel.attach(&control);
         let _ = tokio::task::spawn_blocking(move || loadgen::run(&config, &control)).await;
         self.cancel.detach();
-    }
-
-    fn load_config(
-        &self,
-        plan: &Plan,
-        endpoint: &EndpointPlan,
-        connections: usize,
-        server: SocketAddr,
-    ) -> Result<Config, loadgen::ConfigError> {
-        let target = server_target(server, &endpoint.path)?;
-        Ok(Config {
-            method: endpoint.method.clone(),
-            headers: endpoint.headers.clone(),
-            body: endpoint.body.clone(),
-            n_connections: connections,
-            n_threads: plan.threads.min(connections),
-            stop: LoadStop::Duration(plan.duration),
-            warmup: plan.warmup,
-            timeout: plan.timeout,
-            pipeline: plan.pipeline,
-            keepalive: endpoint.keepalive,
-            rate: plan.rate,
-            expect: Expect {
-                status: Some(endpoint.expect_status),
-                body: endpoint.expect_body.clone().map(String::into_bytes),
-            },
-            cpus: Some(plan.generator_cpus.clone()),
-            ..Config::new(target)
-        })
     }
 
     /// One connection level: load, with the server's cgroup sampled during
@@ -161,7 +135,7 @@ impl Runner<'_> {
         connections: usize,
         repeat: u32,
         server: &Server,
-    ) -> Result<LevelRecord, Stop> {
+    ) -> Result<LevelRecord, Halt> {
         self.emit(Event::Step(&format!(
             "{} {}: {connections} connections, {} warm-up + {} measured",
             endpoint.method,
@@ -183,8 +157,8 @@ impl Runner<'_> {
             generator_cpu_pct: 0.0,
             generators: Vec::new(),
         };
-        let config = match self.load_config(plan, endpoint, connections, server.addr) {
-            Ok(c) => c,
+        let config = match server_target(server.addr, &endpoint.path) {
+            Ok(target) => plan.load_config(endpoint, connections, target),
             Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -196,8 +170,7 @@ impl Runner<'_> {
             self.run_here(config).await
         } else {
             let on_start = |lead| sampling = sample(lead);
-            let url = config.target.url.clone();
-            let distributed = self.run_generators(plan, endpoint, &url, connections, run_id, on_start);
+            let distributed = self.run_generators(plan, &config, run_id, on_start);
             distributed.await.map(|d| (d.merged, d.parts))
         };
         let _ = stop_tx.send(());
@@ -211,13 +184,13 @@ impl Runner<'_> {
                 level.generators = generators;
                 result
             }
-            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e, String::new()))),
+            Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         level.generator_cpu_pct = match level.generators.iter().map(|g| g.cpu_pct).reduce(f64::max) {
             Some(busiest) => busiest,
             None => result.generator_cpu_pct(),
         };
-        let state = self.engine.state(&server.running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
+        let state = self.engine.state(&server.running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
         let failure = if !state.running {
             let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
             Some(Failure::new(
@@ -254,43 +227,13 @@ impl Runner<'_> {
     }
 
     /// Runs `config` in this process, on a blocking thread; a cancel reaches it.
-    async fn run_here(&self, config: Config) -> Result<(LoadResult, Vec<GeneratorRecord>), String> {
+    async fn run_here(&self, config: Config) -> Result<(LoadResult, Vec<GeneratorRecord>), GeneratorError> {
         let control = Control::new();
         self.cancel.attach(&control);
         let outcome = tokio::task::spawn_blocking(move || loadgen::run(&config, &control))
             .await
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
         self.cancel.detach();
-        outcome.map(|result| (result, Vec::new())).map_err(|e| e.to_string())
-    }
-}
-
-/// The load target for `path` on the server stackbench started at `server`:
-/// the generator sends to this address and no other.
-pub(crate) fn server_target(server: SocketAddr, path: &str) -> Result<Target, loadgen::ConfigError> {
-    let url = format!("http://{server}{path}");
-    let target = Target::parse(&url)?;
-    if target.addr != server {
-        return Err(loadgen::ConfigError::Url {
-            url,
-            reason: format!("the path makes it address {} instead of the server at {server}", target.addr),
-        });
-    }
-    Ok(target)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::server_target;
-
-    #[test]
-    fn a_path_never_takes_the_load_to_another_address() {
-        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
-        let target = server_target(server, "/health?x=1").unwrap();
-        assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
-        // A path that would turn the server's address into user info: refused, not followed.
-        let err = server_target(server, "@127.0.0.2/").unwrap_err().to_string();
-        assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
-        assert_eq!(server_target(server, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
+        outcome.map(|result| (result, Vec::new())).map_err(GeneratorError::Load)
     }
 }

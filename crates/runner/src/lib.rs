@@ -9,26 +9,20 @@
 mod cancel;
 mod generators;
 mod levels;
-mod plan;
 mod sampler;
 mod service;
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use docker::Engine;
+use plan::{Choices, Hosts, Machine, Plan};
+use record::{Provenance, RunRecord, RunStatus, ScenarioInfo};
 use scenario::Loaded;
 
 pub use cancel::Cancel;
-pub use generators::{generator_args, generator_tag, NonUtf8Body};
-pub use plan::{EndpointPlan, Machine, Plan, ServicePlan};
-pub use results as record;
-pub use results::{
-    Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo,
-    ServerUsage,
-};
+pub use generators::{generator_tag, GeneratorError};
 
 /// What the runner reports while it works.
 #[derive(Debug)]
@@ -40,19 +34,19 @@ pub enum Event<'a> {
     /// Something the user should know that does not stop the run.
     Warning(&'a str),
     /// A level finished (or failed) and was written to the results file.
-    Level(&'a LevelRecord),
+    Level(&'a record::LevelRecord),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Scenario(#[from] scenario::Error),
+    Plan(#[from] plan::Error),
     #[error(transparent)]
     Docker(#[from] docker::Error),
     #[error("cannot write results '{}': {source}; {} (earlier results are untouched)", path.display(), results_hint(source))]
     Results { path: PathBuf, source: std::io::Error },
-    #[error("{0}")]
-    Setup(String),
+    #[error("cannot read the stackbench binary {} for the generator image: {source}", path.display())]
+    GeneratorBinary { path: PathBuf, source: std::io::Error },
 }
 
 /// What to do when a results file cannot be written.
@@ -68,63 +62,123 @@ fn results_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
-/// Choices that are not in the scenario file.
+/// What a run needs besides the scenario and the engines.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct RunOptions {
     /// The project root: scenario paths are relative to it.
     pub root: PathBuf,
     /// Results go to `<results>/<scenario>/<UTC time>.json`.
     pub results: PathBuf,
-    pub duration: Option<Duration>,
-    pub connections: Option<Vec<usize>>,
-    /// CPUs for the load generator; the server gets the others.
-    pub generator_cpus: Vec<usize>,
+    /// The choices the plan is made with (levels, duration, CPUs, overrides, address).
+    pub choices: Choices,
     /// The host's CA bundle, added to every image build (if it exists).
     pub ca_bundle: Option<PathBuf>,
     /// When the command started, to report the time to the first measured request.
     pub started: Instant,
     /// Names this `bench` invocation in every record it writes (repeats share it).
     pub suite_id: String,
-    /// Environment set on a service over the scenario's own (`--set db.ROWS=1000`).
-    pub overrides: Vec<Override>,
     /// Build, start and verify every endpoint, then stop: no load.
     pub verify_only: bool,
-    /// The address the server and its sidecars bind and are reached at:
-    /// 127.0.0.1, unless they run on another host (a remote engine).
-    pub server_address: IpAddr,
-    /// The `stackbench` binary that generator images are built with (load from
-    /// generator containers only).
-    pub generator_binary: Option<PathBuf>,
 }
 
-/// `SERVICE.KEY=VALUE`: an environment variable for the server or a sidecar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Override {
-    pub service: String,
-    pub key: String,
-    pub value: String,
+/// The generator containers' image: the `stackbench` binary in a small image.
+#[derive(Debug, Clone)]
+struct GeneratorImage {
+    /// The binary built into it.
+    binary: PathBuf,
+    /// `stackbench/generator:<hash of the binary>`.
+    tag: String,
 }
 
-impl std::str::FromStr for Override {
-    type Err = String;
+/// Builds a [`Runner`]: the server's engine and the options are required; by
+/// default the load runs in this process and nothing is observed.
+pub struct RunnerBuilder<'a> {
+    engine: Engine,
+    options: RunOptions,
+    cancel: Cancel,
+    generators: Vec<Engine>,
+    generator_binary: Option<PathBuf>,
+    images_from: Option<Engine>,
+    observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
+}
 
-    fn from_str(s: &str) -> Result<Override, String> {
-        let parsed = s.split_once('=').and_then(|(target, value)| {
-            let (service, key) = target.split_once('.')?;
-            let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            (!service.is_empty() && key_ok).then(|| Override {
-                service: service.to_string(),
-                key: key.to_string(),
-                value: value.to_string(),
-            })
-        });
-        parsed.ok_or_else(|| format!("'{s}' is not SERVICE.KEY=VALUE (e.g. server.LOG_LEVEL=info or db.ROWS=1000)"))
+impl<'a> RunnerBuilder<'a> {
+    /// A cancel that reaches every step of the run.
+    pub fn cancel(mut self, cancel: Cancel) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Where progress goes.
+    pub fn observer(mut self, observer: impl Fn(Event<'_>) + Send + Sync + 'a) -> Self {
+        self.observer = Box::new(observer);
+        self
+    }
+
+    /// Load from one generator container per engine given (an engine may be
+    /// given more than once), built from the `stackbench` binary at `binary`.
+    pub fn generators(mut self, engines: Vec<Engine>, binary: PathBuf) -> Self {
+        self.generators = engines;
+        self.generator_binary = Some(binary);
+        self
+    }
+
+    /// An engine to copy base images from when another engine lacks them (this machine's).
+    pub fn images_from(mut self, engine: Engine) -> Self {
+        self.images_from = Some(engine);
+        self
+    }
+
+    /// The runner, with the machines it runs on known and the generator
+    /// image's tag resolved (its binary read), so a run cannot start without them.
+    pub fn build(self) -> Result<Runner<'a>, Error> {
+        let generator_image = match (&self.generator_binary, self.generators.is_empty()) {
+            (Some(binary), false) => Some(GeneratorImage {
+                tag: format!(
+                    "stackbench/generator:{}",
+                    generator_tag(binary).map_err(|source| Error::GeneratorBinary { path: binary.clone(), source })?
+                ),
+                binary: binary.clone(),
+            }),
+            _ => None,
+        };
+        let this = Machine::detect();
+        let hosts = hosts(&this, &self.engine, &self.generators);
+        Ok(Runner {
+            engine: self.engine,
+            options: self.options,
+            cancel: self.cancel,
+            generators: self.generators,
+            generator_image,
+            images_from: self.images_from,
+            this,
+            hosts,
+            n_containers: Default::default(),
+            observer: self.observer,
+        })
     }
 }
 
-impl std::fmt::Display for Override {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}={}", self.service, self.key, self.value)
+/// The machines of a run: this one's facts for an engine on this machine (and
+/// for load from this process), the engine's own report for another.
+fn hosts(this: &Machine, server: &Engine, generators: &[Engine]) -> Hosts {
+    let machine = |engine: &Engine| {
+        if engine.is_local() {
+            this.clone()
+        } else {
+            Machine {
+                n_cpus: engine.n_cpus,
+                cpu_model: format!("not reported by the engine at {}", engine.endpoint),
+                kernel: engine.kernel.clone(),
+                open_files: docker::OPEN_FILES,
+            }
+        }
+    };
+    let generator = generators.first().map_or_else(|| this.clone(), machine);
+    if server.is_local() && generators.iter().all(Engine::is_local) {
+        Hosts::Shared(this.clone())
+    } else {
+        Hosts::Apart { server: machine(server), generator }
     }
 }
 
@@ -132,42 +186,55 @@ impl std::fmt::Display for Override {
 /// this process or from generator containers.
 pub struct Runner<'a> {
     /// Where the server and its sidecars run.
-    pub engine: Engine,
-    pub options: Options,
-    pub cancel: Cancel,
+    engine: Engine,
+    options: RunOptions,
+    cancel: Cancel,
     /// One engine per generator container; empty: the load runs in this process.
-    pub generators: Vec<Engine>,
+    generators: Vec<Engine>,
+    /// Set exactly when `generators` is not empty.
+    generator_image: Option<GeneratorImage>,
     /// An engine to copy base images from when another engine lacks them (this machine's).
-    pub images_from: Option<Engine>,
-    /// The generator image's tag, once built for this run.
-    generator_image: std::sync::Mutex<Option<String>>,
+    images_from: Option<Engine>,
+    /// This machine.
+    this: Machine,
+    /// The machines of the server and of the load.
+    hosts: Hosts,
     /// Makes container names unique within a run.
     n_containers: std::sync::atomic::AtomicU64,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(
-        engine: Engine,
-        options: Options,
-        cancel: Cancel,
-        observer: impl Fn(Event<'_>) + Send + Sync + 'a,
-    ) -> Self {
-        Runner {
+    pub fn builder(engine: Engine, options: RunOptions) -> RunnerBuilder<'a> {
+        RunnerBuilder {
             engine,
             options,
-            cancel,
+            cancel: Cancel::new(),
             generators: Vec::new(),
+            generator_binary: None,
             images_from: None,
-            generator_image: Default::default(),
-            n_containers: Default::default(),
-            observer: Box::new(observer),
+            observer: Box::new(|_| {}),
         }
+    }
+
+    /// The machines the plan is made for.
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
     }
 
     /// A number no other container of this runner has had.
     pub(crate) fn next_container(&self) -> u64 {
         self.n_containers.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The open-files limit of a container on `engine`: one on this machine
+    /// gets no more than this process may have.
+    pub(crate) fn open_files_on(&self, engine: &Engine) -> u64 {
+        if engine.is_local() {
+            self.this.open_files.min(docker::OPEN_FILES)
+        } else {
+            docker::OPEN_FILES
+        }
     }
 
     /// Every engine the run uses, each once.
@@ -180,16 +247,16 @@ impl<'a> Runner<'a> {
     }
 
     /// Removes what earlier runs that died left behind, on every engine, and says so.
-    pub async fn sweep(&self) -> Result<(), Error> {
-        let mut swept = Vec::new();
+    pub async fn reap(&self) -> Result<(), Error> {
+        let mut reaped = Vec::new();
         for engine in self.engines() {
-            swept.extend(engine.sweep().await?);
+            reaped.extend(engine.reap().await?);
         }
-        if !swept.is_empty() {
+        if !reaped.is_empty() {
             self.emit(Event::Warning(&format!(
                 "removed {} container(s) left by an earlier run that did not finish: {}",
-                swept.len(),
-                swept.join(", ")
+                reaped.len(),
+                reaped.join(", ")
             )));
         }
         Ok(())
@@ -199,8 +266,7 @@ impl<'a> Runner<'a> {
     /// stack (a build, readiness, a verification, a level) end up in the
     /// returned record with a reason; `Err` is for what stops the whole suite.
     pub async fn run(&self, loaded: &Loaded, repeat: u32) -> Result<(PathBuf, RunRecord), Error> {
-        let machine = Machine::detect();
-        let plan = Plan::new(loaded, &self.options, &machine)?;
+        let plan = Plan::new(loaded, &self.options.choices, &self.hosts)?;
         let started_at = SystemTime::now();
         let stamp = compact_utc(started_at);
         let run_id = format!("{}-{stamp}-{}", plan.name, std::process::id());
@@ -208,6 +274,7 @@ impl<'a> Runner<'a> {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Results { path: dir.clone(), source })?;
         let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
         let path = dir.join(format!("{stamp}{suffix}.json"));
+        let server_machine = self.hosts.server();
         let mut record = RunRecord {
             schema_version: record::RECORD_VERSION,
             run_id: run_id.clone(),
@@ -224,15 +291,15 @@ impl<'a> Runner<'a> {
                 git_commit: git_commit(&self.options.root),
                 docker_version: self.engine.version.clone(),
                 docker_api_version: self.engine.api_version.clone(),
-                kernel: self.engine.kernel.clone(),
-                cpu_model: machine.cpu_model.clone(),
-                n_cpus: machine.n_cpus,
+                kernel: server_machine.kernel.clone(),
+                cpu_model: server_machine.cpu_model.clone(),
+                n_cpus: server_machine.n_cpus,
                 generator_cpus: plan.generator_cpus.clone(),
                 server_cpuset: plan.server_cpuset.clone(),
                 server_cpus: plan.server.cpus,
                 server_memory: plan.server.memory,
                 server_pids: plan.server.pids,
-                network: format!("host, server bound to {}", self.options.server_address),
+                network: format!("host, server bound to {}", self.options.choices.server_address),
                 images: BTreeMap::new(),
                 server_engine: self.engine.endpoint.clone(),
                 generator_engines: self.generators.iter().map(|e| e.endpoint.clone()).collect(),
@@ -257,11 +324,11 @@ impl<'a> Runner<'a> {
                 record.reason.get_or_insert_with(|| "interrupted".to_string());
             }
             Ok(()) => record.status = RunStatus::Complete,
-            Err(Stop::Failed(reason)) => {
+            Err(Halt::Failed(reason)) => {
                 record.status = if self.cancel.is_cancelled() { RunStatus::Interrupted } else { RunStatus::Failed };
                 record.reason = Some(reason);
             }
-            Err(Stop::Fatal(e)) => {
+            Err(Halt::Fatal(e)) => {
                 record.status = RunStatus::Failed;
                 record.reason = Some(e.to_string());
                 let _ = save(&record, &path);
@@ -285,16 +352,16 @@ pub(crate) fn distinct<'e>(engines: impl IntoIterator<Item = &'e Engine>) -> Vec
 }
 
 /// Why a scenario stopped before its end.
-pub(crate) enum Stop {
+pub(crate) enum Halt {
     /// The stack failed (build, readiness, verification): recorded, the suite goes on.
     Failed(String),
     /// Something that stops the suite (the results cannot be written, the engine went away).
     Fatal(Error),
 }
 
-impl From<Error> for Stop {
-    fn from(e: Error) -> Stop {
-        Stop::Fatal(e)
+impl From<Error> for Halt {
+    fn from(e: Error) -> Halt {
+        Halt::Fatal(e)
     }
 }
 

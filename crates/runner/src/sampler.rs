@@ -5,7 +5,7 @@ use std::time::Duration;
 use docker::{CgroupCounters, Engine, Sample};
 use tokio::sync::oneshot;
 
-use results::ServerUsage;
+use record::ServerUsage;
 
 const EVERY: Duration = Duration::from_millis(250);
 

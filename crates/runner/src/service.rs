@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use docker::{ContainerSpec, Engine, Running};
 
-use crate::plan::{EndpointPlan, Plan, ServicePlan};
-use crate::{Event, Runner, Stop};
-use results::RunRecord;
+use crate::{Event, Halt, Runner};
+use plan::{EndpointPlan, Plan, ServicePlan};
+use record::RunRecord;
 
 /// How deep project base images may start from one another.
 const MAX_BASE_DEPTH: u32 = 4;
@@ -81,7 +81,7 @@ pub(crate) fn run_labels(run_id: &str) -> HashMap<String, String> {
 
 impl Runner<'_> {
     /// Makes sure the base images exist, then builds the service's image.
-    pub(crate) async fn build(&self, svc: &ServicePlan, record: &mut RunRecord, results: &Path) -> Result<(), Stop> {
+    pub(crate) async fn build(&self, svc: &ServicePlan, record: &mut RunRecord, results: &Path) -> Result<(), Halt> {
         let image = Image {
             key: &svc.key,
             context: svc.context.clone(),
@@ -101,21 +101,21 @@ impl Runner<'_> {
         record: &mut RunRecord,
         results: &Path,
         depth: u32,
-    ) -> Result<(), Stop> {
+    ) -> Result<(), Halt> {
         let path = image.context.join(image.dockerfile);
         let dockerfile =
-            std::fs::read_to_string(&path).map_err(|e| Stop::Failed(format!("cannot read {}: {e}", path.display())))?;
+            std::fs::read_to_string(&path).map_err(|e| Halt::Failed(format!("cannot read {}: {e}", path.display())))?;
         for base in docker::base_images(&dockerfile) {
             if let Some(name) = project_base(&base) {
                 if depth >= MAX_BASE_DEPTH {
-                    return Err(Stop::Failed(format!(
+                    return Err(Halt::Failed(format!(
                         "{}: project base images nest deeper than {MAX_BASE_DEPTH} (a FROM cycle?)",
                         path.display()
                     )));
                 }
                 let context = self.options.root.join("docker").join(name);
                 if !context.join("Dockerfile").is_file() {
-                    return Err(Stop::Failed(format!(
+                    return Err(Halt::Failed(format!(
                         "{} starts FROM {base}, which stackbench builds from docker/{name}/Dockerfile, \
                          but that file does not exist",
                         path.display()
@@ -147,9 +147,9 @@ impl Runner<'_> {
                 let log_path = results.with_extension(format!("build-{}.log", image.key));
                 let _ = std::fs::write(&log_path, &failed.log);
                 record.build_logs.insert(image.key.to_string(), log_path.display().to_string());
-                Err(Stop::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
+                Err(Halt::Failed(format!("{failed}\n(whole build log: {})", log_path.display())))
             }
-            Err(e) => Err(Stop::Fatal(e.into())),
+            Err(e) => Err(Halt::Fatal(e.into())),
         }
     }
 
@@ -160,10 +160,10 @@ impl Runner<'_> {
         &self,
         engine: &Engine,
         spec: &docker::BuildSpec,
-    ) -> Result<Result<docker::Built, docker::Error>, Stop> {
+    ) -> Result<Result<docker::Built, docker::Error>, Halt> {
         let on_line = |line: &str| self.emit(Event::Detail(line));
         match docker::build_image_until(engine, spec, on_line, self.cancel.cancelled()).await {
-            Err(docker::Error::Stopped(_)) => Err(Stop::Failed("interrupted".into())),
+            Err(docker::Error::Stopped(_)) => Err(Halt::Failed("interrupted".into())),
             outcome => Ok(outcome),
         }
     }
@@ -177,8 +177,8 @@ impl Runner<'_> {
         run_id: &str,
         extra_env: &[String],
         containers: &mut Containers,
-    ) -> Result<(Running, u16), Stop> {
-        let port = free_port().map_err(|e| Stop::Failed(format!("cannot find a free port: {e}")))?;
+    ) -> Result<(Running, u16), Halt> {
+        let port = free_port().map_err(|e| Halt::Failed(format!("cannot find a free port: {e}")))?;
         let mut env = svc.own_env(port);
         env.extend_from_slice(extra_env);
         let spec = ContainerSpec {
@@ -192,6 +192,7 @@ impl Runner<'_> {
             memory: svc.memory,
             pids: svc.pids,
             host_network: true,
+            open_files: self.open_files_on(&self.engine),
         };
         self.emit(Event::Step(&format!(
             "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",
@@ -201,7 +202,7 @@ impl Runner<'_> {
             plan.server_cpuset,
             svc.memory >> 20
         )));
-        let running = self.engine.start(&spec).await.map_err(|e| Stop::Fatal(e.into()))?;
+        let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
         containers.track(&self.engine, &running.id);
         self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
         self.refuse_exposed(svc, &running).await?;
@@ -211,7 +212,7 @@ impl Runner<'_> {
     /// Host networking shares the machine's interfaces: a service that listens
     /// on anything but loopback (0.0.0.0, `::`, a LAN address) would be open to
     /// the network, so the scenario stops there.
-    async fn refuse_exposed(&self, svc: &ServicePlan, running: &Running) -> Result<(), Stop> {
+    async fn refuse_exposed(&self, svc: &ServicePlan, running: &Running) -> Result<(), Halt> {
         if !self.engine.is_local() {
             // Its sockets are on another machine; there it binds the address the user named.
             return Ok(());
@@ -228,7 +229,7 @@ impl Runner<'_> {
         if exposed.is_empty() {
             return Ok(());
         }
-        Err(Stop::Failed(format!(
+        Err(Halt::Failed(format!(
             "{} listens on {}, which host networking opens on every interface of this machine; \
              bind it to 127.0.0.1 (`{{host}}` in `command`, or $STACKBENCH_HOST)",
             svc.key,
@@ -244,14 +245,14 @@ impl Runner<'_> {
         running: &Running,
         port: u16,
         within: Duration,
-    ) -> Result<(), Stop> {
+    ) -> Result<(), Halt> {
         let deadline = Instant::now() + within;
         let client = http_client();
         let url = svc.ready.path.as_ref().map(|p| format!("http://{}{p}", svc.address(port)));
         let mut polls = 0u32;
         loop {
             if self.cancel.is_cancelled() {
-                return Err(Stop::Failed("interrupted while waiting for readiness".into()));
+                return Err(Halt::Failed("interrupted while waiting for readiness".into()));
             }
             let ready = match &url {
                 Some(url) => client.get(url).send().await.is_ok_and(|r| r.status().is_success()),
@@ -262,10 +263,10 @@ impl Runner<'_> {
             }
             polls += 1;
             if polls % 10 == 0 {
-                let state = self.engine.state(&running.id).await.map_err(|e| Stop::Fatal(e.into()))?;
+                let state = self.engine.state(&running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
                 if !state.running {
                     let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
-                    return Err(Stop::Failed(format!(
+                    return Err(Halt::Failed(format!(
                         "{} exited (code {}) before it was ready; its last lines:\n{logs}",
                         svc.key,
                         state.exit_code.map_or("?".into(), |c| c.to_string())
@@ -275,7 +276,7 @@ impl Runner<'_> {
             if Instant::now() > deadline {
                 let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
                 let what = url.clone().unwrap_or_else(|| format!("a TCP connect to {}", svc.address(port)));
-                return Err(Stop::Failed(format!(
+                return Err(Halt::Failed(format!(
                     "{} was not ready after {}: {what} never succeeded; its last lines:\n{logs}",
                     svc.key,
                     humantime::format_duration(within)
@@ -291,11 +292,11 @@ impl Runner<'_> {
         endpoint: &EndpointPlan,
         server: SocketAddr,
         running: &Running,
-    ) -> Result<(), Stop> {
+    ) -> Result<(), Halt> {
         let client = http_client();
         let url = format!("http://{server}{}", endpoint.path);
         let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
-            Stop::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
+            Halt::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
         })?;
         let mut request = client.request(method, &url).body(endpoint.body.clone());
         for (name, value) in &endpoint.headers {
@@ -303,7 +304,7 @@ impl Runner<'_> {
         }
         let failed = |why: String| async move {
             let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
-            Stop::Failed(format!(
+            Halt::Failed(format!(
                 "verification of endpoint '{}' ({} {}) failed: {why}; the server's last lines:\n{logs}",
                 endpoint.name, endpoint.method, endpoint.path
             ))
@@ -327,10 +328,10 @@ impl Runner<'_> {
     }
 
     /// Runs `work`, or stops when the run is cancelled.
-    pub(crate) async fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Stop> {
+    pub(crate) async fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Halt> {
         tokio::select! {
             out = work => Ok(out),
-            _ = self.cancel.cancelled() => Err(Stop::Failed("interrupted".into())),
+            _ = self.cancel.cancelled() => Err(Halt::Failed("interrupted".into())),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Servers that misbehave under load, redirects, base images that cannot be
 //! had, and secrets: each ends in a stated reason, nothing is left behind.
 
-use runner::{Cancel, FailureKind, LevelStatus, RunStatus};
+use record::{FailureKind, LevelStatus, RunStatus};
+use runner::Cancel;
 
 use crate::util::{root, run, scenario, temp_results};
 

@@ -1,6 +1,7 @@
 //! Whole runs: success, a server that dies mid-sweep, failed checks, Ctrl-C.
 
-use runner::{Cancel, FailureKind, LevelStatus, RunRecord, RunStatus};
+use record::{FailureKind, LevelStatus, RunRecord, RunStatus};
+use runner::Cancel;
 
 use crate::util::{run, scenario, secs, temp_results};
 

@@ -4,5 +4,4 @@
 mod util;
 
 mod faults;
-mod plans;
 mod runs;

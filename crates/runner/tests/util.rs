@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use runner::{Cancel, Event, Options, RunRecord, Runner};
+use record::RunRecord;
+use runner::{Cancel, Event, RunOptions, Runner};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -33,20 +34,15 @@ pids = 64
     scenario::parse(Path::new(&format!("{name}.toml")), &text, &root()).unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub fn options(results: &Path) -> Options {
-    Options {
+pub fn options(results: &Path) -> RunOptions {
+    RunOptions {
         root: root(),
         results: results.to_path_buf(),
-        duration: None,
-        connections: None,
-        generator_cpus: vec![0],
+        choices: plan::Choices::default(),
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
         started: Instant::now(),
         suite_id: "test-suite".into(),
-        overrides: Vec::new(),
         verify_only: false,
-        server_address: [127, 0, 0, 1].into(),
-        generator_binary: None,
     }
 }
 
@@ -59,9 +55,11 @@ pub fn temp_results(what: &str) -> tempfile::TempDir {
 pub async fn run(loaded: &scenario::Loaded, results: &Path, cancel: Cancel) -> (PathBuf, RunRecord, Vec<String>) {
     let engine = docker::Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
     let events = Mutex::new(Vec::new());
-    let runner = Runner::new(engine.clone(), options(results), cancel, |e: Event<'_>| {
-        events.lock().unwrap().push(format!("{e:?}"));
-    });
+    let runner = Runner::builder(engine.clone(), options(results))
+        .cancel(cancel)
+        .observer(|e: Event<'_>| events.lock().unwrap().push(format!("{e:?}")))
+        .build()
+        .unwrap();
     let (path, record) = runner.run(loaded, 1).await.unwrap();
     drop(runner);
     // Nothing of this run is left in the engine.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub use toml::Spanned;
 
 pub use scaffold::{scaffold, Scaffold};
-pub use values::{ByteSize, Cpus, Dur, Name, ProjectPath};
+pub use values::{parse_duration, ByteSize, Cpus, Dur, Name, ProjectPath};
 
 /// A scenario, as written in its TOML file.
 #[derive(Debug, Clone, Deserialize)]
@@ -104,7 +104,7 @@ pub struct Workload {
     #[serde(default)]
     pub rate: Option<Spanned<f64>>,
     #[serde(default = "default_pipeline")]
-    pub pipeline: u32,
+    pub pipeline: Spanned<u32>,
     /// Rest between two levels of the sweep.
     #[serde(default = "default_pause")]
     pub pause: Dur,
@@ -138,8 +138,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn connections<'a>(&'a self, workload: &'a Workload) -> &'a [usize] {
-        self.connections.as_ref().unwrap_or(&workload.connections).get_ref()
+    /// Its connection levels: its own, else the workload's.
+    pub fn connections<'a>(&'a self, workload: &'a Workload) -> &'a Spanned<Vec<usize>> {
+        self.connections.as_ref().unwrap_or(&workload.connections)
+    }
+
+    /// Its keep-alive: its own, else the workload's.
+    pub fn keepalive(&self, workload: &Workload) -> bool {
+        self.keepalive.unwrap_or(workload.keepalive)
     }
 }
 
@@ -167,8 +173,8 @@ fn default_pause() -> Dur {
 fn default_true() -> bool {
     true
 }
-fn default_pipeline() -> u32 {
-    1
+fn default_pipeline() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
 }
 fn default_method() -> String {
     "GET".to_string()
@@ -205,6 +211,11 @@ impl Loaded {
     /// The absolute path of a project path.
     pub fn resolve(&self, path: &ProjectPath) -> PathBuf {
         self.root.join(path.as_path())
+    }
+
+    /// Whether `name` names one of its services: `server`, or a sidecar's name.
+    pub fn has_service(&self, name: &str) -> bool {
+        name == "server" || self.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == name))
     }
 }
 
@@ -301,15 +312,34 @@ fn check(l: &Loaded) -> Result<(), Error> {
                 None,
             ));
         }
-        if let Some((name, _)) = endpoint.headers.iter().find(|(n, v)| !header_ok(n, v)) {
+        if let Err(reason) = loadgen::check_method(&endpoint.method) {
             return Err(l.error_at(
                 s.workload.endpoints.span(),
-                format!(
-                    "endpoint '{}': header '{}' cannot be sent as it is written",
-                    endpoint.name,
-                    name.escape_debug()
-                ),
-                Some("a header name is letters, digits and -_.!#$%&'*+^`|~; a value holds no line break"),
+                format!("endpoint '{}': {reason}", endpoint.name),
+                None,
+            ));
+        }
+        for (name, value) in &endpoint.headers {
+            if let Err(reason) = loadgen::check_header(name, value) {
+                return Err(l.error_at(
+                    s.workload.endpoints.span(),
+                    format!(
+                        "endpoint '{}': header '{}' cannot be sent as it is written: {reason}",
+                        endpoint.name,
+                        name.escape_debug()
+                    ),
+                    None,
+                ));
+            }
+        }
+        let pipeline = &s.workload.pipeline;
+        if let Err((_, reason)) =
+            loadgen::check_shape(*pipeline.get_ref(), endpoint.keepalive(&s.workload), s.workload.rate.is_some())
+        {
+            return Err(l.error_at(
+                pipeline.span(),
+                format!("pipeline = {} does not fit endpoint '{}': {reason}", pipeline.get_ref(), endpoint.name),
+                None,
             ));
         }
         if s.workload.endpoints.get_ref()[..idx].iter().any(|e| e.name == endpoint.name) {
@@ -330,12 +360,8 @@ fn check(l: &Loaded) -> Result<(), Error> {
         }
     }
     if let Some(rate) = &s.workload.rate {
-        if !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0) {
-            return Err(l.error_at(
-                rate.span(),
-                format!("rate = {} is not a positive number of requests per second", rate.get_ref()),
-                None,
-            ));
+        if let Err(reason) = loadgen::check_rate(*rate.get_ref()) {
+            return Err(l.error_at(rate.span(), format!("rate = {reason}"), None));
         }
     }
     Ok(())
@@ -357,12 +383,6 @@ fn check_inside(l: &Loaded, path: &Spanned<ProjectPath>) -> Result<(), Error> {
     ))
 }
 
-/// A header the generator can write as one line of the request (RFC 9110 token, no CR, LF or NUL).
-fn header_ok(name: &str, value: &str) -> bool {
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    !name.is_empty() && name.chars().all(token) && !value.contains(['\r', '\n', '\0'])
-}
-
 fn check_connections(l: &Loaded, connections: &Spanned<Vec<usize>>) -> Result<(), Error> {
     if connections.get_ref().is_empty() {
         return Err(l.error_at(
@@ -371,8 +391,10 @@ fn check_connections(l: &Loaded, connections: &Spanned<Vec<usize>>) -> Result<()
             Some("e.g. connections = [10, 100]"),
         ));
     }
-    if connections.get_ref().contains(&0) {
-        return Err(l.error_at(connections.span(), "a level of 0 connections", Some("every level needs at least 1")));
+    for &n in connections.get_ref() {
+        if let Err(reason) = loadgen::check_connections(n) {
+            return Err(l.error_at(connections.span(), format!("a level of {n} connections: {reason}"), None));
+        }
     }
     Ok(())
 }

@@ -43,6 +43,18 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// Parses `10s`, `1m30s`, `250ms`, or a bare number of seconds: the one rule
+/// for durations, in scenario files and on command lines.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("'{s}' is not a duration"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration ({e}); try 10s, 500ms or 1m"))
+}
+
 /// A duration written as `"10s"`, `"500ms"`, `"1m"`, or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Dur(pub Duration);
@@ -74,9 +86,7 @@ impl<'de> Deserialize<'de> for Dur {
                 }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
-                humantime::parse_duration(v).map(Dur).map_err(|e| {
-                    E::custom(format!("'{v}' is not a duration ({e}), expected one such as \"10s\" or \"500ms\""))
-                })
+                parse_duration(v).map(Dur).map_err(E::custom)
             }
         }
         d.deserialize_any(V)

@@ -57,8 +57,8 @@ fn good_scenario() {
     assert_eq!(s.workload.warmup.0.as_secs(), 1);
     assert_eq!(s.workload.timeout.0.as_secs(), 2);
     let endpoints = s.workload.endpoints.get_ref();
-    assert_eq!(endpoints[0].connections(&s.workload), &[10, 100]);
-    assert_eq!(endpoints[1].connections(&s.workload), &[2000]);
+    assert_eq!(endpoints[0].connections(&s.workload).get_ref(), &[10, 100]);
+    assert_eq!(endpoints[1].connections(&s.workload).get_ref(), &[2000]);
     assert_eq!(endpoints[1].method, "POST");
     assert_eq!(endpoints[0].expect_status, 200);
 }

@@ -47,6 +47,18 @@ pub enum RunStatus {
     Failed,
 }
 
+impl std::fmt::Display for RunStatus {
+    /// As the results file writes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioInfo {
     pub name: String,
@@ -157,7 +169,6 @@ impl LevelRecord {
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     ServerExited,
-    NotReady,
     NoResponses,
     Interrupted,
     Generator,

@@ -1,0 +1,410 @@
+//! From a scenario, the choices made for a run and the machines it runs on to
+//! a plan: which CPUs the generator and the server get, each service's image,
+//! command and limits, the levels to run, and each level's load settings.
+//! Every problem found here points at the scenario line, or the flag, that
+//! causes it.
+//!
+//! Architecture invariant: no Docker, no tokio, no network. It reads the body
+//! files a scenario names and nothing else; the machines' facts are given to it.
+
+mod generator;
+mod machine;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use loadgen::{Config, ConfigError, Expect, RunLength, Target};
+use scenario::{Loaded, Ready};
+
+pub use generator::{generator_args, NonUtf8Body};
+pub use machine::{Hosts, Machine};
+
+/// A plan that cannot be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Located in the scenario file.
+    #[error(transparent)]
+    Scenario(#[from] scenario::Error),
+    /// A choice made on the command line; `flag` names it.
+    #[error("{flag}: {reason}")]
+    Flag { flag: &'static str, reason: String },
+}
+
+/// What a run chooses that the scenario file does not say.
+#[derive(Debug, Clone)]
+pub struct Choices {
+    /// Measure each level this long instead of the scenario's duration (`--duration`).
+    pub duration: Option<Duration>,
+    /// These levels instead of the scenario's (`--connections`).
+    pub connections: Option<Vec<usize>>,
+    /// CPUs the generator is pinned to; the server's side gets the others of a shared machine.
+    pub generator_cpus: Vec<usize>,
+    /// Environment set on a service over the scenario's (`--set db.ROWS=1000`).
+    pub overrides: Vec<Override>,
+    /// The address the server and its sidecars bind and are reached at:
+    /// 127.0.0.1, unless they run on another host.
+    pub server_address: IpAddr,
+}
+
+impl Default for Choices {
+    /// The scenario as written, the generator on CPU 0, the server on loopback.
+    fn default() -> Choices {
+        Choices {
+            duration: None,
+            connections: None,
+            generator_cpus: vec![0],
+            overrides: Vec::new(),
+            server_address: [127, 0, 0, 1].into(),
+        }
+    }
+}
+
+/// `SERVICE.KEY=VALUE`: an environment variable for the server or a sidecar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub service: String,
+    pub key: String,
+    pub value: String,
+}
+
+/// Text that is not `SERVICE.KEY=VALUE`.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not SERVICE.KEY=VALUE (e.g. server.LOG_LEVEL=info or db.ROWS=1000)")]
+pub struct BadOverride(String);
+
+impl std::str::FromStr for Override {
+    type Err = BadOverride;
+
+    fn from_str(s: &str) -> Result<Override, BadOverride> {
+        let parsed = s.split_once('=').and_then(|(target, value)| {
+            let (service, key) = target.split_once('.')?;
+            let key_ok = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            (!service.is_empty() && key_ok).then(|| Override {
+                service: service.to_string(),
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+        });
+        parsed.ok_or_else(|| BadOverride(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}={}", self.service, self.key, self.value)
+    }
+}
+
+/// A container to build and start.
+#[derive(Debug, Clone)]
+pub struct ServicePlan {
+    /// `server`, or the sidecar's name.
+    pub key: String,
+    pub tag: String,
+    pub context: PathBuf,
+    pub dockerfile: String,
+    pub build_args: BTreeMap<String, String>,
+    pub command: Vec<String>,
+    pub cpus: f64,
+    pub memory: u64,
+    pub pids: u32,
+    pub env: BTreeMap<String, String>,
+    pub ready: Ready,
+    /// The address it binds (`{host}`), where the generator reaches it.
+    pub host: IpAddr,
+}
+
+impl ServicePlan {
+    /// The start command with `{host}`, `{port}`, `{cpus}` and `{workers}` filled in.
+    pub fn command_for(&self, port: u16) -> Vec<String> {
+        self.command
+            .iter()
+            .map(|arg| {
+                arg.replace("{host}", &self.host.to_string())
+                    .replace("{port}", &port.to_string())
+                    .replace("{cpus}", &format_cpus(self.cpus))
+                    .replace("{workers}", &self.workers().to_string())
+            })
+            .collect()
+    }
+
+    /// Where it listens on `port`.
+    pub fn address(&self, port: u16) -> SocketAddr {
+        SocketAddr::new(self.host, port)
+    }
+
+    /// Worker processes that fit the CPU limit: one per whole CPU, at least one.
+    pub fn workers(&self) -> u32 {
+        (self.cpus.floor() as u32).max(1)
+    }
+
+    /// What the service is told about itself, so that worker counts follow the limit.
+    pub fn own_env(&self, port: u16) -> Vec<String> {
+        let mut env = vec![
+            format!("STACKBENCH_HOST={}", self.host),
+            format!("STACKBENCH_PORT={port}"),
+            format!("STACKBENCH_CPUS={}", format_cpus(self.cpus)),
+            format!("STACKBENCH_WORKERS={}", self.workers()),
+            format!("WEB_CONCURRENCY={}", self.workers()),
+        ];
+        env.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
+        env
+    }
+
+    /// How the server finds this sidecar.
+    pub fn address_env(&self, port: u16) -> Vec<String> {
+        self.address_env_at(&self.host.to_string(), port)
+    }
+
+    /// How the server finds this sidecar at `host` (a name or an address).
+    pub fn address_env_at(&self, host: &str, port: u16) -> Vec<String> {
+        let prefix = format!("STACKBENCH_{}", self.key.to_ascii_uppercase().replace('-', "_"));
+        let url_host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+        vec![
+            format!("{prefix}_HOST={host}"),
+            format!("{prefix}_PORT={port}"),
+            format!("{prefix}_URL=http://{url_host}:{port}"),
+        ]
+    }
+}
+
+fn format_cpus(cpus: f64) -> String {
+    if cpus.fract() == 0.0 {
+        format!("{cpus:.0}")
+    } else {
+        format!("{cpus}")
+    }
+}
+
+/// One request shape, and its connection levels.
+#[derive(Debug, Clone)]
+pub struct EndpointPlan {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub expect_status: u16,
+    pub expect_body: Option<String>,
+    pub keepalive: bool,
+    pub connections: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    /// The `--set` overrides that named one of this scenario's services, as given.
+    pub overrides: Vec<String>,
+    pub generator_cpus: Vec<usize>,
+    pub server_cpuset: String,
+    pub server: ServicePlan,
+    pub sidecars: Vec<ServicePlan>,
+    pub endpoints: Vec<EndpointPlan>,
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub timeout: Duration,
+    pub pause: Duration,
+    pub threads: usize,
+    pub pipeline: u32,
+    pub rate: Option<f64>,
+}
+
+impl Plan {
+    pub fn new(loaded: &Loaded, choices: &Choices, hosts: &Hosts) -> Result<Plan, Error> {
+        let s = &loaded.scenario;
+        let generator_cpus = choices.generator_cpus.clone();
+        let n_generator_cpus = hosts.generator().n_cpus;
+        if let Some(&cpu) = generator_cpus.iter().find(|&&c| c >= n_generator_cpus) {
+            return Err(Error::Flag {
+                flag: "--generator-cpus",
+                reason: format!(
+                    "CPU {cpu} does not exist; the generator's machine has CPUs 0-{}",
+                    n_generator_cpus - 1
+                ),
+            });
+        }
+        let server_cpus: Vec<usize> = match hosts {
+            Hosts::Shared(machine) => (0..machine.n_cpus).filter(|c| !generator_cpus.contains(c)).collect(),
+            Hosts::Apart { server, .. } => (0..server.n_cpus).collect(),
+        };
+        if server_cpus.is_empty() {
+            return Err(Error::Flag {
+                flag: "--generator-cpus",
+                reason: format!(
+                    "no CPU is left for the server: this machine has {} and the generator takes {generator_cpus:?}; \
+                     give the generator fewer",
+                    n_generator_cpus
+                ),
+            });
+        }
+        let server_cpuset = server_cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        for service in std::iter::once(&s.server).chain(&s.sidecars) {
+            let cpus = service.cpus.get_ref().0;
+            if cpus > server_cpus.len() as f64 {
+                return Err(loaded
+                    .error_at(
+                        service.cpus.span(),
+                        format!(
+                            "cpus = {cpus}, but only {} CPU(s) ({server_cpuset}) are left for the server side after the \
+                             generator's CPU(s) {generator_cpus:?}",
+                            server_cpus.len()
+                        ),
+                        Some("lower cpus, or pass --generator-cpus with fewer CPUs"),
+                    )
+                    .into());
+            }
+        }
+        let name = s.name.get_ref().as_str().to_string();
+        let service = |svc: &scenario::Service, key: &str| ServicePlan {
+            key: key.to_string(),
+            tag: if key == "server" {
+                format!("stackbench/{name}:latest")
+            } else {
+                format!("stackbench/{name}-{key}:latest")
+            },
+            context: loaded.resolve(svc.build.get_ref()),
+            dockerfile: svc.dockerfile.clone(),
+            build_args: svc.build_args.clone(),
+            command: svc.command.clone(),
+            cpus: svc.cpus.get_ref().0,
+            memory: svc.memory.0,
+            pids: svc.pids,
+            env: svc.env.clone(),
+            ready: svc.ready.clone(),
+            host: choices.server_address,
+        };
+        let endpoints = s
+            .workload
+            .endpoints
+            .get_ref()
+            .iter()
+            .map(|e| endpoint(loaded, e, choices, hosts.generator()))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut server = service(&s.server, "server");
+        let mut sidecars: Vec<ServicePlan> =
+            s.sidecars.iter().map(|sc| service(sc, sc.name.as_ref().expect("checked").as_str())).collect();
+        // An override names a service of some scenarios of a suite; the others do not have it.
+        let mut overrides = Vec::new();
+        for o in choices.overrides.iter().filter(|o| loaded.has_service(&o.service)) {
+            let svc = std::iter::once(&mut server).chain(&mut sidecars).find(|svc| svc.key == o.service);
+            svc.expect("has_service names a service of the plan").env.insert(o.key.clone(), o.value.clone());
+            overrides.push(o.to_string());
+        }
+        let w = &s.workload;
+        Ok(Plan {
+            name,
+            overrides,
+            server,
+            sidecars,
+            threads: w.threads.unwrap_or(generator_cpus.len()).max(1),
+            generator_cpus,
+            server_cpuset,
+            endpoints,
+            duration: choices.duration.unwrap_or(w.duration.0),
+            warmup: w.warmup.0,
+            timeout: w.timeout.0,
+            pause: w.pause.0,
+            pipeline: *w.pipeline.get_ref(),
+            rate: w.rate.as_ref().map(|r| *r.get_ref()),
+        })
+    }
+
+    /// The load settings of one level: `endpoint` at `connections` against
+    /// `target`. The one translation of a plan into load: the generator in this
+    /// process runs it, and generator containers and pods get it as their
+    /// command line ([`generator_args`]).
+    pub fn load_config(&self, endpoint: &EndpointPlan, connections: usize, target: Target) -> Config {
+        Config {
+            target,
+            method: endpoint.method.clone(),
+            headers: endpoint.headers.clone(),
+            body: endpoint.body.clone(),
+            n_connections: connections,
+            n_threads: self.threads.min(connections).max(1),
+            stop: RunLength::Duration(self.duration),
+            warmup: self.warmup,
+            timeout: self.timeout,
+            pipeline: self.pipeline,
+            keepalive: endpoint.keepalive,
+            rate: self.rate,
+            expect: Expect {
+                status: Some(endpoint.expect_status),
+                body: endpoint.expect_body.clone().map(String::into_bytes),
+            },
+            cpus: Some(self.generator_cpus.clone()),
+        }
+    }
+}
+
+/// The plan of one endpoint: its levels (checked against the generator's
+/// open-files limit) and its request.
+fn endpoint(
+    loaded: &Loaded,
+    e: &scenario::Endpoint,
+    choices: &Choices,
+    generator: &Machine,
+) -> Result<EndpointPlan, Error> {
+    let w = &loaded.scenario.workload;
+    let sweep = e.connections(w);
+    let connections = choices.connections.clone().unwrap_or_else(|| sweep.get_ref().clone());
+    let max_connections = loadgen::max_connections(generator.open_files);
+    if let Some(&too_many) = connections.iter().find(|&&c| c > max_connections) {
+        let what =
+            format!("{too_many} connections are more than the generator's open-files limit allows ({max_connections})");
+        const RAISE: &str = "raise the hard limit (ulimit -Hn, LimitNOFILE=)";
+        if choices.connections.is_some() {
+            return Err(Error::Flag { flag: "--connections", reason: format!("{what}; lower it, or {RAISE}") });
+        }
+        return Err(loaded.error_at(sweep.span(), what, Some(&format!("lower the level, or {RAISE}"))).into());
+    }
+    let body = match (&e.body, &e.body_file) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(file)) => std::fs::read(loaded.resolve(file.get_ref())).map_err(|err| {
+            loaded.error_at(file.span(), format!("cannot read body file '{}': {err}", file.get_ref()), None)
+        })?,
+        (None, None) => Vec::new(),
+    };
+    Ok(EndpointPlan {
+        name: e.name.to_string(),
+        method: e.method.to_ascii_uppercase(),
+        path: e.path.clone(),
+        headers: e.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        body,
+        expect_status: e.expect_status,
+        expect_body: e.expect_body.clone(),
+        keepalive: e.keepalive.unwrap_or(w.keepalive),
+        connections,
+    })
+}
+
+/// The load target for `path` on the server stackbench started at `server`:
+/// the generator sends to this address and no other.
+pub fn server_target(server: SocketAddr, path: &str) -> Result<Target, ConfigError> {
+    let url = format!("http://{server}{path}");
+    let target = Target::parse(&url)?;
+    if target.addr != server {
+        return Err(ConfigError::Url {
+            url,
+            reason: format!("the path makes it address {} instead of the server at {server}", target.addr),
+        });
+    }
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_target;
+
+    #[test]
+    fn a_path_never_takes_the_load_to_another_address() {
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
+        let target = server_target(server, "/health?x=1").unwrap();
+        assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
+        // A path that would turn the server's address into user info: refused, not followed.
+        let err = server_target(server, "@127.0.0.2/").unwrap_err().to_string();
+        assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
+        assert_eq!(server_target(server, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,113 @@
+//! Plans: what the machines cannot give is refused before anything starts,
+//! pointing at the scenario line or the flag.
+
+use std::path::{Path, PathBuf};
+
+use plan::{Choices, Hosts, Machine, Plan};
+
+const WORKLOAD: &str = r#"
+[workload]
+connections = [10]
+
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+"#;
+
+/// `crates/`: it holds the docker crate's test build context.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A scenario around the docker crate's test context; `server_extra` goes into [server].
+fn scenario(name: &str, server_extra: &str, workload: &str) -> scenario::Loaded {
+    let text = format!(
+        "name = \"{name}\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 0.5\nmemory = \"64m\"\npids = \
+         64\n{server_extra}\n\n{workload}"
+    );
+    scenario::parse(Path::new(&format!("{name}.toml")), &text, &root()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn machine(n_cpus: usize) -> Machine {
+    Machine { n_cpus, cpu_model: "test".into(), kernel: "test".into(), open_files: 20_000 }
+}
+
+fn two_cpus() -> Hosts {
+    Hosts::Shared(machine(2))
+}
+
+fn plan_error(loaded: &scenario::Loaded, generator_cpus: Vec<usize>) -> String {
+    let choices = Choices { generator_cpus, ..Choices::default() };
+    Plan::new(loaded, &choices, &two_cpus()).expect_err("the plan is refused").to_string()
+}
+
+#[test]
+fn cpus_are_split_between_generator_and_server() {
+    let loaded =
+        scenario("plan-ok", "command = [\"serve\", \"{host}:{port}\", \"-w\", \"{workers}\", \"{cpus}\"]", WORKLOAD);
+    let plan = Plan::new(&loaded, &Choices::default(), &two_cpus()).unwrap();
+    assert_eq!((plan.generator_cpus.as_slice(), plan.server_cpuset.as_str()), (&[0][..], "1"));
+    assert_eq!(plan.server.command_for(8080), vec!["serve", "127.0.0.1:8080", "-w", "1", "0.5"]);
+    assert!(plan.server.own_env(8080).contains(&"WEB_CONCURRENCY=1".to_string()));
+    assert!(plan.server.own_env(8080).contains(&"STACKBENCH_CPUS=0.5".to_string()));
+}
+
+#[test]
+fn a_server_on_another_machine_may_use_all_of_its_cpus() {
+    let loaded = scenario("plan-apart", "", WORKLOAD);
+    let hosts = Hosts::Apart { server: machine(4), generator: machine(2) };
+    let plan = Plan::new(&loaded, &Choices::default(), &hosts).unwrap();
+    assert_eq!((plan.generator_cpus.as_slice(), plan.server_cpuset.as_str()), (&[0][..], "0,1,2,3"));
+    // The generator's CPUs are checked against the generator's machine, not the server's.
+    let choices = Choices { generator_cpus: vec![3], ..Choices::default() };
+    let err = Plan::new(&loaded, &choices, &hosts).unwrap_err().to_string();
+    assert!(err.starts_with("--generator-cpus: CPU 3 does not exist"), "{err}");
+}
+
+#[test]
+fn impossible_plans_are_refused_with_a_location() {
+    let too_many_cpus = scenario("plan-cpus", "", WORKLOAD);
+    let text = too_many_cpus.text.replace("cpus = 0.5", "cpus = 2");
+    let too_many_cpus = scenario::parse(Path::new("plan-cpus.toml"), &text, &root()).unwrap();
+    let err = plan_error(&too_many_cpus, vec![0]);
+    assert!(err.starts_with("plan-cpus.toml:4:8: cpus = 2, but only 1 CPU(s) (1) are left"), "{err}");
+
+    let loaded = scenario("plan-conns", "", &WORKLOAD.replace("[10]", "[10, 100000000]"));
+    let err = plan_error(&loaded, vec![0]);
+    assert!(err.contains("100000000 connections are more than the generator's open-files limit allows"), "{err}");
+    assert!(err.starts_with("plan-conns.toml:11:15:"), "{err}");
+
+    // The same level from the command line is the flag's fault, not the file's.
+    let choices = Choices { connections: Some(vec![100000000]), ..Choices::default() };
+    let err = Plan::new(&loaded, &choices, &two_cpus()).expect_err("refused").to_string();
+    assert!(err.starts_with("--connections: 100000000 connections are more than"), "{err}");
+
+    let loaded = scenario("plan-gen", "", WORKLOAD);
+    assert!(plan_error(&loaded, vec![5]).contains("--generator-cpus: CPU 5 does not exist"));
+    assert!(plan_error(&loaded, vec![0, 1]).contains("no CPU is left for the server"));
+}
+
+#[test]
+fn the_open_files_limit_is_the_generator_machines() {
+    let loaded = scenario("plan-files", "", &WORKLOAD.replace("[10]", "[10000]"));
+    let small = Machine { open_files: 1024, ..machine(2) };
+    let err = Plan::new(&loaded, &Choices::default(), &Hosts::Shared(small.clone())).unwrap_err().to_string();
+    assert!(err.contains("10000 connections are more than the generator's open-files limit allows (992)"), "{err}");
+    // A server on a machine with a small limit does not limit the generator.
+    let hosts = Hosts::Apart { server: small, generator: machine(2) };
+    assert!(Plan::new(&loaded, &Choices::default(), &hosts).is_ok());
+}
+
+#[test]
+fn overrides_reach_the_services_that_exist() {
+    let loaded = scenario("plan-set", "", WORKLOAD);
+    let choices = Choices {
+        overrides: vec!["server.LEVEL=9".parse().unwrap(), "db.ROWS=1".parse().unwrap()],
+        ..Choices::default()
+    };
+    let plan = Plan::new(&loaded, &choices, &two_cpus()).unwrap();
+    assert_eq!(plan.overrides, ["server.LEVEL=9"]);
+    assert_eq!(plan.server.env.get("LEVEL").map(String::as_str), Some("9"));
+    let err = "db.ROWS".parse::<plan::Override>().unwrap_err().to_string();
+    assert!(err.contains("'db.ROWS' is not SERVICE.KEY=VALUE"), "{err}");
+}
