@@ -60,8 +60,7 @@ pub async fn build_image_until(
     mut on_line: impl FnMut(&str),
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Built, Error> {
-    let context = context_tar(spec)
-        .map_err(|e| Error::Io(format!("cannot read build context '{}': {e}", spec.context.display())))?;
+    let context = context_tar(spec).map_err(|source| Error::Context { path: spec.context.clone(), source })?;
     let options = BuildImageOptionsBuilder::default()
         .dockerfile(&spec.dockerfile)
         .t(&spec.tag)

@@ -124,7 +124,7 @@ impl Engine {
         let mut stats = self.docker.stats(id, Some(options));
         let reading = match stats.next().await {
             Some(reading) => reading.map_err(api(format!("reading the counters of {id}")))?,
-            None => return Err(Error::Io(format!("the engine gave no counters for {id}"))),
+            None => return Err(Error::NoCounters(id.to_string())),
         };
         let cpu = reading.cpu_stats.unwrap_or_default();
         let throttling = cpu.throttling_data.unwrap_or_default();

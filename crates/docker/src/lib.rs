@@ -52,8 +52,12 @@ pub enum Error {
     BaseImage { image: String, reason: String },
     #[error("the build of '{0}' was stopped")]
     Stopped(String),
-    #[error("{0}")]
-    Io(String),
+    #[error("cannot read build context '{}': {source}", path.display())]
+    Context { path: std::path::PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {source}")]
+    Proc { path: String, source: std::io::Error },
+    #[error("the engine gave no counters for container {0}")]
+    NoCounters(String),
 }
 
 pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {

@@ -24,7 +24,6 @@ impl Engine {
         let pids: Vec<u32> =
             top.processes.unwrap_or_default().iter().filter_map(|p| p.get(pid_column)?.parse().ok()).collect();
         let Some(&first) = pids.first() else { return Ok(Vec::new()) };
-        let io = |what: String| move |e: std::io::Error| Error::Io(format!("{what}: {e}"));
         let mut inodes = HashSet::new();
         for pid in &pids {
             // A process that exited since `top` has nothing left open.
@@ -41,7 +40,7 @@ impl Engine {
         let mut addrs = Vec::new();
         for table in ["tcp", "tcp6"] {
             let path = format!("/proc/{first}/net/{table}");
-            let text = std::fs::read_to_string(&path).map_err(io(format!("cannot read {path}")))?;
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Proc { path: path.clone(), source })?;
             addrs.extend(listening_sockets(&text).into_iter().filter(|(_, i)| inodes.contains(i)).map(|(a, _)| a));
         }
         addrs.sort();

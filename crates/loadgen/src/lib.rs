@@ -27,7 +27,7 @@ pub use hdrhistogram::Histogram;
 pub use merge::{merge, shares};
 pub use result::{decode_histogram, LatencySummary, LoadResult};
 
-use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, Options, RateSummary};
+use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, RateSummary, Settings};
 use stats::ThreadStats;
 use worker::{Share, Shared, Slot, Worker};
 
@@ -242,7 +242,7 @@ fn finish(
             unsent: total.unsent,
         }),
         per_second: total.per_second(duration_s.ceil() as usize),
-        options: options(config),
+        options: settings(config),
         sent: total.sent,
         bytes_read: total.bytes_read,
         connections_opened: total.connections_opened,
@@ -257,12 +257,12 @@ fn finish(
     }
 }
 
-fn options(config: &Config) -> Options {
+fn settings(config: &Config) -> Settings {
     let (duration_s, requests) = match config.stop {
         RunLength::Duration(d) => (Some(d.as_secs_f64()), None),
         RunLength::Requests(n) => (None, Some(n)),
     };
-    Options {
+    Settings {
         url: config.target.url.clone(),
         method: config.method.clone(),
         headers: config.headers.iter().map(|(n, v)| redacted_header(n, v)).collect(),

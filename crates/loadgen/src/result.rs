@@ -29,7 +29,7 @@ pub struct LoadResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<RateSummary>,
     pub per_second: Vec<SecondSummary>,
-    pub options: Options,
+    pub options: Settings,
     /// Requests written in the measured window.
     pub sent: u64,
     /// Response bytes read in the measured window, headers included.
@@ -168,7 +168,7 @@ pub struct SecondSummary {
 
 /// The options the run used, with secret header values redacted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Options {
+pub struct Settings {
     pub url: String,
     pub method: String,
     pub headers: Vec<String>,

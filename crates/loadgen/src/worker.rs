@@ -223,12 +223,12 @@ impl<'a> Worker<'a> {
     pub fn run(mut self) -> io::Result<ThreadStats> {
         let mut events = Events::with_capacity(1024);
         let timeout = self.shared.config.timeout;
-        let sweep_every = (timeout / 20).clamp(Duration::from_millis(1), Duration::from_millis(100));
+        let scan_every = (timeout / 20).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let start = Instant::now();
         for idx in 0..self.conns.len() {
             self.connect(idx, start);
         }
-        let mut next_sweep = start + sweep_every;
+        let mut next_scan = start + scan_every;
         let stopped_at = loop {
             let now = Instant::now();
             if self.shared.cancelled.load(Ordering::Relaxed)
@@ -238,13 +238,13 @@ impl<'a> Worker<'a> {
                 break now;
             }
             self.fire_timers(now);
-            if now >= next_sweep {
-                self.sweep(now);
-                next_sweep = now + sweep_every;
+            if now >= next_scan {
+                self.scan_timeouts(now);
+                next_scan = now + scan_every;
             }
             self.publish();
             self.arm_timer(now)?;
-            let mut wait = next_sweep.saturating_duration_since(now).min(MAX_WAIT);
+            let mut wait = next_scan.saturating_duration_since(now).min(MAX_WAIT);
             if let Some(end) = self.shared.end {
                 wait = wait.min(end.saturating_duration_since(now));
             }
@@ -627,7 +627,7 @@ impl<'a> Worker<'a> {
     }
 
     /// Fails requests older than the timeout and connects pending too long.
-    fn sweep(&mut self, now: Instant) {
+    fn scan_timeouts(&mut self, now: Instant) {
         let timeout = self.shared.config.timeout;
         for idx in 0..self.conns.len() {
             let conn = &self.conns[idx];

@@ -1,5 +1,7 @@
 //! The report's files: Markdown in the blog's shape, CSV and JSON of the same
-//! rows. Each exporter overrides only what differs (hyperfine's pattern).
+//! rows. Each exporter renders its whole file from the `Report`; the two
+//! tables people read (Markdown here, HTML in `html.rs`) take their cells from
+//! one function, `cells`, while CSV and JSON write the raw figures for machines.
 
 use std::fmt::Write as _;
 

@@ -154,14 +154,7 @@ fn missing_file_is_named() {
 /// input that once broke it (`fuzz/regressions/`), through the same property.
 #[test]
 fn scenario_parse_corpus_keeps_the_parser_property() {
-    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let mut files: Vec<PathBuf> = ["corpus", "regressions"]
-        .iter()
-        .filter_map(|dir| std::fs::read_dir(fuzz.join(dir).join("scenario_parse")).ok())
-        .flatten()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = testserver::fuzz::inputs("scenario_parse");
     assert!(files.len() >= 22, "the corpus is committed: {files:?}");
     for file in &files {
         eprintln!("replaying {}", file.display());

@@ -1,9 +1,11 @@
 //! A scriptable HTTP test server on 127.0.0.1:0, run in-process: it counts the
 //! requests and connections it sees and answers each request as told. For
 //! tests only; it binds nothing but loopback. [`bridge`] gives tests an
-//! address that is not loopback and reaches nowhere.
+//! address that is not loopback and reaches nowhere; [`fuzz`] lists the
+//! committed fuzz inputs that tests replay.
 
 pub mod bridge;
+pub mod fuzz;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
