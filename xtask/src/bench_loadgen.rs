@@ -96,7 +96,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     sys::ensure_installed("taskset", "util-linux")?;
     raise_file_limit();
     step("building stackbench (release)");
-    sys::run(Command::new(sys::cargo()).current_dir(&root).args([
+    sys::run(sys::cargo_command().current_dir(&root).args([
         "build",
         "--release",
         "--locked",

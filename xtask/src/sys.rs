@@ -14,6 +14,35 @@ pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
+/// Cargo, without the variables `cargo run` set for this process
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts that watch one of
+/// them (ring's watches `CARGO_MANIFEST_DIR`) would otherwise see a change
+/// between a plain `cargo build` and a build started from here, and the two
+/// would rebuild each other's dependencies in turn.
+pub fn cargo_command() -> Command {
+    let mut cmd = Command::new(cargo());
+    for (key, _) in std::env::vars_os() {
+        if let Some(key) = key.to_str().filter(|k| set_by_cargo_run(k)) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// The variables cargo sets for the program `cargo run` starts, and for no build.
+fn set_by_cargo_run(key: &str) -> bool {
+    matches!(
+        key,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_MANIFEST_LINKS"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+            | "CARGO_RUSTC_CURRENT_DIR"
+    ) || key.starts_with("CARGO_PKG_")
+}
+
 /// Prints a step the way every subcommand announces what it does.
 pub fn step(what: &str) {
     eprintln!("==> {what}");
@@ -67,7 +96,7 @@ pub fn ignore_interrupts_while_waiting() {
 
 /// The release build of the `stackbench` binary, run as `SUBCOMMAND --root ROOT ARGS...`.
 pub fn stackbench(subcommand: &str, args: &[String]) -> Command {
-    let mut cmd = Command::new(cargo());
+    let mut cmd = cargo_command();
     cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", subcommand, "--root"])
         .arg(project_root())
         .args(args);

@@ -23,7 +23,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     sys::ensure_installed("openssl", "openssl")?;
     sys::step("running cargo test --workspace");
     sys::run(
-        Command::new(sys::cargo())
+        sys::cargo_command()
             .current_dir(sys::project_root())
             .args(["test", "--workspace", "--locked"])
             .args(cargo_args),
