@@ -96,13 +96,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     sys::ensure_installed("taskset", "util-linux")?;
     raise_file_limit();
     step("building stackbench (release)");
-    sys::run(sys::cargo_command().current_dir(&root).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "stackbench",
-    ]))?;
+    sys::run(sys::cargo_command().current_dir(&root).args(["build", "--release", "--locked", "-p", "stackbench"]))?;
     let stackbench = root.join("target/release/stackbench");
 
     let dir = root.join("target/bench-loadgen");

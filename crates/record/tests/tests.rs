@@ -5,8 +5,7 @@
 use std::path::Path;
 
 use record::{
-    Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord, RunStatus, ServerUsage,
-    RECORD_VERSION,
+    Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord, RunStatus, ServerUsage, RECORD_VERSION,
 };
 
 /// The oldest results file of this format in the project's history (2026-11-24, the first committed
@@ -21,9 +20,8 @@ fn oldest() -> RunRecord {
 fn every_kind() -> Vec<RunRecord> {
     let base = oldest();
     let measured = base.levels[0].clone();
-    let failed = |kind| {
-        measured.clone().failed(Failure::new(kind, format!("{kind:?} on purpose"), "last\nlines\n".into()))
-    };
+    let failed =
+        |kind| measured.clone().failed(Failure::new(kind, format!("{kind:?} on purpose"), "last\nlines\n".into()));
     let mut with_everything = base.clone();
     with_everything.scenario.overrides = vec!["db.DB_ROWS=1000".into()];
     with_everything.provenance.server_engine = "tcp://127.0.0.1:2376".into();

@@ -2,8 +2,10 @@
 //! sidecars) and the workload to drive it with.
 //!
 //! Architecture invariant: this crate reads the scenario file and checks the
-//! paths it names; it does no other I/O and knows nothing about Docker or load
-//! (`scaffold` returns the text of a new scenario; the caller writes it).
+//! paths it names; it does no other I/O and knows nothing about Docker
+//! (`scaffold` returns the text of a new scenario; the caller writes it). Of
+//! load it knows only the rules `loadgen` states for its settings, which it
+//! applies at parse time so that a scenario that parses is one the generator accepts.
 //! Values are checked while they are deserialized (see `values.rs`), so every
 //! error carries the span of the key that caused it.
 
