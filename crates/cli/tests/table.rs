@@ -33,41 +33,10 @@ fn record() -> RunRecord {
         logs_tail: "exiting on purpose\n".into(),
     };
     RunRecord {
-        schema_version: record::RECORD_VERSION,
         run_id: "flask-gevent-20261124T000000Z-1".into(),
         suite_id: "20261124T000000Z-1".into(),
-        scenario: ScenarioInfo {
-            overrides: Vec::new(),
-            name: "flask-gevent".into(),
-            description: String::new(),
-            file: "scenarios/flask-gevent.toml".into(),
-            sha256: "0".repeat(64),
-        },
-        provenance: record::Provenance {
-            stackbench_version: "0.1.0".into(),
-            git_commit: None,
-            docker_version: "20.10.24".into(),
-            docker_api_version: "1.41".into(),
-            kernel: "6.1".into(),
-            cpu_model: "test".into(),
-            n_cpus: 2,
-            generator_cpus: vec![0],
-            server_cpuset: "1".into(),
-            server_cpus: 1.0,
-            server_memory: 512 << 20,
-            server_pids: 1024,
-            network: "host".into(),
-            images: Default::default(),
-            server_engine: "unix:///var/run/docker.sock".into(),
-            generator_engines: Vec::new(),
-        },
-        started_at: "2026-11-24T00:00:00Z".into(),
-        finished_at: None,
-        status: RunStatus::Complete,
-        reason: None,
-        to_first_measured_s: Some(1.5),
         levels: vec![level(10, None), level(100, Some(exited))],
-        build_logs: Default::default(),
+        ..record::fixture::run("flask-gevent", "00")
     }
 }
 

@@ -3,7 +3,7 @@
 use std::process::{Command, Output};
 
 use loadgen::result::{
-    encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Options, RateSummary, SecondSummary, SCHEMA_VERSION,
+    encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, RateSummary, SecondSummary, Settings, SCHEMA_VERSION,
 };
 use loadgen::{Histogram, LatencySummary};
 
@@ -35,7 +35,7 @@ pub fn fixture(rate: bool) -> LoadResult {
             SecondSummary { second: 0, requests: 4900, errors: 10, p50_us: Some(550), p99_us: Some(990) },
             SecondSummary { second: 1, requests: 5101, errors: 1, p50_us: Some(551), p99_us: Some(50_000) },
         ],
-        options: Options {
+        options: Settings {
             url: "http://127.0.0.1:8080/".into(),
             method: "GET".into(),
             headers: vec![],

@@ -3,10 +3,5 @@
 
 #[test]
 fn http_response_corpus_keeps_the_parser_property() {
-    let files = testserver::fuzz::inputs("http_response");
-    assert!(files.len() >= 7, "the corpus is committed: {files:?}");
-    for file in &files {
-        eprintln!("replaying {}", file.display());
-        loadgen::http::fuzzing::check(&std::fs::read(file).unwrap());
-    }
+    testserver::fuzz::replay("http_response", 7, loadgen::http::fuzzing::check);
 }

@@ -207,3 +207,52 @@ impl RunRecord {
         serde_json::from_str(&text).map_err(std::io::Error::other)
     }
 }
+
+/// Records for other crates' tests (the report's and the terminal table's
+/// snapshots), so that they share one complete record instead of each writing
+/// every field.
+#[doc(hidden)]
+pub mod fixture {
+    use super::{Provenance, RunRecord, RunStatus, ScenarioInfo, RECORD_VERSION};
+
+    /// A complete run of `stack` in suite `suite`, started at second `suite` of a fixed minute, with no levels.
+    pub fn run(stack: &str, suite: &str) -> RunRecord {
+        RunRecord {
+            schema_version: RECORD_VERSION,
+            run_id: format!("{stack}-{suite}"),
+            suite_id: suite.into(),
+            scenario: ScenarioInfo {
+                overrides: Vec::new(),
+                name: stack.into(),
+                description: String::new(),
+                file: format!("scenarios/{stack}.toml"),
+                sha256: "0".repeat(64),
+            },
+            provenance: Provenance {
+                stackbench_version: "0.1.0".into(),
+                git_commit: Some("0123456789abcdef".into()),
+                docker_version: "20.10.24".into(),
+                docker_api_version: "1.41".into(),
+                kernel: "6.1.0".into(),
+                cpu_model: "Test CPU".into(),
+                n_cpus: 2,
+                generator_cpus: vec![0],
+                server_cpuset: "1".into(),
+                server_cpus: 1.0,
+                server_memory: 512 << 20,
+                server_pids: 1024,
+                network: "host".into(),
+                images: Default::default(),
+                server_engine: "unix:///var/run/docker.sock".into(),
+                generator_engines: Vec::new(),
+            },
+            started_at: format!("2026-11-24T00:00:{suite}Z"),
+            finished_at: None,
+            status: RunStatus::Complete,
+            reason: None,
+            to_first_measured_s: Some(1.5),
+            levels: Vec::new(),
+            build_logs: Default::default(),
+        }
+    }
+}

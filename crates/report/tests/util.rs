@@ -1,8 +1,8 @@
 //! Results records built from a few numbers, deterministic to the byte.
 
-use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Options, SCHEMA_VERSION};
+use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Settings, SCHEMA_VERSION};
 use loadgen::{Histogram, LatencySummary};
-use record::{LevelRecord, LevelStatus, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage};
+use record::{LevelRecord, LevelStatus, RunRecord, ServerUsage};
 
 /// What one measured level looked like.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +44,7 @@ fn load(l: &Level) -> LoadResult {
                 p99_us: Some(l.mean_us * 3 / 2 + second * 10),
             })
             .collect(),
-        options: Options {
+        options: Settings {
             url: "http://127.0.0.1:8000/health".into(),
             method: "GET".into(),
             headers: vec![],
@@ -75,39 +75,6 @@ fn load(l: &Level) -> LoadResult {
 /// A complete run of `stack` in suite `suite`, one `health` level per entry.
 pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
     RunRecord {
-        schema_version: record::RECORD_VERSION,
-        run_id: format!("{stack}-{suite}"),
-        suite_id: suite.into(),
-        scenario: ScenarioInfo {
-            overrides: Vec::new(),
-            name: stack.into(),
-            description: String::new(),
-            file: format!("scenarios/{stack}.toml"),
-            sha256: "0".repeat(64),
-        },
-        provenance: Provenance {
-            stackbench_version: "0.1.0".into(),
-            git_commit: Some("0123456789abcdef".into()),
-            docker_version: "20.10.24".into(),
-            docker_api_version: "1.41".into(),
-            kernel: "6.1.0".into(),
-            cpu_model: "Test CPU".into(),
-            n_cpus: 2,
-            generator_cpus: vec![0],
-            server_cpuset: "1".into(),
-            server_cpus: 1.0,
-            server_memory: 512 << 20,
-            server_pids: 1024,
-            network: "host".into(),
-            images: Default::default(),
-            server_engine: "unix:///var/run/docker.sock".into(),
-            generator_engines: Vec::new(),
-        },
-        started_at: format!("2026-11-24T00:00:{suite}Z"),
-        finished_at: None,
-        status: RunStatus::Complete,
-        reason: None,
-        to_first_measured_s: Some(1.5),
         levels: levels
             .iter()
             .map(|l| LevelRecord {
@@ -133,7 +100,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
                 generators: Vec::new(),
             })
             .collect(),
-        build_logs: Default::default(),
+        ..record::fixture::run(stack, suite)
     }
 }
 

@@ -154,12 +154,9 @@ fn missing_file_is_named() {
 /// input that once broke it (`fuzz/regressions/`), through the same property.
 #[test]
 fn scenario_parse_corpus_keeps_the_parser_property() {
-    let files = testserver::fuzz::inputs("scenario_parse");
-    assert!(files.len() >= 22, "the corpus is committed: {files:?}");
-    for file in &files {
-        eprintln!("replaying {}", file.display());
-        if let Ok(text) = String::from_utf8(std::fs::read(file).unwrap()) {
-            scenario::fuzzing::check(&text, &root());
+    testserver::fuzz::replay("scenario_parse", 22, |bytes| {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            scenario::fuzzing::check(text, &root());
         }
-    }
+    });
 }

@@ -16,3 +16,14 @@ pub fn inputs(target: &str) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Feeds every committed input of `target` to `check`, after making sure
+/// there are at least `at_least` of them (the corpus is committed).
+pub fn replay(target: &str, at_least: usize, check: impl Fn(&[u8])) {
+    let files = inputs(target);
+    assert!(files.len() >= at_least, "{target}: the corpus is committed: {files:?}");
+    for file in &files {
+        eprintln!("replaying {}", file.display());
+        check(&std::fs::read(file).unwrap());
+    }
+}
