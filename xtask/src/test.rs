@@ -4,7 +4,6 @@
 //! needs `ip` and `openssl`. Then every scenario
 //! is built, started and verified (no load), with a small database.
 
-
 use anyhow::Context;
 
 use crate::{setup, sys};

@@ -79,9 +79,10 @@ pub struct Engine {
     /// The engine's version and API version, e.g. `20.10.24` and `1.41`.
     pub version: String,
     pub api_version: String,
-    /// The kernel and the CPUs of the engine's machine, as the engine reports them.
+    /// The kernel, the CPUs and the host name of the engine's machine, as the engine reports them.
     pub kernel: String,
     pub n_cpus: usize,
+    pub host_name: String,
 }
 
 impl Engine {
@@ -103,6 +104,7 @@ impl Engine {
         let info = docker.info().await.map_err(|e| no_engine(e.to_string()))?;
         Ok(Engine {
             n_cpus: info.ncpu.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0).unwrap_or(1),
+            host_name: info.name.unwrap_or_default(),
             docker,
             endpoint: endpoint.to_string(),
             version: v.version.unwrap_or_default(),
@@ -115,6 +117,12 @@ impl Engine {
     /// cgroups and sockets can be read from this machine's `/proc` and `/sys`.
     pub fn is_local(&self) -> bool {
         self.endpoint.starts_with("unix://")
+    }
+
+    /// True for an engine whose containers run on this machine's CPUs: one on
+    /// its socket, or one reached over TCP that reports this machine's name.
+    pub fn on_this_machine(&self) -> bool {
+        self.is_local() || self.host_name == this_host()
     }
 
     /// Removes a container, stopping it if needed. A container that is

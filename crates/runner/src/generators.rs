@@ -22,14 +22,16 @@ const START_LEAD_EACH: Duration = Duration::from_millis(300);
 /// How long interrupted generators get to hand back their partial results.
 const STOP_GRACE: Duration = Duration::from_secs(15);
 
-/// Why a level's load did not come back as a result.
+/// Why a level's load did not come back as a result, in the order a level
+/// meets them.
 #[derive(Debug, thiserror::Error)]
 pub enum GeneratorError {
-    /// The generator in this process could not run.
-    #[error(transparent)]
+    #[error("the generator in this process could not run: {0}")]
     Load(#[from] loadgen::Error),
+    /// The level's settings cannot go on a generator's command line.
     #[error(transparent)]
     Body(#[from] plan::NonUtf8Body),
+    /// A generator container could not be started or read.
     #[error(transparent)]
     Docker(#[from] docker::Error),
     #[error("the generators did not stop within {0:?} of the interrupt")]
@@ -37,7 +39,7 @@ pub enum GeneratorError {
     #[error("generator {name} on {engine} exited with code {code}{why}:\n{logs}")]
     Exited { name: String, engine: String, code: i64, why: String, logs: String },
     #[error("cannot merge the generators' results: {0}")]
-    Merge(String),
+    Merge(#[from] loadgen::result::HistogramDecodeError),
 }
 
 /// What the generators of one level did: the merge, and each one's share.
@@ -101,7 +103,7 @@ impl Runner<'_> {
                 memory: 512 << 20,
                 pids: 256,
                 host_network: true,
-                open_files: self.open_files_on(engine),
+                open_files: self.open_files(),
             };
             let running = engine.start(&spec).await?;
             containers.track(engine, &running.id);
@@ -111,7 +113,7 @@ impl Runner<'_> {
         let outcome = self.collect(&started).await;
         containers.remove_all().await;
         let (results, parts): (Vec<LoadResult>, Vec<GeneratorRecord>) = outcome?.into_iter().unzip();
-        let merged = loadgen::merge(&results).map_err(|e| GeneratorError::Merge(e.to_string()))?;
+        let merged = loadgen::merge(&results)?;
         Ok(Distributed { merged, parts })
     }
 

@@ -160,26 +160,35 @@ impl<'a> RunnerBuilder<'a> {
 }
 
 /// The machines of a run: this one's facts for an engine on this machine (and
-/// for load from this process), the engine's own report for another.
+/// for load from this process), the engine's own report for another. They
+/// share one machine when every engine runs on this one.
 fn hosts(this: &Machine, server: &Engine, generators: &[Engine]) -> Hosts {
     let machine = |engine: &Engine| {
-        if engine.is_local() {
+        if engine.on_this_machine() {
             this.clone()
         } else {
             Machine {
                 n_cpus: engine.n_cpus,
                 cpu_model: format!("not reported by the engine at {}", engine.endpoint),
                 kernel: engine.kernel.clone(),
-                open_files: docker::OPEN_FILES,
+                open_files: open_files(this),
             }
         }
     };
-    let generator = generators.first().map_or_else(|| this.clone(), machine);
-    if server.is_local() && generators.iter().all(Engine::is_local) {
+    if server.on_this_machine() && generators.iter().all(Engine::on_this_machine) {
         Hosts::Shared(this.clone())
     } else {
-        Hosts::Apart { server: machine(server), generator }
+        Hosts::Apart { server: machine(server), generator: generators.first().map_or_else(|| this.clone(), machine) }
     }
+}
+
+/// The open-files limit containers are started with: at most
+/// `docker::OPEN_FILES`, and no more than this process may have, which an
+/// engine started from the same session has too (runc cannot exceed the
+/// engine's own limit). For an engine elsewhere, whose limit cannot be read
+/// from here, this machine's is the guess.
+fn open_files(this: &Machine) -> u64 {
+    this.open_files.min(docker::OPEN_FILES)
 }
 
 /// Runs scenarios: the server and its sidecars on one engine, the load from
@@ -227,14 +236,9 @@ impl<'a> Runner<'a> {
         self.n_containers.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The open-files limit of a container on `engine`: one on this machine
-    /// gets no more than this process may have.
-    pub(crate) fn open_files_on(&self, engine: &Engine) -> u64 {
-        if engine.is_local() {
-            self.this.open_files.min(docker::OPEN_FILES)
-        } else {
-            docker::OPEN_FILES
-        }
+    /// The open-files limit of every container the run starts.
+    pub(crate) fn open_files(&self) -> u64 {
+        open_files(&self.this)
     }
 
     /// Every engine the run uses, each once.

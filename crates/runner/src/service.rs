@@ -192,7 +192,7 @@ impl Runner<'_> {
             memory: svc.memory,
             pids: svc.pids,
             host_network: true,
-            open_files: self.open_files_on(&self.engine),
+            open_files: self.open_files(),
         };
         self.emit(Event::Step(&format!(
             "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",
