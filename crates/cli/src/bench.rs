@@ -117,19 +117,25 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     rt.block_on(run_suite(loaded, options, &opts))
 }
 
-async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
-    let repeat = opts.repeat;
+/// The engines of a suite: this machine's, the server's, and one per generator container.
+struct Engines {
+    local: docker::Engine,
+    server: docker::Engine,
+    generators: Vec<docker::Engine>,
+}
+
+/// Connects to each engine once and checks the server's address against where it runs.
+async fn connect(opts: &BenchOpts, server_address: std::net::IpAddr) -> anyhow::Result<Engines> {
     let local = docker::Engine::connect().await?;
-    let engine = match &opts.server_engine {
+    let server = match &opts.server_engine {
         Some(endpoint) => docker::Engine::connect_to(endpoint).await?,
         None => local.clone(),
     };
     eprintln!(
         "==> Docker {} (API {}) at {}, kernel {}",
-        engine.version, engine.api_version, engine.endpoint, engine.kernel
+        server.version, server.api_version, server.endpoint, server.kernel
     );
-    let server_address = options.choices.server_address;
-    match (engine.is_local(), server_address.is_loopback()) {
+    match (server.is_local(), server_address.is_loopback()) {
         (true, false) => anyhow::bail!(
             "--server-address {server_address}: the server runs on this machine's engine with host networking, \
              where it may listen on loopback only; to serve from another host, name its engine with --server-engine"
@@ -137,7 +143,7 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
         (false, true) => eprintln!(
             "warning: the server runs on {} and binds {server_address}: unless that engine is on this machine, \
              pass --server-address with its host's address",
-            engine.endpoint
+            server.endpoint
         ),
         _ => {}
     }
@@ -149,8 +155,14 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
     if engines.is_empty() {
         engines.push(local.clone());
     }
-    let generators: Vec<docker::Engine> =
-        (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
+    let generators = (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
+    Ok(Engines { local, server, generators })
+}
+
+async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
+    let repeat = opts.repeat;
+    let server_address = options.choices.server_address;
+    let Engines { local, server: engine, generators } = connect(opts, server_address).await?;
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
     let tty = std::io::stderr().is_terminal();

@@ -253,6 +253,12 @@ pub fn parse(path: &Path, text: &str, root: &Path) -> Result<Loaded, Error> {
 
 /// Checks that span several keys, or the file system.
 fn check(l: &Loaded) -> Result<(), Error> {
+    check_services(l)?;
+    check_workload(l)
+}
+
+/// The server and its sidecars: build contexts, names.
+fn check_services(l: &Loaded) -> Result<(), Error> {
     let s = &l.scenario;
     let services = std::iter::once(&s.server).chain(&s.sidecars);
     for service in services {
@@ -295,6 +301,12 @@ fn check(l: &Loaded) -> Result<(), Error> {
             Some("the scenario's name names it"),
         ));
     }
+    Ok(())
+}
+
+/// The workload: levels, endpoints, and settings the generator must accept.
+fn check_workload(l: &Loaded) -> Result<(), Error> {
+    let s = &l.scenario;
     check_connections(l, &s.workload.connections)?;
     if s.workload.endpoints.get_ref().is_empty() {
         return Err(l.error_at(
