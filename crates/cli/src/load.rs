@@ -32,9 +32,14 @@ pub struct LoadOpts {
     /// Load to apply before measuring; not counted
     #[arg(long, value_parser = parse_duration, default_value = "0s")]
     pub warmup: Duration,
-    /// A request unanswered this long is a timeout; its connection is closed and reopened
+    /// A request unanswered this long is a timeout: counted once, while its connection waits on for a
+    /// late response
     #[arg(long, value_parser = parse_duration, default_value = "2s")]
     pub timeout: Duration,
+    /// A request unanswered this long is abandoned: its connection is closed and reopened [default: 10
+    /// timeouts]
+    #[arg(long, value_parser = parse_duration)]
+    pub give_up: Option<Duration>,
     /// Pin the generator threads to these CPUs, e.g. 0 or 0-1,3
     #[arg(long)]
     pub cpus: Option<String>,
@@ -148,6 +153,7 @@ impl LoadOpts {
             stop,
             warmup: self.warmup,
             timeout: self.timeout,
+            give_up: self.give_up,
             pipeline: self.pipeline,
             keepalive: !self.no_keepalive,
             rate,

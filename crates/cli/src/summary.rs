@@ -88,6 +88,17 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
         }
         out.push('\n');
     }
+    if r.late_responses + r.abandoned + r.in_flight_at_end > 0 {
+        let _ = writeln!(
+            out,
+            "  Past the timeout: {} answered late (completed, latency included), {} abandoned at {}, {} unanswered \
+             at the end",
+            r.late_responses,
+            r.abandoned,
+            duration(r.options.give_up_s),
+            r.in_flight_at_end
+        );
+    }
     if e.status > 0 {
         match &r.options.expect_status {
             Some(want) => writeln!(out, "  Status not {want}: {}", e.status),
@@ -125,6 +136,11 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
         let _ = writeln!(out, "  Interrupted: the figures cover the {} that ran", duration(r.duration_s));
     }
     let _ = writeln!(out, "Requests/sec: {:>10.2}", r.rps);
+    if r.schema_version >= 2 && r.goodput_rps < r.rps {
+        // Only when it tells something (every response valid and in time makes it req/s), and only
+        // for results that measured it (version 1 results have none).
+        let _ = writeln!(out, "Goodput/sec: {:>11.2}  (valid responses within the timeout)", r.goodput_rps);
+    }
     let transfer = if r.duration_s > 0.0 { r.bytes_read as f64 / r.duration_s } else { 0.0 };
     let _ = writeln!(out, "Transfer/sec: {:>10}", bytes(transfer));
     Ok(out)

@@ -98,9 +98,14 @@ pub struct Config {
     pub stop: RunLength,
     /// Load before measuring; its responses are not counted.
     pub warmup: Duration,
-    /// A request unanswered for this long is a timeout; a connect pending this
-    /// long is a connect error.
+    /// A request unanswered for this long is a timeout (counted once; its
+    /// connection stays open and a late response still counts as completed);
+    /// a connect pending this long is a connect error.
     pub timeout: Duration,
+    /// A request unanswered this long is abandoned: its connection is closed
+    /// and reopened, so a stalled server cannot hold the generator. `None`:
+    /// [`GIVE_UP_TIMEOUTS`] times `timeout`.
+    pub give_up: Option<Duration>,
     /// Requests written back to back on a connection before waiting for their responses.
     pub pipeline: u32,
     /// `false` sends `Connection: close` and opens a connection per request.
@@ -126,6 +131,7 @@ impl Config {
             stop: RunLength::Duration(Duration::from_secs(10)),
             warmup: Duration::ZERO,
             timeout: Duration::from_secs(2),
+            give_up: None,
             pipeline: 1,
             keepalive: true,
             rate: None,
@@ -162,6 +168,9 @@ impl Config {
         if self.timeout.is_zero() {
             return invalid("timeout", "must be longer than 0".into());
         }
+        if let Err(reason) = check_give_up(self.timeout, self.give_up()) {
+            return invalid("give-up", reason);
+        }
         if let Err((setting, reason)) = check_shape(self.pipeline, self.keepalive, self.rate.is_some()) {
             return invalid(setting, reason);
         }
@@ -191,6 +200,11 @@ impl Config {
         Ok(())
     }
 
+    /// The give-up bound in force.
+    pub fn give_up(&self) -> Duration {
+        self.give_up.unwrap_or(self.timeout * GIVE_UP_TIMEOUTS)
+    }
+
     pub fn is_head_request(&self) -> bool {
         self.method.eq_ignore_ascii_case("HEAD")
     }
@@ -209,6 +223,19 @@ pub fn check_connections(n_connections: usize) -> Result<(), String> {
 pub fn check_method(method: &str) -> Result<(), String> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(format!("'{method}' is not an HTTP method"));
+    }
+    Ok(())
+}
+
+/// The give-up bound by default, in timeouts.
+pub const GIVE_UP_TIMEOUTS: u32 = 10;
+
+/// A give-up bound: no shorter than the timeout it follows.
+pub fn check_give_up(timeout: Duration, give_up: Duration) -> Result<(), String> {
+    if give_up < timeout {
+        return Err(format!(
+            "{give_up:?} is shorter than the timeout ({timeout:?}); a request is abandoned only after it timed out"
+        ));
     }
     Ok(())
 }

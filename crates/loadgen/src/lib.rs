@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use memchr::memmem::Finder;
 
 pub use config::{
-    check_connections, check_header, check_method, check_rate, check_shape, parse_cpu_list, Config, Expect, RunLength,
-    Target,
+    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, parse_cpu_list, Config,
+    Expect, RunLength, Target,
 };
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
@@ -232,6 +232,10 @@ fn finish(
         requests: total.requests,
         duration_s,
         rps: per_s(total.requests),
+        goodput_rps: per_s(total.good),
+        late_responses: total.late_responses,
+        abandoned: total.abandoned,
+        in_flight_at_end: total.in_flight_at_end,
         latency_us: LatencySummary::from_histogram(&total.latency),
         latency_raw_us: total.latency_raw.as_ref().map(LatencySummary::from_histogram),
         errors,
@@ -273,6 +277,7 @@ fn settings(config: &Config) -> Settings {
         requests,
         warmup_s: config.warmup.as_secs_f64(),
         timeout_s: config.timeout.as_secs_f64(),
+        give_up_s: config.give_up().as_secs_f64(),
         pipeline: config.pipeline,
         keepalive: config.keepalive,
         rate: config.rate,

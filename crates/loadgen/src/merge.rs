@@ -21,6 +21,9 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
     let mut latency = decode_histogram(&first.latency_histogram)?;
     let mut raw = first.latency_raw_histogram.as_deref().map(decode_histogram).transpose()?;
     let mut merged = first.clone();
+    // Goodput is stored as a rate: back to a count to add it up.
+    let good = |r: &LoadResult| (r.goodput_rps * r.duration_s).round();
+    let mut n_good = good(first);
     for part in rest {
         latency.add(decode_histogram(&part.latency_histogram)?).expect("histograms with equal bounds add");
         raw = match (raw, part.latency_raw_histogram.as_deref()) {
@@ -31,6 +34,10 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
             _ => None,
         };
         merged.requests += part.requests;
+        n_good += good(part);
+        merged.late_responses += part.late_responses;
+        merged.abandoned += part.abandoned;
+        merged.in_flight_at_end += part.in_flight_at_end;
         merged.sent += part.sent;
         merged.bytes_read += part.bytes_read;
         merged.connections_opened += part.connections_opened;
@@ -61,7 +68,9 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
             (second.p50_us, second.p99_us) = (None, None);
         }
     }
-    merged.rps = if merged.duration_s > 0.0 { merged.requests as f64 / merged.duration_s } else { 0.0 };
+    let per_s = |n: f64| if merged.duration_s > 0.0 { n / merged.duration_s } else { 0.0 };
+    merged.rps = per_s(merged.requests as f64);
+    merged.goodput_rps = per_s(n_good);
     merged.latency_us = LatencySummary::from_histogram(&latency);
     merged.latency_histogram = encode_histogram(&latency);
     merged.latency_raw_us = raw.as_ref().map(LatencySummary::from_histogram);

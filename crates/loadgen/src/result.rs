@@ -7,7 +7,10 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// The version of the JSON layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `goodput_rps`, `late_responses`, `abandoned`, `in_flight_at_end` and
+/// `options.give_up_s` (a request past its timeout keeps its connection until
+/// the give-up bound). Version 1 files read with those as 0.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything a run measured. Latencies are in microseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,8 +20,22 @@ pub struct LoadResult {
     pub requests: u64,
     /// Length of the measured window.
     pub duration_s: f64,
-    /// `requests / duration_s`.
+    /// `requests / duration_s`: completed responses per second, as wrk reports them.
     pub rps: f64,
+    /// Responses that passed their checks within `timeout`, per second (goodput).
+    #[serde(default)]
+    pub goodput_rps: f64,
+    /// Responses that came after `timeout`: counted as timeouts, and as
+    /// completed responses with their real latency.
+    #[serde(default)]
+    pub late_responses: u64,
+    /// Requests still unanswered at the give-up bound: their connections were
+    /// closed and reopened.
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Measured requests still unanswered when the window closed.
+    #[serde(default)]
+    pub in_flight_at_end: u64,
     /// In rate mode, measured from each request's intended send time
     /// (corrected for coordinated omission); otherwise from its actual send time.
     pub latency_us: LatencySummary,
@@ -181,6 +198,9 @@ pub struct Settings {
     pub requests: Option<u64>,
     pub warmup_s: f64,
     pub timeout_s: f64,
+    /// A request unanswered this long has its connection closed and reopened (0 in version 1 files).
+    #[serde(default)]
+    pub give_up_s: f64,
     pub pipeline: u32,
     pub keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -50,6 +50,12 @@ pub struct ThreadStats {
     pub bytes_read: u64,
     pub late: u64,
     pub unsent: u64,
+    /// Responses that passed their checks within the timeout.
+    pub good: u64,
+    /// Responses that came after the timeout.
+    pub late_responses: u64,
+    pub abandoned: u64,
+    pub in_flight_at_end: u64,
     pub connections_opened: u64,
     pub seconds: Vec<Second>,
     pub last_completion: Option<Instant>,
@@ -68,6 +74,10 @@ impl ThreadStats {
             bytes_read: 0,
             late: 0,
             unsent: 0,
+            good: 0,
+            late_responses: 0,
+            abandoned: 0,
+            in_flight_at_end: 0,
             connections_opened: 0,
             seconds: Vec::new(),
             last_completion: None,
@@ -130,6 +140,10 @@ impl ThreadStats {
         self.bytes_read += other.bytes_read;
         self.late += other.late;
         self.unsent += other.unsent;
+        self.good += other.good;
+        self.late_responses += other.late_responses;
+        self.abandoned += other.abandoned;
+        self.in_flight_at_end += other.in_flight_at_end;
         self.connections_opened += other.connections_opened;
         self.cpu_user += other.cpu_user;
         self.cpu_sys += other.cpu_sys;

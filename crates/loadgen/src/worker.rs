@@ -139,6 +139,9 @@ struct Conn {
     reserved: bool,
     /// The requests in flight were sent in the measured window.
     measured: bool,
+    /// The requests in flight passed their timeout and were counted as
+    /// timeouts; their responses, if they come, are late.
+    timed_out: bool,
     sent_at: Instant,
     intended_at: Instant,
     connect_started: Instant,
@@ -190,6 +193,7 @@ impl<'a> Worker<'a> {
                     in_flight: 0,
                     reserved: false,
                     measured: false,
+                    timed_out: false,
                     sent_at: shared.t0,
                     intended_at: shared.t0,
                     connect_started: shared.t0,
@@ -273,6 +277,12 @@ impl<'a> Worker<'a> {
         };
         self.publish();
         self.count_unsent(stopped_at);
+        self.stats.in_flight_at_end = self
+            .conns
+            .iter()
+            .filter(|c| c.measured && matches!(c.phase, Phase::Writing | Phase::Reading))
+            .map(|c| u64::from(c.in_flight))
+            .sum();
         let (user, sys) = sys::thread_cpu_time();
         self.stats.cpu_user = user;
         self.stats.cpu_sys = sys;
@@ -562,7 +572,9 @@ impl<'a> Worker<'a> {
             } else {
                 (raw_us, None)
             };
+            // A late response is completed, with its real latency (it was counted as a timeout too).
             self.stats.record_response(now, shared.measure_start, latency_us, raw);
+            self.stats.late_responses += u64::from(conn.timed_out);
             let expect = &shared.config.expect;
             let status_ok = match expect.status {
                 Some(want) => response.status == want,
@@ -572,11 +584,14 @@ impl<'a> Worker<'a> {
                 self.stats.record_errors(ErrorKind::Status, 1, now, shared.measure_start);
             } else if shared.body_finder.is_some() && !body_found {
                 self.stats.record_errors(ErrorKind::Body, 1, now, shared.measure_start);
+            } else if latency_us <= shared.config.timeout.as_micros() as u64 {
+                self.stats.good += 1;
             }
         }
         if conn.in_flight > 0 {
             return true;
         }
+        conn.timed_out = false;
         if response.close || !shared.config.keepalive {
             self.close(idx);
             self.restart(idx, now, Duration::ZERO);
@@ -612,7 +627,8 @@ impl<'a> Worker<'a> {
         let now = Instant::now();
         let measure_start = self.shared.measure_start;
         let conn = &self.conns[idx];
-        let counted = conn.measured && self.in_window(now);
+        // Requests that timed out were counted then, once.
+        let counted = conn.measured && !conn.timed_out && self.in_window(now);
         let (count, delay) = match kind {
             ErrorKind::Connect | ErrorKind::AddrUnavailable => {
                 (u64::from(now >= measure_start && self.in_window(now)), RETRY_DELAY)
@@ -626,14 +642,24 @@ impl<'a> Worker<'a> {
         self.restart(idx, now, delay);
     }
 
-    /// Fails requests older than the timeout and connects pending too long.
+    /// Counts requests older than the timeout as timeouts (once; their
+    /// connection stays open), abandons those older than the give-up bound
+    /// (their connection is closed and reopened), and fails connects pending
+    /// longer than the timeout.
     fn scan_timeouts(&mut self, now: Instant) {
         let timeout = self.shared.config.timeout;
+        let give_up = self.shared.config.give_up();
         for idx in 0..self.conns.len() {
             let conn = &self.conns[idx];
             match conn.phase {
-                Phase::Writing | Phase::Reading if now.saturating_duration_since(conn.sent_at) > timeout => {
-                    self.fail(idx, ErrorKind::Timeout)
+                Phase::Writing | Phase::Reading => {
+                    let age = now.saturating_duration_since(conn.sent_at);
+                    if age > timeout && !conn.timed_out {
+                        self.time_out(idx, now);
+                    }
+                    if age > give_up {
+                        self.abandon(idx, now);
+                    }
                 }
                 Phase::Connecting if now.saturating_duration_since(conn.connect_started) > timeout => {
                     self.fail(idx, ErrorKind::Connect)
@@ -641,6 +667,24 @@ impl<'a> Worker<'a> {
                 _ => {}
             }
         }
+    }
+
+    /// The requests in flight on `idx` passed their timeout: counted once, and kept waiting for.
+    fn time_out(&mut self, idx: usize, now: Instant) {
+        let counted = self.conns[idx].measured && self.in_window(now);
+        let n = if counted { u64::from(self.conns[idx].in_flight) } else { 0 };
+        self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
+        self.conns[idx].timed_out = true;
+    }
+
+    /// The requests in flight on `idx` passed the give-up bound: the
+    /// connection is closed and a new one opened.
+    fn abandon(&mut self, idx: usize, now: Instant) {
+        if self.conns[idx].measured && self.in_window(now) {
+            self.stats.abandoned += u64::from(self.conns[idx].in_flight);
+        }
+        self.close(idx);
+        self.restart(idx, now, Duration::ZERO);
     }
 
     fn close(&mut self, idx: usize) {
@@ -655,6 +699,7 @@ impl<'a> Worker<'a> {
         conn.parser.reset();
         conn.body.take();
         conn.in_flight = 0;
+        conn.timed_out = false;
         conn.written = 0;
         conn.phase = Phase::Closed;
     }

@@ -7,7 +7,12 @@ use crate::util::{config_for, run, secs, write, Action, Server, OK};
 #[test]
 fn stalled_requests_time_out_once_each() {
     let server = Server::start(|_| vec![Action::Stall]);
-    let config = loadgen::Config { timeout: secs(0.3), ..config_for(&server, 2, RunLength::Duration(secs(2.0))) };
+    // Giving up at the timeout: each request times out, is abandoned and its connection replaced.
+    let config = loadgen::Config {
+        timeout: secs(0.3),
+        give_up: Some(secs(0.3)),
+        ..config_for(&server, 2, RunLength::Duration(secs(2.0)))
+    };
     let r = run(&config);
     // Every request timed out exactly once, but for the two still in flight
     // when the run ended; about six per connection in 2 s.
@@ -17,6 +22,41 @@ fn stalled_requests_time_out_once_each() {
     // Each timeout closed its connection and opened a new one.
     assert_eq!(r.connections_opened, r.errors.timeout + 2);
     assert_eq!((r.requests, r.errors.read, r.errors.parse), (0, 0, 0));
+    assert_eq!((r.abandoned, r.late_responses, r.in_flight_at_end), (r.errors.timeout, 0, 2));
+}
+
+#[test]
+fn a_late_response_is_completed_with_its_real_latency_on_the_same_connection() {
+    let server = Server::start(|_| vec![Action::Sleep(secs(0.8)), write(OK)]);
+    let config = loadgen::Config { timeout: secs(0.3), ..config_for(&server, 1, RunLength::Duration(secs(2.0))) };
+    let r = run(&config);
+    // Each request times out at 0.3 s, is counted once, and its response comes at 0.8 s.
+    assert!(r.requests >= 2, "{r:?}");
+    assert_eq!(r.late_responses, r.requests, "every response came after the timeout");
+    assert!(r.errors.timeout >= r.requests && r.errors.timeout <= r.requests + 1, "{:?}", r.errors);
+    assert!(r.latency_us.p50 >= 790_000 && r.latency_us.max < 1_500_000, "{:?}", r.latency_us);
+    assert_eq!(r.goodput_rps, 0.0, "nothing came within the timeout");
+    // The connection waited: one was opened, none abandoned.
+    assert_eq!((r.connections_opened, r.abandoned), (1, 0));
+    assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_stall_past_the_give_up_bound_closes_and_reopens_the_connection() {
+    let server = Server::start(|_| vec![Action::Stall]);
+    let config = loadgen::Config {
+        timeout: secs(0.2),
+        give_up: Some(secs(0.6)),
+        ..config_for(&server, 1, RunLength::Duration(secs(2.0)))
+    };
+    let r = run(&config);
+    // A request every ~0.6 s: each times out once at 0.2 s and is abandoned at 0.6 s.
+    assert!((2..=4).contains(&r.abandoned), "{r:?}");
+    assert!(r.errors.timeout == r.abandoned || r.errors.timeout == r.abandoned + 1, "{:?}", r.errors);
+    assert_eq!(r.connections_opened, r.abandoned + 1);
+    assert_eq!((r.requests, r.late_responses), (0, 0));
+    // The one still waiting when the window closed.
+    assert_eq!(r.in_flight_at_end, 1);
 }
 
 #[test]

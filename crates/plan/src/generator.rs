@@ -40,6 +40,9 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
         "--method".into(),
         config.method.clone(),
     ]);
+    if let Some(give_up) = config.give_up {
+        args.extend(["--give-up".into(), exact(give_up)]);
+    }
     if let Some(status) = config.expect.status {
         args.extend(["--expect-status".into(), status.to_string()]);
     }

@@ -10,8 +10,10 @@ use std::path::Path;
 use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
 
-/// Bump on any change that can break a reader.
-pub const RECORD_VERSION: u32 = 1;
+/// Bump on any change that can break a reader. 2: levels hold version 2 load
+/// results (late responses, abandoned requests, goodput). Readers take every
+/// version; fields a file lacks read as their defaults.
+pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -100,6 +100,10 @@ pub struct Workload {
     pub threads: Option<usize>,
     #[serde(default = "default_timeout")]
     pub timeout: Dur,
+    /// A request unanswered this long has its connection closed and reopened;
+    /// default: 10 timeouts.
+    #[serde(default)]
+    pub give_up: Option<Spanned<Dur>>,
     #[serde(default = "default_true")]
     pub keepalive: bool,
     /// Open loop: total requests per second.
@@ -371,6 +375,11 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
             if !l.resolve(file.get_ref()).is_file() {
                 return Err(l.error_at(file.span(), format!("body file '{}' does not exist", file.get_ref()), None));
             }
+        }
+    }
+    if let Some(give_up) = &s.workload.give_up {
+        if let Err(reason) = loadgen::check_give_up(s.workload.timeout.0, give_up.get_ref().0) {
+            return Err(l.error_at(give_up.span(), format!("give_up = {reason}"), None));
         }
     }
     if let Some(rate) = &s.workload.rate {
