@@ -2,6 +2,7 @@
 //! by the library crates; this crate wires them up and prints.
 
 mod bench;
+mod capacity;
 mod k8s_cmd;
 mod load;
 mod new;
@@ -15,6 +16,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
+pub use capacity::CapacityOpts;
 pub use k8s_cmd::{K8sOpts, MergeOpts};
 pub use load::LoadOpts;
 pub use new::NewOpts;
@@ -40,6 +42,8 @@ pub enum Command {
     Load(LoadOpts),
     /// Build, start and load the stacks described by scenario files, and store the results
     Bench(BenchOpts),
+    /// Find the highest offered rate at which a server meets latency and error objectives
+    Capacity(CapacityOpts),
     /// Render the comparison (Markdown, CSV, JSON) from stored results; runs nothing
     Report(ReportOpts),
     /// Scaffold a new scenario and build context from an existing scenario
@@ -63,6 +67,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     match opts.command {
         Command::Load(load) => load::run(load),
         Command::Bench(bench) => bench::run(bench),
+        Command::Capacity(opts) => capacity::run(opts),
         Command::Report(opts) => report_cmd::run(opts),
         Command::New(opts) => new::run(opts).map(|()| ExitCode::SUCCESS),
         Command::K8s(opts) => k8s_cmd::run(opts),

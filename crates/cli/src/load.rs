@@ -196,9 +196,9 @@ fn wait_until(at: f64, control: &Control) -> anyhow::Result<()> {
 }
 
 /// The control of the run in progress, for the Ctrl-C handler.
-static CURRENT: Mutex<Option<Control>> = Mutex::new(None);
+pub(crate) static CURRENT: Mutex<Option<Control>> = Mutex::new(None);
 
-fn install_interrupt_handler() {
+pub(crate) fn install_interrupt_handler() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         // A second Ctrl-C while the first is being handled exits at once.

@@ -2,6 +2,7 @@
 //! one event loop per thread. Give [`run`] a [`Config`] and a [`Control`]; it
 //! returns a [`LoadResult`]. It never prints.
 
+pub mod capacity;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -107,6 +108,7 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     check_file_limit(config.n_connections)?;
     let request = request::build(config);
     let batch = request.repeat(config.pipeline as usize);
+    let throttled_before = sys::throttled_periods();
     let t0 = Instant::now();
     let measure_start = t0 + config.warmup;
     let end = match config.stop {
@@ -163,7 +165,9 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         total.merge(outcome?);
     }
     let interrupted = control.is_cancelled();
-    Ok(finish(config, total, measure_start, end, stopped, interrupted))
+    let mut result = finish(config, total, measure_start, end, stopped, interrupted);
+    result.generator.throttled_periods = sys::throttled_periods().saturating_sub(throttled_before);
+    Ok(result)
 }
 
 /// Splits connections (and a request count) over the threads as evenly as integers allow.
@@ -255,6 +259,7 @@ fn finish(
             threads: config.n_threads,
             cpu_user_s: total.cpu_user.as_secs_f64(),
             cpu_sys_s: total.cpu_sys.as_secs_f64(),
+            throttled_periods: 0,
         },
         latency_histogram: encode_histogram(&total.latency),
         latency_raw_histogram: total.latency_raw.as_ref().map(encode_histogram),

@@ -57,6 +57,7 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
             threads: merged.generator.threads + part.generator.threads,
             cpu_user_s: merged.generator.cpu_user_s + part.generator.cpu_user_s,
             cpu_sys_s: merged.generator.cpu_sys_s + part.generator.cpu_sys_s,
+            throttled_periods: merged.generator.throttled_periods + part.generator.throttled_periods,
         };
         merged.options.connections += part.options.connections;
         merged.options.threads += part.options.threads;

@@ -220,6 +220,21 @@ pub struct GeneratorUsage {
     /// User CPU seconds of the generator threads over the whole run.
     pub cpu_user_s: f64,
     pub cpu_sys_s: f64,
+    /// CPU-quota periods in which the generator's own cgroup was throttled
+    /// during the run: a limited generator cannot keep its schedule.
+    #[serde(default)]
+    pub throttled_periods: u64,
+}
+
+/// A generator at this share of its CPUs or more is saturated: its figures
+/// may describe the generator, not the server.
+pub const GENERATOR_BUSY: f64 = 0.90;
+
+/// The saturation rule for a generator: its CPU (in percent of one CPU) at
+/// [`GENERATOR_BUSY`] or more of its `n_cpus` CPUs. The report's verdict, the
+/// terminal table and the capacity search all use it.
+pub fn generator_busy(cpu_pct: f64, n_cpus: usize) -> bool {
+    cpu_pct >= GENERATOR_BUSY * 100.0 * n_cpus.max(1) as f64
 }
 
 impl LoadResult {

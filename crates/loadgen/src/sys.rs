@@ -29,6 +29,30 @@ pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
     Ok((lim.rlim_cur, lim.rlim_max))
 }
 
+/// CFS periods in which this process's CPU cgroup was throttled so far
+/// (cgroup v1 `cpu` controller, or v2); 0 when it cannot be read.
+pub fn throttled_periods() -> u64 {
+    let Ok(own) = std::fs::read_to_string("/proc/self/cgroup") else { return 0 };
+    let mut candidates = Vec::new();
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let path = path.trim_start_matches('/');
+        if controllers.split(',').any(|c| c == "cpu") {
+            for mount in ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"] {
+                candidates.push(format!("{mount}/{path}/cpu.stat"));
+            }
+        } else if controllers.is_empty() {
+            candidates.push(format!("/sys/fs/cgroup/{path}/cpu.stat"));
+        }
+    }
+    candidates
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .find_map(|stat| stat.lines().find_map(|l| l.strip_prefix("nr_throttled ").and_then(|n| n.trim().parse().ok())))
+        .unwrap_or(0)
+}
+
 /// Pins the calling thread to one CPU.
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     if cpu >= libc::CPU_SETSIZE as usize {

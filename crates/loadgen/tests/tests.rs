@@ -2,6 +2,7 @@
 
 mod util;
 
+mod capacity;
 mod closed_loop;
 mod faults;
 mod fuzz_corpus;

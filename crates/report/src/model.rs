@@ -10,8 +10,7 @@ use serde::Serialize;
 pub const NOISY_CV: f64 = 0.05;
 /// Errors (timeouts included) above this share of requests make a row error-bound.
 pub const ERROR_SHARE: f64 = 0.01;
-/// A generator above this share of its CPUs is saturated.
-pub const GENERATOR_BUSY: f64 = 0.90;
+pub use loadgen::result::{generator_busy, GENERATOR_BUSY};
 /// A server above this share of its CPU limit is saturated.
 pub const SERVER_BUSY: f64 = 0.90;
 /// Closed loop: if requests in flight (req/s x mean latency, Little's law, plus
@@ -136,12 +135,6 @@ impl Verdict {
             Verdict::ServerBound => "server-bound",
         }
     }
-}
-
-/// The verdict's rule for the generator: its CPU (percent of one CPU) at
-/// [`GENERATOR_BUSY`] or more of its `n_cpus` CPUs. The terminal table's notes use it too.
-pub fn generator_busy(cpu_pct: f64, n_cpus: usize) -> bool {
-    cpu_pct >= GENERATOR_BUSY * 100.0 * n_cpus.max(1) as f64
 }
 
 /// The verdict's rule for the server: its CPU at [`SERVER_BUSY`] or more of its limit (both in percent of one CPU).

@@ -24,7 +24,40 @@ pub enum Action {
     Stall,
     /// Write these bytes again and again until the peer goes (an endless body, endless headers).
     Endless(Vec<u8>),
+    /// Hold one of the shared slots this long, or, when none is free, answer
+    /// `503` at once and skip the rest: a server of K workers with a fixed
+    /// service time and no queue, whose capacity is K / time exactly.
+    Pool(Arc<Slots>, Duration),
 }
+
+/// A fixed number of workers that requests queue for.
+#[derive(Debug)]
+pub struct Slots {
+    free: std::sync::Mutex<usize>,
+}
+
+impl Slots {
+    pub fn new(n: usize) -> Arc<Slots> {
+        Arc::new(Slots { free: std::sync::Mutex::new(n) })
+    }
+
+    /// Holds a free slot for `d`; false at once when none is free.
+    fn try_hold(&self, d: Duration) -> bool {
+        {
+            let mut free = self.free.lock().unwrap();
+            if *free == 0 {
+                return false;
+            }
+            *free -= 1;
+        }
+        std::thread::sleep(d);
+        *self.free.lock().unwrap() += 1;
+        true
+    }
+}
+
+/// The answer of a pool with no free worker.
+pub const BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy";
 
 pub fn write(bytes: impl AsRef<[u8]>) -> Action {
     Action::Write(bytes.as_ref().to_vec())
@@ -91,6 +124,14 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64, respond: &Respond) {
             let n = requests.fetch_add(1, Ordering::SeqCst);
             for action in respond(n) {
                 match action {
+                    Action::Pool(slots, d) => {
+                        if !slots.try_hold(d) {
+                            if stream.write_all(BUSY.as_bytes()).is_err() {
+                                return;
+                            }
+                            break;
+                        }
+                    }
                     Action::Write(bytes) => {
                         if stream.write_all(&bytes).is_err() {
                             return;

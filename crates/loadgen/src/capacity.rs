@@ -1,0 +1,417 @@
+//! Capacity at a latency objective: the highest offered rate (open loop,
+//! corrected latency) at which a probe meets every objective. The search grows
+//! the rate geometrically until a probe fails, bisects until the bracket is
+//! narrow, then holds the found rate for a full-length run, stepping down if
+//! the hold fails. It runs probes through a function it is given, so the
+//! caller can measure the server alongside; it never prints.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, RunLength};
+use crate::result::{generator_busy, LatencySummary, LoadResult};
+
+/// The version of the capacity JSON layout.
+pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+/// The error-and-timeout share objective when none is given.
+pub const DEFAULT_ERROR_SHARE: f64 = 0.001;
+/// A probe passes only if the generator sent at least this share of the
+/// offered rate in the measured window, give or take one request (a generator or a connection pool that
+/// cannot keep the schedule has not offered the rate).
+pub const ACHIEVED_SHARE: f64 = 0.99;
+/// Open-loop connections per request in flight at the objective latency.
+const CONNECTION_HEADROOM: f64 = 2.0;
+/// No probe runs on fewer connections than this.
+const MIN_CONNECTIONS: usize = 4;
+/// No probe measures without warming up at least this long: completions then
+/// balance what was offered, unless the server falls behind.
+const MIN_WARMUP: Duration = Duration::from_millis(500);
+
+/// A latency percentile an objective can bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Percentile {
+    #[serde(rename = "p50")]
+    P50,
+    #[serde(rename = "p90")]
+    P90,
+    #[serde(rename = "p99")]
+    P99,
+    #[serde(rename = "p99.9")]
+    P999,
+}
+
+impl Percentile {
+    pub const ALL: [Percentile; 4] = [Percentile::P50, Percentile::P90, Percentile::P99, Percentile::P999];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Percentile::P50 => "p50",
+            Percentile::P90 => "p90",
+            Percentile::P99 => "p99",
+            Percentile::P999 => "p99.9",
+        }
+    }
+
+    /// Its value in a latency summary, in µs.
+    pub fn of(self, l: &LatencySummary) -> u64 {
+        match self {
+            Percentile::P50 => l.p50,
+            Percentile::P90 => l.p90,
+            Percentile::P99 => l.p99,
+            Percentile::P999 => l.p99_9,
+        }
+    }
+}
+
+impl fmt::Display for Percentile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The service level objectives a probe must meet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    /// Latency bounds, at most one per percentile, in µs.
+    pub latency_us: Vec<(Percentile, u64)>,
+    /// The largest share of requests that may fail or time out.
+    pub error_share: f64,
+}
+
+impl Default for Slo {
+    fn default() -> Slo {
+        Slo { latency_us: Vec::new(), error_share: DEFAULT_ERROR_SHARE }
+    }
+}
+
+impl Slo {
+    /// Sets one objective from its name and value as written: `p99` and
+    /// `50ms`, `errors` and `0.1%`. `parse_duration` reads durations (the one
+    /// duration rule lives with the scenario parser). The error says what is wrong.
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: &str,
+        parse_duration: impl Fn(&str) -> Result<Duration, String>,
+    ) -> Result<(), String> {
+        if name == "errors" {
+            let share = value
+                .trim()
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+                .ok_or_else(|| format!("errors = '{value}' is not a share such as 0.1%"))?;
+            self.error_share = share / 100.0;
+            return Ok(());
+        }
+        let Some(percentile) = Percentile::ALL.into_iter().find(|p| p.name() == name) else {
+            return Err(format!("'{name}' is not an objective; use p50, p90, p99, p99.9 or errors"));
+        };
+        let bound = parse_duration(value)?;
+        if bound.is_zero() {
+            return Err(format!("{name} = '{value}': a latency bound must be longer than 0"));
+        }
+        let bound_us = bound.as_micros() as u64;
+        match self.latency_us.iter_mut().find(|(p, _)| *p == percentile) {
+            Some(entry) => entry.1 = bound_us,
+            None => self.latency_us.push((percentile, bound_us)),
+        }
+        self.latency_us.sort();
+        Ok(())
+    }
+
+    /// The longest latency bound: what connections are sized for.
+    pub fn longest_bound(&self) -> Option<Duration> {
+        self.latency_us.iter().map(|&(_, us)| Duration::from_micros(us)).max()
+    }
+}
+
+/// How the search runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    /// The first rate probed, requests per second.
+    pub start_rate: f64,
+    /// Stop bisecting once (high - low) / high is at most this.
+    pub precision: f64,
+    /// Probes in all, the confirming holds included.
+    pub max_probes: u32,
+    /// Measured length of a search probe; the hold runs for the base config's own length.
+    pub probe: Duration,
+    /// The most connections a probe may open (the open-files limit).
+    pub max_connections: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> SearchOptions {
+        SearchOptions {
+            start_rate: 100.0,
+            precision: 0.05,
+            max_probes: 12,
+            probe: Duration::from_secs(3),
+            max_connections: usize::MAX,
+        }
+    }
+}
+
+/// How a search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The capacity was found and held for a full-length run.
+    Found,
+    /// The generator saturated before the server failed an objective: the
+    /// capacity is at least the highest passing rate, not that rate.
+    GeneratorBound,
+    /// The probe budget ran out; the bracket holds the capacity.
+    BudgetExhausted,
+    /// No probed rate met the objectives, down to the lowest tried.
+    None,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Found => "found",
+            Status::GeneratorBound => "generator_bound",
+            Status::BudgetExhausted => "budget_exhausted",
+            Status::None => "none",
+        })
+    }
+}
+
+/// One run at one offered rate, judged against the objectives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Requests per second offered.
+    pub offered: f64,
+    /// Responses completed per second.
+    pub achieved: f64,
+    pub connections: usize,
+    /// Corrected (from the intended send time), and raw.
+    pub latency_us: LatencySummary,
+    pub latency_raw_us: Option<LatencySummary>,
+    /// Errors and timeouts.
+    pub errors: u64,
+    pub passed: bool,
+    /// The objectives it failed: `p99`, `errors`, `achieved`, `generator`.
+    pub failed: Vec<String>,
+    /// The connections were capped by the open-files limit.
+    #[serde(default)]
+    pub connections_capped: bool,
+    /// The whole load result, histograms included.
+    pub load: LoadResult,
+}
+
+/// What the search found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub schema_version: u32,
+    /// `None` unless `status` is `found`.
+    pub capacity_rps: Option<f64>,
+    pub status: Status,
+    pub slo: Slo,
+    /// The highest passing and lowest failing rate probed (0 and the first
+    /// rate when none passed; the last passing rate twice when none failed).
+    pub bracket: (f64, f64),
+    pub probes: Vec<Probe>,
+    /// The full-length hold at the found rate (the last one, after any step down).
+    pub confirm: Option<Probe>,
+}
+
+/// A probe that could not run at all (the generator failed to start).
+#[derive(Debug, thiserror::Error)]
+#[error("a probe at {rate:.1} req/s could not run: {source}")]
+pub struct ProbeError {
+    pub rate: f64,
+    #[source]
+    pub source: crate::Error,
+}
+
+/// Searches for the capacity of the target of `base` (its method, headers,
+/// checks, threads, pinning, warm-up and timeouts; `base.stop` is the hold's
+/// length) under `slo`. `run` runs one probe's config; `cancelled` is asked
+/// between probes; `on_probe` sees each probe as it is judged.
+pub fn search(
+    base: &Config,
+    slo: &Slo,
+    options: &SearchOptions,
+    mut run: impl FnMut(&Config) -> Result<LoadResult, crate::Error>,
+    cancelled: impl Fn() -> bool,
+    mut on_probe: impl FnMut(&Probe),
+) -> Result<Capacity, ProbeError> {
+    let mut probes: Vec<Probe> = Vec::new();
+    let mut probe_at = |rate: f64, length: Duration, probes: &mut Vec<Probe>| -> Result<Probe, ProbeError> {
+        let (config, capped) = probe_config(base, slo, options, rate, length);
+        let load = run(&config).map_err(|source| ProbeError { rate, source })?;
+        let probe = judge(&config, slo, load, capped);
+        on_probe(&probe);
+        probes.push(probe.clone());
+        Ok(probe)
+    };
+    let (mut low, mut high): (f64, Option<f64>) = (0.0, None);
+    let mut rate = options.start_rate;
+    let mut generator_bound = false;
+    let n_left = |probes: &Vec<Probe>| options.max_probes.saturating_sub(probes.len() as u32);
+    // Grow until a probe fails, then bisect.
+    while n_left(&probes) > 0 && !cancelled() {
+        let probe = probe_at(rate, options.probe, &mut probes)?;
+        if probe.passed {
+            low = rate;
+        } else if blames_generator(&probe) {
+            generator_bound = true;
+            break;
+        } else {
+            high = Some(rate);
+        }
+        rate = match high {
+            None => rate * 2.0,
+            Some(high) if low == 0.0 => high / 2.0,
+            Some(high) if (high - low) / high <= options.precision => break,
+            Some(high) => (low + high) / 2.0,
+        };
+        if low == 0.0 && rate < options.start_rate / 64.0 {
+            // Nothing passes even far below the first rate.
+            break;
+        }
+    }
+    let bracket = |low: f64, high: Option<f64>| (low, high.unwrap_or(low));
+    let done = |status, capacity_rps, low, high, probes, confirm| Capacity {
+        schema_version: CAPACITY_SCHEMA_VERSION,
+        capacity_rps,
+        status,
+        slo: slo.clone(),
+        bracket: bracket(low, high),
+        probes,
+        confirm,
+    };
+    if generator_bound {
+        return Ok(done(Status::GeneratorBound, None, low, high, probes, None));
+    }
+    if low == 0.0 {
+        let status = if n_left(&probes) == 0 { Status::BudgetExhausted } else { Status::None };
+        return Ok(done(status, None, low, high, probes, None));
+    }
+    let narrow = high.is_some_and(|h| (h - low) / h <= options.precision);
+    if !narrow && n_left(&probes) == 0 {
+        return Ok(done(Status::BudgetExhausted, None, low, high, probes, None));
+    }
+    // Hold the found rate for a full-length run; step down by the precision while it fails.
+    let hold = match base.stop {
+        RunLength::Duration(d) => d,
+        RunLength::Requests(_) => options.probe,
+    };
+    let mut confirm = None;
+    while n_left(&probes) > 0 && !cancelled() {
+        let probe = probe_at(low, hold, &mut probes)?;
+        let passed = probe.passed;
+        let blamed = blames_generator(&probe);
+        confirm = Some(probe);
+        if passed {
+            return Ok(done(Status::Found, Some(low), low, high, probes, confirm));
+        }
+        if blamed {
+            return Ok(done(Status::GeneratorBound, None, low, high, probes, confirm));
+        }
+        high = Some(low);
+        low *= 1.0 - options.precision;
+    }
+    Ok(done(Status::BudgetExhausted, None, low, high, probes, confirm))
+}
+
+/// The config of a probe at `rate` for `length`: open loop, with connections
+/// enough for the rate at the objective latency (with headroom), capped by
+/// the open-files limit; the flag says whether the cap bound.
+pub fn probe_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64, length: Duration) -> (Config, bool) {
+    let latency = slo.longest_bound().unwrap_or(base.timeout).min(base.timeout);
+    let wanted = ((rate * latency.as_secs_f64() * CONNECTION_HEADROOM).ceil() as usize).max(MIN_CONNECTIONS);
+    let connections = wanted.min(options.max_connections.max(1));
+    let config = Config {
+        n_connections: connections,
+        n_threads: base.n_threads.min(connections).max(1),
+        stop: RunLength::Duration(length),
+        warmup: base.warmup.max(MIN_WARMUP),
+        rate: Some(rate),
+        pipeline: 1,
+        ..base.clone()
+    };
+    (config, connections < wanted)
+}
+
+/// A probe's load judged against the objectives.
+fn judge(config: &Config, slo: &Slo, load: LoadResult, connections_capped: bool) -> Probe {
+    let offered = config.rate.unwrap_or_default();
+    let mut failed = Vec::new();
+    for &(percentile, bound_us) in &slo.latency_us {
+        if percentile.of(&load.latency_us) > bound_us {
+            failed.push(percentile.name().to_string());
+        }
+    }
+    let errors = load.errors.total() + load.abandoned;
+    if errors as f64 > slo.error_share * load.sent.max(1) as f64 {
+        failed.push("errors".to_string());
+    }
+    // One request of slack: a short probe at a low rate fits a whole number of sends.
+    if ((load.sent + 1) as f64) < ACHIEVED_SHARE * offered * load.duration_s {
+        failed.push("achieved".to_string());
+    }
+    if generator_busy(load.generator_cpu_pct(), config.n_threads) {
+        failed.push("generator".to_string());
+    }
+    Probe {
+        offered,
+        achieved: load.rps,
+        connections: config.n_connections,
+        latency_us: load.latency_us,
+        latency_raw_us: load.latency_raw_us,
+        errors,
+        passed: failed.is_empty(),
+        failed,
+        connections_capped,
+        load,
+    }
+}
+
+/// Whether a failed probe failed on the generator's side: its CPUs were
+/// saturated, or its CPU quota throttled it (a generator in a limited
+/// container or cgroup), while the server answered without errors. The
+/// corrected latency then counts time the requests waited in the generator.
+pub fn blames_generator(probe: &Probe) -> bool {
+    !probe.passed
+        && !probe.failed.iter().any(|f| f == "errors")
+        && (probe.failed.iter().any(|f| f == "generator") || probe.load.generator.throttled_periods > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Duration, String> {
+        humantime_like(s)
+    }
+
+    fn humantime_like(s: &str) -> Result<Duration, String> {
+        s.strip_suffix("ms")
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("'{s}' is not a duration"))
+    }
+
+    #[test]
+    fn objectives_parse_and_say_what_is_wrong() {
+        let mut slo = Slo::default();
+        slo.set("p99", "50ms", parse).unwrap();
+        slo.set("p50", "5ms", parse).unwrap();
+        slo.set("errors", "0.5%", parse).unwrap();
+        slo.set("p99", "40ms", parse).unwrap();
+        assert_eq!(slo.latency_us, vec![(Percentile::P50, 5_000), (Percentile::P99, 40_000)]);
+        assert_eq!(slo.error_share, 0.005);
+        assert_eq!(slo.longest_bound(), Some(Duration::from_millis(40)));
+        assert!(slo.set("p98", "5ms", parse).unwrap_err().contains("use p50, p90, p99, p99.9 or errors"));
+        assert!(slo.set("errors", "lots", parse).unwrap_err().contains("is not a share"));
+        assert!(slo.set("errors", "0.1", parse).unwrap_err().contains("is not a share"));
+        assert!(slo.set("p90", "soon", parse).unwrap_err().contains("'soon' is not a duration"));
+        assert!(slo.set("p90", "0ms", parse).unwrap_err().contains("longer than 0"));
+    }
+}
