@@ -3,6 +3,7 @@
 mod util;
 
 mod bench_command;
+mod capacity_command;
 mod engines;
 mod load_command;
 mod new_command;
