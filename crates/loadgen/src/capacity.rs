@@ -229,10 +229,8 @@ pub struct ProbeError {
     pub source: crate::Error,
 }
 
-/// Searches for the capacity of the target of `base` (its method, headers,
-/// checks, threads, pinning, warm-up and timeouts; `base.stop` is the hold's
-/// length) under `slo`. `run` runs one probe's config; `cancelled` is asked
-/// between probes; `on_probe` sees each probe as it is judged.
+/// Runs a search to its end: `run` runs one probe's config; `cancelled` is
+/// asked between probes; `on_probe` sees each probe as it is judged.
 pub fn search(
     base: &Config,
     slo: &Slo,
@@ -241,83 +239,165 @@ pub fn search(
     cancelled: impl Fn() -> bool,
     mut on_probe: impl FnMut(&Probe),
 ) -> Result<Capacity, ProbeError> {
-    let mut probes: Vec<Probe> = Vec::new();
-    let mut probe_at = |rate: f64, length: Duration, probes: &mut Vec<Probe>| -> Result<Probe, ProbeError> {
-        let (config, capped) = probe_config(base, slo, options, rate, length);
-        let load = run(&config).map_err(|source| ProbeError { rate, source })?;
-        let probe = judge(&config, slo, load, capped);
-        on_probe(&probe);
-        probes.push(probe.clone());
-        Ok(probe)
-    };
-    let (mut low, mut high): (f64, Option<f64>) = (0.0, None);
-    let mut rate = options.start_rate;
-    let mut generator_bound = false;
-    let n_left = |probes: &Vec<Probe>| options.max_probes.saturating_sub(probes.len() as u32);
-    // Grow until a probe fails, then bisect.
-    while n_left(&probes) > 0 && !cancelled() {
-        let probe = probe_at(rate, options.probe, &mut probes)?;
-        if probe.passed {
-            low = rate;
-        } else if blames_generator(&probe) {
-            generator_bound = true;
+    let mut search = Search::new(base, slo, options);
+    while let Some(next) = search.next_probe() {
+        if cancelled() {
             break;
-        } else {
-            high = Some(rate);
         }
-        rate = match high {
-            None => rate * 2.0,
-            Some(high) if low == 0.0 => high / 2.0,
-            Some(high) if (high - low) / high <= options.precision => break,
-            Some(high) => (low + high) / 2.0,
+        let load = run(&next.config).map_err(|source| ProbeError { rate: next.rate(), source })?;
+        on_probe(search.record(next, load));
+    }
+    Ok(search.finish())
+}
+
+/// The next probe a search wants run.
+#[derive(Debug, Clone)]
+pub struct NextProbe {
+    pub config: Config,
+    /// Its connections were capped by the open-files limit.
+    pub connections_capped: bool,
+}
+
+impl NextProbe {
+    pub fn rate(&self) -> f64 {
+        self.config.rate.unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    /// Doubling the rate from the first one until a probe fails.
+    Grow,
+    /// Narrowing the bracket to the precision.
+    Bisect,
+    /// Holding the highest passing rate for a full-length run.
+    Hold,
+    Done(Status),
+}
+
+/// A capacity search as a state machine, for callers that run each probe
+/// themselves (the runner measures the server alongside): ask for the next
+/// probe, run it, record its result, until there is none; then finish.
+/// Search: grow the rate geometrically from the first until a probe fails,
+/// bisect until the bracket is within the precision, then hold the highest
+/// passing rate for the base config's full length, stepping down by the
+/// precision while the hold fails. A failure blamed on the generator ends
+/// the search (generator-bound); so does the probe budget.
+#[derive(Debug, Clone)]
+pub struct Search {
+    base: Config,
+    slo: Slo,
+    options: SearchOptions,
+    phase: Phase,
+    /// The rate the next probe runs at.
+    rate: f64,
+    /// The highest passing and lowest failing rate so far.
+    low: f64,
+    high: Option<f64>,
+    probes: Vec<Probe>,
+    confirm: Option<Probe>,
+}
+
+impl Search {
+    pub fn new(base: &Config, slo: &Slo, options: &SearchOptions) -> Search {
+        Search {
+            base: base.clone(),
+            slo: slo.clone(),
+            options: options.clone(),
+            phase: Phase::Grow,
+            rate: options.start_rate,
+            low: 0.0,
+            high: None,
+            probes: Vec::new(),
+            confirm: None,
+        }
+    }
+
+    /// The next probe to run, or `None` when the search is over.
+    pub fn next_probe(&self) -> Option<NextProbe> {
+        if matches!(self.phase, Phase::Done(_)) || self.probes.len() as u32 >= self.options.max_probes {
+            return None;
+        }
+        let length = match (self.phase, self.base.stop) {
+            (Phase::Hold, RunLength::Duration(d)) => d,
+            _ => self.options.probe,
         };
-        if low == 0.0 && rate < options.start_rate / 64.0 {
-            // Nothing passes even far below the first rate.
-            break;
+        let (config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
+        Some(NextProbe { config, connections_capped })
+    }
+
+    /// Judges the load `next` measured, moves the search on, and returns the probe.
+    pub fn record(&mut self, next: NextProbe, load: LoadResult) -> &Probe {
+        let probe = judge(&next.config, &self.slo, load, next.connections_capped);
+        let (passed, blamed) = (probe.passed, blames_generator(&probe));
+        let rate = next.rate();
+        if self.phase == Phase::Hold {
+            self.confirm = Some(probe.clone());
+        }
+        self.probes.push(probe);
+        let precision = self.options.precision;
+        self.phase = match self.phase {
+            Phase::Done(status) => Phase::Done(status),
+            _ if blamed => Phase::Done(Status::GeneratorBound),
+            Phase::Hold if passed => Phase::Done(Status::Found),
+            Phase::Hold => {
+                self.high = Some(rate);
+                self.rate = rate * (1.0 - precision);
+                self.low = self.rate;
+                Phase::Hold
+            }
+            phase => {
+                if passed {
+                    self.low = rate;
+                } else {
+                    self.high = Some(rate);
+                }
+                match self.high {
+                    None => {
+                        self.rate = rate * 2.0;
+                        phase
+                    }
+                    // Nothing passed yet: halve, down to a floor far below the first rate.
+                    Some(high) if self.low == 0.0 => {
+                        self.rate = high / 2.0;
+                        if self.rate < self.options.start_rate / 64.0 {
+                            Phase::Done(Status::None)
+                        } else {
+                            Phase::Bisect
+                        }
+                    }
+                    Some(high) if (high - self.low) / high <= precision => {
+                        self.rate = self.low;
+                        Phase::Hold
+                    }
+                    Some(high) => {
+                        self.rate = (self.low + high) / 2.0;
+                        Phase::Bisect
+                    }
+                }
+            }
+        };
+        self.probes.last().expect("just pushed")
+    }
+
+    /// What the search found: a capacity only when a hold passed.
+    pub fn finish(self) -> Capacity {
+        let status = match self.phase {
+            Phase::Done(status) => status,
+            // Stopped early (the budget, or a cancel).
+            _ => Status::BudgetExhausted,
+        };
+        let capacity_rps = (status == Status::Found).then_some(self.low);
+        Capacity {
+            schema_version: CAPACITY_SCHEMA_VERSION,
+            capacity_rps,
+            status,
+            slo: self.slo,
+            bracket: (self.low, self.high.unwrap_or(self.low)),
+            probes: self.probes,
+            confirm: self.confirm,
         }
     }
-    let bracket = |low: f64, high: Option<f64>| (low, high.unwrap_or(low));
-    let done = |status, capacity_rps, low, high, probes, confirm| Capacity {
-        schema_version: CAPACITY_SCHEMA_VERSION,
-        capacity_rps,
-        status,
-        slo: slo.clone(),
-        bracket: bracket(low, high),
-        probes,
-        confirm,
-    };
-    if generator_bound {
-        return Ok(done(Status::GeneratorBound, None, low, high, probes, None));
-    }
-    if low == 0.0 {
-        let status = if n_left(&probes) == 0 { Status::BudgetExhausted } else { Status::None };
-        return Ok(done(status, None, low, high, probes, None));
-    }
-    let narrow = high.is_some_and(|h| (h - low) / h <= options.precision);
-    if !narrow && n_left(&probes) == 0 {
-        return Ok(done(Status::BudgetExhausted, None, low, high, probes, None));
-    }
-    // Hold the found rate for a full-length run; step down by the precision while it fails.
-    let hold = match base.stop {
-        RunLength::Duration(d) => d,
-        RunLength::Requests(_) => options.probe,
-    };
-    let mut confirm = None;
-    while n_left(&probes) > 0 && !cancelled() {
-        let probe = probe_at(low, hold, &mut probes)?;
-        let passed = probe.passed;
-        let blamed = blames_generator(&probe);
-        confirm = Some(probe);
-        if passed {
-            return Ok(done(Status::Found, Some(low), low, high, probes, confirm));
-        }
-        if blamed {
-            return Ok(done(Status::GeneratorBound, None, low, high, probes, confirm));
-        }
-        high = Some(low);
-        low *= 1.0 - options.precision;
-    }
-    Ok(done(Status::BudgetExhausted, None, low, high, probes, confirm))
 }
 
 /// The config of a probe at `rate` for `length`: open loop, with connections
