@@ -41,6 +41,12 @@ pub struct BenchOpts {
     /// Build every image, start it and check every endpoint once; no load
     #[arg(long)]
     pub verify_only: bool,
+    /// Skip the connection levels: only search the capacity of the endpoints with objectives ([workload.slo])
+    #[arg(long, conflicts_with = "no_capacity")]
+    pub capacity_only: bool,
+    /// Skip the capacity search after the connection levels
+    #[arg(long)]
+    pub no_capacity: bool,
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
     #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
     pub overrides: Vec<plan::Override>,
@@ -108,6 +114,8 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         started,
         suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
         verify_only: opts.verify_only,
+        sweep: !opts.capacity_only,
+        capacity: !opts.no_capacity,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -275,6 +283,13 @@ fn print_event(event: Event<'_>, tty: bool) {
                 eprint!("\r\x1b[2K");
             }
             eprintln!("    {}", table::level_line(level));
+        }
+        Event::Probe(probe) => eprintln!("    {}", crate::capacity::probe_line(probe)),
+        Event::Capacity(search) => {
+            eprint!("    {}", crate::capacity::conclusion(&search.capacity, false));
+            if let Some(failure) = &search.failure {
+                eprintln!("    stopped: {}", failure.message);
+            }
         }
     }
 }

@@ -114,7 +114,7 @@ pub fn run(opts: CapacityOpts) -> anyhow::Result<ExitCode> {
     let on_probe = |probe: &Probe| {
         n_probes += 1;
         if !json {
-            println!("{}", probe_line(n_probes, probe));
+            println!("  probe {n_probes:>2}: {}", probe_line(probe));
         }
     };
     let found = loadgen::capacity::search(&base, &slo, &options, run_probe, cancelled, on_probe);
@@ -136,12 +136,12 @@ pub fn objectives(slo: &Slo) -> String {
     all.join(", ")
 }
 
-/// One line per probe: offered, achieved, p50, p99, errors, pass or what failed.
-pub fn probe_line(n: usize, p: &Probe) -> String {
+/// A probe in a line: offered, achieved, p50, p99, errors, pass or what failed.
+pub fn probe_line(p: &Probe) -> String {
     let verdict = if p.passed { "pass".to_string() } else { format!("FAIL ({})", p.failed.join(", ")) };
     let capped = if p.connections_capped { " (capped by the open-files limit)" } else { "" };
     format!(
-        "  probe {n:>2}: offered {:>8} req/s, achieved {:>8} req/s, p50 {:>8}, p99 {:>8}, {} errors, {} connections{capped}: {verdict}",
+        "offered {:>8} req/s, achieved {:>8} req/s, p50 {:>8}, p99 {:>8}, {} errors, {} connections{capped}: {verdict}",
         metric(p.offered),
         metric(p.achieved),
         time_us(p.latency_us.p50 as f64),

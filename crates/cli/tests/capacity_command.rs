@@ -12,7 +12,11 @@ fn bad_objectives_get_one_clear_error() {
     let server = Server::fixed(OK);
     let url = server.url();
     for (args, code, needle) in [
-        (vec!["capacity", &url, "--slo", "p98=5ms"], 2, "'p98' is not an objective; use p50, p90, p99, p99.9 or errors"),
+        (
+            vec!["capacity", &url, "--slo", "p98=5ms"],
+            2,
+            "'p98' is not an objective; use p50, p90, p99, p99.9 or errors",
+        ),
         (vec!["capacity", &url, "--slo", "p99=soon"], 2, "'soon' is not a duration"),
         (vec!["capacity", &url, "--slo", "p99=0ms"], 2, "a latency bound must be longer than 0"),
         (vec!["capacity", &url, "--slo", "errors=lots"], 2, "errors = 'lots' is not a share such as 0.1%"),
@@ -43,7 +47,10 @@ fn the_search_prints_each_probe_and_its_json_has_the_documented_shape() {
         assert!(stdout.contains(&format!("  probe  {n}: offered")), "{stdout}");
     }
     // Three passing probes (200, 400, 800 req/s) and no failure: the budget ran out first.
-    assert!(stdout.contains("No capacity yet: the 3 probes ran out with it between 800.00 and 800.00 req/s"), "{stdout}");
+    assert!(
+        stdout.contains("No capacity yet: the 3 probes ran out with it between 800.00 and 800.00 req/s"),
+        "{stdout}"
+    );
 
     let out = stackbench(&[&["capacity", &url, "-d", "500ms", "--json"][..], &common].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));

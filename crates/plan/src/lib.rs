@@ -190,6 +190,8 @@ pub struct EndpointPlan {
     pub expect_body: Option<String>,
     pub keepalive: bool,
     pub connections: Vec<usize>,
+    /// Its objectives, when the scenario has any: its capacity is searched for.
+    pub slo: Option<loadgen::capacity::Slo>,
 }
 
 #[derive(Debug, Clone)]
@@ -378,8 +380,9 @@ fn endpoint(
         body,
         expect_status: e.expect_status,
         expect_body: e.expect_body.clone(),
-        keepalive: e.keepalive.unwrap_or(w.keepalive),
+        keepalive: e.keepalive(w),
         connections,
+        slo: e.slo(w),
     })
 }
 

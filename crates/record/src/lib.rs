@@ -35,6 +35,9 @@ pub struct RunRecord {
     #[serde(default)]
     pub to_first_measured_s: Option<f64>,
     pub levels: Vec<LevelRecord>,
+    /// The capacity search of each endpoint with objectives, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacities: Vec<CapacityRecord>,
     /// Build logs kept beside this file, by service.
     #[serde(default)]
     pub build_logs: BTreeMap<String, String>,
@@ -120,6 +123,25 @@ pub struct LevelRecord {
     /// Each generator container's share when the load came from several; `load` is their merge.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generators: Vec<GeneratorRecord>,
+}
+
+/// The capacity search of one endpoint: every probe, as the search judged it,
+/// with the server's resources during each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityRecord {
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub keepalive: bool,
+    /// 1-based repeat number.
+    pub repeat: u32,
+    /// What the search found; each probe holds its whole load result.
+    pub capacity: loadgen::capacity::Capacity,
+    /// The server during each probe, in the order of `capacity.probes`.
+    pub servers: Vec<Option<ServerUsage>>,
+    /// Why the search stopped short, when a probe could not run or the server failed.
+    #[serde(default)]
+    pub failure: Option<Failure>,
 }
 
 /// What one of several generator containers did in a level.
@@ -254,6 +276,7 @@ pub mod fixture {
             reason: None,
             to_first_measured_s: Some(1.5),
             levels: Vec::new(),
+            capacities: Vec::new(),
             build_logs: Default::default(),
         }
     }

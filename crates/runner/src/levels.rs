@@ -16,10 +16,10 @@ use crate::service::{Containers, LOG_TAIL};
 use crate::{sampler, save, Event, Halt, Runner};
 
 /// The server as it runs now (it is restarted if it dies between levels).
-struct Server {
-    running: Running,
-    port: u16,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) running: Running,
+    pub(crate) port: u16,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Runner<'_> {
@@ -58,34 +58,18 @@ impl Runner<'_> {
 
         let mut first = true;
         for endpoint in &plan.endpoints {
-            for &connections in &endpoint.connections {
+            let levels = if self.options.sweep { endpoint.connections.as_slice() } else { &[] };
+            for &connections in levels {
                 if self.cancel.is_cancelled() {
                     return Ok(());
                 }
                 // The first level follows the readiness check of the server's start.
-                if !first {
-                    let _ = self.until_cancelled(tokio::time::sleep(plan.pause)).await;
+                if !std::mem::take(&mut first) {
+                    self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
                     if self.cancel.is_cancelled() {
                         return Ok(());
                     }
-                    // A level can leave work behind (requests the generator gave up on are still being
-                    // served): the next one starts once the server answers its readiness check again,
-                    // within the scenario's ready timeout, or on a new server.
-                    let settle = plan.server.ready.timeout.0;
-                    if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
-                        if self.cancel.is_cancelled() {
-                            return Ok(());
-                        }
-                        let Halt::Failed(why) = stop else { return Err(stop) };
-                        self.emit(Event::Warning(&format!(
-                            "before the next level: {}; starting a new server",
-                            why.lines().next().unwrap_or_default()
-                        )));
-                        let _ = self.engine.remove(&server.running.id).await;
-                        server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
-                    }
                 }
-                first = false;
                 let level_start = Instant::now();
                 let level = self.run_level(plan, run_id, endpoint, connections, repeat, &server).await?;
                 if record.to_first_measured_s.is_none() {
@@ -97,6 +81,52 @@ impl Runner<'_> {
                 save(record, path)?;
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
             }
+            let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };
+            if !std::mem::take(&mut first) {
+                self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
+            }
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            let levels: Vec<LevelRecord> =
+                record.levels.iter().filter(|l| l.endpoint == endpoint.name).cloned().collect();
+            let capacity = self.run_capacity(plan, run_id, endpoint, slo, &levels, repeat, &server).await?;
+            record.capacities.push(capacity);
+            save(record, path)?;
+            self.emit(Event::Capacity(record.capacities.last().expect("just pushed")));
+        }
+        Ok(())
+    }
+
+    /// The pause between two measurements, then the server's readiness: a
+    /// level can leave work behind (requests the generator gave up on are
+    /// still being served), so the next starts once the server answers its
+    /// readiness check again, within the scenario's ready timeout, or on a
+    /// new server. Returns at once on a cancel.
+    async fn settle(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        sidecar_env: &[String],
+        server: &mut Server,
+        containers: &mut Containers,
+    ) -> Result<(), Halt> {
+        let _ = self.until_cancelled(tokio::time::sleep(plan.pause)).await;
+        if self.cancel.is_cancelled() {
+            return Ok(());
+        }
+        let settle = plan.server.ready.timeout.0;
+        if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
+            if self.cancel.is_cancelled() {
+                return Ok(());
+            }
+            let Halt::Failed(why) = stop else { return Err(stop) };
+            self.emit(Event::Warning(&format!(
+                "before the next level: {}; starting a new server",
+                why.lines().next().unwrap_or_default()
+            )));
+            let _ = self.engine.remove(&server.running.id).await;
+            *server = self.start_server(plan, run_id, sidecar_env, containers).await?;
         }
         Ok(())
     }
@@ -161,24 +191,8 @@ impl Runner<'_> {
             Ok(target) => plan.load_config(endpoint, connections, target),
             Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let mut sampling = None;
-        let probe = sampler::Probe::of(&self.engine, &server.running);
-        let sample = |lead: Duration| probe.map(|p| sampler::spawn(p, lead + plan.warmup, stop_rx));
-        let outcome = if self.generators.is_empty() {
-            sampling = sample(Duration::ZERO);
-            self.run_here(config).await
-        } else {
-            let on_start = |lead| sampling = sample(lead);
-            let distributed = self.run_generators(plan, &config, run_id, on_start);
-            distributed.await.map(|d| (d.merged, d.parts))
-        };
-        let _ = stop_tx.send(());
-        let samples = match sampling {
-            Some(task) => task.await.unwrap_or_default(),
-            None => Vec::new(),
-        };
-        level.server = sampler::summarize(&samples, plan.server.cpus);
+        let (outcome, usage) = self.measure(plan, run_id, config, server).await;
+        level.server = usage;
         let result: LoadResult = match outcome {
             Ok((result, generators)) => {
                 level.generators = generators;
@@ -224,6 +238,36 @@ impl Runner<'_> {
         }
         level.load = Some(result);
         Ok(level)
+    }
+
+    /// Runs the load `config` (from this process, or from the generator
+    /// containers) with the server's counters sampled through its measured window.
+    pub(crate) async fn measure(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        config: Config,
+        server: &Server,
+    ) -> (Result<(LoadResult, Vec<GeneratorRecord>), GeneratorError>, Option<record::ServerUsage>) {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let mut sampling = None;
+        let probe = sampler::Probe::of(&self.engine, &server.running);
+        let warmup = config.warmup;
+        let sample = |lead: Duration| probe.map(|p| sampler::spawn(p, lead + warmup, stop_rx));
+        let outcome = if self.generators.is_empty() {
+            sampling = sample(Duration::ZERO);
+            self.run_here(config).await
+        } else {
+            let on_start = |lead| sampling = sample(lead);
+            let distributed = self.run_generators(plan, &config, run_id, on_start);
+            distributed.await.map(|d| (d.merged, d.parts))
+        };
+        let _ = stop_tx.send(());
+        let samples = match sampling {
+            Some(task) => task.await.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        (outcome, sampler::summarize(&samples, plan.server.cpus))
     }
 
     /// Runs `config` in this process, on a blocking thread; a cancel reaches it.

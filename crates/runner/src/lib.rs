@@ -7,6 +7,7 @@
 //! `loadgen` as a library and reaches Docker only through the `docker` crate.
 
 mod cancel;
+mod capacity;
 mod generators;
 mod levels;
 mod sampler;
@@ -35,6 +36,10 @@ pub enum Event<'a> {
     Warning(&'a str),
     /// A level finished (or failed) and was written to the results file.
     Level(&'a record::LevelRecord),
+    /// A capacity probe was judged (its search is written when it ends).
+    Probe(&'a loadgen::capacity::Probe),
+    /// A capacity search ended and was written to the results file.
+    Capacity(&'a record::CapacityRecord),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +84,10 @@ pub struct RunOptions {
     pub suite_id: String,
     /// Build, start and verify every endpoint, then stop: no load.
     pub verify_only: bool,
+    /// Run each endpoint's connection levels (`--capacity-only` turns it off).
+    pub sweep: bool,
+    /// Search the capacity of each endpoint with objectives (`--no-capacity` turns it off).
+    pub capacity: bool,
 }
 
 /// The generator containers' image: the `stackbench` binary in a small image.
@@ -314,6 +323,7 @@ impl<'a> Runner<'a> {
             reason: None,
             to_first_measured_s: None,
             levels: Vec::new(),
+            capacities: Vec::new(),
             build_logs: BTreeMap::new(),
         };
         save(&record, &path)?;

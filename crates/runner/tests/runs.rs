@@ -167,3 +167,53 @@ async fn a_failed_build_shows_its_end_and_keeps_the_whole_log() {
     let log = std::fs::read_to_string(&record.build_logs["server"]).unwrap();
     assert!(log.contains("Step 1/") && log.contains("returned a non-zero code: 42"), "{log}");
 }
+
+const WITH_OBJECTIVES: &str = r#"
+[workload]
+duration = "1s"
+warmup = "200ms"
+pause = "200ms"
+connections = [2, 8]
+slo = { p99 = "200ms", errors = "1%" }
+
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+expect_body = "ok"
+"#;
+
+#[tokio::test]
+async fn an_endpoint_with_objectives_gets_a_capacity_search_after_its_levels() {
+    let results = temp_results("capacity");
+    let loaded = scenario("runner-capacity", "", WITH_OBJECTIVES);
+    let (path, record, events) = run(&loaded, results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
+    assert_eq!(record.levels.len(), 2);
+    assert_eq!(record.capacities.len(), 1, "{events:#?}");
+    let search = &record.capacities[0];
+    assert_eq!((search.endpoint.as_str(), search.failure.as_ref()), ("health", None));
+    let probes = &search.capacity.probes;
+    assert!(!probes.is_empty() && probes.len() <= 12, "{} probes", probes.len());
+    // The first rate is half the best the levels reached; every probe ran open loop.
+    let peak = record.levels.iter().map(|l| l.load.as_ref().unwrap().rps).fold(0.0, f64::max);
+    assert!((probes[0].offered - peak / 2.0).abs() < 1e-6, "{} vs peak {peak}", probes[0].offered);
+    for probe in probes {
+        assert_eq!(probe.load.options.rate, Some(probe.offered));
+        assert!(probe.load.duration_s <= 1.1, "probes are no longer than the levels");
+    }
+    // Each probe has the server's figures beside it.
+    assert_eq!(search.servers.len(), probes.len());
+    assert!(search.servers.iter().all(|s| s.is_some_and(|s| s.cpu_limit_pct == 50.0 && s.cpu_pct_mean > 0.0)));
+    if let Some(capacity) = search.capacity.capacity_rps {
+        assert!(search.capacity.confirm.as_ref().is_some_and(|c| c.passed && c.offered == capacity));
+    }
+    assert_eq!(RunRecord::read(&path).unwrap(), record);
+    assert!(events.iter().any(|e| e.contains("capacity search from")), "{events:#?}");
+    assert!(events.iter().any(|e| e.starts_with("Capacity(")), "{events:#?}");
+
+    // Only the search: no levels, and it starts from the default rate.
+    let options = runner::RunOptions { sweep: false, ..crate::util::options(results.path()) };
+    let (_, record, _) = crate::util::run_with(&loaded, options, Cancel::new()).await;
+    assert!(record.levels.is_empty());
+    assert_eq!(record.capacities[0].capacity.probes[0].offered, 100.0);
+}

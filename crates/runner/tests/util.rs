@@ -43,6 +43,8 @@ pub fn options(results: &Path) -> RunOptions {
         started: Instant::now(),
         suite_id: "test-suite".into(),
         verify_only: false,
+        sweep: true,
+        capacity: true,
     }
 }
 
@@ -53,9 +55,18 @@ pub fn temp_results(what: &str) -> tempfile::TempDir {
 
 /// Runs `loaded` once and returns the file and record; the events seen are collected.
 pub async fn run(loaded: &scenario::Loaded, results: &Path, cancel: Cancel) -> (PathBuf, RunRecord, Vec<String>) {
+    run_with(loaded, options(results), cancel).await
+}
+
+/// [`run`] with other options.
+pub async fn run_with(
+    loaded: &scenario::Loaded,
+    options: RunOptions,
+    cancel: Cancel,
+) -> (PathBuf, RunRecord, Vec<String>) {
     let engine = docker::Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
     let events = Mutex::new(Vec::new());
-    let runner = Runner::builder(engine.clone(), options(results))
+    let runner = Runner::builder(engine.clone(), options)
         .cancel(cancel)
         .observer(|e: Event<'_>| events.lock().unwrap().push(format!("{e:?}")))
         .build()

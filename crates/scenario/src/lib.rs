@@ -114,6 +114,10 @@ pub struct Workload {
     /// Rest between two levels of the sweep.
     #[serde(default = "default_pause")]
     pub pause: Dur,
+    /// Service level objectives (`p50`, `p90`, `p99`, `p99.9` latencies, an
+    /// `errors` share): with them, `bench` finds each endpoint's capacity.
+    #[serde(default)]
+    pub slo: Option<SloTable>,
     pub endpoints: Spanned<Vec<Endpoint>>,
 }
 
@@ -141,7 +145,13 @@ pub struct Endpoint {
     /// Overrides the workload's keep-alive for this endpoint.
     #[serde(default)]
     pub keepalive: Option<bool>,
+    /// Overrides objectives of the workload's `slo` for this endpoint.
+    #[serde(default)]
+    pub slo: Option<SloTable>,
 }
+
+/// Objectives as written: name to value, each value located.
+pub type SloTable = BTreeMap<String, Spanned<String>>;
 
 impl Endpoint {
     /// Its connection levels: its own, else the workload's.
@@ -152,6 +162,18 @@ impl Endpoint {
     /// Its keep-alive: its own, else the workload's.
     pub fn keepalive(&self, workload: &Workload) -> bool {
         self.keepalive.unwrap_or(workload.keepalive)
+    }
+
+    /// Its objectives: the workload's, with its own over them; `None` without any.
+    pub fn slo(&self, workload: &Workload) -> Option<loadgen::capacity::Slo> {
+        if workload.slo.is_none() && self.slo.is_none() {
+            return None;
+        }
+        let mut slo = loadgen::capacity::Slo::default();
+        for (name, value) in workload.slo.iter().chain(&self.slo).flatten() {
+            slo.set(name, value.get_ref(), parse_duration).expect("objectives are checked while parsing");
+        }
+        Some(slo)
     }
 }
 
@@ -377,6 +399,9 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
             }
         }
     }
+    for table in s.workload.slo.iter().chain(s.workload.endpoints.get_ref().iter().filter_map(|e| e.slo.as_ref())) {
+        check_slo(l, table)?;
+    }
     if let Some(give_up) = &s.workload.give_up {
         if let Err(reason) = loadgen::check_give_up(s.workload.timeout.0, give_up.get_ref().0) {
             return Err(l.error_at(give_up.span(), format!("give_up = {reason}"), None));
@@ -385,6 +410,20 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
     if let Some(rate) = &s.workload.rate {
         if let Err(reason) = loadgen::check_rate(*rate.get_ref()) {
             return Err(l.error_at(rate.span(), format!("rate = {reason}"), None));
+        }
+    }
+    Ok(())
+}
+
+/// Each objective as the capacity search reads it, located at its value.
+fn check_slo(l: &Loaded, table: &SloTable) -> Result<(), Error> {
+    for (name, value) in table {
+        if let Err(reason) = loadgen::capacity::Slo::default().set(name, value.get_ref(), parse_duration) {
+            return Err(l.error_at(
+                value.span(),
+                format!("slo: {reason}"),
+                Some("e.g. p99 = \"50ms\" and errors = \"0.1%\""),
+            ));
         }
     }
     Ok(())

@@ -111,6 +111,19 @@ fn bad_scenarios_name_line_and_column() {
     check("path = \"/health\"\nexpect_body", "path = \"health\"\nexpect_body", "path 'health' does not start with '/'");
     check("[workload]\n", "[workload]\nrate = -5.0\n", "bad.toml:20:8: rate = -5 is not a positive number");
     check("[server]", "[server\n", "bad.toml:5:8: ");
+    check("[workload]\n", "[workload]\nslo = { p98 = \"5ms\" }\n", "bad.toml:20:15: slo: 'p98' is not an objective");
+    check("[workload]\n", "[workload]\nslo = { p99 = \"soon\" }\n", "bad.toml:20:15: slo: 'soon' is not a duration");
+    check("[workload]\n", "[workload]\nslo = { errors = \"1\" }\n", "bad.toml:20:18: slo: errors = '1' is not a share");
+    check(
+        "path = \"/health\"\n",
+        "path = \"/health\"\nslo = { p50 = \"0s\" }\n",
+        "slo: p50 = '0s': a latency bound must be longer than 0",
+    );
+    check(
+        "[workload]\n",
+        "[workload]\npipeline = 2\nkeepalive = false\n",
+        "bad.toml:20:12: pipeline = 2 does not fit endpoint",
+    );
     check("Token = \"t\"", "Token = \"t\\r\\nHost: elsewhere\"", "endpoint 'login': header 'Token' cannot be sent");
     check("Token = \"t\"", "\"To ken\" = \"t\"", "endpoint 'login': header 'To ken' cannot be sent");
     check(

@@ -1,0 +1,93 @@
+//! The capacity search of an endpoint against the running server: each probe
+//! runs like a level (from this process or the generator containers, the
+//! server sampled through its measured window), `loadgen::capacity::Search`
+//! judges it and picks the next, and the record keeps every probe with the
+//! server's figures.
+
+use loadgen::capacity::{Search, SearchOptions, Slo};
+use plan::{server_target, EndpointPlan, Plan};
+use record::{CapacityRecord, Failure, FailureKind, LevelRecord};
+
+use crate::levels::Server;
+use crate::service::LOG_TAIL;
+use crate::{Event, Halt, Runner};
+
+/// The first rate probed when no level of the endpoint ran before the search.
+const START_RATE: f64 = 100.0;
+/// The first rate probed after the sweep: this share of the best req/s a
+/// level of the endpoint reached (closed loop), so the search brackets the
+/// capacity in a few probes.
+const START_SHARE_OF_PEAK: f64 = 0.5;
+
+impl Runner<'_> {
+    /// Searches the capacity of `endpoint` under `slo`; `levels` are the
+    /// endpoint's levels measured before, which give the first rate.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn run_capacity(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        endpoint: &EndpointPlan,
+        slo: &Slo,
+        levels: &[LevelRecord],
+        repeat: u32,
+        server: &Server,
+    ) -> Result<CapacityRecord, Halt> {
+        let peak = levels.iter().filter_map(|l| l.load.as_ref()).map(|l| l.rps).fold(0.0, f64::max);
+        let options = SearchOptions {
+            start_rate: if peak > 0.0 { (peak * START_SHARE_OF_PEAK).max(1.0) } else { START_RATE },
+            max_connections: loadgen::max_connections(self.hosts.generator().open_files),
+            // Probes no longer than the scenario's levels.
+            probe: plan.duration.min(SearchOptions::default().probe),
+            ..SearchOptions::default()
+        };
+        self.emit(Event::Step(&format!(
+            "{} {}: capacity search from {:.0} req/s, probes of {}, a {} hold, at most {} probes",
+            endpoint.method,
+            endpoint.path,
+            options.start_rate,
+            humantime::format_duration(options.probe),
+            humantime::format_duration(plan.duration),
+            options.max_probes
+        )));
+        // The levels refuse such a path one by one; a search has no level to fail.
+        let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
+        let mut search = Search::new(&plan.load_config(endpoint, 1, target), slo, &options);
+        let mut servers = Vec::new();
+        let mut failure = None;
+        while let Some(next) = search.next_probe().filter(|_| failure.is_none()) {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let (outcome, usage) = self.measure(plan, run_id, next.config.clone(), server).await;
+            match outcome {
+                Ok((load, _)) => {
+                    servers.push(usage);
+                    self.emit(Event::Probe(search.record(next, load)));
+                }
+                Err(e) => failure = Some(Failure::new(FailureKind::Generator, e.to_string(), String::new())),
+            }
+            let state = self.engine.state(&server.running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
+            if !state.running {
+                failure = Some(Failure::new(
+                    FailureKind::ServerExited,
+                    format!(
+                        "the server exited during the capacity search (code {})",
+                        state.exit_code.map_or("?".into(), |c| c.to_string())
+                    ),
+                    self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
+                ));
+            }
+        }
+        Ok(CapacityRecord {
+            endpoint: endpoint.name.clone(),
+            method: endpoint.method.clone(),
+            path: endpoint.path.clone(),
+            keepalive: endpoint.keepalive,
+            repeat,
+            capacity: search.finish(),
+            servers,
+            failure,
+        })
+    }
+}
