@@ -13,7 +13,7 @@ use scenario::parse_duration;
 use crate::load::{install_interrupt_handler, LoadOpts, CURRENT};
 use crate::summary::metric;
 use crate::EXIT_INTERRUPTED;
-use report::units::time_us;
+use report::units::{objectives, time_us};
 
 #[derive(Debug, Clone, Args)]
 pub struct CapacityOpts {
@@ -127,13 +127,6 @@ pub fn run(opts: CapacityOpts) -> anyhow::Result<ExitCode> {
         print!("{}", conclusion(&found, interrupted));
     }
     Ok(if interrupted { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
-}
-
-/// `p99 <= 50ms, errors <= 0.1%`.
-pub fn objectives(slo: &Slo) -> String {
-    let mut all: Vec<String> = slo.latency_us.iter().map(|(p, us)| format!("{p} <= {}", time_us(*us as f64))).collect();
-    all.push(format!("errors <= {}%", slo.error_share * 100.0));
-    all.join(", ")
 }
 
 /// A probe in a line: offered, achieved, p50, p99, errors, pass or what failed.

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use record::{LevelRecord, LevelStatus, RunRecord, RunStatus};
 
+use report::export::CAPACITY_HEADERS;
 use report::model::{generator_busy, generators_note, server_busy};
 use report::units::{metric, time_us};
 
@@ -53,6 +54,34 @@ pub fn render(records: &[RunRecord]) -> String {
     line(&mut out, &HEADER.map(String::from));
     for r in &rows {
         line(&mut out, r);
+    }
+    out.push_str(&render_capacities(records));
+    out
+}
+
+/// The capacity searches, one table per workload, highest capacity first;
+/// nothing when no run searched.
+pub fn render_capacities(records: &[RunRecord]) -> String {
+    let mut out = String::new();
+    for group in report::model::capacities(records) {
+        let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
+        let _ = writeln!(out, "\ncapacity: {} {} ({}){keepalive}", group.method, group.path, group.endpoint);
+        let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::capacity_cells).collect();
+        let widths: Vec<usize> = (0..CAPACITY_HEADERS.len())
+            .map(|i| rows.iter().map(|r| r[i].len()).chain([CAPACITY_HEADERS[i].len()]).max().unwrap_or(0))
+            .collect();
+        let headers: Vec<String> = CAPACITY_HEADERS.iter().map(|h| h.to_string()).collect();
+        for cells in std::iter::once(&headers).chain(&rows) {
+            let mut line = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                // The stack, the status and the objectives left; figures right.
+                let _ = match i {
+                    0 | 5 | 6 => write!(line, "{cell:<w$}  ", w = widths[i]),
+                    _ => write!(line, "{cell:>w$}  ", w = widths[i]),
+                };
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
     }
     out
 }

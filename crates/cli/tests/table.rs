@@ -66,3 +66,50 @@ fn results_table() {
         .to_vec();
     insta::assert_snapshot!(stackbench::table::render(&[record(), failed, split]));
 }
+
+/// After the levels, a table per workload of the capacity searches, highest first.
+#[test]
+fn capacity_table() {
+    use loadgen::capacity::{Capacity, Percentile, Probe, Slo, Status, CAPACITY_SCHEMA_VERSION};
+    let searched = |stack: &str, status: Status, rps: f64| {
+        let load = fixture(true);
+        let probe = Probe {
+            offered: rps,
+            achieved: rps,
+            connections: 40,
+            latency_us: load.latency_us,
+            latency_raw_us: load.latency_raw_us,
+            errors: 0,
+            passed: true,
+            failed: Vec::new(),
+            connections_capped: false,
+            load,
+        };
+        let found = status == Status::Found;
+        RunRecord {
+            scenario: ScenarioInfo { name: stack.into(), ..record().scenario },
+            capacities: vec![record::CapacityRecord {
+                endpoint: "health".into(),
+                method: "GET".into(),
+                path: "/health".into(),
+                keepalive: true,
+                repeat: 1,
+                capacity: Capacity {
+                    schema_version: CAPACITY_SCHEMA_VERSION,
+                    capacity_rps: found.then_some(rps),
+                    status,
+                    slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
+                    bracket: (rps, rps * 1.04),
+                    confirm: found.then(|| probe.clone()),
+                    probes: vec![probe],
+                },
+                servers: vec![record().levels[0].server],
+                failure: None,
+            }],
+            ..record()
+        }
+    };
+    let records =
+        [searched("flask-gevent", Status::Found, 2400.0), searched("go-nethttp", Status::GeneratorBound, 9000.0)];
+    insta::assert_snapshot!(stackbench::table::render_capacities(&records));
+}

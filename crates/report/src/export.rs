@@ -5,8 +5,10 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Report, Row, Verdict, ERROR_SHARE, GENERATOR_BUSY, LITTLE_SHARE, NOISY_CV, SERVER_BUSY};
-use crate::units::{metric, time_us};
+use crate::model::{
+    CapacityRow, Report, Row, Verdict, ERROR_SHARE, GENERATOR_BUSY, LITTLE_SHARE, NOISY_CV, SERVER_BUSY,
+};
+use crate::units::{metric, objectives, time_us};
 
 pub trait Exporter {
     /// The file it writes in the output folder.
@@ -56,6 +58,22 @@ impl Exporter for Markdown {
             let _ = writeln!(out, "- {key}: {value}");
         }
         let _ = writeln!(out, "\n{}\n", verdict_legend());
+        if !report.capacities.is_empty() {
+            let _ = writeln!(out, "## Capacity at the objectives\n\n{CAPACITY_INTRO}\n");
+            for group in &report.capacities {
+                let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
+                let _ = writeln!(out, "### {} {} (`{}`){keepalive}\n", group.method, group.path, group.endpoint);
+                let _ = writeln!(out, "| {} |", CAPACITY_HEADERS.join(" | "));
+                let align: Vec<&str> =
+                    CAPACITY_HEADERS.iter().map(|h| if TEXT_COLUMNS.contains(h) { "---" } else { "--:" }).collect();
+                let _ = writeln!(out, "|{}|", align.join("|"));
+                for row in &group.rows {
+                    let cells: Vec<String> = capacity_cells(row).iter().map(|c| c.replace('|', "\\|")).collect();
+                    let _ = writeln!(out, "| {} |", cells.join(" | "));
+                }
+                out.push('\n');
+            }
+        }
         for group in &report.groups {
             let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
             let _ = writeln!(
@@ -111,7 +129,31 @@ const HEADERS: [&str; 15] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 4] = ["stack", "verdict", "notes", "vs baseline"];
+const TEXT_COLUMNS: [&str; 6] = ["stack", "verdict", "notes", "vs baseline", "objectives", "status"];
+
+pub(crate) const CAPACITY_INTRO: &str = "The highest offered rate (open loop; latency counted from each request's \
+intended send time) at which the stack met every objective, held for a full-length run; ranked, highest first. \
+generator_bound: the generator saturated first, so the capacity is at least the rate shown; budget_exhausted: the \
+probes ran out, the capacity is at least the rate shown; none: no rate probed met the objectives.";
+
+pub const CAPACITY_HEADERS: [&str; 7] =
+    ["stack", "capacity", "p99 at capacity", "server CPU", "req/s per CPU-s", "status", "objectives"];
+
+/// A capacity row's cells as the tables show them (Markdown, HTML and the terminal alike).
+pub fn capacity_cells(row: &CapacityRow) -> Vec<String> {
+    vec![
+        row.stack.clone(),
+        match row.capacity_rps {
+            Some(rps) => format!("{} req/s", metric(rps)),
+            None => format!("at least {} req/s", metric(row.at_least_rps)),
+        },
+        row.p99_us.map_or("-".into(), |us| time_us(us as f64)),
+        row.server_cpu_pct.map_or("-".into(), |c| format!("{c:.0}%")),
+        row.rps_per_server_cpu_s.map_or("-".into(), metric),
+        row.status.clone(),
+        objectives(&row.slo),
+    ]
+}
 
 fn has_baseline(report: &Report) -> bool {
     report.groups.iter().flat_map(|g| &g.rows).any(|r| r.baseline.is_some())

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 use crate::charts::{line_chart, Axis, Series};
-use crate::export::{cells, headers, verdict_legend, Exporter, INTRO};
+use crate::export::{
+    capacity_cells, cells, headers, verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO,
+};
 use crate::model::{Group, Report};
 
 const TEMPLATE: &str = include_str!("../templates/report.html.tera");
@@ -17,9 +19,20 @@ struct Page<'a> {
     verdicts: String,
     environment: &'a [(String, String)],
     headers: Vec<&'static str>,
+    capacity_intro: &'static str,
+    capacity_headers: &'static [&'static str],
+    capacities: Vec<CapacityView>,
     endpoints: Vec<EndpointView>,
     not_runnable: &'a [(String, String)],
     files: &'a [String],
+}
+
+#[derive(Serialize)]
+struct CapacityView {
+    title: String,
+    rows: Vec<Vec<String>>,
+    /// Latency against the offered rate, each probe a point: the curve whose knee is the capacity.
+    chart: String,
 }
 
 #[derive(Serialize)]
@@ -112,8 +125,42 @@ impl Exporter for Html {
             };
             endpoints.last_mut().expect("pushed above").groups.push(view);
         }
+        let capacities = report
+            .capacities
+            .iter()
+            .map(|group| {
+                let keepalive = if group.keepalive { ", keep-alive off" } else { "" };
+                let mut series = Vec::new();
+                for row in &group.rows {
+                    let mut probes = row.probes.clone();
+                    probes.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    for (name, pick) in [("p50", 1), ("p99", 2)] {
+                        series.push(Series {
+                            name: format!("{} {name}", row.stack),
+                            points: probes
+                                .iter()
+                                .map(|p| (p.0, if pick == 1 { p.1 } else { p.2 } as f64 / 1000.0))
+                                .collect(),
+                        });
+                    }
+                }
+                CapacityView {
+                    title: format!("{} {} ({}){keepalive}", group.method, group.path, group.endpoint),
+                    rows: group.rows.iter().map(capacity_cells).collect(),
+                    chart: line_chart(
+                        &format!("latency by offered load: {}", group.path),
+                        ("offered req/s", Axis::Linear),
+                        ("latency ms", Axis::Log),
+                        &series,
+                    ),
+                }
+            })
+            .collect();
         let page = Page {
             intro: INTRO,
+            capacity_intro: CAPACITY_INTRO,
+            capacity_headers: &CAPACITY_HEADERS,
+            capacities,
             verdicts: verdict_legend(),
             environment: &report.environment,
             headers: headers(report),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use record::{LevelRecord, LevelStatus, RunRecord, RunStatus};
+use record::{CapacityRecord, LevelRecord, LevelStatus, RunRecord, RunStatus, ServerUsage};
 use serde::Serialize;
 
 /// Spread (coefficient of variation of req/s over repeats) above which a row is noisy.
@@ -24,8 +24,40 @@ pub struct Report {
     pub files: Vec<String>,
     pub environment: Vec<(String, String)>,
     pub groups: Vec<Group>,
+    /// Capacity at the objectives, per workload, best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacities: Vec<CapacityGroup>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
+}
+
+/// One workload's capacity searches across stacks, the highest capacity first.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityGroup {
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub keepalive: bool,
+    pub rows: Vec<CapacityRow>,
+}
+
+/// A stack's capacity at its objectives; with repeats, the median of those that found one.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityRow {
+    pub stack: String,
+    /// `found`, `generator_bound`, `budget_exhausted` or `none` (of the first search, unless one found it).
+    pub status: String,
+    pub capacity_rps: Option<f64>,
+    /// The highest rate that passed: the capacity is at least this much.
+    pub at_least_rps: f64,
+    /// At the capacity (the passing hold): p99, the server's CPU, and req/s per server CPU-second.
+    pub p99_us: Option<u64>,
+    pub server_cpu_pct: Option<f64>,
+    pub rps_per_server_cpu_s: Option<f64>,
+    pub slo: loadgen::capacity::Slo,
+    /// For charts: the first search's probes (offered req/s, p50 µs, p99 µs), in the order run.
+    #[serde(skip)]
+    pub probes: Vec<(f64, u64, u64)>,
 }
 
 /// One workload at one connection level, across stacks.
@@ -172,6 +204,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
         environment: environment(records),
         groups,
+        capacities: capacities(records.iter().map(|(_, r)| r)),
         not_runnable: not_runnable.into_iter().collect(),
     }
 }
@@ -272,6 +305,63 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
             .first()
             .map(|(_, _, l)| l.per_second.iter().map(|s| (s.second, s.requests, s.p99_us)).collect())
             .unwrap_or_default(),
+    }
+}
+
+/// The capacity searches of `records`, grouped by workload and ranked: the
+/// report and the terminal table both show these rows.
+pub fn capacities<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<CapacityGroup> {
+    type Key = (String, String, String, bool);
+    let mut searches: BTreeMap<Key, BTreeMap<String, Vec<&CapacityRecord>>> = BTreeMap::new();
+    for record in records {
+        for c in &record.capacities {
+            let key = (c.endpoint.clone(), c.method.clone(), c.path.clone(), c.keepalive);
+            searches.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push(c);
+        }
+    }
+    searches
+        .into_iter()
+        .map(|((endpoint, method, path, keepalive), stacks)| {
+            let mut rows: Vec<CapacityRow> =
+                stacks.into_iter().map(|(stack, runs)| capacity_row(stack, &runs)).collect();
+            rows.sort_by(|a, b| {
+                let rank = |r: &CapacityRow| (r.capacity_rps.is_some(), r.capacity_rps.unwrap_or(r.at_least_rps));
+                let (ra, rb) = (rank(a), rank(b));
+                rb.0.cmp(&ra.0).then(rb.1.total_cmp(&ra.1)).then_with(|| a.stack.cmp(&b.stack))
+            });
+            CapacityGroup { endpoint, method, path, keepalive, rows }
+        })
+        .collect()
+}
+
+fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
+    // At the capacity: the passing hold, and the server during it.
+    let at_capacity: Vec<(f64, u64, Option<ServerUsage>)> = runs
+        .iter()
+        .filter_map(|c| {
+            let rps = c.capacity.capacity_rps?;
+            let hold = c.capacity.confirm.as_ref()?;
+            let held = c.capacity.probes.iter().rposition(|p| p == hold);
+            Some((rps, hold.latency_us.p99, held.and_then(|i| c.servers.get(i).copied().flatten())))
+        })
+        .collect();
+    let first = runs[0];
+    let med = |f: &dyn Fn(&(f64, u64, Option<ServerUsage>)) -> Option<f64>| {
+        let values: Vec<f64> = at_capacity.iter().filter_map(f).collect();
+        (!values.is_empty()).then(|| median(&values))
+    };
+    let capacity_rps = med(&|a| Some(a.0));
+    let server_cpu_pct = med(&|a| a.2.map(|s| s.cpu_pct_mean));
+    CapacityRow {
+        stack,
+        status: if capacity_rps.is_some() { "found".to_string() } else { first.capacity.status.to_string() },
+        capacity_rps,
+        at_least_rps: median(&runs.iter().map(|c| c.capacity.bracket.0).collect::<Vec<_>>()),
+        p99_us: med(&|a| Some(a.1 as f64)).map(|v| v as u64),
+        server_cpu_pct,
+        rps_per_server_cpu_s: capacity_rps.zip(server_cpu_pct.filter(|&c| c > 0.0)).map(|(r, c)| r / (c / 100.0)),
+        slo: first.capacity.slo.clone(),
+        probes: first.capacity.probes.iter().map(|p| (p.offered, p.latency_us.p50, p.latency_us.p99)).collect(),
     }
 }
 

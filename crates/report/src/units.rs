@@ -49,3 +49,10 @@ mod tests {
         assert_eq!(bytes(2.64 * 1024.0 * 1024.0 * 1024.0), "2.64GB");
     }
 }
+
+/// Objectives in words: `p99 <= 50.00ms, errors <= 0.1%`.
+pub fn objectives(slo: &loadgen::capacity::Slo) -> String {
+    let mut all: Vec<String> = slo.latency_us.iter().map(|(p, us)| format!("{p} <= {}", time_us(*us as f64))).collect();
+    all.push(format!("errors <= {}%", slo.error_share * 100.0));
+    all.join(", ")
+}

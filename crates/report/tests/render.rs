@@ -3,7 +3,7 @@
 use record::RunStatus;
 use report::Exporter;
 
-use crate::util::{level, named, record};
+use crate::util::{level, named, record, searched};
 
 pub fn fixture() -> report::Report {
     let mut broken = record("broken-stack", "01", &[]);
@@ -42,4 +42,29 @@ fn same_inputs_same_bytes() {
     let a = report::export::Markdown.render(&fixture());
     let b = report::export::Markdown.render(&fixture());
     assert_eq!(a, b);
+}
+
+/// Three stacks searched at one objective: ranked by capacity, a generator-bound one after the found
+/// ones ("at least"), and the figures at the capacity taken from the passing hold.
+#[test]
+fn capacity_tables() {
+    use loadgen::capacity::Status;
+    let report = report::build(&named(vec![
+        searched("go-nethttp", "01", Status::GeneratorBound, &[(8000.0, true, 900), (16000.0, false, 90_000)]),
+        searched(
+            "flask-gevent",
+            "01",
+            Status::Found,
+            &[(2000.0, true, 9000), (4000.0, false, 40_000), (2000.0, true, 9500)],
+        ),
+        searched("sanic", "01", Status::Found, &[(3000.0, true, 6000), (6000.0, false, 60_000), (3000.0, true, 7000)]),
+    ]));
+    let stacks: Vec<&str> = report.capacities[0].rows.iter().map(|r| r.stack.as_str()).collect();
+    assert_eq!(stacks, ["sanic", "flask-gevent", "go-nethttp"]);
+    let sanic = &report.capacities[0].rows[0];
+    assert_eq!((sanic.capacity_rps, sanic.p99_us, sanic.server_cpu_pct), (Some(3000.0), Some(7000), Some(30.0)));
+    assert_eq!(sanic.rps_per_server_cpu_s, Some(10_000.0));
+    insta::assert_snapshot!(report::export::Markdown.render(&report));
+    let html = report::export::all().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
+    assert!(html.contains("<h2>Capacity at the objectives</h2>") && html.contains("latency by offered load: /health"));
 }

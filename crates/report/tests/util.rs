@@ -1,8 +1,9 @@
 //! Results records built from a few numbers, deterministic to the byte.
 
+use loadgen::capacity::{Capacity, Percentile, Probe, Slo, Status, CAPACITY_SCHEMA_VERSION};
 use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Settings, SCHEMA_VERSION};
 use loadgen::{Histogram, LatencySummary};
-use record::{LevelRecord, LevelStatus, RunRecord, ServerUsage};
+use record::{CapacityRecord, LevelRecord, LevelStatus, RunRecord, ServerUsage};
 
 /// What one measured level looked like.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +18,66 @@ pub struct Level {
 
 pub fn level(connections: usize, rps: f64, mean_us: u64) -> Level {
     Level { connections, rps, mean_us, generator_cpu: 60.0, server_cpu: 99.0, timeouts: 0 }
+}
+
+/// A run of `stack` whose only content is one capacity search of `/health`:
+/// probes `(offered, passed, p99 µs)` in order, the last one the hold when
+/// `status` is found.
+pub fn searched(stack: &str, suite: &str, status: Status, probes: &[(f64, bool, u64)]) -> RunRecord {
+    let probes: Vec<Probe> = probes
+        .iter()
+        .map(|&(offered, passed, p99)| Probe {
+            offered,
+            achieved: offered,
+            connections: 10,
+            latency_us: LatencySummary { p50: p99 / 2, p99, ..LatencySummary::default() },
+            latency_raw_us: None,
+            errors: 0,
+            passed,
+            failed: if passed { Vec::new() } else { vec!["p99".into()] },
+            connections_capped: false,
+            load: load(&level(10, offered, p99 / 2)),
+        })
+        .collect();
+    let found = status == Status::Found;
+    let low = probes.iter().filter(|p| p.passed).map(|p| p.offered).fold(0.0, f64::max);
+    let high = probes.iter().filter(|p| !p.passed).map(|p| p.offered).fold(low, f64::min);
+    let servers = probes
+        .iter()
+        .map(|p| {
+            let cpu = (p.offered / 100.0).min(100.0);
+            Some(ServerUsage {
+                cpu_pct_mean: cpu,
+                cpu_pct_max: cpu,
+                cpu_limit_pct: 100.0,
+                memory_mean: 40 << 20,
+                memory_peak: 48 << 20,
+                nr_throttled: 0,
+                throttled_s: 0.0,
+            })
+        })
+        .collect();
+    RunRecord {
+        capacities: vec![CapacityRecord {
+            endpoint: "health".into(),
+            method: "GET".into(),
+            path: "/health".into(),
+            keepalive: true,
+            repeat: 1,
+            capacity: Capacity {
+                schema_version: CAPACITY_SCHEMA_VERSION,
+                capacity_rps: found.then_some(low),
+                status,
+                slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
+                bracket: (low, high),
+                confirm: if found { probes.last().cloned() } else { None },
+                probes,
+            },
+            servers,
+            failure: None,
+        }],
+        ..record::fixture::run(stack, suite)
+    }
 }
 
 fn load(l: &Level) -> LoadResult {
