@@ -334,9 +334,11 @@ pub fn capacities<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<C
         .collect()
 }
 
+/// A search at its capacity: the rate, the p99 of the passing hold, and the server during it.
+type AtCapacity = (f64, u64, Option<ServerUsage>);
+
 fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
-    // At the capacity: the passing hold, and the server during it.
-    let at_capacity: Vec<(f64, u64, Option<ServerUsage>)> = runs
+    let at_capacity: Vec<AtCapacity> = runs
         .iter()
         .filter_map(|c| {
             let rps = c.capacity.capacity_rps?;
@@ -346,7 +348,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         })
         .collect();
     let first = runs[0];
-    let med = |f: &dyn Fn(&(f64, u64, Option<ServerUsage>)) -> Option<f64>| {
+    let med = |f: &dyn Fn(&AtCapacity) -> Option<f64>| {
         let values: Vec<f64> = at_capacity.iter().filter_map(f).collect();
         (!values.is_empty()).then(|| median(&values))
     };

@@ -36,6 +36,13 @@ pub fn bytes(x: f64) -> String {
     format!("{x:.2}{}", UNITS[unit])
 }
 
+/// Objectives in words: `p99 <= 50.00ms, errors <= 0.1%`.
+pub fn objectives(slo: &loadgen::capacity::Slo) -> String {
+    let mut all: Vec<String> = slo.latency_us.iter().map(|(p, us)| format!("{p} <= {}", time_us(*us as f64))).collect();
+    all.push(format!("errors <= {}%", slo.error_share * 100.0));
+    all.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,11 +55,4 @@ mod tests {
         assert_eq!(metric(56_200.0), "56.20k");
         assert_eq!(bytes(2.64 * 1024.0 * 1024.0 * 1024.0), "2.64GB");
     }
-}
-
-/// Objectives in words: `p99 <= 50.00ms, errors <= 0.1%`.
-pub fn objectives(slo: &loadgen::capacity::Slo) -> String {
-    let mut all: Vec<String> = slo.latency_us.iter().map(|(p, us)| format!("{p} <= {}", time_us(*us as f64))).collect();
-    all.push(format!("errors <= {}%", slo.error_share * 100.0));
-    all.join(", ")
 }
