@@ -287,7 +287,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 
 /// Raises this process's open-files soft limit to the hard limit, so that
 /// nginx and the generators inherit it.
-fn raise_file_limit() {
+pub(crate) fn raise_file_limit() {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: valid pointers to a local rlimit.
     unsafe {
@@ -298,7 +298,7 @@ fn raise_file_limit() {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

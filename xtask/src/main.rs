@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_loadgen;
+mod bench_overload;
 mod new;
 mod report;
 mod setup;
@@ -26,7 +27,9 @@ commands:
                        every scenario [--no-scenarios] [cargo test arguments]
   setup                make sure a Docker engine answers (installs docker.io, starts dockerd)
   bench-loadgen        compare `stackbench load` with wrk against nginx on this machine
-                       [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]";
+                       [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]
+  bench-overload       wrk and `stackbench load` against a server past its capacity (40 slots x
+                       100 ms, 2000 connections): completed req/s and latency side by side [--duration 10s]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         Some("report") => report::run(&args[1..]),
         Some("new") => new::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
+        Some("bench-overload") => bench_overload::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

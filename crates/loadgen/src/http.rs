@@ -59,7 +59,7 @@ pub struct Response {
 
 /// The result of feeding bytes to the parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
+pub struct Fed {
     /// How many bytes of the input were used. Bytes past a completed response
     /// belong to the next one (pipelining) and are not consumed.
     pub consumed: usize,
@@ -132,13 +132,13 @@ impl ResponseParser {
 
     /// Feeds bytes, stopping at the end of the first response that completes.
     /// `on_body` receives the decoded body bytes in order.
-    pub fn feed(&mut self, input: &[u8], mut on_body: impl FnMut(&[u8])) -> Result<Progress, ParseError> {
+    pub fn feed(&mut self, input: &[u8], mut on_body: impl FnMut(&[u8])) -> Result<Fed, ParseError> {
         let mut pos = 0;
         loop {
             match self.state {
                 State::Head => {
                     let Some(used) = self.parse_head(&input[pos..])? else {
-                        return Ok(Progress { consumed: input.len(), complete: None });
+                        return Ok(Fed { consumed: input.len(), complete: None });
                     };
                     pos += used;
                     if let State::Head = self.state {
@@ -151,18 +151,18 @@ impl ResponseParser {
                     pos += used;
                     if done {
                         self.state = State::Head;
-                        return Ok(Progress { consumed: pos, complete: Some(response) });
+                        return Ok(Fed { consumed: pos, complete: Some(response) });
                     }
-                    return Ok(Progress { consumed: pos, complete: None });
+                    return Ok(Fed { consumed: pos, complete: None });
                 }
             }
             if pos == input.len() {
                 // A response whose body is empty completes with its head.
                 if let State::Body { body: Body::Length(0), response } = self.state {
                     self.state = State::Head;
-                    return Ok(Progress { consumed: pos, complete: Some(response) });
+                    return Ok(Fed { consumed: pos, complete: Some(response) });
                 }
-                return Ok(Progress { consumed: pos, complete: None });
+                return Ok(Fed { consumed: pos, complete: None });
             }
         }
     }

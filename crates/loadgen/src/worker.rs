@@ -117,7 +117,7 @@ impl BodyMatch {
 
 /// What an epoll event reported for one socket.
 #[derive(Debug, Clone, Copy)]
-struct Ready {
+struct Wakeup {
     read: bool,
     write: bool,
     hup: bool,
@@ -264,7 +264,7 @@ impl<'a> Worker<'a> {
                     continue;
                 }
                 let idx = event.token().0;
-                let ready = Ready {
+                let ready = Wakeup {
                     read: event.is_readable() || event.is_read_closed() || event.is_error(),
                     write: event.is_writable() || event.is_error(),
                     // EOF or an error is already queued behind any data: read on
@@ -318,7 +318,7 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn on_event(&mut self, idx: usize, ready: Ready) {
+    fn on_event(&mut self, idx: usize, ready: Wakeup) {
         match self.conns[idx].phase {
             Phase::Connecting => self.on_connect_ready(idx),
             Phase::Writing => {
