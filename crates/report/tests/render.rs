@@ -68,3 +68,22 @@ fn capacity_tables() {
     let html = report::export::all().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
     assert!(html.contains("<h2>Capacity at the objectives</h2>") && html.contains("latency by offered load: /health"));
 }
+
+/// The committed results (written by earlier versions of the format) still render, to the very
+/// bytes of the committed report: `cargo xtask report` reproduces `reports/`.
+#[test]
+fn the_committed_results_render_to_the_committed_report() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let records = report::select(&root.join("reports/results"), &report::Selection::Latest, &root).unwrap();
+    assert!(records.iter().any(|(_, r)| r.schema_version < record::RECORD_VERSION), "older files are among them");
+    let out = tempfile::tempdir().unwrap();
+    for path in report::write(&report::build(&records), out.path()).unwrap() {
+        let name = path.file_name().unwrap();
+        let committed = std::fs::read(root.join("reports").join(name)).unwrap();
+        assert!(
+            std::fs::read(&path).unwrap() == committed,
+            "{} differs from the committed one",
+            name.to_string_lossy()
+        );
+    }
+}
