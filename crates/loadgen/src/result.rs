@@ -33,7 +33,7 @@ pub struct LoadResult {
     /// closed and reopened.
     #[serde(default)]
     pub abandoned: u64,
-    /// Measured requests still unanswered when the window closed.
+    /// Requests still unanswered when the window closed, the warm-up's included.
     #[serde(default)]
     pub in_flight_at_end: u64,
     /// In rate mode, measured from each request's intended send time

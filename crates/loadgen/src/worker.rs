@@ -277,10 +277,12 @@ impl<'a> Worker<'a> {
         };
         self.publish();
         self.count_unsent(stopped_at);
+        // Unanswered when the window closed, whenever they were sent: a request of the warm-up that a
+        // stalled server still holds kept its connection from measuring anything.
         self.stats.in_flight_at_end = self
             .conns
             .iter()
-            .filter(|c| c.measured && matches!(c.phase, Phase::Writing | Phase::Reading))
+            .filter(|c| matches!(c.phase, Phase::Writing | Phase::Reading))
             .map(|c| u64::from(c.in_flight))
             .sum();
         let (user, sys) = sys::thread_cpu_time();

@@ -223,8 +223,14 @@ impl Runner<'_> {
             ))
         } else if result.requests == result.errors.status + result.errors.body {
             // Every response failed its check (or none came): nothing was measured that the scenario asked for.
-            let errors: Vec<String> = result.errors.kinds().iter().map(|(n, what)| format!("{n} {what}")).collect();
-            let errors = if errors.is_empty() { "no errors either".to_string() } else { errors.join(", ") };
+            let mut errors: Vec<String> = result.errors.kinds().iter().map(|(n, what)| format!("{n} {what}")).collect();
+            if errors.is_empty() {
+                errors.push("no errors either".to_string());
+            }
+            if result.in_flight_at_end > 0 {
+                errors.push(format!("{} requests still unanswered at its end", result.in_flight_at_end));
+            }
+            let errors = errors.join(", ");
             Some(Failure::new(
                 FailureKind::NoResponses,
                 format!("no valid responses in the measured window ({errors})"),

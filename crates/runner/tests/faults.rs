@@ -21,8 +21,11 @@ const FAULTS: [(&str, &str); 6] = [
 #[tokio::test]
 async fn each_server_fault_fails_its_level_with_the_reason_and_the_logs() {
     let results = temp_results("faults");
+    // Giving up at the timeout: each level's own requests are sent, and fail, within its 1 s window (by
+    // default a stalled request holds its connection for ten timeouts; see the next test).
     let mut workload = String::from(
-        "[workload]\nduration = \"1s\"\nwarmup = \"2s\"\ntimeout = \"500ms\"\npause = \"0s\"\nconnections = [2]\n",
+        "[workload]\nduration = \"1s\"\nwarmup = \"2s\"\ntimeout = \"500ms\"\ngive_up = \"500ms\"\npause = \"0s\"\n\
+         connections = [2]\n",
     );
     for (fault, _) in FAULTS {
         workload.push_str(&format!(
@@ -49,6 +52,22 @@ async fn each_server_fault_fails_its_level_with_the_reason_and_the_logs() {
     let stored = std::fs::read_to_string(&path).unwrap();
     assert!(!stored.contains("hunter2"), "a secret header value reached the results file");
     assert!(stored.contains("Authorization: <redacted>"));
+}
+
+/// By default a request past its timeout keeps its connection: a server that stalls from the warm-up
+/// on holds both connections through the window, and the reason says so instead of blaming nothing.
+#[tokio::test]
+async fn a_stall_that_holds_every_connection_through_the_window_is_told() {
+    let results = temp_results("held");
+    let workload = "[workload]\nduration = \"1s\"\nwarmup = \"2s\"\ntimeout = \"500ms\"\npause = \"0s\"\n\
+                    connections = [2]\n[[workload.endpoints]]\nname = \"stall\"\npath = \"/fault/stall\"\n";
+    let loaded = scenario("runner-held", "env = { FAULT_AFTER = \"1.5\" }", workload);
+    let (_, record, _) = run(&loaded, results.path(), Cancel::new()).await;
+    let failure = record.levels[0].failure.as_ref().expect("the level failed");
+    assert_eq!(failure.kind, FailureKind::NoResponses, "{failure:?}");
+    assert!(failure.message.contains("2 requests still unanswered at its end"), "{failure:?}");
+    let load = record.levels[0].load.as_ref().unwrap();
+    assert_eq!((load.sent, load.abandoned, load.in_flight_at_end), (0, 0, 2), "{load:?}");
 }
 
 #[tokio::test]
