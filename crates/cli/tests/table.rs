@@ -70,7 +70,7 @@ fn results_table() {
 /// After the levels, a table per workload of the capacity searches, highest first.
 #[test]
 fn capacity_table() {
-    use loadgen::capacity::{Capacity, Percentile, Probe, Slo, Status, CAPACITY_SCHEMA_VERSION};
+    use loadgen::capacity::{Probe, Status};
     let searched = |stack: &str, status: Status, rps: f64| {
         let load = fixture(true);
         let probe = Probe {
@@ -85,27 +85,9 @@ fn capacity_table() {
             connections_capped: false,
             load,
         };
-        let found = status == Status::Found;
         RunRecord {
             scenario: ScenarioInfo { name: stack.into(), ..record().scenario },
-            capacities: vec![record::CapacityRecord {
-                endpoint: "health".into(),
-                method: "GET".into(),
-                path: "/health".into(),
-                keepalive: true,
-                repeat: 1,
-                capacity: Capacity {
-                    schema_version: CAPACITY_SCHEMA_VERSION,
-                    capacity_rps: found.then_some(rps),
-                    status,
-                    slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
-                    bracket: (rps, rps * 1.04),
-                    confirm: found.then(|| probe.clone()),
-                    probes: vec![probe],
-                },
-                servers: vec![record().levels[0].server],
-                failure: None,
-            }],
+            capacities: vec![record::fixture::search(status, vec![probe], vec![record().levels[0].server])],
             ..record()
         }
     };

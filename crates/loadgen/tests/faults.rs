@@ -4,16 +4,20 @@ use loadgen::{Error, RunLength};
 
 use crate::util::{config_for, run, secs, write, Action, Server, OK};
 
+/// A 2 s run of `n_connections` against `server` that times out at `timeout` and gives up at `give_up`.
+fn stalling(server: &Server, n_connections: usize, timeout: f64, give_up: f64) -> loadgen::Config {
+    loadgen::Config {
+        timeout: secs(timeout),
+        give_up: Some(secs(give_up)),
+        ..config_for(server, n_connections, RunLength::Duration(secs(2.0)))
+    }
+}
+
 #[test]
 fn stalled_requests_time_out_once_each() {
     let server = Server::start(|_| vec![Action::Stall]);
     // Giving up at the timeout: each request times out, is abandoned and its connection replaced.
-    let config = loadgen::Config {
-        timeout: secs(0.3),
-        give_up: Some(secs(0.3)),
-        ..config_for(&server, 2, RunLength::Duration(secs(2.0)))
-    };
-    let r = run(&config);
+    let r = run(&stalling(&server, 2, 0.3, 0.3));
     // Every request timed out exactly once, but for the two still in flight
     // when the run ended; about six per connection in 2 s.
     assert_eq!(r.errors.timeout + 2, r.sent, "{:?}", r.errors);
@@ -44,12 +48,7 @@ fn a_late_response_is_completed_with_its_real_latency_on_the_same_connection() {
 #[test]
 fn a_stall_past_the_give_up_bound_closes_and_reopens_the_connection() {
     let server = Server::start(|_| vec![Action::Stall]);
-    let config = loadgen::Config {
-        timeout: secs(0.2),
-        give_up: Some(secs(0.6)),
-        ..config_for(&server, 1, RunLength::Duration(secs(2.0)))
-    };
-    let r = run(&config);
+    let r = run(&stalling(&server, 1, 0.2, 0.6));
     // A request every ~0.6 s: each times out once at 0.2 s and is abandoned at 0.6 s.
     assert!((2..=4).contains(&r.abandoned), "{r:?}");
     assert!(r.errors.timeout == r.abandoned || r.errors.timeout == r.abandoned + 1, "{:?}", r.errors);

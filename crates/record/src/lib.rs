@@ -237,7 +237,36 @@ impl RunRecord {
 /// every field.
 #[doc(hidden)]
 pub mod fixture {
-    use super::{Provenance, RunRecord, RunStatus, ScenarioInfo, RECORD_VERSION};
+    use loadgen::capacity::{Capacity, Percentile, Probe, Slo, Status, CAPACITY_SCHEMA_VERSION};
+
+    use super::{CapacityRecord, Provenance, RunRecord, RunStatus, ScenarioInfo, ServerUsage, RECORD_VERSION};
+
+    /// A capacity search of `GET /health` at p99 <= 20 ms whose probes ran in
+    /// this order, the server as given during each; when found, the capacity is
+    /// the highest passing rate and the last probe is its hold.
+    pub fn search(status: Status, probes: Vec<Probe>, servers: Vec<Option<ServerUsage>>) -> CapacityRecord {
+        let found = status == Status::Found;
+        let low = probes.iter().filter(|p| p.passed).map(|p| p.offered).fold(0.0, f64::max);
+        let high = probes.iter().filter(|p| !p.passed).map(|p| p.offered).fold(f64::INFINITY, f64::min);
+        CapacityRecord {
+            endpoint: "health".into(),
+            method: "GET".into(),
+            path: "/health".into(),
+            keepalive: true,
+            repeat: 1,
+            capacity: Capacity {
+                schema_version: CAPACITY_SCHEMA_VERSION,
+                capacity_rps: found.then_some(low),
+                status,
+                slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
+                bracket: (low, if high.is_finite() { high } else { low }),
+                confirm: if found { probes.last().cloned() } else { None },
+                probes,
+            },
+            servers,
+            failure: None,
+        }
+    }
 
     /// A complete run of `stack` in suite `suite`, started at second `suite` of a fixed minute, with no levels.
     pub fn run(stack: &str, suite: &str) -> RunRecord {

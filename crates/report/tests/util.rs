@@ -1,9 +1,9 @@
 //! Results records built from a few numbers, deterministic to the byte.
 
-use loadgen::capacity::{Capacity, Percentile, Probe, Slo, Status, CAPACITY_SCHEMA_VERSION};
+use loadgen::capacity::{Probe, Status};
 use loadgen::result::{encode_histogram, ErrorCounts, GeneratorUsage, LoadResult, Settings, SCHEMA_VERSION};
 use loadgen::{Histogram, LatencySummary};
-use record::{CapacityRecord, LevelRecord, LevelStatus, RunRecord, ServerUsage};
+use record::{LevelRecord, LevelStatus, RunRecord, ServerUsage};
 
 /// What one measured level looked like.
 #[derive(Debug, Clone, Copy)]
@@ -39,9 +39,6 @@ pub fn searched(stack: &str, suite: &str, status: Status, probes: &[(f64, bool, 
             load: load(&level(10, offered, p99 / 2)),
         })
         .collect();
-    let found = status == Status::Found;
-    let low = probes.iter().filter(|p| p.passed).map(|p| p.offered).fold(0.0, f64::max);
-    let high = probes.iter().filter(|p| !p.passed).map(|p| p.offered).fold(low, f64::min);
     let servers = probes
         .iter()
         .map(|p| {
@@ -58,24 +55,7 @@ pub fn searched(stack: &str, suite: &str, status: Status, probes: &[(f64, bool, 
         })
         .collect();
     RunRecord {
-        capacities: vec![CapacityRecord {
-            endpoint: "health".into(),
-            method: "GET".into(),
-            path: "/health".into(),
-            keepalive: true,
-            repeat: 1,
-            capacity: Capacity {
-                schema_version: CAPACITY_SCHEMA_VERSION,
-                capacity_rps: found.then_some(low),
-                status,
-                slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
-                bracket: (low, high),
-                confirm: if found { probes.last().cloned() } else { None },
-                probes,
-            },
-            servers,
-            failure: None,
-        }],
+        capacities: vec![record::fixture::search(status, probes, servers)],
         ..record::fixture::run(stack, suite)
     }
 }

@@ -168,24 +168,12 @@ async fn a_failed_build_shows_its_end_and_keeps_the_whole_log() {
     assert!(log.contains("Step 1/") && log.contains("returned a non-zero code: 42"), "{log}");
 }
 
-const WITH_OBJECTIVES: &str = r#"
-[workload]
-duration = "1s"
-warmup = "200ms"
-pause = "200ms"
-connections = [2, 8]
-slo = { p99 = "200ms", errors = "1%" }
-
-[[workload.endpoints]]
-name = "health"
-path = "/health"
-expect_body = "ok"
-"#;
-
 #[tokio::test]
 async fn an_endpoint_with_objectives_gets_a_capacity_search_after_its_levels() {
     let results = temp_results("capacity");
-    let loaded = scenario("runner-capacity", "", WITH_OBJECTIVES);
+    let workload = WORKLOAD
+        .replace("connections = [2, 8]\n", "connections = [2, 8]\nslo = { p99 = \"200ms\", errors = \"1%\" }\n");
+    let loaded = scenario("runner-capacity", "", &workload);
     let (path, record, events) = run(&loaded, results.path(), Cancel::new()).await;
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
     assert_eq!(record.levels.len(), 2);
