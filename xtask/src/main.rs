@@ -20,7 +20,7 @@ usage: cargo xtask <command> [options]
 commands:
   bench FILE...        benchmark the stacks in scenario files (sets up Docker first)
                        [--duration 5s] [--connections 50,100] [--repeat N] [--generator-cpus 0]
-                       [--verify-only] [--set SERVICE.KEY=VALUE]
+                       [--verify-only] [--set SERVICE.KEY=VALUE] [--capacity-only | --no-capacity]
   new NAME --like STACK  scaffold scenarios/NAME.toml and docker/NAME/ from an existing scenario
   report [RESULTS...]  regenerate reports/ from stored results (nothing is re-run) [--all] [--out DIR]
   test                 run the whole test suite (sets up Docker first), then build and verify
