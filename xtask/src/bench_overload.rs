@@ -55,64 +55,74 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     step("building stackbench (release)");
     sys::run(sys::cargo_command().current_dir(&root).args(["build", "--release", "--locked", "-p", "stackbench"]))?;
     let stackbench = root.join("target/release/stackbench");
+    step(&format!(
+        "server: 40 slots x 100 ms (400 req/s at most) on CPU {SERVER_CPU}, started anew for each generator (a \
+         queue left by the one before would eat into the next window); {CONNECTIONS} connections for {duration} \
+         from each generator on CPU {GENERATOR_CPU}, timeout 2s"
+    ));
+    let wrk = with_server(|url| {
+        output(
+            Command::new("taskset")
+                .args(["-c", GENERATOR_CPU, "wrk", "-t1", "-c", CONNECTIONS, "-d", &duration])
+                .args(["--timeout", "2s", "--latency", url]),
+        )
+    })?;
+    let sb = with_server(|url| {
+        output(Command::new(&stackbench).args(["load", url, "-c", CONNECTIONS, "-t", "1", "-d", &duration]).args([
+            "--timeout",
+            "2s",
+            "--cpus",
+            GENERATOR_CPU,
+            "--json",
+        ]))
+    })?;
+    let sb: serde_json::Value = serde_json::from_str(&sb).context("stackbench's JSON")?;
+    let wrk_rps = field(&wrk, "Requests/sec:").context("wrk printed no Requests/sec")?;
+    let wrk_p50 = wrk.lines().find_map(|l| l.trim().strip_prefix("50%")).map(str::trim).unwrap_or("-");
+    let wrk_max = wrk
+        .lines()
+        .find(|l| l.trim_start().starts_with("Latency") && !l.contains("Distribution"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or("-");
+    let wrk_timeouts = wrk.lines().find_map(|l| l.split("timeout ").nth(1)).unwrap_or("0").trim();
+    let secs = |v: &serde_json::Value| format!("{:.2}s", v.as_f64().unwrap_or(0.0) / 1e6);
+    println!(
+        "\n{:<11} {:>10} {:>12} {:>9} {:>9} {:>10} {:>6} {:>10}",
+        "generator", "req/s", "goodput/s", "p50", "max", "timeouts", "late", "abandoned"
+    );
+    println!(
+        "{:<11} {wrk_rps:>10.1} {:>12} {wrk_p50:>9} {wrk_max:>9} {wrk_timeouts:>10} {:>6} {:>10}",
+        "wrk", "-", "-", "-"
+    );
+    let sb_rps = sb["rps"].as_f64().unwrap_or(0.0);
+    println!(
+        "{:<11} {sb_rps:>10.1} {:>12.1} {:>9} {:>9} {:>10} {:>6} {:>10}",
+        "stackbench",
+        sb["goodput_rps"].as_f64().unwrap_or(0.0),
+        secs(&sb["latency_us"]["p50"]),
+        secs(&sb["latency_us"]["max"]),
+        sb["errors"]["timeout"].to_string(),
+        sb["late_responses"].to_string(),
+        sb["abandoned"].to_string()
+    );
+    println!("\ncompleted req/s, stackbench / wrk: {:.3}", sb_rps / wrk_rps);
+    Ok(())
+}
+
+/// Runs `work` against a new server, stopped afterwards.
+fn with_server(work: impl FnOnce(&str) -> anyhow::Result<String>) -> anyhow::Result<String> {
     let port = free_port()?;
     let mut server = Command::new("taskset")
         .args(["-c", SERVER_CPU, "python3", "-c", SERVER, &port.to_string()])
         .stdout(Stdio::null())
         .spawn()
         .context("cannot start the Python server")?;
-    let url = format!("http://127.0.0.1:{port}/");
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    step(&format!(
-        "server: 40 slots x 100 ms (400 req/s at most) on CPU {SERVER_CPU}; {CONNECTIONS} connections for {duration} \
-         from each generator on CPU {GENERATOR_CPU}, timeout 2s"
-    ));
-    let outcome =
-        (|| -> anyhow::Result<()> {
-            let wrk = output(
-                Command::new("taskset")
-                    .args(["-c", GENERATOR_CPU, "wrk", "-t1", "-c", CONNECTIONS, "-d", &duration])
-                    .args(["--timeout", "2s", "--latency", &url]),
-            )?;
-            std::thread::sleep(std::time::Duration::from_secs(3));
-            let sb =
-                output(
-                    Command::new(&stackbench)
-                        .args(["load", &url, "-c", CONNECTIONS, "-t", "1", "-d", &duration])
-                        .args(["--timeout", "2s", "--cpus", GENERATOR_CPU, "--json"]),
-                )?;
-            let sb: serde_json::Value = serde_json::from_str(&sb).context("stackbench's JSON")?;
-            let wrk_rps = field(&wrk, "Requests/sec:").context("wrk printed no Requests/sec")?;
-            let wrk_p50 = wrk.lines().find_map(|l| l.trim().strip_prefix("50%")).map(str::trim).unwrap_or("-");
-            let wrk_max = wrk
-                .lines()
-                .find(|l| l.trim_start().starts_with("Latency") && !l.contains("Distribution"))
-                .and_then(|l| l.split_whitespace().nth(3))
-                .unwrap_or("-");
-            let wrk_timeouts = wrk.lines().find_map(|l| l.split("timeout ").nth(1)).unwrap_or("0").trim();
-            let ms = |v: &serde_json::Value| format!("{:.2}s", v.as_f64().unwrap_or(0.0) / 1e6);
-            println!(
-                "\n{:<11} {:>10} {:>12} {:>9} {:>9} {:>10} {:>6} {:>10}",
-                "generator", "req/s", "goodput/s", "p50", "max", "timeouts", "late", "abandoned"
-            );
-            println!(
-                "{:<11} {wrk_rps:>10.1} {:>12} {wrk_p50:>9} {wrk_max:>9} {wrk_timeouts:>10} {:>6} {:>10}",
-                "wrk", "-", "-", "-"
-            );
-            let sb_rps = sb["rps"].as_f64().unwrap_or(0.0);
-            println!(
-                "{:<11} {sb_rps:>10.1} {:>12.1} {:>9} {:>9} {:>10} {:>6} {:>10}",
-                "stackbench",
-                sb["goodput_rps"].as_f64().unwrap_or(0.0),
-                ms(&sb["latency_us"]["p50"]),
-                ms(&sb["latency_us"]["max"]),
-                sb["errors"]["timeout"],
-                sb["late_responses"],
-                sb["abandoned"]
-            );
-            println!("\ncompleted req/s, stackbench / wrk: {:.3}", sb_rps / wrk_rps);
-            Ok(())
-        })();
+    // Ready once it accepts a connection.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let outcome = work(&format!("http://127.0.0.1:{port}/"));
     let _ = server.kill();
     let _ = server.wait();
     outcome
