@@ -286,10 +286,10 @@ fn print_event(event: Event<'_>, tty: bool) {
         }
         Event::Probe(probe) => eprintln!("    {}", crate::capacity::probe_line(probe)),
         Event::Capacity(search) => {
-            eprint!("    {}", crate::capacity::conclusion(&search.capacity, false));
             if let Some(failure) = &search.failure {
-                eprintln!("    stopped: {}", failure.message);
+                eprintln!("    the search stopped: {}", failure.message);
             }
+            eprint!("    {}", crate::capacity::conclusion(&search.capacity, false));
         }
     }
 }

@@ -170,6 +170,14 @@ pub fn conclusion(c: &Capacity, interrupted: bool) -> String {
             metric(low),
             metric(high)
         ),
+        (Status::Stopped, _) => writeln!(
+            out,
+            "Stopped after {} probes: the capacity is at least {} req/s (bracket {}..{} req/s)",
+            c.probes.len(),
+            metric(low),
+            metric(low),
+            metric(high)
+        ),
         _ => writeln!(
             out,
             "None: no rate probed, down to {} req/s, met {}",

@@ -76,6 +76,43 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
     }
     let _ =
         writeln!(out, "  {} requests in {}, {} read", r.requests, duration(r.duration_s), bytes(r.bytes_read as f64));
+    failures(&mut out, r);
+    if let Some(rate) = &r.rate {
+        let _ = writeln!(
+            out,
+            "  Rate: target {} req/s, achieved {} req/s; {} sent late (>{} ms), {} never sent",
+            metric(rate.target),
+            metric(rate.achieved),
+            rate.late,
+            loadgen::LATE_AFTER.as_millis(),
+            rate.unsent
+        );
+    }
+    let cpu = r.generator.cpu_user_s + r.generator.cpu_sys_s;
+    let _ = writeln!(
+        out,
+        "  Generator CPU: {:.2}s user + {:.2}s sys over {} threads",
+        r.generator.cpu_user_s, r.generator.cpu_sys_s, r.generator.threads
+    );
+    if cpu > 0.0 {
+        let _ = writeln!(out, "  Requests per generator CPU-second: {}", metric(r.requests as f64 / cpu));
+    }
+    if r.interrupted {
+        let _ = writeln!(out, "  Interrupted: the figures cover the {} that ran", duration(r.duration_s));
+    }
+    let _ = writeln!(out, "Requests/sec: {:>10.2}", r.rps);
+    if r.schema_version >= 2 && r.goodput_rps < r.rps {
+        // Only when it tells something (every response valid and in time makes it req/s), and only
+        // for results that measured it (version 1 results have none).
+        let _ = writeln!(out, "Goodput/sec: {:>11.2}  (valid responses within the timeout)", r.goodput_rps);
+    }
+    let transfer = if r.duration_s > 0.0 { r.bytes_read as f64 / r.duration_s } else { 0.0 };
+    let _ = writeln!(out, "Transfer/sec: {:>10}", bytes(transfer));
+    Ok(out)
+}
+
+/// The lines about requests that failed or came late, each only when it has something to say.
+fn failures(out: &mut String, r: &LoadResult) {
     let e = &r.errors;
     if e.socket() > 0 {
         let _ = write!(
@@ -112,38 +149,6 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
     if e.parse > 0 {
         let _ = writeln!(out, "  Malformed responses: {}", e.parse);
     }
-    if let Some(rate) = &r.rate {
-        let _ = writeln!(
-            out,
-            "  Rate: target {} req/s, achieved {} req/s; {} sent late (>{} ms), {} never sent",
-            metric(rate.target),
-            metric(rate.achieved),
-            rate.late,
-            loadgen::LATE_AFTER.as_millis(),
-            rate.unsent
-        );
-    }
-    let cpu = r.generator.cpu_user_s + r.generator.cpu_sys_s;
-    let _ = writeln!(
-        out,
-        "  Generator CPU: {:.2}s user + {:.2}s sys over {} threads",
-        r.generator.cpu_user_s, r.generator.cpu_sys_s, r.generator.threads
-    );
-    if cpu > 0.0 {
-        let _ = writeln!(out, "  Requests per generator CPU-second: {}", metric(r.requests as f64 / cpu));
-    }
-    if r.interrupted {
-        let _ = writeln!(out, "  Interrupted: the figures cover the {} that ran", duration(r.duration_s));
-    }
-    let _ = writeln!(out, "Requests/sec: {:>10.2}", r.rps);
-    if r.schema_version >= 2 && r.goodput_rps < r.rps {
-        // Only when it tells something (every response valid and in time makes it req/s), and only
-        // for results that measured it (version 1 results have none).
-        let _ = writeln!(out, "Goodput/sec: {:>11.2}  (valid responses within the timeout)", r.goodput_rps);
-    }
-    let transfer = if r.duration_s > 0.0 { r.bytes_read as f64 / r.duration_s } else { 0.0 };
-    let _ = writeln!(out, "Transfer/sec: {:>10}", bytes(transfer));
-    Ok(out)
 }
 
 fn distribution(out: &mut String, l: &LatencySummary) {

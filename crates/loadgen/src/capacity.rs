@@ -168,6 +168,9 @@ pub enum Status {
     BudgetExhausted,
     /// No probed rate met the objectives, down to the lowest tried.
     None,
+    /// The search ended early, interrupted or with a probe that could not run
+    /// (the caller says why); the bracket holds what was learnt.
+    Stopped,
 }
 
 impl fmt::Display for Status {
@@ -177,6 +180,7 @@ impl fmt::Display for Status {
             Status::GeneratorBound => "generator_bound",
             Status::BudgetExhausted => "budget_exhausted",
             Status::None => "none",
+            Status::Stopped => "stopped",
         })
     }
 }
@@ -384,8 +388,9 @@ impl Search {
     pub fn finish(self) -> Capacity {
         let status = match self.phase {
             Phase::Done(status) => status,
-            // Stopped early (the budget, or a cancel).
-            _ => Status::BudgetExhausted,
+            _ if self.probes.len() as u32 >= self.options.max_probes => Status::BudgetExhausted,
+            // Ended by the caller before the search was over.
+            _ => Status::Stopped,
         };
         let capacity_rps = (status == Status::Found).then_some(self.low);
         Capacity {

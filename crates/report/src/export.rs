@@ -134,7 +134,8 @@ const TEXT_COLUMNS: [&str; 6] = ["stack", "verdict", "notes", "vs baseline", "ob
 pub(crate) const CAPACITY_INTRO: &str = "The highest offered rate (open loop; latency counted from each request's \
 intended send time) at which the stack met every objective, held for a full-length run; ranked, highest first. \
 generator_bound: the generator saturated first, so the capacity is at least the rate shown; budget_exhausted: the \
-probes ran out, the capacity is at least the rate shown; none: no rate probed met the objectives.";
+probes ran out, the capacity is at least the rate shown; stopped: the search ended early (the server failed, or \
+it was interrupted); none: no rate probed met the objectives.";
 
 pub const CAPACITY_HEADERS: [&str; 7] =
     ["stack", "capacity", "p99 at capacity", "server CPU", "req/s per CPU-s", "status", "objectives"];

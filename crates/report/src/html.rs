@@ -125,37 +125,7 @@ impl Exporter for Html {
             };
             endpoints.last_mut().expect("pushed above").groups.push(view);
         }
-        let capacities = report
-            .capacities
-            .iter()
-            .map(|group| {
-                let keepalive = if group.keepalive { ", keep-alive off" } else { "" };
-                let mut series = Vec::new();
-                for row in &group.rows {
-                    let mut probes = row.probes.clone();
-                    probes.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    for (name, pick) in [("p50", 1), ("p99", 2)] {
-                        series.push(Series {
-                            name: format!("{} {name}", row.stack),
-                            points: probes
-                                .iter()
-                                .map(|p| (p.0, if pick == 1 { p.1 } else { p.2 } as f64 / 1000.0))
-                                .collect(),
-                        });
-                    }
-                }
-                CapacityView {
-                    title: format!("{} {} ({}){keepalive}", group.method, group.path, group.endpoint),
-                    rows: group.rows.iter().map(capacity_cells).collect(),
-                    chart: line_chart(
-                        &format!("latency by offered load: {}", group.path),
-                        ("offered req/s", Axis::Linear),
-                        ("latency ms", Axis::Log),
-                        &series,
-                    ),
-                }
-            })
-            .collect();
+        let capacities = report.capacities.iter().map(capacity_view).collect();
         let page = Page {
             intro: INTRO,
             capacity_intro: CAPACITY_INTRO,
@@ -170,6 +140,35 @@ impl Exporter for Html {
         };
         let context = tera::Context::from_serialize(&page).expect("the page serializes");
         tera::Tera::one_off(TEMPLATE, &context, true).expect("the built-in template renders")
+    }
+}
+
+/// A workload's capacity table, and its latency by offered load: a p50 and a
+/// p99 line per stack through its probes, in order of rate.
+fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
+    let keepalive = if group.keepalive { ", keep-alive off" } else { "" };
+    let mut series = Vec::new();
+    for row in &group.rows {
+        let mut probes = row.probes.clone();
+        probes.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push(Series {
+            name: format!("{} p50", row.stack),
+            points: probes.iter().map(|p| (p.0, p.1 as f64 / 1000.0)).collect(),
+        });
+        series.push(Series {
+            name: format!("{} p99", row.stack),
+            points: probes.iter().map(|p| (p.0, p.2 as f64 / 1000.0)).collect(),
+        });
+    }
+    CapacityView {
+        title: format!("{} {} ({}){keepalive}", group.method, group.path, group.endpoint),
+        rows: group.rows.iter().map(capacity_cells).collect(),
+        chart: line_chart(
+            &format!("latency by offered load: {}", group.path),
+            ("offered req/s", Axis::Linear),
+            ("latency ms", Axis::Log),
+            &series,
+        ),
     }
 }
 

@@ -12,16 +12,21 @@ use crate::levels::Server;
 use crate::service::LOG_TAIL;
 use crate::{Event, Halt, Runner};
 
-/// The first rate probed when no level of the endpoint ran before the search.
+/// The first rate probed when nothing was measured before the search.
 const START_RATE: f64 = 100.0;
-/// The first rate probed after the sweep: this share of the best req/s a
-/// level of the endpoint reached (closed loop), so the search brackets the
+/// The first rate probed: this share of the best req/s the endpoint reached
+/// closed loop (its levels, or a short estimate), so the search brackets the
 /// capacity in a few probes.
 const START_SHARE_OF_PEAK: f64 = 0.5;
+/// Without levels, a closed-loop estimate this long (after a warm-up as long)
+/// at the endpoint's largest level, up to [`ESTIMATE_CONNECTIONS`].
+const ESTIMATE: std::time::Duration = std::time::Duration::from_secs(1);
+const ESTIMATE_CONNECTIONS: usize = 64;
 
 impl Runner<'_> {
     /// Searches the capacity of `endpoint` under `slo`; `levels` are the
-    /// endpoint's levels measured before, which give the first rate.
+    /// endpoint's levels measured before, which give the first rate (without
+    /// them, a short closed-loop estimate does).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn run_capacity(
         &self,
@@ -33,7 +38,17 @@ impl Runner<'_> {
         repeat: u32,
         server: &Server,
     ) -> Result<CapacityRecord, Halt> {
-        let peak = levels.iter().filter_map(|l| l.load.as_ref()).map(|l| l.rps).fold(0.0, f64::max);
+        // The levels refuse such a path one by one; a search has no level to fail.
+        let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
+        let mut peak = levels.iter().filter_map(|l| l.load.as_ref()).map(|l| l.rps).fold(0.0, f64::max);
+        if levels.is_empty() {
+            let connections = endpoint.connections.iter().copied().max().unwrap_or(1).min(ESTIMATE_CONNECTIONS);
+            let mut estimate = plan.load_config(endpoint, connections, target.clone());
+            (estimate.stop, estimate.warmup, estimate.rate) = (loadgen::RunLength::Duration(ESTIMATE), ESTIMATE, None);
+            if let (Ok((load, _)), _) = self.measure(plan, run_id, estimate, server).await {
+                peak = load.rps;
+            }
+        }
         let options = SearchOptions {
             start_rate: if peak > 0.0 { (peak * START_SHARE_OF_PEAK).max(1.0) } else { START_RATE },
             max_connections: loadgen::max_connections(self.hosts.generator().open_files),
@@ -50,8 +65,6 @@ impl Runner<'_> {
             humantime::format_duration(plan.duration),
             options.max_probes
         )));
-        // The levels refuse such a path one by one; a search has no level to fail.
-        let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
         let mut search = Search::new(&plan.load_config(endpoint, 1, target), slo, &options);
         let mut servers = Vec::new();
         let mut failure = None;
