@@ -163,21 +163,15 @@ pub fn conclusion(c: &Capacity, interrupted: bool) -> String {
              (give it more CPUs, or more generators)",
             metric(low)
         ),
-        (Status::BudgetExhausted, _) => writeln!(
-            out,
-            "No capacity yet: the {} probes ran out with it between {} and {} req/s (raise --max-probes)",
-            c.probes.len(),
-            metric(low),
-            metric(high)
-        ),
-        (Status::Stopped, _) => writeln!(
-            out,
-            "Stopped after {} probes: the capacity is at least {} req/s (bracket {}..{} req/s)",
-            c.probes.len(),
-            metric(low),
-            metric(low),
-            metric(high)
-        ),
+        (Status::BudgetExhausted | Status::Stopped, _) => {
+            let ended = if c.status == Status::Stopped {
+                format!("the search stopped after {} probes", c.probes.len())
+            } else {
+                format!("the {} probes ran out", c.probes.len())
+            };
+            let hint = if c.status == Status::Stopped { "" } else { " (raise --max-probes)" };
+            writeln!(out, "No capacity yet: {ended} with it between {} and {} req/s{hint}", metric(low), metric(high))
+        }
         _ => writeln!(
             out,
             "None: no rate probed, down to {} req/s, met {}",
