@@ -236,7 +236,7 @@ fn measure(tool: Tool, args: &[String], nginx: &Nginx) -> anyhow::Result<Sample>
 }
 
 /// Requests, requests per second and errors from wrk's summary.
-fn parse_wrk(out: &str) -> Option<(u64, f64, u64)> {
+pub(crate) fn parse_wrk(out: &str) -> Option<(u64, f64, u64)> {
     let requests = out.lines().find(|l| l.contains(" requests in "))?.split_whitespace().next()?.parse().ok()?;
     let rps = out.lines().find_map(|l| l.strip_prefix("Requests/sec:"))?.trim().parse().ok()?;
     let number_after = |line: &str, key: &str| -> u64 {

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context};
 
-use crate::bench_loadgen::{free_port, raise_file_limit};
+use crate::bench_loadgen::{free_port, parse_wrk, raise_file_limit};
 use crate::sys::{self, step};
 
 const SERVER_CPU: &str = "1";
@@ -77,7 +77,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ]))
     })?;
     let sb: serde_json::Value = serde_json::from_str(&sb).context("stackbench's JSON")?;
-    let wrk_rps = field(&wrk, "Requests/sec:").context("wrk printed no Requests/sec")?;
+    let (_, wrk_rps, _) = parse_wrk(&wrk).context("wrk printed no summary")?;
     let wrk_p50 = wrk.lines().find_map(|l| l.trim().strip_prefix("50%")).map(str::trim).unwrap_or("-");
     let wrk_max = wrk
         .lines()
@@ -134,9 +134,4 @@ fn output(cmd: &mut Command) -> anyhow::Result<String> {
         bail!("{cmd:?} failed with {}", out.status);
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// The number after `label` on its line of `text`.
-fn field(text: &str, label: &str) -> Option<f64> {
-    text.lines().find_map(|l| l.trim().strip_prefix(label)).and_then(|v| v.trim().parse().ok())
 }

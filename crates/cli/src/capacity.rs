@@ -28,7 +28,7 @@ pub struct CapacityOpts {
     #[arg(long, default_value_t = 100.0)]
     pub start_rate: f64,
     /// Stop narrowing once the bracket is within this share of its top, e.g. 5%
-    #[arg(long, value_parser = parse_share, default_value = "5%")]
+    #[arg(long, value_parser = parse_precision, default_value = "5%")]
     pub precision: f64,
     /// Probes in all, the confirming holds included
     #[arg(long, default_value_t = 12)]
@@ -45,12 +45,10 @@ fn parse_objective(s: &str) -> Result<(String, String), String> {
     Ok((name.trim().to_string(), value.trim().to_string()))
 }
 
-fn parse_share(s: &str) -> Result<f64, String> {
-    s.trim()
-        .strip_suffix('%')
-        .and_then(|p| p.trim().parse::<f64>().ok())
-        .filter(|p| *p > 0.0 && *p < 100.0)
-        .map(|p| p / 100.0)
+/// A precision: a share above 0% and below 100%.
+fn parse_precision(s: &str) -> Result<f64, String> {
+    loadgen::capacity::parse_share(s)
+        .filter(|p| *p > 0.0 && *p < 1.0)
         .ok_or_else(|| format!("'{s}' is not a share such as 5%"))
 }
 

@@ -71,6 +71,15 @@ impl fmt::Display for Percentile {
     }
 }
 
+/// A share written as a percentage, `0.1%` to `100%`, as a fraction (0.001 to 1).
+pub fn parse_share(s: &str) -> Option<f64> {
+    s.trim()
+        .strip_suffix('%')
+        .and_then(|p| p.trim().parse::<f64>().ok())
+        .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+        .map(|p| p / 100.0)
+}
+
 /// The service level objectives a probe must meet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Slo {
@@ -97,13 +106,8 @@ impl Slo {
         parse_duration: impl Fn(&str) -> Result<Duration, String>,
     ) -> Result<(), String> {
         if name == "errors" {
-            let share = value
-                .trim()
-                .strip_suffix('%')
-                .and_then(|p| p.trim().parse::<f64>().ok())
-                .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-                .ok_or_else(|| format!("errors = '{value}' is not a share such as 0.1%"))?;
-            self.error_share = share / 100.0;
+            self.error_share =
+                parse_share(value).ok_or_else(|| format!("errors = '{value}' is not a share such as 0.1%"))?;
             return Ok(());
         }
         let Some(percentile) = Percentile::ALL.into_iter().find(|p| p.name() == name) else {
