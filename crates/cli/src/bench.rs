@@ -26,6 +26,9 @@ pub struct BenchOpts {
     /// Sweep these connection counts instead of the scenario's, e.g. 50,100
     #[arg(long, value_delimiter = ',')]
     pub connections: Option<Vec<usize>>,
+    /// Only these endpoints (by name), e.g. health,sleep; scenarios with none of them are skipped
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub endpoints: Option<Vec<String>>,
     /// Run the suite this many times, interleaved (A B A B, not A A B B)
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
@@ -71,7 +74,10 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let root = crate::project_root(opts.root.as_deref())?;
     // Check every file before running anything, so a typo in the last one does not waste an hour.
-    let loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
+    let mut loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(names) = &opts.endpoints {
+        select_endpoints(&mut loaded, names)?;
+    }
     for o in &opts.overrides {
         if !loaded.iter().any(|l| l.has_service(&o.service)) {
             anyhow::bail!(
@@ -106,6 +112,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         choices: Choices {
             duration: opts.duration,
             connections: opts.connections.clone(),
+            endpoints: opts.endpoints.clone(),
             generator_cpus,
             overrides: opts.overrides.clone(),
             server_address: opts.server_address,
@@ -123,6 +130,34 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(run_suite(loaded, options, &opts))
+}
+
+/// Keeps the scenarios that have an endpoint named in `--endpoints`; every
+/// name must be some scenario's endpoint (a typo would measure nothing).
+fn select_endpoints(loaded: &mut Vec<scenario::Loaded>, names: &[String]) -> anyhow::Result<()> {
+    let has = |l: &scenario::Loaded, name: &str| {
+        l.scenario.workload.endpoints.get_ref().iter().any(|e| e.name.as_str() == name)
+    };
+    if let Some(name) = names.iter().find(|n| !loaded.iter().any(|l| has(l, n))) {
+        let mut known: Vec<&str> = loaded
+            .iter()
+            .flat_map(|l| l.scenario.workload.endpoints.get_ref().iter().map(|e| e.name.as_str()))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        anyhow::bail!(
+            "--endpoints: no scenario given has an endpoint named '{name}' (they have: {})",
+            known.join(", ")
+        );
+    }
+    loaded.retain(|l| {
+        let keep = names.iter().any(|n| has(l, n));
+        if !keep {
+            eprintln!("==> skipping {}: none of its endpoints is named in --endpoints", l.scenario.name.get_ref());
+        }
+        keep
+    });
+    Ok(())
 }
 
 /// The engines of a suite: this machine's, the server's, and one per generator container.

@@ -9,25 +9,33 @@ use report::export::CAPACITY_HEADERS;
 use report::model::{generator_busy, generators_note, server_busy};
 use report::units::{metric, time_us};
 
-const HEADER: [&str; 13] = [
-    "stack", "endpoint", "conns", "requests", "req/s", "mean", "p99", "max", "errors", "timeouts", "CPU%", "mem",
-    "notes",
+const HEADER: [&str; 15] = [
+    "stack", "endpoint", "conns", "requests", "req/s", "goodput", "mean", "p99", "max", "errors", "timeouts", "CPU%",
+    "mem", "capacity", "notes",
 ];
+const NOTES: usize = HEADER.len() - 1;
 
 pub fn render(records: &[RunRecord]) -> String {
-    let mut rows: Vec<[String; 13]> = Vec::new();
+    let mut rows: Vec<[String; HEADER.len()]> = Vec::new();
     for record in records {
         if record.levels.is_empty() {
             let reason = record.reason.as_deref().unwrap_or("no levels ran");
             let first_line = reason.lines().next().unwrap_or_default();
             rows.push(std::array::from_fn(|i| match i {
                 0 => record.scenario.name.clone(),
-                12 => format!("{}: {first_line}", record.status),
+                NOTES => format!("{}: {first_line}", record.status),
                 _ => "-".into(),
             }));
         }
+        let capacities = report::model::capacities([record]);
         for level in &record.levels {
-            rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len()));
+            // The endpoint's capacity, searched in the same run, beside each of its levels.
+            let capacity = capacities
+                .iter()
+                .find(|g| g.endpoint == level.endpoint && g.keepalive == level.keepalive)
+                .and_then(|g| g.rows.first())
+                .map_or("-".into(), report::export::capacity_figure);
+            rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len(), capacity));
         }
     }
     let widths: Vec<usize> = (0..HEADER.len())
@@ -41,7 +49,7 @@ pub fn render(records: &[RunRecord]) -> String {
                 0 | 1 => {
                     let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
                 }
-                12 => out.push_str(cell),
+                NOTES => out.push_str(cell),
                 _ => {
                     let _ = write!(out, "{cell:>w$}  ", w = widths[i]);
                 }
@@ -106,7 +114,7 @@ pub fn render_verified(records: &[RunRecord]) -> String {
     out
 }
 
-fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize) -> [String; 13] {
+fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize, capacity: String) -> [String; HEADER.len()] {
     let dash = || "-".to_string();
     let load = level.load.as_ref();
     let lat = |f: fn(&loadgen::LatencySummary) -> f64| load.map_or_else(dash, |l| time_us(f(&l.latency_us)));
@@ -116,6 +124,7 @@ fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize) -> [String; 13
         level.connections.to_string(),
         load.map_or_else(dash, |l| l.requests.to_string()),
         load.map_or_else(dash, |l| format!("{:.1}", l.rps)),
+        load.filter(|l| l.schema_version >= 2).map_or_else(dash, |l| format!("{:.1}", l.goodput_rps)),
         lat(|l| l.mean),
         lat(|l| l.p99 as f64),
         lat(|l| l.max as f64),
@@ -123,6 +132,7 @@ fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize) -> [String; 13
         load.map_or_else(dash, |l| l.errors.timeout.to_string()),
         level.server.map_or_else(dash, |s| format!("{:.0}", s.cpu_pct_mean)),
         level.server.map_or_else(dash, |s| format!("{:.1}MiB", s.memory_peak as f64 / (1 << 20) as f64)),
+        capacity,
         notes(level, n_generator_cpus),
     ]
 }

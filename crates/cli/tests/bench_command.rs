@@ -54,6 +54,11 @@ fn bad_flags_get_one_clear_error_and_run_nothing() {
         (&["--repeat", "0"], 1, "--repeat: must be at least 1"),
         (&["--set", "nonsense"], 2, "'nonsense' is not SERVICE.KEY=VALUE"),
         (&["--set", "db.ROWS=1"], 1, "--set db.ROWS=1: no scenario given has a service named 'db'"),
+        (
+            &["--endpoints", "health,nope"],
+            1,
+            "--endpoints: no scenario given has an endpoint named 'nope' (they have: ",
+        ),
         (&["--server-address", "192.0.2.1"], 1, "--server-address 192.0.2.1: the server runs on this machine's engine"),
         (&["--generators", "0"], 1, "--generators: give at least 1"),
         (&["--generator-engine", "unix:///nowhere.sock"], 1, "--generator-engine: say how many generator containers"),

@@ -40,6 +40,23 @@ fn record() -> RunRecord {
     }
 }
 
+/// A passing capacity probe at `rps`.
+fn probe(rps: f64) -> loadgen::capacity::Probe {
+    let load = fixture(true);
+    loadgen::capacity::Probe {
+        offered: rps,
+        achieved: rps,
+        connections: 40,
+        latency_us: load.latency_us,
+        latency_raw_us: load.latency_raw_us,
+        errors: 0,
+        passed: true,
+        failed: Vec::new(),
+        connections_capped: false,
+        load,
+    }
+}
+
 #[test]
 fn results_table() {
     let failed = RunRecord {
@@ -64,32 +81,21 @@ fn results_table() {
             cpu_pct: if host == "a" { 97.0 } else { 41.5 },
         })
         .to_vec();
-    insta::assert_snapshot!(stackbench::table::render(&[record(), failed, split]));
+    // The capacity searched in the same run shows beside each level of its endpoint.
+    let mut searched = record();
+    let status = loadgen::capacity::Status::Found;
+    searched.capacities = vec![record::fixture::search(status, vec![probe(2400.0)], vec![None])];
+    insta::assert_snapshot!(stackbench::table::render(&[searched, failed, split]));
 }
 
 /// After the levels, a table per workload of the capacity searches, highest first.
 #[test]
 fn capacity_table() {
-    use loadgen::capacity::{Probe, Status};
-    let searched = |stack: &str, status: Status, rps: f64| {
-        let load = fixture(true);
-        let probe = Probe {
-            offered: rps,
-            achieved: rps,
-            connections: 40,
-            latency_us: load.latency_us,
-            latency_raw_us: load.latency_raw_us,
-            errors: 0,
-            passed: true,
-            failed: Vec::new(),
-            connections_capped: false,
-            load,
-        };
-        RunRecord {
-            scenario: ScenarioInfo { name: stack.into(), ..record().scenario },
-            capacities: vec![record::fixture::search(status, vec![probe], vec![record().levels[0].server])],
-            ..record()
-        }
+    use loadgen::capacity::Status;
+    let searched = |stack: &str, status: Status, rps: f64| RunRecord {
+        scenario: ScenarioInfo { name: stack.into(), ..record().scenario },
+        capacities: vec![record::fixture::search(status, vec![probe(rps)], vec![record().levels[0].server])],
+        ..record()
     };
     let records =
         [searched("flask-gevent", Status::Found, 2400.0), searched("go-nethttp", Status::GeneratorBound, 9000.0)];

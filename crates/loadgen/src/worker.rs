@@ -139,9 +139,14 @@ struct Conn {
     reserved: bool,
     /// The requests in flight were sent in the measured window.
     measured: bool,
-    /// The requests in flight passed their timeout and were counted as
-    /// timeouts; their responses, if they come, are late.
+    /// The requests in flight passed their timeout; their responses, if they
+    /// come, are late.
     timed_out: bool,
+    /// ...and were counted as timeouts, once: when they passed it inside the
+    /// measured window, or, sent in the warm-up and still unanswered, when
+    /// the window opened (a request the server still holds is a timeout of
+    /// the window whenever it was sent).
+    timeout_counted: bool,
     sent_at: Instant,
     intended_at: Instant,
     connect_started: Instant,
@@ -194,6 +199,7 @@ impl<'a> Worker<'a> {
                     reserved: false,
                     measured: false,
                     timed_out: false,
+                    timeout_counted: false,
                     sent_at: shared.t0,
                     intended_at: shared.t0,
                     connect_started: shared.t0,
@@ -593,7 +599,7 @@ impl<'a> Worker<'a> {
         if conn.in_flight > 0 {
             return true;
         }
-        conn.timed_out = false;
+        (conn.timed_out, conn.timeout_counted) = (false, false);
         if response.close || !shared.config.keepalive {
             self.close(idx);
             self.restart(idx, now, Duration::ZERO);
@@ -630,7 +636,7 @@ impl<'a> Worker<'a> {
         let measure_start = self.shared.measure_start;
         let conn = &self.conns[idx];
         // Requests that timed out were counted then, once.
-        let counted = conn.measured && !conn.timed_out && self.in_window(now);
+        let counted = conn.measured && !conn.timeout_counted && self.in_window(now);
         let (count, delay) = match kind {
             ErrorKind::Connect | ErrorKind::AddrUnavailable => {
                 (u64::from(now >= measure_start && self.in_window(now)), RETRY_DELAY)
@@ -656,7 +662,7 @@ impl<'a> Worker<'a> {
             match conn.phase {
                 Phase::Writing | Phase::Reading => {
                     let age = now.saturating_duration_since(conn.sent_at);
-                    if age > timeout && !conn.timed_out {
+                    if age > timeout && !conn.timeout_counted {
                         self.time_out(idx, now);
                     }
                     if age > give_up {
@@ -671,18 +677,23 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// The requests in flight on `idx` passed their timeout: counted once, and kept waiting for.
+    /// The requests in flight on `idx` passed their timeout: kept waiting
+    /// for, and counted once, as soon as the measured window is open.
     fn time_out(&mut self, idx: usize, now: Instant) {
-        let counted = self.conns[idx].measured && self.in_window(now);
-        let n = if counted { u64::from(self.conns[idx].in_flight) } else { 0 };
-        self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
-        self.conns[idx].timed_out = true;
+        let window_open = now >= self.shared.measure_start && self.in_window(now);
+        let conn = &mut self.conns[idx];
+        conn.timed_out = true;
+        if window_open {
+            conn.timeout_counted = true;
+            let n = u64::from(conn.in_flight);
+            self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
+        }
     }
 
     /// The requests in flight on `idx` passed the give-up bound: the
     /// connection is closed and a new one opened.
     fn abandon(&mut self, idx: usize, now: Instant) {
-        if self.conns[idx].measured && self.in_window(now) {
+        if now >= self.shared.measure_start && self.in_window(now) {
             self.stats.abandoned += u64::from(self.conns[idx].in_flight);
         }
         self.close(idx);
@@ -701,7 +712,7 @@ impl<'a> Worker<'a> {
         conn.parser.reset();
         conn.body.take();
         conn.in_flight = 0;
-        conn.timed_out = false;
+        (conn.timed_out, conn.timeout_counted) = (false, false);
         conn.written = 0;
         conn.phase = Phase::Closed;
     }

@@ -59,6 +59,20 @@ fn a_stall_past_the_give_up_bound_closes_and_reopens_the_connection() {
 }
 
 #[test]
+fn a_request_of_the_warm_up_still_held_is_a_timeout_of_the_window() {
+    // The first request (of the warm-up) is held for good; the others are answered at once.
+    let server = Server::start(|n| if n == 0 { vec![Action::Stall] } else { vec![write(OK)] });
+    // The held request passes its 0.2 s timeout in the 1 s warm-up, long before the window opens.
+    let config = loadgen::Config { warmup: secs(1.0), ..stalling(&server, 2, 0.2, 10.0) };
+    let r = run(&config);
+    // The connection it holds measured nothing in the window: its request counts as a timeout
+    // there, once, and is still in flight at the end; the other connection was answered.
+    assert_eq!((r.errors.timeout, r.in_flight_at_end, r.abandoned), (1, 2, 0), "{r:?}");
+    assert!(r.requests > 100, "{r:?}");
+    assert_eq!(r.late_responses, 0);
+}
+
+#[test]
 fn close_mid_response_is_a_read_error() {
     let server = Server::start(|n| {
         if n % 2 == 1 {

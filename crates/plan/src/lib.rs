@@ -39,6 +39,8 @@ pub struct Choices {
     pub duration: Option<Duration>,
     /// These levels instead of the scenario's (`--connections`).
     pub connections: Option<Vec<usize>>,
+    /// Only the endpoints with these names (`--endpoints`); a scenario without any plans none.
+    pub endpoints: Option<Vec<String>>,
     /// CPUs the generator is pinned to; the server's side gets the others of a shared machine.
     pub generator_cpus: Vec<usize>,
     /// Environment set on a service over the scenario's (`--set db.ROWS=1000`).
@@ -54,6 +56,7 @@ impl Default for Choices {
         Choices {
             duration: None,
             connections: None,
+            endpoints: None,
             generator_cpus: vec![0],
             overrides: Vec::new(),
             server_address: [127, 0, 0, 1].into(),
@@ -284,6 +287,7 @@ impl Plan {
             .endpoints
             .get_ref()
             .iter()
+            .filter(|e| choices.endpoints.as_ref().is_none_or(|names| names.iter().any(|n| n == e.name.as_str())))
             .map(|e| endpoint(loaded, e, choices, hosts.generator()))
             .collect::<Result<Vec<_>, Error>>()?;
         let mut server = service(&s.server, "server");

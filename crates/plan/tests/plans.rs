@@ -99,6 +99,21 @@ fn the_open_files_limit_is_the_generator_machines() {
 }
 
 #[test]
+fn only_the_endpoints_chosen_are_planned() {
+    let two = format!("{WORKLOAD}\n[[workload.endpoints]]\nname = \"sleep\"\npath = \"/sleep\"\n");
+    let loaded = scenario("plan-endpoints", "", &two);
+    let names = |endpoints: Option<&[&str]>| {
+        let choices =
+            Choices { endpoints: endpoints.map(|e| e.iter().map(|n| n.to_string()).collect()), ..Choices::default() };
+        let plan = Plan::new(&loaded, &choices, &two_cpus()).unwrap();
+        plan.endpoints.iter().map(|e| e.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(None), ["health", "sleep"]);
+    assert_eq!(names(Some(&["sleep", "db"])), ["sleep"]);
+    assert!(names(Some(&["db"])).is_empty());
+}
+
+#[test]
 fn overrides_reach_the_services_that_exist() {
     let loaded = scenario("plan-set", "", WORKLOAD);
     let choices = Choices {

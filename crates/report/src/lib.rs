@@ -31,7 +31,9 @@ pub enum Error {
 /// Which runs to report on.
 #[derive(Debug, Clone, Default)]
 pub enum Selection {
-    /// For each scenario, the runs of its latest `bench` invocation (all its repeats).
+    /// The runs of each scenario's latest `bench` invocation (all its repeats),
+    /// and, from earlier invocations, the levels and capacities it did not
+    /// measure again (a rerun of one endpoint or level hides nothing else).
     #[default]
     Latest,
     /// Every run found.
@@ -66,20 +68,63 @@ pub fn select(results_dir: &Path, selection: &Selection, base: &Path) -> Result<
         records.push((name, record));
     }
     if let Selection::Latest = selection {
-        let mut latest: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-        for (_, r) in &records {
-            let suite = suite_of(r);
-            let entry = latest.entry(r.scenario.name.clone()).or_default();
-            if suite > *entry {
-                *entry = suite;
-            }
-        }
-        records.retain(|(_, r)| latest.get(&r.scenario.name) == Some(&suite_of(r)));
+        latest(&mut records);
     }
     if records.is_empty() {
         return Err(Error::Empty(results_dir.to_path_buf()));
     }
     Ok(records)
+}
+
+/// What one bench invocation measured and a later one may measure again: a
+/// scenario's endpoint at a level (connections, keep-alive), or its capacity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Measured {
+    Level(String, String, String, usize, bool),
+    Capacity(String, String, String, bool),
+}
+
+impl Measured {
+    fn level(scenario: &str, l: &record::LevelRecord) -> Measured {
+        Measured::Level(scenario.to_string(), l.endpoint.clone(), l.path.clone(), l.connections, l.keepalive)
+    }
+
+    fn capacity(scenario: &str, c: &record::CapacityRecord) -> Measured {
+        Measured::Capacity(scenario.to_string(), c.endpoint.clone(), c.path.clone(), c.keepalive)
+    }
+}
+
+/// Keeps each scenario's latest suite whole, and of earlier suites only what
+/// no later suite measured again; an earlier run left with nothing goes.
+fn latest(records: &mut Vec<(String, RunRecord)>) {
+    use std::collections::BTreeMap;
+    // Suite ids sort by time; keep the greatest seen.
+    fn keep_newest(entry: &mut String, suite: &str) {
+        if suite > entry.as_str() {
+            *entry = suite.to_string();
+        }
+    }
+    let mut newest: BTreeMap<String, String> = BTreeMap::new();
+    let mut newest_of: BTreeMap<Measured, String> = BTreeMap::new();
+    for (_, r) in records.iter() {
+        let suite = suite_of(r);
+        let name = &r.scenario.name;
+        keep_newest(newest.entry(name.clone()).or_default(), &suite);
+        let levels = r.levels.iter().map(|l| Measured::level(name, l));
+        for m in levels.chain(r.capacities.iter().map(|c| Measured::capacity(name, c))) {
+            keep_newest(newest_of.entry(m).or_default(), &suite);
+        }
+    }
+    records.retain_mut(|(_, r)| {
+        let suite = suite_of(r);
+        if newest.get(&r.scenario.name) == Some(&suite) {
+            return true;
+        }
+        let name = r.scenario.name.clone();
+        r.levels.retain(|l| newest_of.get(&Measured::level(&name, l)) == Some(&suite));
+        r.capacities.retain(|c| newest_of.get(&Measured::capacity(&name, c)) == Some(&suite));
+        !r.levels.is_empty() || !r.capacities.is_empty()
+    });
 }
 
 /// Runs from before suites were recorded count as a suite of their own.

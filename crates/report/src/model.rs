@@ -78,6 +78,9 @@ pub struct Row {
     pub runs: usize,
     pub requests: u64,
     pub rps: Spread,
+    /// Valid responses within the timeout per second (median); `None` for
+    /// results from before it was measured.
+    pub goodput_rps: Option<f64>,
     pub latency_mean_us: f64,
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
@@ -85,6 +88,10 @@ pub struct Row {
     /// Errors other than timeouts, and timeouts (medians over repeats).
     pub errors: u64,
     pub timeouts: u64,
+    /// Of the timeouts, those answered later (completed, their latency
+    /// included), and those given up on (medians over repeats).
+    pub late: u64,
+    pub abandoned: u64,
     pub server_cpu_pct: Option<f64>,
     pub server_cpu_limit_pct: Option<f64>,
     pub server_memory_peak: Option<u64>,
@@ -233,6 +240,9 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
     let requests = med(&|l| l.requests as f64) as u64;
     let errors = med(&|l| (l.errors.total() - l.errors.timeout) as f64) as u64;
     let timeouts = med(&|l| l.errors.timeout as f64) as u64;
+    let late = med(&|l| l.late_responses as f64) as u64;
+    let abandoned = med(&|l| l.abandoned as f64) as u64;
+    let goodput_rps = measured.iter().all(|(_, _, l)| l.schema_version >= 2).then(|| med(&|l| l.goodput_rps));
     let latency_mean_us = med(&|l| l.latency_us.mean);
     let connections = runs.first().map_or(0, |(l, _)| l.connections);
     let closed_loop = measured.iter().all(|(_, _, l)| l.rate.is_none());
@@ -246,9 +256,11 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         (Some(cpu), Some(limit)) => server_busy(cpu, limit),
         _ => false,
     };
-    // Little's law over answered requests, plus the connections that waited out a timeout meanwhile.
+    // Little's law over answered requests (late ones included), plus the connections that waited
+    // out a timeout without an answer meanwhile.
     let in_flight = med(&|l| {
-        l.rps * l.latency_us.mean / 1e6 + l.errors.timeout as f64 * l.options.timeout_s / l.duration_s.max(1e-9)
+        let unanswered = l.errors.timeout.saturating_sub(l.late_responses) as f64;
+        l.rps * l.latency_us.mean / 1e6 + unanswered * l.options.timeout_s / l.duration_s.max(1e-9)
     });
     let idle_connections = closed_loop && connections > 0 && in_flight < LITTLE_SHARE * connections as f64;
     let verdict = if any_failed || measured.is_empty() || error_share > ERROR_SHARE {
@@ -265,7 +277,10 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         notes.push(format!("noisy: req/s spread {:.1}% over {} runs", rps.cv * 100.0, measured.len()));
     }
     if timeouts > 0 {
-        notes.push(format!("{timeouts} timeouts"));
+        notes.push(match (late, abandoned) {
+            (0, 0) => format!("{timeouts} timeouts"),
+            _ => format!("{timeouts} timeouts ({late} answered late, {abandoned} abandoned)"),
+        });
     }
     if errors > 0 {
         notes.push(format!("{errors} errors"));
@@ -285,12 +300,15 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         runs: measured.len(),
         requests,
         rps,
+        goodput_rps,
         latency_mean_us,
         latency_p50_us: quantile(0.5) as u64,
         latency_p99_us: quantile(0.99) as u64,
         latency_max_us: quantile(1.0) as u64,
         errors,
         timeouts,
+        late,
+        abandoned,
         server_cpu_pct,
         server_cpu_limit_pct,
         server_memory_peak: server.iter().map(|s| s.memory_peak).max(),

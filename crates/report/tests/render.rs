@@ -65,6 +65,7 @@ fn capacity_tables() {
     assert_eq!((sanic.capacity_rps, sanic.p99_us, sanic.server_cpu_pct), (Some(3000.0), Some(7000), Some(30.0)));
     assert_eq!(sanic.rps_per_server_cpu_s, Some(10_000.0));
     insta::assert_snapshot!(report::export::Markdown.render(&report));
+    insta::assert_snapshot!("capacity_csv", report::export::CapacityCsv.render(&report));
     let html = report::export::all().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
     assert!(html.contains("<h2>Capacity at the objectives</h2>") && html.contains("latency by offered load: /health"));
 }

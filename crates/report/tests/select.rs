@@ -4,7 +4,8 @@ use std::path::Path;
 
 use report::Selection;
 
-use crate::util::{level, record};
+use crate::util::{level, record, searched};
+use loadgen::capacity::Status;
 
 fn write(dir: &Path, name: &str, stack: &str, suite: &str) {
     let path = dir.join("reports/results").join(stack).join(name);
@@ -34,6 +35,41 @@ fn latest_takes_every_repeat_of_the_latest_suite() {
     );
     assert_eq!(names(&Selection::All).len(), 4);
     assert_eq!(names(&Selection::Paths(vec![results.join("b")])), vec!["reports/results/b/20261124T000002Z.json"]);
+}
+
+#[test]
+fn a_later_partial_run_hides_only_what_it_measured_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let results = root.join("reports/results/a");
+    std::fs::create_dir_all(&results).unwrap();
+    // The first suite: levels 10 and 100, and a capacity.
+    let mut first = record("a", "20261124T000001Z-1", &[level(10, 100.0, 1000), level(100, 200.0, 1000)]);
+    first.capacities = searched("a", "20261124T000001Z-1", Status::Found, &[(50.0, true, 1000)]).capacities;
+    first.write(&results.join("1.json")).unwrap();
+    // The second measured level 100 again and nothing else.
+    record("a", "20261124T000002Z-2", &[level(100, 300.0, 1000)]).write(&results.join("2.json")).unwrap();
+    // The third searched the capacity again, and measured no level.
+    let mut third = searched("a", "20261124T000003Z-3", Status::Found, &[(70.0, true, 1000)]);
+    third.levels.clear();
+    third.write(&results.join("3.json")).unwrap();
+
+    let selected = report::select(&root.join("reports/results"), &Selection::Latest, root).unwrap();
+    let what: Vec<(String, Vec<usize>, Vec<Option<f64>>)> = selected
+        .iter()
+        .map(|(name, r)| {
+            let levels = r.levels.iter().map(|l| l.connections).collect();
+            (name.clone(), levels, r.capacities.iter().map(|c| c.capacity.capacity_rps).collect())
+        })
+        .collect();
+    assert_eq!(
+        what,
+        vec![
+            ("reports/results/a/1.json".to_string(), vec![10], vec![]),
+            ("reports/results/a/2.json".to_string(), vec![100], vec![]),
+            ("reports/results/a/3.json".to_string(), vec![], vec![Some(70.0)]),
+        ]
+    );
 }
 
 #[test]

@@ -19,9 +19,11 @@ const START_RATE: f64 = 100.0;
 /// capacity in a few probes.
 const START_SHARE_OF_PEAK: f64 = 0.5;
 /// Without levels, a closed-loop estimate this long (after a warm-up as long)
-/// at the endpoint's largest level, up to [`ESTIMATE_CONNECTIONS`].
+/// at the endpoint's largest level, up to [`ESTIMATE_CONNECTIONS`] (an
+/// endpoint that mostly waits, like /sleep, needs many connections to show
+/// its rate: at 64, a 0.1 s wait caps the estimate at 640 req/s).
 const ESTIMATE: std::time::Duration = std::time::Duration::from_secs(1);
-const ESTIMATE_CONNECTIONS: usize = 64;
+const ESTIMATE_CONNECTIONS: usize = 2000;
 
 impl Runner<'_> {
     /// Searches the capacity of `endpoint` under `slo`; `levels` are the
