@@ -43,8 +43,9 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     for path in report::write(&built, &out)? {
         println!("wrote {}", path.display());
     }
+    print!("{}", crate::table::render_summary(&built));
     println!(
-        "from {} run(s): {} workload/level group(s), {} not runnable",
+        "\nfrom {} run(s): {} workload/level group(s), {} not runnable",
         records.len(),
         built.groups.len(),
         built.not_runnable.len()

@@ -38,33 +38,45 @@ pub fn render(records: &[RunRecord]) -> String {
             rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len(), capacity));
         }
     }
-    let widths: Vec<usize> = (0..HEADER.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([HEADER[i].len()]).max().unwrap_or(0))
-        .collect();
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
     let mut out = String::new();
-    let line = |out: &mut String, cells: &[String]| {
-        for (i, cell) in cells.iter().enumerate() {
-            // Text columns left, numbers right; the notes column is not padded.
-            match i {
-                0 | 1 => {
-                    let _ = write!(out, "{cell:<w$}  ", w = widths[i]);
-                }
-                NOTES => out.push_str(cell),
-                _ => {
-                    let _ = write!(out, "{cell:>w$}  ", w = widths[i]);
-                }
-            }
-        }
-        let trimmed = out.trim_end().len();
-        out.truncate(trimmed);
-        out.push('\n');
-    };
-    line(&mut out, &HEADER.map(String::from));
-    for r in &rows {
-        line(&mut out, r);
-    }
+    aligned(&mut out, &HEADER, &rows, &[0, 1, NOTES]);
     out.push_str(&render_capacities(records));
+    let named: Vec<(String, RunRecord)> = records.iter().map(|r| (String::new(), r.clone())).collect();
+    out.push_str(&render_summary(&report::build(&named)));
     out
+}
+
+/// The answer first, as the report opens: per workload, the stacks ranked by
+/// capacity, then peak req/s.
+pub fn render_summary(report: &report::Report) -> String {
+    let mut out = String::new();
+    for group in &report.summary {
+        let _ = writeln!(out, "\nsummary: {}", report::export::summary_title(group));
+        let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::summary_cells).collect();
+        aligned(&mut out, &report::export::SUMMARY_HEADERS, &rows, &[0, 11, 12]);
+    }
+    out
+}
+
+/// Rows under `headers`, each column as wide as its widest cell: the columns
+/// in `left` left-aligned (text), the others right-aligned (figures).
+fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>], left: &[usize]) {
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| rows.iter().map(|r| r[i].len()).chain([headers[i].len()]).max().unwrap_or(0))
+        .collect();
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    for cells in std::iter::once(&headers).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let _ = if left.contains(&i) {
+                write!(line, "{cell:<w$}  ", w = widths[i])
+            } else {
+                write!(line, "{cell:>w$}  ", w = widths[i])
+            };
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
 }
 
 /// The capacity searches, one table per workload, highest capacity first;
@@ -75,21 +87,8 @@ pub fn render_capacities(records: &[RunRecord]) -> String {
         let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
         let _ = writeln!(out, "\ncapacity: {} {} ({}){keepalive}", group.method, group.path, group.endpoint);
         let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::capacity_cells).collect();
-        let widths: Vec<usize> = (0..CAPACITY_HEADERS.len())
-            .map(|i| rows.iter().map(|r| r[i].len()).chain([CAPACITY_HEADERS[i].len()]).max().unwrap_or(0))
-            .collect();
-        let headers: Vec<String> = CAPACITY_HEADERS.iter().map(|h| h.to_string()).collect();
-        for cells in std::iter::once(&headers).chain(&rows) {
-            let mut line = String::new();
-            for (i, cell) in cells.iter().enumerate() {
-                // The stack, the status and the objectives left; figures right.
-                let _ = match i {
-                    0 | 5 | 6 => write!(line, "{cell:<w$}  ", w = widths[i]),
-                    _ => write!(line, "{cell:>w$}  ", w = widths[i]),
-                };
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
+        // The stack, the status and the objectives left; figures right.
+        aligned(&mut out, &CAPACITY_HEADERS, &rows, &[0, 5, 6]);
     }
     out
 }

@@ -4,14 +4,68 @@
 //! goes through one code path.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const SIZE: (u32, u32) = (460, 280);
+
+/// The Okabe-Ito palette (colour-blind safe), without its black and yellow
+/// (too dark or too pale for thin lines on white), and four darker kin.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(120, 120, 120),
+    RGBColor(140, 90, 0),
+    RGBColor(0, 90, 60),
+    RGBColor(120, 40, 100),
+];
+
+/// How a stack's points are marked, beside its colour: every marker is an
+/// SVG `<circle>` or `<polygon>` (what counts a chart's points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marker {
+    Circle,
+    Ring,
+    Triangle,
+    Diamond,
+}
+
+const MARKERS: [Marker; 4] = [Marker::Circle, Marker::Ring, Marker::Triangle, Marker::Diamond];
+
+/// The points a chart's SVG marks (for tests and checks).
+pub fn count_points(svg: &str) -> usize {
+    svg.matches("<circle").count() + svg.matches("<polygon").count()
+}
+
+/// A stack's colour and marker, the same in every chart of every report: a
+/// hash of its name alone (FNV-1a), so adding a stack recolours no other.
+/// Forty identities; two stacks may share one, and their legend names
+/// still tell them apart.
+pub fn identity(stack: &str) -> (RGBColor, Marker) {
+    let hash = stack.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let n = hash % (PALETTE.len() * MARKERS.len()) as u64;
+    (PALETTE[n as usize % PALETTE.len()], MARKERS[n as usize / PALETTE.len()])
+}
 
 /// One line on a chart.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub name: String,
+    /// Whose colour and marker it takes (its stack).
+    pub stack: String,
+    /// A thin line (a secondary figure of the same stack, like p50 beside p99).
+    pub thin: bool,
     pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    /// A stack's line, named after it.
+    pub fn of(stack: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: stack.to_string(), stack: stack.to_string(), thin: false, points }
+    }
 }
 
 /// How an axis maps values and labels ticks.
@@ -66,6 +120,77 @@ fn short(v: f64) -> String {
     }
 }
 
+/// A marker of `kind` centred `at` (pixels from its anchor).
+fn mark<DB: DrawingBackend>(kind: Marker, at: (i32, i32), color: RGBColor) -> DynElement<'static, DB, (i32, i32)> {
+    let (x, y) = at;
+    match kind {
+        Marker::Circle => Circle::new((x, y), 3, color.filled()).into_dyn(),
+        Marker::Ring => Circle::new((x, y), 3, color.stroke_width(2)).into_dyn(),
+        Marker::Triangle => Polygon::new(vec![(x, y - 4), (x - 4, y + 3), (x + 4, y + 3)], color.filled()).into_dyn(),
+        Marker::Diamond => {
+            Polygon::new(vec![(x, y - 4), (x - 4, y), (x, y + 4), (x + 4, y)], color.filled()).into_dyn()
+        }
+    }
+}
+
+/// Horizontal bars, one per `(stack, value)`, in the order given from the
+/// top, each in its stack's colour and labelled with its value.
+pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
+    let n = bars.len().max(1);
+    let size = (SIZE.0 * 2, 60 + 26 * n as u32);
+    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.15;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 15))
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(150)
+                // A discrete range includes its end: segments 0 to n - 1, bar i from the top in n - 1 - i.
+                .build_cartesian_2d(0.0..max, (0..n - 1).into_segmented())?;
+            let name = |v: &SegmentValue<usize>| match v {
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                    bars.get(n.saturating_sub(1 + i)).map_or(String::new(), |b| b.0.clone())
+                }
+                SegmentValue::Last => String::new(),
+            };
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(x_desc)
+                .x_labels(6)
+                .y_labels(n)
+                .x_label_formatter(&|v| short(*v))
+                .y_label_formatter(&name)
+                .draw()?;
+            for (i, (stack, value)) in bars.iter().enumerate() {
+                let y = n - 1 - i;
+                let (color, _) = identity(stack);
+                let mut bar = Rectangle::new(
+                    [(0.0, SegmentValue::Exact(y)), (*value, SegmentValue::Exact(y + 1))],
+                    color.filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                chart.draw_series(std::iter::once(bar))?;
+                chart.draw_series(std::iter::once(Text::new(
+                    format!(" {}", short(*value)),
+                    (*value, SegmentValue::CenterOf(y)),
+                    TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                )))?;
+            }
+            root.present()?;
+            Ok(())
+        })();
+        if let Err(e) = drawn {
+            return format!("<p class=\"chart-error\">chart '{title}' could not be drawn: {e}</p>");
+        }
+    }
+    svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+}
+
 /// A line chart with a point on every value. Returns an inline `<svg>`
 /// (without the XML namespace, which HTML does not need).
 pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Series]) -> String {
@@ -106,13 +231,20 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
                 .x_label_formatter(&|v| x.1.label(*v))
                 .y_label_formatter(&|v| y.1.label(*v))
                 .draw()?;
-            for (idx, (s, points)) in series.iter().zip(&mapped).enumerate() {
-                let color = Palette99::pick(idx).to_rgba();
+            for (s, points) in series.iter().zip(&mapped) {
+                let (color, marker) = identity(&s.stack);
+                let width = if s.thin { 1 } else { 2 };
                 chart
-                    .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
+                    .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(width)))?
                     .label(s.name.as_str())
-                    .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 16, ly)], color.stroke_width(2)));
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, color.filled())))?;
+                    .legend(move |(lx, ly)| {
+                        EmptyElement::at((lx, ly))
+                            + PathElement::new(vec![(0, 0), (16, 0)], color.stroke_width(width))
+                            + mark(marker, (8, 0), color)
+                    });
+                for &p in points {
+                    chart.draw_series(std::iter::once(EmptyElement::at(p) + mark(marker, (0, 0), color)))?;
+                }
             }
             chart
                 .configure_series_labels()
@@ -143,12 +275,41 @@ mod tests {
         assert_eq!(Axis::Log.label(2.0), "100");
     }
 
+    /// A stack keeps its colour whichever stacks share the chart: the colour of
+    /// "b" is in a chart of a and b and in one of b and c, and a chart without b lacks it.
+    #[test]
+    fn a_stack_has_one_colour_in_every_chart() {
+        let hex = |stack: &str| {
+            let (RGBColor(r, g, b), _) = identity(stack);
+            format!("#{r:02X}{g:02X}{b:02X}")
+        };
+        let chart = |stacks: &[&str]| {
+            let series: Vec<Series> = stacks.iter().map(|s| Series::of(s, vec![(1.0, 1.0), (2.0, 2.0)])).collect();
+            let bars: Vec<(String, f64)> = stacks.iter().map(|s| (s.to_string(), 1.0)).collect();
+            (line_chart("t", ("x", Axis::Linear), ("y", Axis::Linear), &series), bar_chart("t", "x", &bars))
+        };
+        // Two other stacks of other colours (with forty identities, some stacks share a colour).
+        let others: Vec<&str> = ["flask-gevent", "sanic", "starlette", "tornado", "node-http", "django-gevent"]
+            .into_iter()
+            .filter(|s| hex(s) != hex("go-nethttp"))
+            .collect();
+        let (a, c) = (others[0], others[1]);
+        for (lines, bars) in [chart(&[a, "go-nethttp"]), chart(&["go-nethttp", c])] {
+            assert!(lines.to_uppercase().contains(&hex("go-nethttp")), "{lines}");
+            assert!(bars.to_uppercase().contains(&hex("go-nethttp")), "{bars}");
+        }
+        let (lines, bars) = chart(&[a, c]);
+        assert!(!lines.to_uppercase().contains(&hex("go-nethttp")));
+        assert!(!bars.to_uppercase().contains(&hex("go-nethttp")));
+    }
+
     #[test]
     fn chart_has_the_points_and_no_namespace() {
-        let s = Series { name: "a".into(), points: vec![(10.0, 1.0), (100.0, 2.0), (1000.0, 3.0)] };
+        let s = Series::of("a", vec![(10.0, 1.0), (100.0, 2.0), (1000.0, 3.0)]);
         let svg = line_chart("t", ("x", Axis::Log), ("y", Axis::Linear), &[s]);
         assert!(svg.starts_with("<svg "), "{}", &svg[..80]);
         assert!(!svg.contains("http"));
-        assert_eq!(svg.matches("<circle").count(), 3);
+        // A marker on each point, and one in the legend.
+        assert_eq!(count_points(&svg), 4);
     }
 }

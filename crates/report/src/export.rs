@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use crate::model::{
     CapacityRow, Report, Row, Verdict, ERROR_SHARE, GENERATOR_BUSY, LITTLE_SHARE, NOISY_CV, SERVER_BUSY,
 };
+use crate::summary::{SummaryGroup, SummaryRow};
 use crate::units::{metric, objectives, time_us};
 
 pub trait Exporter {
@@ -60,6 +61,13 @@ impl Exporter for Markdown {
         let mut out = String::from("# stackbench results\n\n");
         out.push_str(INTRO);
         out.push_str("\n\n");
+        if !report.summary.is_empty() {
+            let _ = writeln!(out, "## Summary\n\n{SUMMARY_INTRO}\n");
+            for group in &report.summary {
+                let _ = writeln!(out, "### {}\n", summary_title(group));
+                markdown_table(&mut out, &SUMMARY_HEADERS, group.rows.iter().map(summary_cells));
+            }
+        }
         out.push_str("## Environment\n\n");
         for (key, value) in &report.environment {
             let _ = writeln!(out, "- {key}: {value}");
@@ -70,17 +78,11 @@ impl Exporter for Markdown {
             for group in &report.capacities {
                 let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
                 let _ = writeln!(out, "### {} {} (`{}`){keepalive}\n", group.method, group.path, group.endpoint);
-                let _ = writeln!(out, "| {} |", CAPACITY_HEADERS.join(" | "));
-                let align: Vec<&str> =
-                    CAPACITY_HEADERS.iter().map(|h| if TEXT_COLUMNS.contains(h) { "---" } else { "--:" }).collect();
-                let _ = writeln!(out, "|{}|", align.join("|"));
-                for row in &group.rows {
-                    let cells: Vec<String> = capacity_cells(row).iter().map(|c| c.replace('|', "\\|")).collect();
-                    let _ = writeln!(out, "| {} |", cells.join(" | "));
-                }
-                out.push('\n');
+                markdown_table(&mut out, &CAPACITY_HEADERS, group.rows.iter().map(capacity_cells));
             }
         }
+        let headers = headers(report);
+        let verdict_idx = headers.iter().position(|h| *h == "verdict").expect("the tables have a verdict column");
         for group in &report.groups {
             let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
             let _ = writeln!(
@@ -88,21 +90,14 @@ impl Exporter for Markdown {
                 "## {} {} (`{}`), {} connections{keepalive}\n",
                 group.method, group.path, group.endpoint, group.connections
             );
-            let headers = headers(report);
-            let _ = writeln!(out, "| {} |", headers.join(" | "));
-            let align: Vec<&str> =
-                headers.iter().map(|h| if TEXT_COLUMNS.contains(h) { "---" } else { "--:" }).collect();
-            let _ = writeln!(out, "|{}|", align.join("|"));
-            for row in &group.rows {
+            let rows = group.rows.iter().map(|row| {
                 let mut cells = cells(row, has_baseline(report));
-                let verdict_idx = cells.len() - 2;
                 if row.verdict != Verdict::ServerBound {
                     cells[verdict_idx] = format!("**{}**", cells[verdict_idx]);
                 }
-                let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
-                let _ = writeln!(out, "| {} |", cells.join(" | "));
-            }
-            out.push('\n');
+                cells
+            });
+            markdown_table(&mut out, &headers, rows);
         }
         if !report.not_runnable.is_empty() {
             out.push_str("## Not runnable\n\n| stack | reason |\n|---|---|\n");
@@ -117,6 +112,68 @@ impl Exporter for Markdown {
         }
         out
     }
+}
+
+/// A Markdown table (text columns left, figures right), then a blank line.
+fn markdown_table(out: &mut String, headers: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let _ = writeln!(out, "| {} |", headers.join(" | "));
+    let align: Vec<&str> = headers.iter().map(|h| if TEXT_COLUMNS.contains(h) { "---" } else { "--:" }).collect();
+    let _ = writeln!(out, "|{}|", align.join("|"));
+    for cells in rows {
+        let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+}
+
+pub(crate) const SUMMARY_INTRO: &str = "Per workload, the stacks ranked by capacity at the objectives (the highest \
+offered rate held within them), then by peak req/s; the peak is the connection level with the most req/s that was \
+not error-bound, and the figures after it are that level's. The sections below hold every level and probe.";
+
+pub const SUMMARY_HEADERS: [&str; 13] = [
+    "stack",
+    "capacity",
+    "p99 at capacity",
+    "peak req/s",
+    "at",
+    "p99",
+    "max",
+    "errors",
+    "timeouts",
+    "server CPU",
+    "req/s per CPU-s",
+    "verdict",
+    "diagnosis",
+];
+
+/// A workload's title in the summary: `GET /health (health)`, and its objectives when searched.
+pub fn summary_title(group: &SummaryGroup) -> String {
+    let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
+    let slo =
+        group.rows.iter().find_map(|r| r.capacity.as_ref()).map(|c| format!(", objectives {}", objectives(&c.slo)));
+    format!("{} {} ({}){keepalive}{}", group.method, group.path, group.endpoint, slo.unwrap_or_default())
+}
+
+/// A summary row's cells as every rendering shows them.
+pub fn summary_cells(row: &SummaryRow) -> Vec<String> {
+    let dash = || "-".to_string();
+    let c = row.capacity.as_ref();
+    let p = row.peak.as_ref();
+    vec![
+        row.stack.clone(),
+        c.map_or_else(dash, capacity_figure),
+        c.and_then(|c| c.p99_us).map_or_else(dash, |us| time_us(us as f64)),
+        p.map_or_else(dash, |(_, r)| metric(r.rps.median)),
+        p.map_or_else(dash, |(n, _)| format!("{n} conns")),
+        p.map_or_else(dash, |(_, r)| time_us(r.latency_p99_us as f64)),
+        p.map_or_else(dash, |(_, r)| time_us(r.latency_max_us as f64)),
+        p.map_or_else(dash, |(_, r)| r.errors.to_string()),
+        p.map_or_else(dash, |(_, r)| r.timeouts.to_string()),
+        p.and_then(|(_, r)| r.server_cpu_pct).map_or_else(dash, |c| format!("{c:.0}%")),
+        p.and_then(|(_, r)| r.rps_per_server_cpu_s).map_or_else(dash, metric),
+        p.map_or_else(dash, |(_, r)| r.verdict.label().to_string()),
+        p.map_or_else(String::new, |(_, r)| r.notes.join("; ")),
+    ]
 }
 
 const HEADERS: [&str; 16] = [
@@ -137,7 +194,7 @@ const HEADERS: [&str; 16] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 6] = ["stack", "verdict", "notes", "vs baseline", "objectives", "status"];
+const TEXT_COLUMNS: [&str; 7] = ["stack", "verdict", "notes", "vs baseline", "objectives", "status", "diagnosis"];
 
 pub(crate) const CAPACITY_INTRO: &str = "The highest offered rate (open loop; latency counted from each request's \
 intended send time) at which the stack met every objective, held for a full-length run; ranked, highest first. \

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use crate::charts::{line_chart, Axis, Series};
+use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
-    capacity_cells, cells, headers, verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO,
+    capacity_cells, cells, headers, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
+    CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report};
 
@@ -19,12 +20,23 @@ struct Page<'a> {
     verdicts: String,
     environment: &'a [(String, String)],
     headers: Vec<&'static str>,
+    summary_intro: &'static str,
+    summary_headers: &'static [&'static str],
+    summary: Vec<SummaryView>,
     capacity_intro: &'static str,
     capacity_headers: &'static [&'static str],
     capacities: Vec<CapacityView>,
     endpoints: Vec<EndpointView>,
     not_runnable: &'a [(String, String)],
     files: &'a [String],
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    title: String,
+    /// The ranking as bars: capacity where searched, else peak req/s.
+    chart: String,
+    rows: Vec<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -93,7 +105,7 @@ impl Exporter for Html {
             }
             let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
             let series = |f: &dyn Fn(&crate::model::Row) -> Vec<(f64, f64)>| -> Vec<Series> {
-                group.rows.iter().map(|r| Series { name: r.stack.clone(), points: f(r) }).collect()
+                group.rows.iter().map(|r| Series::of(&r.stack, f(r))).collect()
             };
             let view = GroupView {
                 title: format!("{} connections{keepalive}", group.connections),
@@ -126,8 +138,28 @@ impl Exporter for Html {
             endpoints.last_mut().expect("pushed above").groups.push(view);
         }
         let capacities = report.capacities.iter().map(capacity_view).collect();
+        let summary = report
+            .summary
+            .iter()
+            .map(|group| {
+                let bars: Vec<(String, f64)> =
+                    group.rows.iter().filter(|r| r.bar() > 0.0).map(|r| (r.stack.clone(), r.bar())).collect();
+                SummaryView {
+                    title: summary_title(group),
+                    chart: bar_chart(
+                        &format!("{} {}", group.method, group.path),
+                        "req/s: capacity at the objectives where searched (at least, when not found), else peak",
+                        &bars,
+                    ),
+                    rows: group.rows.iter().map(summary_cells).collect(),
+                }
+            })
+            .collect();
         let page = Page {
             intro: INTRO,
+            summary_intro: SUMMARY_INTRO,
+            summary_headers: &SUMMARY_HEADERS,
+            summary,
             capacity_intro: CAPACITY_INTRO,
             capacity_headers: &CAPACITY_HEADERS,
             capacities,
@@ -153,11 +185,12 @@ fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
         probes.sort_by(|a, b| a.0.total_cmp(&b.0));
         series.push(Series {
             name: format!("{} p50", row.stack),
-            points: probes.iter().map(|p| (p.0, p.1 as f64 / 1000.0)).collect(),
+            thin: true,
+            ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.1 as f64 / 1000.0)).collect())
         });
         series.push(Series {
             name: format!("{} p99", row.stack),
-            points: probes.iter().map(|p| (p.0, p.2 as f64 / 1000.0)).collect(),
+            ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.2 as f64 / 1000.0)).collect())
         });
     }
     CapacityView {
@@ -182,9 +215,11 @@ fn by_stack(
     stacks.dedup();
     stacks
         .into_iter()
-        .map(|stack| Series {
-            name: stack.to_string(),
-            points: groups.iter().filter_map(|g| point(g, g.rows.iter().find(|r| r.stack == stack))).collect(),
+        .map(|stack| {
+            Series::of(
+                stack,
+                groups.iter().filter_map(|g| point(g, g.rows.iter().find(|r| r.stack == stack))).collect(),
+            )
         })
         .collect()
 }

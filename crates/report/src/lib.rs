@@ -4,10 +4,11 @@
 //! files; it never runs a benchmark. Same inputs, same bytes: nothing in the
 //! output depends on the time or the order files were found in.
 
-mod charts;
+pub mod charts;
 pub mod export;
 mod html;
 pub mod model;
+pub mod summary;
 pub mod units;
 
 use std::path::{Path, PathBuf};

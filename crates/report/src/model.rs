@@ -27,6 +27,8 @@ pub struct Report {
     /// Capacity at the objectives, per workload, best first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacities: Vec<CapacityGroup>,
+    /// The answer first: per workload, each stack's capacity and peak level, ranked.
+    pub summary: Vec<crate::summary::SummaryGroup>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
 }
@@ -199,7 +201,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
             levels.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push((level, record));
         }
     }
-    let groups = levels
+    let groups: Vec<Group> = levels
         .into_iter()
         .map(|((endpoint, method, path, connections, keepalive), stacks)| {
             let mut rows: Vec<Row> = stacks.into_iter().map(|(stack, runs)| row(stack, &runs)).collect();
@@ -207,11 +209,13 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
             Group { endpoint, method, path, connections, keepalive, rows }
         })
         .collect();
+    let capacities = capacities(records.iter().map(|(_, r)| r));
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
         environment: environment(records),
+        summary: crate::summary::build(&groups, &capacities),
         groups,
-        capacities: capacities(records.iter().map(|(_, r)| r)),
+        capacities,
         not_runnable: not_runnable.into_iter().collect(),
     }
 }

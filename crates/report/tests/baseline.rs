@@ -45,3 +45,15 @@ fn the_tables_gain_a_baseline_column() {
     assert!(md.contains("| vs baseline |"), "{md}");
     assert!(md.contains("+10.0% req/s, +0.0% p99, spread unknown (1 run each)"), "{md}");
 }
+
+/// With a baseline column, the verdict is still the cell set in bold (it once was the baseline's).
+#[test]
+fn with_a_baseline_the_verdict_is_bold() {
+    use report::Exporter;
+    let failing = crate::util::Level { timeouts: 5000, ..level(100, 5500.0, 20_000) };
+    let mut r = report::build(&named(vec![record("stack", "n", &[failing])]));
+    report::compare(&mut r, &report::build(&named(vec![record("stack", "b", &[level(100, 5000.0, 20_000)])])));
+    let md = report::export::Markdown.render(&r);
+    let row = md.lines().find(|l| l.contains("+10.0% req/s")).unwrap();
+    assert!(row.contains("| **error-bound** | +10.0% req/s"), "{row}");
+}

@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use report::charts::count_points;
 use report::Exporter;
 
 use crate::render::fixture;
@@ -25,7 +26,8 @@ fn normalized(page: &str) -> String {
             .and_then(|t| t.split_once('>'))
             .and_then(|(_, rest)| rest.split('<').next())
             .map_or("", str::trim);
-        out.push_str(&format!("<svg title=\"{title}\" points=\"{}\"/>", svg.matches("<circle").count()));
+        let (points, bars) = (count_points(svg), svg.matches("<rect").count());
+        out.push_str(&format!("<svg title=\"{title}\" points=\"{points}\" rects=\"{bars}\"/>"));
         rest = &rest[end..];
     }
     out.push_str(rest);
@@ -49,11 +51,13 @@ fn page_is_self_contained() {
 fn every_chart_has_points() {
     let page = html();
     let charts: Vec<&str> = page.split("<svg").skip(1).collect();
-    // Two per workload, three per workload and level: 2 + 3 x 2.
-    assert_eq!(charts.len(), 8);
-    for chart in charts {
+    // The summary's bars, then two per workload, three per workload and level: 1 + 2 + 3 x 2.
+    assert_eq!(charts.len(), 9);
+    // A bar per stack (and the background).
+    assert_eq!(charts[0].matches("<rect").count(), 1 + 2, "{}", charts[0]);
+    for chart in &charts[1..] {
         let title = chart.split("<text").nth(1).unwrap_or_default();
-        assert!(chart.matches("<circle").count() >= 2, "a chart without data: {title}");
+        assert!(count_points(chart) >= 2, "a chart without data: {title}");
     }
 }
 

@@ -70,6 +70,26 @@ fn capacity_tables() {
     assert!(html.contains("<h2>Capacity at the objectives</h2>") && html.contains("latency by offered load: /health"));
 }
 
+/// The summary ranks a found capacity first, then a lower bound, then peak req/s alone; its peak
+/// is the busiest level that was not error-bound.
+#[test]
+fn summary_ranks_capacity_then_peak() {
+    use loadgen::capacity::Status;
+    let mut flask = searched("flask-gevent", "01", Status::Found, &[(2000.0, true, 9000), (2000.0, true, 9500)]);
+    let failing = crate::util::Level { timeouts: 90_000, ..level(1000, 9000.0, 50_000) };
+    flask.levels = record("flask-gevent", "01", &[level(10, 5000.0, 2000), failing]).levels;
+    let go = record("go-nethttp", "01", &[level(10, 36_000.0, 270)]);
+    let sanic = searched("sanic", "01", Status::GeneratorBound, &[(8000.0, true, 900), (16000.0, false, 90_000)]);
+    let report = report::build(&named(vec![go, flask, sanic]));
+    let rows = &report.summary[0].rows;
+    let stacks: Vec<&str> = rows.iter().map(|r| r.stack.as_str()).collect();
+    assert_eq!(stacks, ["flask-gevent", "sanic", "go-nethttp"]);
+    // flask-gevent's 1000 connections had more req/s, but mostly timed out.
+    assert_eq!(rows[0].peak.as_ref().map(|(n, r)| (*n, r.rps.median)), Some((10, 5000.0)));
+    assert!(rows[1].peak.is_none() && rows[2].capacity.is_none());
+    insta::assert_snapshot!(report::export::Markdown.render(&report).split("## Environment").next().unwrap());
+}
+
 /// The committed results (written by earlier versions of the format) still render, to the very
 /// bytes of the committed report: `cargo xtask report` reproduces `reports/`.
 #[test]

@@ -1,0 +1,107 @@
+//! The answer first: per workload, one row per stack with its capacity at the
+//! objectives and its best level, ranked.
+//!
+//! Invariant: a summary row holds nothing the detailed tables do not; it
+//! picks among their rows (the level with the most req/s) and capacities.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{CapacityGroup, CapacityRow, Group, Row, Verdict};
+
+/// One workload (endpoint, method, path, keep-alive) across stacks, best first.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryGroup {
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub keepalive: bool,
+    pub rows: Vec<SummaryRow>,
+}
+
+/// A stack on one workload: its capacity (when searched) and its peak level.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    pub stack: String,
+    pub capacity: Option<CapacityRow>,
+    /// The level with the most req/s among those not error-bound (among all,
+    /// when every level was), and its connections; `None` when only the
+    /// capacity was measured.
+    pub peak: Option<(usize, Row)>,
+}
+
+impl SummaryRow {
+    /// What the ranking sorts by, best first: a capacity found, then a lower
+    /// bound of one, then peak req/s alone.
+    fn rank(&self) -> (u8, f64) {
+        match &self.capacity {
+            Some(c) => match c.capacity_rps {
+                Some(rps) => (2, rps),
+                None => (1, c.at_least_rps),
+            },
+            None => (0, self.peak.as_ref().map_or(0.0, |(_, r)| r.rps.median)),
+        }
+    }
+
+    /// The figure a bar chart of the ranking shows: the capacity, its lower bound, or peak req/s.
+    pub fn bar(&self) -> f64 {
+        self.rank().1
+    }
+}
+
+/// (path, endpoint, method, keep-alive off): workloads in order of path, keep-alive first.
+type Key = (String, String, String, bool);
+
+/// The summary of `groups` (levels) and `capacities`, one group per workload,
+/// in order of path.
+pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup> {
+    let mut workloads: BTreeMap<Key, BTreeMap<String, SummaryRow>> = BTreeMap::new();
+    fn row<'a>(
+        workloads: &'a mut BTreeMap<Key, BTreeMap<String, SummaryRow>>,
+        key: Key,
+        stack: &str,
+    ) -> &'a mut SummaryRow {
+        workloads.entry(key).or_default().entry(stack.to_string()).or_insert_with(|| SummaryRow {
+            stack: stack.to_string(),
+            capacity: None,
+            peak: None,
+        })
+    }
+    for g in groups {
+        for r in &g.rows {
+            let key = (g.path.clone(), g.endpoint.clone(), g.method.clone(), !g.keepalive);
+            let peak = &mut row(&mut workloads, key, &r.stack).peak;
+            if peak.as_ref().is_none_or(|(_, best)| better(r, best)) {
+                *peak = Some((g.connections, r.clone()));
+            }
+        }
+    }
+    for c in capacities {
+        for r in &c.rows {
+            let key = (c.path.clone(), c.endpoint.clone(), c.method.clone(), !c.keepalive);
+            row(&mut workloads, key, &r.stack).capacity = Some(r.clone());
+        }
+    }
+    workloads
+        .into_iter()
+        .map(|((path, endpoint, method, keepalive_off), stacks)| {
+            let mut rows: Vec<SummaryRow> = stacks.into_values().collect();
+            rows.sort_by(|a, b| {
+                let (ra, rb) = (a.rank(), b.rank());
+                rb.0.cmp(&ra.0).then(rb.1.total_cmp(&ra.1)).then_with(|| a.stack.cmp(&b.stack))
+            });
+            SummaryGroup { endpoint, method, path, keepalive: !keepalive_off, rows }
+        })
+        .collect()
+}
+
+/// A level that did not fail beats one that did; then more req/s wins.
+fn better(candidate: &Row, best: &Row) -> bool {
+    let ok = |r: &Row| r.verdict != Verdict::ErrorBound;
+    match (ok(candidate), ok(best)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => candidate.rps.median > best.rps.median,
+    }
+}
