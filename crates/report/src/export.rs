@@ -172,7 +172,7 @@ pub fn summary_cells(row: &SummaryRow) -> Vec<String> {
         p.and_then(|(_, r)| r.server_cpu_pct).map_or_else(dash, |c| format!("{c:.0}%")),
         p.and_then(|(_, r)| r.rps_per_server_cpu_s).map_or_else(dash, metric),
         p.map_or_else(dash, |(_, r)| r.verdict.label().to_string()),
-        p.map_or_else(String::new, |(_, r)| r.notes.join("; ")),
+        row.diagnosis.join("; "),
     ]
 }
 

@@ -124,14 +124,14 @@ impl Exporter for Html {
                     &format!("req/s each second, {} connections", group.connections),
                     ("second", Axis::Linear),
                     ("req/s", Axis::Linear),
-                    &series(&|r| r.per_second.iter().map(|&(s, n, _)| (s as f64, n as f64)).collect()),
+                    &series(&|r| r.per_second.iter().map(|s| (s.second as f64, s.requests as f64)).collect()),
                 ),
                 p99_chart: line_chart(
                     &format!("p99 each second, {} connections", group.connections),
                     ("second", Axis::Linear),
                     ("p99 ms", Axis::Linear),
                     &series(&|r| {
-                        r.per_second.iter().filter_map(|&(s, _, p99)| Some((s as f64, p99? as f64 / 1000.0))).collect()
+                        r.per_second.iter().filter_map(|s| Some((s.second as f64, s.p99_us? as f64 / 1000.0))).collect()
                     }),
                 ),
             };

@@ -5,6 +5,7 @@
 //! output depends on the time or the order files were found in.
 
 pub mod charts;
+pub mod diagnosis;
 pub mod export;
 mod html;
 pub mod model;

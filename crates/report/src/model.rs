@@ -107,10 +107,21 @@ pub struct Row {
     /// For charts: the latency percentile curve of all repeats merged (quantile, µs).
     #[serde(skip)]
     pub percentiles: Vec<(f64, f64)>,
-    /// For charts: the first repeat's measured window, second by second
-    /// (second, requests, p99 µs).
+    /// The server's memory limit (bytes), from the run's provenance.
+    pub server_memory_limit: Option<u64>,
+    /// For charts and diagnoses: the first repeat's measured window, second by second.
     #[serde(skip)]
-    pub per_second: Vec<(u64, u64, Option<u64>)>,
+    pub per_second: Vec<Second>,
+}
+
+/// One second of a level's measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Second {
+    pub second: u64,
+    pub requests: u64,
+    /// Errors, timeouts included.
+    pub errors: u64,
+    pub p99_us: Option<u64>,
 }
 
 /// A row against the same row of a baseline run.
@@ -299,7 +310,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         notes.push("server throttled at its CPU limit".to_string());
     }
     notes.extend(runs.iter().find_map(|(l, _)| generators_note(&l.generators)));
-    Row {
+    let mut row = Row {
         stack,
         runs: measured.len(),
         requests,
@@ -316,6 +327,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         server_cpu_pct,
         server_cpu_limit_pct,
         server_memory_peak: server.iter().map(|s| s.memory_peak).max(),
+        server_memory_limit: runs.first().map(|(_, r)| r.provenance.server_memory).filter(|&m| m > 0),
         rps_per_server_cpu_s: server_cpu_pct.filter(|&c| c > 0.0).map(|c| rps.median / (c / 100.0)),
         generator_cpu_pct,
         noisy,
@@ -325,9 +337,17 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         percentiles: percentile_curve(&histograms),
         per_second: measured
             .first()
-            .map(|(_, _, l)| l.per_second.iter().map(|s| (s.second, s.requests, s.p99_us)).collect())
+            .map(|(_, _, l)| {
+                l.per_second
+                    .iter()
+                    .map(|s| Second { second: s.second, requests: s.requests, errors: s.errors, p99_us: s.p99_us })
+                    .collect()
+            })
             .unwrap_or_default(),
-    }
+    };
+    let found = crate::diagnosis::level(&row);
+    row.notes.extend(found);
+    row
 }
 
 /// The capacity searches of `records`, grouped by workload and ranked: the

@@ -29,6 +29,8 @@ pub struct SummaryRow {
     /// when every level was), and its connections; `None` when only the
     /// capacity was measured.
     pub peak: Option<(usize, Row)>,
+    /// What its levels show together (`diagnosis::across`), then the peak level's notes.
+    pub diagnosis: Vec<String>,
 }
 
 impl SummaryRow {
@@ -66,16 +68,27 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
             stack: stack.to_string(),
             capacity: None,
             peak: None,
+            diagnosis: Vec::new(),
         })
     }
+    // Each stack's levels of each workload, fewest connections first.
+    let mut levels: BTreeMap<(Key, String), Vec<(usize, &Row)>> = BTreeMap::new();
     for g in groups {
         for r in &g.rows {
             let key = (g.path.clone(), g.endpoint.clone(), g.method.clone(), !g.keepalive);
-            let peak = &mut row(&mut workloads, key, &r.stack).peak;
-            if peak.as_ref().is_none_or(|(_, best)| better(r, best)) {
-                *peak = Some((g.connections, r.clone()));
+            levels.entry((key, r.stack.clone())).or_default().push((g.connections, r));
+        }
+    }
+    for ((key, stack), mut levels) in levels {
+        levels.sort_by_key(|(c, _)| *c);
+        let summary = row(&mut workloads, key, &stack);
+        for &(connections, r) in &levels {
+            if summary.peak.as_ref().is_none_or(|(_, best)| better(r, best)) {
+                summary.peak = Some((connections, r.clone()));
             }
         }
+        summary.diagnosis = crate::diagnosis::across(&levels);
+        summary.diagnosis.extend(summary.peak.iter().flat_map(|(_, r)| r.notes.iter().cloned()));
     }
     for c in capacities {
         for r in &c.rows {

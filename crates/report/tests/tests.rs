@@ -4,6 +4,7 @@
 mod util;
 
 mod baseline;
+mod diagnoses;
 mod html;
 mod render;
 mod select;

@@ -1,0 +1,63 @@
+//! Each diagnosis rule: the pattern it names shows in words, and its absence says nothing.
+
+use record::RunRecord;
+
+use crate::util::{level, named, record, Level};
+
+/// The summary's diagnosis of the only stack, and the notes of its levels.
+fn diagnosed(run: RunRecord) -> (String, Vec<String>) {
+    let report = report::build(&named(vec![run]));
+    let notes = report.groups.iter().map(|g| g.rows[0].notes.join("; ")).collect();
+    (report.summary[0].rows[0].diagnosis.join("; "), notes)
+}
+
+#[test]
+fn a_server_at_its_memory_limit_says_so() {
+    let mut run = record("s", "01", &[level(10, 5000.0, 2000)]);
+    run.provenance.server_memory = 50 << 20;
+    run.levels[0].server.as_mut().unwrap().memory_peak = (50 << 20) - (1 << 20) / 2;
+    let (_, notes) = diagnosed(run.clone());
+    assert!(notes[0].contains("memory at its limit (49.5 of 50 MiB)"), "{notes:?}");
+    run.levels[0].server.as_mut().unwrap().memory_peak = 40 << 20;
+    assert!(!diagnosed(run).1[0].contains("memory"));
+}
+
+#[test]
+fn errors_in_the_first_second_are_a_connect_storm() {
+    let mut run = record("s", "01", &[Level { timeouts: 100, ..level(1000, 5000.0, 2000) }]);
+    let load = run.levels[0].load.as_mut().unwrap();
+    load.per_second[0].errors = 90;
+    load.per_second[1].errors = 10;
+    let (summary, notes) = diagnosed(run.clone());
+    assert!(notes[0].contains("90 of 100 errors in the window's first second"), "{notes:?}");
+    assert!(summary.contains("90 of 100 errors"), "{summary}");
+    // Spread over the window, they are not.
+    let load = run.levels[0].load.as_mut().unwrap();
+    (load.per_second[0].errors, load.per_second[5].errors) = (10, 80);
+    assert!(!diagnosed(run).1[0].contains("first second"));
+}
+
+#[test]
+fn flat_req_s_with_an_idle_cpu_is_a_pool() {
+    // Closed loop, a request waits for its connection's share of the pool: latency = connections / req/s.
+    let idle = |c, rps| Level { server_cpu: 8.0, ..level(c, rps, (c as f64 / rps * 1e6) as u64) };
+    let (summary, _) = diagnosed(record("s", "01", &[idle(100, 390.0), idle(2000, 395.0)]));
+    assert!(summary.contains("req/s flat near 395.00 from 100 to 2000 connections with the server's CPU at 8%"));
+    assert!(summary.contains("a fixed pool of threads or workers"), "{summary}");
+    // Busy at its CPU limit, the same figures are the CPU's limit.
+    let busy = |c, rps| Level { server_cpu: 99.0, ..idle(c, rps) };
+    assert!(!diagnosed(record("s", "01", &[busy(100, 390.0), busy(2000, 395.0)])).0.contains("pool"));
+    // A generator at its limit says nothing of the server.
+    let gen = |c, rps| Level { generator_cpu: 99.0, server_cpu: 8.0, ..level(c, rps, 1000) };
+    assert!(!diagnosed(record("s", "01", &[gen(100, 390.0), gen(2000, 395.0)])).0.contains("pool"));
+}
+
+#[test]
+fn errors_from_none_to_most_are_a_queue_past_the_timeout() {
+    let levels = [level(100, 950.0, 105_000), Level { timeouts: 8000, ..level(2000, 400.0, 1_900_000) }];
+    let (summary, _) = diagnosed(record("s", "01", &levels));
+    assert!(summary.contains("errors from 0.0% at 100 to 67% at 2000 connections (p50 1.90s)"), "{summary}");
+    assert!(summary.contains("the queue grew longer than the timeout"));
+    let calm = [level(100, 950.0, 105_000), Level { timeouts: 10, ..level(2000, 400.0, 1_900_000) }];
+    assert!(!diagnosed(record("s", "01", &calm)).0.contains("queue"));
+}
