@@ -23,6 +23,9 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(120, 40, 100),
 ];
 
+/// A line with more points than this has only some of them marked.
+const MARKS_PER_LINE: usize = 4;
+
 /// How a stack's points are marked, beside its colour: every marker is an
 /// SVG `<circle>` or `<polygon>` (what counts a chart's points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +227,8 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
                 .build_cartesian_2d(x0..x1, y0..y1)?;
             chart
                 .configure_mesh()
+                // No light lines between the labelled ones: they were most of each chart's bytes.
+                .max_light_lines(0)
                 .x_desc(x.0)
                 .y_desc(y.0)
                 .x_labels(x.1.ticks(x0, x1))
@@ -242,7 +247,11 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
                             + PathElement::new(vec![(0, 0), (16, 0)], color.stroke_width(width))
                             + mark(marker, (8, 0), color)
                     });
-                for &p in points {
+                // Long lines are marked at about every fourth of their points (and the last): enough to
+                // tell stacks apart, and markers were most of a page's bytes.
+                let step = (points.len() / MARKS_PER_LINE).max(1);
+                let marked = points.iter().enumerate().filter(|(i, _)| i % step == 0 || i + 1 == points.len());
+                for (_, &p) in marked {
                     chart.draw_series(std::iter::once(EmptyElement::at(p) + mark(marker, (0, 0), color)))?;
                 }
             }
@@ -301,6 +310,16 @@ mod tests {
         let (lines, bars) = chart(&[a, c]);
         assert!(!lines.to_uppercase().contains(&hex("go-nethttp")));
         assert!(!bars.to_uppercase().contains(&hex("go-nethttp")));
+    }
+
+    #[test]
+    fn bars_from_one_to_many() {
+        for n in [0, 1, 2, 25] {
+            let bars: Vec<(String, f64)> = (0..n).map(|i| (format!("s{i}"), 10.0 * (i + 1) as f64)).collect();
+            let svg = bar_chart("t", "x", &bars);
+            assert!(svg.starts_with("<svg "), "{n} bars: {svg}");
+            assert_eq!(svg.matches("<rect").count(), 1 + n, "{n} bars");
+        }
     }
 
     #[test]

@@ -5,12 +5,14 @@ use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
-    capacity_cells, cells, headers, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
-    CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
+    capacity_cells, capacity_figure, cells, headers, summary_cells, summary_title, verdict_legend, Exporter,
+    CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report};
+use crate::units::{metric, time_us};
 
 const TEMPLATE: &str = include_str!("../templates/report.html.tera");
+const SCENARIO_TEMPLATE: &str = include_str!("../templates/scenario.html.tera");
 
 pub struct Html;
 
@@ -60,8 +62,6 @@ struct GroupView {
     title: String,
     rows: Vec<RowView>,
     latency_chart: String,
-    rps_chart: String,
-    p99_chart: String,
 }
 
 #[derive(Serialize)]
@@ -119,20 +119,6 @@ impl Exporter for Html {
                     ("percentile", Axis::Percentile),
                     ("latency ms", Axis::Linear),
                     &series(&|r| r.percentiles.iter().map(|&(q, us)| (q, us / 1000.0)).collect()),
-                ),
-                rps_chart: line_chart(
-                    &format!("req/s each second, {} connections", group.connections),
-                    ("second", Axis::Linear),
-                    ("req/s", Axis::Linear),
-                    &series(&|r| r.per_second.iter().map(|s| (s.second as f64, s.requests as f64)).collect()),
-                ),
-                p99_chart: line_chart(
-                    &format!("p99 each second, {} connections", group.connections),
-                    ("second", Axis::Linear),
-                    ("p99 ms", Axis::Linear),
-                    &series(&|r| {
-                        r.per_second.iter().filter_map(|s| Some((s.second as f64, s.p99_us? as f64 / 1000.0))).collect()
-                    }),
                 ),
             };
             endpoints.last_mut().expect("pushed above").groups.push(view);
@@ -220,6 +206,108 @@ fn by_stack(
                 stack,
                 groups.iter().filter_map(|g| point(g, g.rows.iter().find(|r| r.stack == stack))).collect(),
             )
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct ScenarioPage<'a> {
+    stack: &'a str,
+    headers: Vec<&'static str>,
+    workloads: Vec<ScenarioWorkload>,
+}
+
+#[derive(Serialize)]
+struct ScenarioWorkload {
+    title: String,
+    capacity: String,
+    /// Each probe: its number, offered req/s, p50, p99.
+    probes: Vec<[String; 4]>,
+    levels: Vec<ScenarioLevel>,
+}
+
+#[derive(Serialize)]
+struct ScenarioLevel {
+    connections: usize,
+    cells: Vec<String>,
+    rps_chart: String,
+    p99_chart: String,
+}
+
+/// One page per stack (`<stack>.html`): each workload's capacity probes, and
+/// its levels with their second-by-second charts. Self-contained like the main page.
+pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
+    let with_baseline = headers(report).contains(&"vs baseline");
+    let mut stacks: Vec<&str> = report.summary.iter().flat_map(|g| g.rows.iter().map(|r| r.stack.as_str())).collect();
+    stacks.sort_unstable();
+    stacks.dedup();
+    stacks
+        .into_iter()
+        .map(|stack| {
+            let workloads = report
+                .summary
+                .iter()
+                .filter(|g| g.rows.iter().any(|r| r.stack == stack))
+                .map(|g| {
+                    let capacity = g.rows.iter().find(|r| r.stack == stack).and_then(|r| r.capacity.as_ref());
+                    let levels = report
+                        .groups
+                        .iter()
+                        .filter(|l| {
+                            (&l.endpoint, &l.method, &l.path, l.keepalive)
+                                == (&g.endpoint, &g.method, &g.path, g.keepalive)
+                        })
+                        .filter_map(|l| Some((l.connections, l.rows.iter().find(|r| r.stack == stack)?)))
+                        .map(|(connections, row)| ScenarioLevel {
+                            connections,
+                            cells: cells(row, with_baseline),
+                            rps_chart: line_chart(
+                                &format!("req/s each second, {connections} connections"),
+                                ("second", Axis::Linear),
+                                ("req/s", Axis::Linear),
+                                &[Series::of(
+                                    stack,
+                                    row.per_second.iter().map(|s| (s.second as f64, s.requests as f64)).collect(),
+                                )],
+                            ),
+                            p99_chart: line_chart(
+                                &format!("p99 each second, {connections} connections"),
+                                ("second", Axis::Linear),
+                                ("p99 ms", Axis::Linear),
+                                &[Series::of(
+                                    stack,
+                                    row.per_second
+                                        .iter()
+                                        .filter_map(|s| Some((s.second as f64, s.p99_us? as f64 / 1000.0)))
+                                        .collect(),
+                                )],
+                            ),
+                        })
+                        .collect();
+                    ScenarioWorkload {
+                        title: summary_title(g),
+                        capacity: capacity
+                            .map(|c| format!("{} ({})", capacity_figure(c), c.status))
+                            .unwrap_or_default(),
+                        probes: capacity
+                            .map(|c| {
+                                c.probes
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, p)| {
+                                        [(i + 1).to_string(), metric(p.0), time_us(p.1 as f64), time_us(p.2 as f64)]
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        levels,
+                    }
+                })
+                .collect();
+            let page = ScenarioPage { stack, headers: headers(report), workloads };
+            let context = tera::Context::from_serialize(&page).expect("the page serializes");
+            let html = tera::Tera::one_off(SCENARIO_TEMPLATE, &context, true).expect("the built-in template renders");
+            (format!("{stack}.html"), html)
         })
         .collect()
 }

@@ -7,7 +7,7 @@
 pub mod charts;
 pub mod diagnosis;
 pub mod export;
-mod html;
+pub mod html;
 pub mod model;
 pub mod summary;
 pub mod units;
@@ -158,6 +158,11 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>, Error> {
     for exporter in export::all() {
         let path = out.join(exporter.file_name());
         std::fs::write(&path, exporter.render(report)).map_err(|source| Error::Write { path: path.clone(), source })?;
+        written.push(path);
+    }
+    for (name, page) in html::scenario_pages(report) {
+        let path = out.join(name);
+        std::fs::write(&path, page).map_err(|source| Error::Write { path: path.clone(), source })?;
         written.push(path);
     }
     Ok(written)

@@ -409,6 +409,10 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
     }
 }
 
+/// Where a percentile curve is drawn: enough points to show its shape on a
+/// log scale of 1 / (1 - q), few enough to keep the page light.
+const CURVE_QUANTILES: [f64; 12] = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999];
+
 /// HdrHistogram's percentile curve of the repeats' histograms merged exactly.
 fn percentile_curve(histograms: &[Option<loadgen::Histogram<u64>>]) -> Vec<(f64, f64)> {
     let mut merged: Option<loadgen::Histogram<u64>> = None;
@@ -421,10 +425,7 @@ fn percentile_curve(histograms: &[Option<loadgen::Histogram<u64>>]) -> Vec<(f64,
         }
     }
     let Some(h) = merged.filter(|h| !h.is_empty()) else { return Vec::new() };
-    h.iter_quantiles(2)
-        .map(|v| (v.quantile_iterated_to(), v.value_iterated_to() as f64))
-        .filter(|(q, _)| *q < 1.0)
-        .collect()
+    CURVE_QUANTILES.iter().map(|&q| (q, h.value_at_quantile(q) as f64)).collect()
 }
 
 /// Adds to each row its change against the same row (stack, workload,

@@ -40,19 +40,35 @@ fn page_snapshot() {
 }
 
 #[test]
-fn page_is_self_contained() {
-    let page = html();
-    for banned in ["http://", "https://", "<script", "src=", "<link", "@import", "url("] {
-        assert!(!page.contains(banned), "the page contains {banned:?}");
+fn pages_are_self_contained() {
+    let pages = std::iter::once(("index.html".to_string(), html())).chain(report::html::scenario_pages(&fixture()));
+    for (name, page) in pages {
+        for banned in ["http://", "https://", "<script", "src=", "<link", "@import", "url("] {
+            assert!(!page.contains(banned), "{name} contains {banned:?}");
+        }
     }
+}
+
+/// A page per stack with its levels' second-by-second charts, linked from the summary.
+#[test]
+fn a_page_per_stack() {
+    let pages = report::html::scenario_pages(&fixture());
+    let names: Vec<&str> = pages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["flask-gevent.html", "go-nethttp.html"]);
+    let (_, go) = &pages[1];
+    // Two levels, each with its req/s and p99 each second.
+    assert_eq!(go.matches("<svg").count(), 4, "{go}");
+    assert!(go.contains("req/s each second, 100 connections") && go.contains("p99 each second, 10 connections"));
+    assert!(html().contains("<a href=\"go-nethttp.html\">go-nethttp</a>"));
+    assert_eq!(report::html::scenario_pages(&fixture()), pages, "same inputs, same bytes");
 }
 
 #[test]
 fn every_chart_has_points() {
     let page = html();
     let charts: Vec<&str> = page.split("<svg").skip(1).collect();
-    // The summary's bars, then two per workload, three per workload and level: 1 + 2 + 3 x 2.
-    assert_eq!(charts.len(), 9);
+    // The summary's bars, then two per workload, and a latency curve per workload and level: 1 + 2 + 2.
+    assert_eq!(charts.len(), 5);
     // A bar per stack (and the background).
     assert_eq!(charts[0].matches("<rect").count(), 1 + 2, "{}", charts[0]);
     for chart in &charts[1..] {
