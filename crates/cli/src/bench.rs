@@ -13,6 +13,7 @@ use record::RunStatus;
 use runner::{Cancel, Event, RunOptions, Runner};
 use scenario::parse_duration;
 
+use crate::progress::Progress;
 use crate::{table, EXIT_INTERRUPTED};
 
 #[derive(Debug, Clone, Args)]
@@ -208,12 +209,12 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
     let Engines { local, server: engine, generators } = connect(opts, server_address).await?;
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
-    let tty = std::io::stderr().is_terminal();
+    let progress = Progress::new(std::io::stderr().is_terminal());
     let generator_cpus = options.choices.generator_cpus.clone();
     let verify_only = options.verify_only;
     let mut builder = Runner::builder(engine.clone(), options)
         .cancel(cancel.clone())
-        .observer(move |event| print_event(event, tty))
+        .observer(move |event| print_event(event, &progress))
         .images_from(local);
     if !generators.is_empty() {
         let binary = std::env::current_exe().context("cannot find the stackbench binary for the generator image")?;
@@ -250,8 +251,10 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
             );
             let (path, record) = runner.run(scenario, round).await?;
             eprintln!("==> results: {}", path.display());
-            if let Some(reason) = &record.reason {
-                eprintln!("==> {}: {reason}", record.status);
+            match (&record.status, &record.reason) {
+                (RunStatus::Interrupted, Some(reason)) => eprintln!("==> {reason}"),
+                (status, Some(reason)) => eprintln!("==> {status}: {reason}"),
+                (_, None) => {}
             }
             records.push(record);
         }
@@ -301,30 +304,28 @@ async fn watch_signals(cancel: Cancel) {
     }
 }
 
-fn print_event(event: Event<'_>, tty: bool) {
+fn print_event(event: Event<'_>, progress: &Progress) {
+    match event {
+        Event::Detail(s) => return progress.detail(s),
+        Event::Measuring { length, control } => return progress.measuring(length, control),
+        _ => progress.clear(),
+    }
     match event {
         Event::Step(s) => eprintln!("==> {s}"),
         Event::Warning(s) => eprintln!("warning: {s}"),
-        Event::Detail(s) => {
-            if tty {
-                let line: String = s.chars().take(100).collect();
-                eprint!("\r\x1b[2K    {line}");
-            } else {
-                eprintln!("    {s}");
-            }
-        }
-        Event::Level(level) => {
-            if tty {
-                eprint!("\r\x1b[2K");
-            }
-            eprintln!("    {}", table::level_line(level));
-        }
+        Event::Detail(_) | Event::Measuring { .. } => {}
+        Event::Level(level) => eprintln!("    {}", table::level_line(level)),
         Event::Probe(probe) => eprintln!("    {}", crate::capacity::probe_line(probe)),
         Event::Capacity(search) => {
             if let Some(failure) = &search.failure {
                 eprintln!("    the search stopped: {}", failure.message);
             }
             eprint!("    {}", crate::capacity::conclusion(&search.capacity, false));
+            eprintln!(
+                "    the search took {} ({} probes)",
+                humantime::format_duration(std::time::Duration::from_secs(search.elapsed_s.round() as u64)),
+                search.capacity.probes.len()
+            );
         }
     }
 }

@@ -6,6 +6,7 @@ mod capacity;
 mod k8s_cmd;
 mod load;
 mod new;
+mod progress;
 mod report_cmd;
 pub mod summary;
 pub mod table;

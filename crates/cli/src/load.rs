@@ -237,8 +237,7 @@ pub fn run(opts: LoadOpts) -> anyhow::Result<ExitCode> {
                 Ok(result) => break result,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let (true, Some(p)) = (show_progress, control.progress()) {
-                        let rate = (p.completed - last.1) as f64 / (p.elapsed - last.0).as_secs_f64().max(1e-9);
-                        last = (p.elapsed, p.completed);
+                        let rate = crate::progress::rate_since(&mut last, &p);
                         let phase = if p.measuring { "" } else { " (warm-up)" };
                         eprint!(
                             "\r\x1b[2K  {:>6.1}s  {:>10} req/s  {} errors{phase}",

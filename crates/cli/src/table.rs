@@ -59,22 +59,21 @@ pub fn render_summary(report: &report::Report) -> String {
     out
 }
 
-/// Rows under `headers`, each column as wide as its widest cell: the columns
-/// in `left` left-aligned (text), the others right-aligned (figures).
+/// Rows under `headers` (comfy-table, no borders), two spaces between
+/// columns: the columns in `left` left-aligned (text), the others
+/// right-aligned (figures); no line ends in spaces.
 fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>], left: &[usize]) {
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| rows.iter().map(|r| r[i].len()).chain([headers[i].len()]).max().unwrap_or(0))
-        .collect();
-    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    for cells in std::iter::once(&headers).chain(rows) {
-        let mut line = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let _ = if left.contains(&i) {
-                write!(line, "{cell:<w$}  ", w = widths[i])
-            } else {
-                write!(line, "{cell:>w$}  ", w = widths[i])
-            };
-        }
+    use comfy_table::{presets::NOTHING, CellAlignment, Table};
+    let mut table = Table::new();
+    table.load_preset(NOTHING).set_header(headers.to_vec());
+    for row in rows {
+        table.add_row(row.clone());
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 2));
+        column.set_cell_alignment(if left.contains(&i) { CellAlignment::Left } else { CellAlignment::Right });
+    }
+    for line in table.lines() {
         let _ = writeln!(out, "{}", line.trim_end());
     }
 }

@@ -288,9 +288,11 @@ enum Phase {
 /// probe, run it, record its result, until there is none; then finish.
 /// Search: grow the rate geometrically from the first until a probe fails,
 /// bisect until the bracket is within the precision, then hold the highest
-/// passing rate for the base config's full length, stepping down by the
-/// precision while the hold fails. A failure blamed on the generator ends
-/// the search (generator-bound); so does the probe budget.
+/// passing rate for the base config's full length, stepping down while the
+/// hold fails: by the precision, then twice as far after each failed hold
+/// (a tail that fails near the bracket fails a little below it too, and
+/// equal steps would spend the budget there). A failure blamed on the
+/// generator ends the search (generator-bound); so does the probe budget.
 #[derive(Debug, Clone)]
 pub struct Search {
     base: Config,
@@ -304,7 +306,12 @@ pub struct Search {
     high: Option<f64>,
     probes: Vec<Probe>,
     confirm: Option<Probe>,
+    /// How far below a failed hold the next one runs (a share of its rate).
+    step_down: f64,
 }
+
+/// A failed hold steps down at most this share of its rate.
+const MAX_STEP_DOWN: f64 = 0.5;
 
 impl Search {
     pub fn new(base: &Config, slo: &Slo, options: &SearchOptions) -> Search {
@@ -318,6 +325,7 @@ impl Search {
             high: None,
             probes: Vec::new(),
             confirm: None,
+            step_down: options.precision,
         }
     }
 
@@ -346,12 +354,16 @@ impl Search {
         let precision = self.options.precision;
         self.phase = match self.phase {
             Phase::Done(status) => Phase::Done(status),
-            _ if blamed => Phase::Done(Status::GeneratorBound),
+            // Blamed on the generator above a passing rate: the server held more than the generator
+            // could offer. Before any pass, the generator may keep up at a lower rate: go down as
+            // after a failure, and say generator-bound only if it never does.
+            _ if blamed && self.low > 0.0 => Phase::Done(Status::GeneratorBound),
             Phase::Hold if passed => Phase::Done(Status::Found),
             Phase::Hold => {
                 self.high = Some(rate);
-                self.rate = rate * (1.0 - precision);
+                self.rate = rate * (1.0 - self.step_down);
                 self.low = self.rate;
+                self.step_down = (self.step_down * 2.0).min(MAX_STEP_DOWN);
                 Phase::Hold
             }
             phase => {
@@ -369,7 +381,8 @@ impl Search {
                     Some(high) if self.low == 0.0 => {
                         self.rate = high / 2.0;
                         if self.rate < self.options.start_rate / 64.0 {
-                            Phase::Done(Status::None)
+                            let blamed_all = self.probes.iter().all(blames_generator);
+                            Phase::Done(if blamed_all { Status::GeneratorBound } else { Status::None })
                         } else {
                             Phase::Bisect
                         }
@@ -392,6 +405,10 @@ impl Search {
     pub fn finish(self) -> Capacity {
         let status = match self.phase {
             Phase::Done(status) => status,
+            // Every probe failed on the generator's side: nothing is known of the server.
+            _ if self.low == 0.0 && !self.probes.is_empty() && self.probes.iter().all(blames_generator) => {
+                Status::GeneratorBound
+            }
             _ if self.probes.len() as u32 >= self.options.max_probes => Status::BudgetExhausted,
             // Ended by the caller before the search was over.
             _ => Status::Stopped,
@@ -502,5 +519,67 @@ mod tests {
         assert!(slo.set("errors", "0.1", parse).unwrap_err().contains("is not a share"));
         assert!(slo.set("p90", "soon", parse).unwrap_err().contains("'soon' is not a duration"));
         assert!(slo.set("p90", "0ms", parse).unwrap_err().contains("longer than 0"));
+    }
+
+    /// What a probe at `next` measured: every request sent and answered, p99 as given.
+    fn measured(next: &NextProbe, p99_us: u64) -> LoadResult {
+        let (rate, duration_s) = (next.rate(), 3.0);
+        let sent = (rate * duration_s) as u64;
+        LoadResult {
+            schema_version: crate::result::SCHEMA_VERSION,
+            requests: sent,
+            duration_s,
+            rps: rate,
+            goodput_rps: rate,
+            late_responses: 0,
+            abandoned: 0,
+            in_flight_at_end: 0,
+            latency_us: crate::LatencySummary { p50: p99_us / 2, p99: p99_us, max: p99_us, ..Default::default() },
+            latency_raw_us: None,
+            errors: Default::default(),
+            rate: None,
+            per_second: Vec::new(),
+            options: crate::settings(&next.config),
+            sent,
+            bytes_read: 0,
+            connections_opened: next.config.n_connections as u64,
+            interrupted: false,
+            generator: crate::result::GeneratorUsage {
+                threads: 1,
+                cpu_user_s: 0.0,
+                cpu_sys_s: 0.0,
+                throttled_periods: 0,
+            },
+            latency_histogram: String::new(),
+            latency_raw_histogram: None,
+        }
+    }
+
+    /// A server whose p99 passes 20 ms below `knee` req/s in short probes, but in a
+    /// full-length hold only below `hold_knee`: each failed hold steps down twice as far.
+    #[test]
+    fn failed_holds_step_down_ever_further() {
+        let target = crate::Target::parse("http://127.0.0.1:1/").unwrap();
+        let base = Config { stop: RunLength::Duration(Duration::from_secs(10)), ..Config::new(target) };
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let options = SearchOptions { start_rate: 1000.0, ..SearchOptions::default() };
+        let (knee, hold_knee) = (1500.0, 1050.0);
+        let mut search = Search::new(&base, &slo, &options);
+        let mut holds = Vec::new();
+        while let Some(next) = search.next_probe() {
+            let hold = next.config.stop == base.stop;
+            let passes = next.rate() < if hold { hold_knee } else { knee };
+            if hold {
+                holds.push(next.rate().round());
+            }
+            search.record(next.clone(), measured(&next, if passes { 5_000 } else { 50_000 }));
+        }
+        let found = search.finish();
+        // From about 1.47k: 5%, 10%, 20% lower, then it holds (equal 5% steps would need eight).
+        assert_eq!(holds.len(), 4, "{holds:?}");
+        assert!(holds.windows(2).all(|w| w[1] < w[0]), "{holds:?}");
+        assert_eq!(found.status, Status::Found);
+        let rps = found.capacity_rps.unwrap();
+        assert!((900.0..hold_knee).contains(&rps), "{rps} from {holds:?}");
     }
 }

@@ -573,7 +573,9 @@ impl<'a> Worker<'a> {
         conn.in_flight -= 1;
         self.completed_all += 1;
         let body_found = conn.body.take();
-        if conn.measured && in_window {
+        // Every response completed inside the window counts, as wrk counts it, whenever its request
+        // was sent: a server whose queue is longer than the window still completes its req/s there.
+        if in_window && now >= shared.measure_start {
             let raw_us = now.saturating_duration_since(conn.sent_at).as_micros() as u64;
             let (latency_us, raw) = if self.interval_ns.is_some() {
                 (now.saturating_duration_since(conn.intended_at).as_micros() as u64, Some(raw_us))
@@ -582,7 +584,7 @@ impl<'a> Worker<'a> {
             };
             // A late response is completed, with its real latency (it was counted as a timeout too).
             self.stats.record_response(now, shared.measure_start, latency_us, raw);
-            self.stats.late_responses += u64::from(conn.timed_out);
+            self.stats.late_responses += u64::from(conn.timeout_counted);
             let expect = &shared.config.expect;
             let status_ok = match expect.status {
                 Some(want) => response.status == want,
@@ -636,7 +638,7 @@ impl<'a> Worker<'a> {
         let measure_start = self.shared.measure_start;
         let conn = &self.conns[idx];
         // Requests that timed out were counted then, once.
-        let counted = conn.measured && !conn.timeout_counted && self.in_window(now);
+        let counted = now >= measure_start && !conn.timeout_counted && self.in_window(now);
         let (count, delay) = match kind {
             ErrorKind::Connect | ErrorKind::AddrUnavailable => {
                 (u64::from(now >= measure_start && self.in_window(now)), RETRY_DELAY)

@@ -142,6 +142,10 @@ pub struct CapacityRecord {
     /// Why the search stopped short, when a probe could not run or the server failed.
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// How long the search took, from its first probe (or estimate) to its
+    /// conclusion; 0 in records from before it was kept.
+    #[serde(default)]
+    pub elapsed_s: f64,
 }
 
 /// What one of several generator containers did in a level.
@@ -265,6 +269,7 @@ pub mod fixture {
             },
             servers,
             failure: None,
+            elapsed_s: 60.0,
         }
     }
 

@@ -6,7 +6,11 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+/// A line chart's plot; its legend goes in a column to the right, never over the data.
 const SIZE: (u32, u32) = (460, 280);
+const LEGEND_WIDTH: u32 = 190;
+/// Legend rows, each a series: the chart grows taller when they need it.
+const LEGEND_ROW: u32 = 15;
 
 /// The Okabe-Ito palette (colour-blind safe), without its black and yellow
 /// (too dark or too pale for thin lines on white), and four darker kin.
@@ -216,10 +220,13 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let height = SIZE.1.max(40 + LEGEND_ROW * series.len() as u32);
+        let root = SVGBackend::with_string(&mut svg, (SIZE.0 + LEGEND_WIDTH, height)).into_drawing_area();
         let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
             root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
+            let (plot, legend) = root.split_horizontally(SIZE.0);
+            let plot = plot.shrink((0, 0), (SIZE.0, SIZE.1));
+            let mut chart = ChartBuilder::on(&plot)
                 .caption(title, ("sans-serif", 15))
                 .margin(8)
                 .x_label_area_size(34)
@@ -239,14 +246,7 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
             for (s, points) in series.iter().zip(&mapped) {
                 let (color, marker) = identity(&s.stack);
                 let width = if s.thin { 1 } else { 2 };
-                chart
-                    .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(width)))?
-                    .label(s.name.as_str())
-                    .legend(move |(lx, ly)| {
-                        EmptyElement::at((lx, ly))
-                            + PathElement::new(vec![(0, 0), (16, 0)], color.stroke_width(width))
-                            + mark(marker, (8, 0), color)
-                    });
+                chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(width)))?;
                 // Long lines are marked at about every fourth of their points (and the last): enough to
                 // tell stacks apart, and markers were most of a page's bytes.
                 let step = (points.len() / MARKS_PER_LINE).max(1);
@@ -255,12 +255,17 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
                     chart.draw_series(std::iter::once(EmptyElement::at(p) + mark(marker, (0, 0), color)))?;
                 }
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK.mix(0.3))
-                .position(SeriesLabelPosition::LowerRight)
-                .draw()?;
+            for (i, s) in series.iter().enumerate() {
+                let (color, marker) = identity(&s.stack);
+                let width = if s.thin { 1 } else { 2 };
+                let y = 34 + (LEGEND_ROW * i as u32) as i32;
+                legend.draw(
+                    &(EmptyElement::at((4, y))
+                        + PathElement::new(vec![(0, 0), (18, 0)], color.stroke_width(width))
+                        + mark(marker, (9, 0), color)
+                        + Text::new(s.name.clone(), (24, -6), ("sans-serif", 12))),
+                )?;
+            }
             root.present()?;
             Ok(())
         })();

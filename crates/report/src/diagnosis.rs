@@ -20,7 +20,7 @@ pub const IDLE_CPU: f64 = 0.6;
 
 /// What one level's figures show.
 pub fn level(row: &Row) -> Vec<String> {
-    [memory_at_limit(row), errors_at_start(row)].into_iter().flatten().collect()
+    [memory_at_limit(row), errors_at_start(row), nagle(row)].into_iter().flatten().collect()
 }
 
 /// What a stack's levels of one workload show together, fewest connections first.
@@ -49,6 +49,31 @@ fn errors_at_start(row: &Row) -> Option<String> {
              (listen backlog overflow in the connect storm, or a connection limit)"
         )
     })
+}
+
+/// Linux's delayed ACK timer (40 ms) in latency: a p50 this far from it at most.
+const DELAYED_ACK_US: (u64, u64) = (36_000, 48_000);
+
+/// Latency stuck near 40 ms while the server idles: a response written in two
+/// pieces meets Nagle's algorithm on the server (the second piece waits for
+/// the ACK of the first) and delayed ACKs on the client (which waits up to 40
+/// ms for more data before acknowledging). Seen on loopback with tshark
+/// against flask-pywsgi (gevent's pywsgi), one connection, 22.5 req/s at p50
+/// 43.9 ms: each response leaves as a 115-byte head at once and a 2-byte body
+/// 41 ms later, right after the client's delayed ACK of the head; the next
+/// request follows within 0.1 ms.
+fn nagle(row: &Row) -> Option<String> {
+    let (cpu, limit) = (row.server_cpu_pct?, row.server_cpu_limit_pct?);
+    let p50 = row.latency_p50_us;
+    ((DELAYED_ACK_US.0..=DELAYED_ACK_US.1).contains(&p50) && cpu < IDLE_CPU * limit && row.requests > 0).then(
+        || {
+            format!(
+                "latency flat near 40 ms (p50 {}) with the server's CPU at {cpu:.0}%: Nagle's algorithm meeting \
+                 delayed ACKs (a response written in two pieces; the server should set TCP_NODELAY or write it at once)",
+                time_us(p50 as f64)
+            )
+        },
+    )
 }
 
 /// req/s stayed flat while connections grew and the server's CPU stayed low:

@@ -288,51 +288,73 @@ impl Exporter for Csv {
     }
 
     fn render(&self, report: &Report) -> String {
-        let mut out = String::from(
-            "endpoint,method,path,connections,keepalive,stack,runs,requests,rps_median,rps_cv,rps_min,rps_max,\
-             goodput_rps,latency_mean_us,latency_p50_us,latency_p99_us,latency_max_us,errors,timeouts,\
-             late_responses,abandoned,server_cpu_pct,\
-             server_cpu_limit_pct,server_memory_peak_bytes,rps_per_server_cpu_s,generator_cpu_pct,noisy,verdict,notes\n",
-        );
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
-        for g in &report.groups {
-            for r in &g.rows {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{:.2},{:.4},{:.2},{:.2},{},{:.1},{},{},{},{},{},{},{},{},{},{},{},{:.1},{},{},{}",
-                    csv_field(&g.endpoint),
-                    g.method,
-                    csv_field(&g.path),
-                    g.connections,
-                    g.keepalive,
-                    csv_field(&r.stack),
-                    r.runs,
-                    r.requests,
-                    r.rps.median,
-                    r.rps.cv,
-                    r.rps.min,
-                    r.rps.max,
+        let header = [
+            "endpoint",
+            "method",
+            "path",
+            "connections",
+            "keepalive",
+            "stack",
+            "runs",
+            "requests",
+            "rps_median",
+            "rps_cv",
+            "rps_min",
+            "rps_max",
+            "goodput_rps",
+            "latency_mean_us",
+            "latency_p50_us",
+            "latency_p99_us",
+            "latency_max_us",
+            "errors",
+            "timeouts",
+            "late_responses",
+            "abandoned",
+            "server_cpu_pct",
+            "server_cpu_limit_pct",
+            "server_memory_peak_bytes",
+            "rps_per_server_cpu_s",
+            "generator_cpu_pct",
+            "noisy",
+            "verdict",
+            "notes",
+        ];
+        let rows = report.groups.iter().flat_map(|g| {
+            g.rows.iter().map(move |r| {
+                vec![
+                    g.endpoint.clone(),
+                    g.method.clone(),
+                    g.path.clone(),
+                    g.connections.to_string(),
+                    g.keepalive.to_string(),
+                    r.stack.clone(),
+                    r.runs.to_string(),
+                    r.requests.to_string(),
+                    format!("{:.2}", r.rps.median),
+                    format!("{:.4}", r.rps.cv),
+                    format!("{:.2}", r.rps.min),
+                    format!("{:.2}", r.rps.max),
                     opt(r.goodput_rps),
-                    r.latency_mean_us,
-                    r.latency_p50_us,
-                    r.latency_p99_us,
-                    r.latency_max_us,
-                    r.errors,
-                    r.timeouts,
-                    r.late,
-                    r.abandoned,
+                    format!("{:.1}", r.latency_mean_us),
+                    r.latency_p50_us.to_string(),
+                    r.latency_p99_us.to_string(),
+                    r.latency_max_us.to_string(),
+                    r.errors.to_string(),
+                    r.timeouts.to_string(),
+                    r.late.to_string(),
+                    r.abandoned.to_string(),
                     opt(r.server_cpu_pct),
                     opt(r.server_cpu_limit_pct),
                     r.server_memory_peak.map_or(String::new(), |m| m.to_string()),
                     opt(r.rps_per_server_cpu_s),
-                    r.generator_cpu_pct,
-                    r.noisy,
-                    r.verdict.label(),
-                    csv_field(&r.notes.join("; ")),
-                );
-            }
-        }
-        out
+                    format!("{:.1}", r.generator_cpu_pct),
+                    r.noisy.to_string(),
+                    r.verdict.label().to_string(),
+                    r.notes.join("; "),
+                ]
+            })
+        });
+        csv_text(&header, rows)
     }
 }
 
@@ -342,42 +364,57 @@ impl Exporter for CapacityCsv {
     }
 
     fn render(&self, report: &Report) -> String {
-        let mut out = String::from(
-            "endpoint,method,path,keepalive,stack,status,capacity_rps,at_least_rps,p99_us,server_cpu_pct,\
-             rps_per_server_cpu_s,objectives\n",
-        );
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
-        for g in &report.capacities {
-            for r in &g.rows {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{:.2},{},{},{},{}",
-                    csv_field(&g.endpoint),
-                    g.method,
-                    csv_field(&g.path),
-                    g.keepalive,
-                    csv_field(&r.stack),
-                    r.status,
+        let header = [
+            "endpoint",
+            "method",
+            "path",
+            "keepalive",
+            "stack",
+            "status",
+            "capacity_rps",
+            "at_least_rps",
+            "p99_us",
+            "server_cpu_pct",
+            "rps_per_server_cpu_s",
+            "objectives",
+            "search_s",
+        ];
+        let rows = report.capacities.iter().flat_map(|g| {
+            g.rows.iter().map(move |r| {
+                vec![
+                    g.endpoint.clone(),
+                    g.method.clone(),
+                    g.path.clone(),
+                    g.keepalive.to_string(),
+                    r.stack.clone(),
+                    r.status.clone(),
                     opt(r.capacity_rps),
-                    r.at_least_rps,
+                    format!("{:.2}", r.at_least_rps),
                     r.p99_us.map_or(String::new(), |us| us.to_string()),
                     opt(r.server_cpu_pct),
                     opt(r.rps_per_server_cpu_s),
-                    csv_field(&objectives(&r.slo)),
-                );
-            }
-        }
-        out
+                    objectives(&r.slo),
+                    r.search_s.map_or(String::new(), |s| format!("{s:.1}")),
+                ]
+            })
+        });
+        csv_text(&header, rows)
     }
 }
 
-/// Quotes a field that holds a comma, quote or line break (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// A figure with two decimals, or an empty field when there is none.
+fn opt(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v:.2}"))
+}
+
+/// RFC 4180 text (the `csv` crate quotes what needs it), a header line first.
+fn csv_text(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(header).expect("writing to memory cannot fail");
+    for row in rows {
+        w.write_record(&row).expect("writing to memory cannot fail");
     }
+    String::from_utf8(w.into_inner().expect("writing to memory cannot fail")).expect("every field is UTF-8")
 }
 
 impl Exporter for Json {

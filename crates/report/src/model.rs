@@ -57,9 +57,27 @@ pub struct CapacityRow {
     pub server_cpu_pct: Option<f64>,
     pub rps_per_server_cpu_s: Option<f64>,
     pub slo: loadgen::capacity::Slo,
+    /// How long a search took (median), when the records kept it.
+    pub search_s: Option<f64>,
     /// For charts: the first search's probes (offered req/s, p50 µs, p99 µs), in the order run.
     #[serde(skip)]
     pub probes: Vec<(f64, u64, u64)>,
+}
+
+impl CapacityRow {
+    /// What rankings sort by, best first: a capacity found (2), then a lower
+    /// bound of one (1), each with its rate.
+    pub fn rank(&self) -> (u8, f64) {
+        match self.capacity_rps {
+            Some(rps) => (2, rps),
+            None => (1, self.at_least_rps),
+        }
+    }
+}
+
+/// Best first: the higher kind of figure (see [`CapacityRow::rank`]), then the higher rate.
+pub fn by_rank(a: (u8, f64), b: (u8, f64)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then(b.1.total_cmp(&a.1))
 }
 
 /// One workload at one connection level, across stacks.
@@ -366,11 +384,7 @@ pub fn capacities<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<C
         .map(|((endpoint, method, path, keepalive), stacks)| {
             let mut rows: Vec<CapacityRow> =
                 stacks.into_iter().map(|(stack, runs)| capacity_row(stack, &runs)).collect();
-            rows.sort_by(|a, b| {
-                let rank = |r: &CapacityRow| (r.capacity_rps.is_some(), r.capacity_rps.unwrap_or(r.at_least_rps));
-                let (ra, rb) = (rank(a), rank(b));
-                rb.0.cmp(&ra.0).then(rb.1.total_cmp(&ra.1)).then_with(|| a.stack.cmp(&b.stack))
-            });
+            rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
             CapacityGroup { endpoint, method, path, keepalive, rows }
         })
         .collect()
@@ -405,6 +419,10 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         server_cpu_pct,
         rps_per_server_cpu_s: capacity_rps.zip(server_cpu_pct.filter(|&c| c > 0.0)).map(|(r, c)| r / (c / 100.0)),
         slo: first.capacity.slo.clone(),
+        search_s: {
+            let kept: Vec<f64> = runs.iter().map(|c| c.elapsed_s).filter(|&s| s > 0.0).collect();
+            (!kept.is_empty()).then(|| median(&kept))
+        },
         probes: first.capacity.probes.iter().map(|p| (p.offered, p.latency_us.p50, p.latency_us.p99)).collect(),
     }
 }

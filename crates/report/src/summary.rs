@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{CapacityGroup, CapacityRow, Group, Row, Verdict};
+use crate::model::{by_rank, CapacityGroup, CapacityRow, Group, Row, Verdict};
 
 /// One workload (endpoint, method, path, keep-alive) across stacks, best first.
 #[derive(Debug, Clone, Serialize)]
@@ -34,14 +34,10 @@ pub struct SummaryRow {
 }
 
 impl SummaryRow {
-    /// What the ranking sorts by, best first: a capacity found, then a lower
-    /// bound of one, then peak req/s alone.
+    /// What the ranking sorts by: its capacity's rank, else peak req/s alone (0).
     fn rank(&self) -> (u8, f64) {
         match &self.capacity {
-            Some(c) => match c.capacity_rps {
-                Some(rps) => (2, rps),
-                None => (1, c.at_least_rps),
-            },
+            Some(c) => c.rank(),
             None => (0, self.peak.as_ref().map_or(0.0, |(_, r)| r.rps.median)),
         }
     }
@@ -100,10 +96,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
         .into_iter()
         .map(|((path, endpoint, method, keepalive_off), stacks)| {
             let mut rows: Vec<SummaryRow> = stacks.into_values().collect();
-            rows.sort_by(|a, b| {
-                let (ra, rb) = (a.rank(), b.rank());
-                rb.0.cmp(&ra.0).then(rb.1.total_cmp(&ra.1)).then_with(|| a.stack.cmp(&b.stack))
-            });
+            rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
             SummaryGroup { endpoint, method, path, keepalive: !keepalive_off, rows }
         })
         .collect()

@@ -61,3 +61,17 @@ fn errors_from_none_to_most_are_a_queue_past_the_timeout() {
     let calm = [level(100, 950.0, 105_000), Level { timeouts: 10, ..level(2000, 400.0, 1_900_000) }];
     assert!(!diagnosed(record("s", "01", &calm)).0.contains("queue"));
 }
+
+#[test]
+fn forty_milliseconds_with_an_idle_server_is_nagle_meeting_delayed_acks() {
+    let stuck = Level { server_cpu: 7.0, ..level(10, 225.0, 44_000) };
+    let (_, notes) = diagnosed(record("s", "01", &[stuck]));
+    assert!(notes[0].contains("latency flat near 40 ms (p50 43.97ms) with the server's CPU at 7%"), "{notes:?}");
+    assert!(notes[0].contains("Nagle's algorithm meeting delayed ACKs"));
+    // A busy server at that latency is just slow; an idle one at 2 ms is fine.
+    let busy = Level { server_cpu: 99.0, ..stuck };
+    let fast = Level { server_cpu: 7.0, ..level(10, 5000.0, 2_000) };
+    for quiet in [busy, fast] {
+        assert!(!diagnosed(record("s", "01", &[quiet])).1[0].contains("Nagle"));
+    }
+}

@@ -67,7 +67,10 @@ fn capacity_tables() {
     insta::assert_snapshot!(report::export::Markdown.render(&report));
     insta::assert_snapshot!("capacity_csv", report::export::CapacityCsv.render(&report));
     let html = report::export::all().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
-    assert!(html.contains("<h2>Capacity at the objectives</h2>") && html.contains("latency by offered load: /health"));
+    assert!(
+        html.contains("<h2 id=\"capacity\">Capacity at the objectives</h2>")
+            && html.contains("latency by offered load: /health")
+    );
 }
 
 /// The summary ranks a found capacity first, then a lower bound, then peak req/s alone; its peak

@@ -40,6 +40,7 @@ impl Runner<'_> {
         repeat: u32,
         server: &Server,
     ) -> Result<CapacityRecord, Halt> {
+        let started = std::time::Instant::now();
         // The levels refuse such a path one by one; a search has no level to fail.
         let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
         let mut peak = levels.iter().filter_map(|l| l.load.as_ref()).map(|l| l.rps).fold(0.0, f64::max);
@@ -103,6 +104,7 @@ impl Runner<'_> {
             capacity: search.finish(),
             servers,
             failure,
+            elapsed_s: started.elapsed().as_secs_f64(),
         })
     }
 }

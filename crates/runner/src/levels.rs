@@ -280,6 +280,9 @@ impl Runner<'_> {
     async fn run_here(&self, config: Config) -> Result<(LoadResult, Vec<GeneratorRecord>), GeneratorError> {
         let control = Control::new();
         self.cancel.attach(&control);
+        if let RunLength::Duration(d) = config.stop {
+            self.emit(Event::Measuring { length: config.warmup + d, control: &control });
+        }
         let outcome = tokio::task::spawn_blocking(move || loadgen::run(&config, &control))
             .await
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));

@@ -40,7 +40,13 @@ pub enum Event<'a> {
     Probe(&'a loadgen::capacity::Probe),
     /// A capacity search ended and was written to the results file.
     Capacity(&'a record::CapacityRecord),
+    /// Load from this process starts: `length` with its warm-up; `control`
+    /// tells how it goes (live counts) until the level or probe's own event.
+    Measuring { length: std::time::Duration, control: &'a loadgen::Control },
 }
+
+/// Why a run stopped when it was cancelled (Ctrl-C or SIGTERM in the CLI).
+pub const INTERRUPTED: &str = "interrupted (Ctrl-C or SIGTERM); what finished before is kept";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -335,7 +341,7 @@ impl<'a> Runner<'a> {
         match outcome {
             Ok(()) if self.cancel.is_cancelled() => {
                 record.status = RunStatus::Interrupted;
-                record.reason.get_or_insert_with(|| "interrupted".to_string());
+                record.reason.get_or_insert_with(|| INTERRUPTED.to_string());
             }
             Ok(()) => record.status = RunStatus::Complete,
             Err(Halt::Failed(reason)) => {

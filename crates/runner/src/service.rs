@@ -163,7 +163,7 @@ impl Runner<'_> {
     ) -> Result<Result<docker::Built, docker::Error>, Halt> {
         let on_line = |line: &str| self.emit(Event::Detail(line));
         match docker::build_image_until(engine, spec, on_line, self.cancel.cancelled()).await {
-            Err(docker::Error::Stopped(_)) => Err(Halt::Failed("interrupted".into())),
+            Err(docker::Error::Stopped(_)) => Err(Halt::Failed(crate::INTERRUPTED.into())),
             outcome => Ok(outcome),
         }
     }
@@ -331,7 +331,7 @@ impl Runner<'_> {
     pub(crate) async fn until_cancelled<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, Halt> {
         tokio::select! {
             out = work => Ok(out),
-            _ = self.cancel.cancelled() => Err(Halt::Failed("interrupted".into())),
+            _ = self.cancel.cancelled() => Err(Halt::Failed(crate::INTERRUPTED.into())),
         }
     }
 }
