@@ -36,17 +36,19 @@ fn memory_at_limit(row: &Row) -> Option<String> {
         .then(|| format!("memory at its limit ({:.1} of {:.0} MiB)", peak as f64 / 1048576.0, limit as f64 / 1048576.0))
 }
 
-/// Most of the level's errors came in the first second of the window: the
-/// connections opened at once overflowed the listen backlog, or the server
-/// never took some of them (their requests, held since the warm-up, time out
-/// as the window opens).
+/// Most of the level's errors came in the first second of the window: they
+/// are requests held since the warm-up, which count as timeouts as the window
+/// opens. The server queued them longer than the timeout from the start, the
+/// connections opened at once overflowed its listen backlog, or it never took
+/// some of them (a connection limit); the figures cannot tell which.
 fn errors_at_start(row: &Row) -> Option<String> {
     let total = row.errors + row.timeouts;
     let first = row.per_second.first()?.errors;
     (total > 0 && first as f64 >= EARLY_ERRORS * total as f64).then(|| {
         format!(
-            "{first} of {total} errors in the window's first second: connections the server did not take \
-             (listen backlog overflow in the connect storm, or a connection limit)"
+            "{first} of {total} errors in the window's first second: requests held since the warm-up (a \
+             queue longer than the timeout from the start, a listen backlog overflow in the connect storm, or a \
+             connection limit)"
         )
     })
 }

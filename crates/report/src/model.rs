@@ -290,10 +290,13 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         _ => false,
     };
     // Little's law over answered requests (late ones included), plus the connections that waited
-    // out a timeout without an answer meanwhile.
+    // without an answer meanwhile: until the timeout closed them (results before schema 2), or,
+    // kept open to the give-up bound, through the window (a request held since the warm-up
+    // counts as a timeout when the window opens).
     let in_flight = med(&|l| {
         let unanswered = l.errors.timeout.saturating_sub(l.late_responses) as f64;
-        l.rps * l.latency_us.mean / 1e6 + unanswered * l.options.timeout_s / l.duration_s.max(1e-9)
+        let held_s = if l.schema_version >= 2 { l.options.give_up_s } else { l.options.timeout_s };
+        l.rps * l.latency_us.mean / 1e6 + unanswered * held_s.min(l.duration_s) / l.duration_s.max(1e-9)
     });
     let idle_connections = closed_loop && connections > 0 && in_flight < LITTLE_SHARE * connections as f64;
     let verdict = if any_failed || measured.is_empty() || error_share > ERROR_SHARE {
