@@ -139,13 +139,11 @@ struct Conn {
     reserved: bool,
     /// The requests in flight were sent in the measured window.
     measured: bool,
-    /// The requests in flight passed their timeout; their responses, if they
-    /// come, are late.
-    timed_out: bool,
-    /// ...and were counted as timeouts, once: when they passed it inside the
-    /// measured window, or, sent in the warm-up and still unanswered, when
-    /// the window opened (a request the server still holds is a timeout of
-    /// the window whenever it was sent).
+    /// The requests in flight passed their timeout and were counted as
+    /// timeouts, once: when they passed it inside the measured window, or,
+    /// sent in the warm-up and still unanswered, when the window opened (a
+    /// request the server still holds is a timeout of the window whenever it
+    /// was sent). Their responses, if they come, are late.
     timeout_counted: bool,
     sent_at: Instant,
     intended_at: Instant,
@@ -198,7 +196,6 @@ impl<'a> Worker<'a> {
                     in_flight: 0,
                     reserved: false,
                     measured: false,
-                    timed_out: false,
                     timeout_counted: false,
                     sent_at: shared.t0,
                     intended_at: shared.t0,
@@ -601,7 +598,7 @@ impl<'a> Worker<'a> {
         if conn.in_flight > 0 {
             return true;
         }
-        (conn.timed_out, conn.timeout_counted) = (false, false);
+        conn.timeout_counted = false;
         if response.close || !shared.config.keepalive {
             self.close(idx);
             self.restart(idx, now, Duration::ZERO);
@@ -680,11 +677,11 @@ impl<'a> Worker<'a> {
     }
 
     /// The requests in flight on `idx` passed their timeout: kept waiting
-    /// for, and counted once, as soon as the measured window is open.
+    /// for, and counted once, as soon as the measured window is open (until
+    /// then, every scan finds them again).
     fn time_out(&mut self, idx: usize, now: Instant) {
         let window_open = now >= self.shared.measure_start && self.in_window(now);
         let conn = &mut self.conns[idx];
-        conn.timed_out = true;
         if window_open {
             conn.timeout_counted = true;
             let n = u64::from(conn.in_flight);
@@ -714,7 +711,7 @@ impl<'a> Worker<'a> {
         conn.parser.reset();
         conn.body.take();
         conn.in_flight = 0;
-        (conn.timed_out, conn.timeout_counted) = (false, false);
+        conn.timeout_counted = false;
         conn.written = 0;
         conn.phase = Phase::Closed;
     }
