@@ -40,7 +40,7 @@ pub fn render(records: &[RunRecord]) -> String {
     }
     let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
     let mut out = String::new();
-    aligned(&mut out, &HEADER, &rows, &[0, 1, NOTES]);
+    aligned(&mut out, &HEADER, &rows);
     out.push_str(&render_capacities(records));
     let named: Vec<(String, RunRecord)> = records.iter().map(|r| (String::new(), r.clone())).collect();
     out.push_str(&render_summary(&report::build(&named)));
@@ -54,15 +54,15 @@ pub fn render_summary(report: &report::Report) -> String {
     for group in &report.summary {
         let _ = writeln!(out, "\nsummary: {}", report::export::summary_title(group));
         let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::summary_cells).collect();
-        aligned(&mut out, &report::export::SUMMARY_HEADERS, &rows, &[0, 11, 12]);
+        aligned(&mut out, &report::export::SUMMARY_HEADERS, &rows);
     }
     out
 }
 
 /// Rows under `headers` (comfy-table, no borders), two spaces between
-/// columns: the columns in `left` left-aligned (text), the others
-/// right-aligned (figures); no line ends in spaces.
-fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>], left: &[usize]) {
+/// columns: text left-aligned, figures right-aligned, by the report's one
+/// rule (`report::export::is_text_column`); no line ends in spaces.
+fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     use comfy_table::{presets::NOTHING, CellAlignment, Table};
     let mut table = Table::new();
     table.load_preset(NOTHING).set_header(headers.to_vec());
@@ -71,7 +71,8 @@ fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>], left: &[usi
     }
     for (i, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, 2));
-        column.set_cell_alignment(if left.contains(&i) { CellAlignment::Left } else { CellAlignment::Right });
+        let text = report::export::is_text_column(headers[i]);
+        column.set_cell_alignment(if text { CellAlignment::Left } else { CellAlignment::Right });
     }
     for line in table.lines() {
         let _ = writeln!(out, "{}", line.trim_end());
@@ -86,8 +87,7 @@ pub fn render_capacities(records: &[RunRecord]) -> String {
         let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
         let _ = writeln!(out, "\ncapacity: {} {} ({}){keepalive}", group.method, group.path, group.endpoint);
         let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::capacity_cells).collect();
-        // The stack, the status and the objectives left; figures right.
-        aligned(&mut out, &CAPACITY_HEADERS, &rows, &[0, 5, 6]);
+        aligned(&mut out, &CAPACITY_HEADERS, &rows);
     }
     out
 }

@@ -117,7 +117,7 @@ impl Exporter for Markdown {
 /// A Markdown table (text columns left, figures right), then a blank line.
 fn markdown_table(out: &mut String, headers: &[&str], rows: impl Iterator<Item = Vec<String>>) {
     let _ = writeln!(out, "| {} |", headers.join(" | "));
-    let align: Vec<&str> = headers.iter().map(|h| if TEXT_COLUMNS.contains(h) { "---" } else { "--:" }).collect();
+    let align: Vec<&str> = headers.iter().map(|h| if is_text_column(h) { "---" } else { "--:" }).collect();
     let _ = writeln!(out, "|{}|", align.join("|"));
     for cells in rows {
         let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
@@ -194,7 +194,14 @@ const HEADERS: [&str; 16] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 7] = ["stack", "verdict", "notes", "vs baseline", "objectives", "status", "diagnosis"];
+const TEXT_COLUMNS: [&str; 8] =
+    ["stack", "endpoint", "verdict", "notes", "vs baseline", "objectives", "status", "diagnosis"];
+
+/// Whether the column under `header` holds text (left-aligned) rather than figures (right-aligned),
+/// in every rendering: Markdown, HTML and the terminal.
+pub fn is_text_column(header: &str) -> bool {
+    TEXT_COLUMNS.contains(&header)
+}
 
 pub(crate) const CAPACITY_INTRO: &str = "The highest offered rate (open loop; latency counted from each request's \
 intended send time) at which the stack met every objective, held for a full-length run; ranked, highest first. \
@@ -228,7 +235,7 @@ pub fn capacity_cells(row: &CapacityRow) -> Vec<String> {
     ]
 }
 
-fn has_baseline(report: &Report) -> bool {
+pub(crate) fn has_baseline(report: &Report) -> bool {
     report.groups.iter().flat_map(|g| &g.rows).any(|r| r.baseline.is_some())
 }
 

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
-    capacity_cells, capacity_figure, cells, headers, summary_cells, summary_title, verdict_legend, Exporter,
-    CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
+    capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, summary_cells, summary_title,
+    verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report};
 use crate::units::{metric, time_us};
@@ -24,6 +24,9 @@ struct Page<'a> {
     headers: Vec<&'static str>,
     summary_intro: &'static str,
     summary_headers: &'static [&'static str],
+    /// Per column of the summary and capacity tables: it holds text (left-aligned).
+    summary_text: Vec<bool>,
+    capacity_text: Vec<bool>,
     summary: Vec<SummaryView>,
     capacity_intro: &'static str,
     capacity_headers: &'static [&'static str],
@@ -76,7 +79,7 @@ impl Exporter for Html {
     }
 
     fn render(&self, report: &Report) -> String {
-        let with_baseline = headers(report).contains(&"vs baseline");
+        let with_baseline = has_baseline(report);
         let mut endpoints: Vec<EndpointView> = Vec::new();
         for group in &report.groups {
             let title = format!("{} {} ({})", group.method, group.path, group.endpoint);
@@ -145,6 +148,8 @@ impl Exporter for Html {
             intro: INTRO,
             summary_intro: SUMMARY_INTRO,
             summary_headers: &SUMMARY_HEADERS,
+            summary_text: SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
+            capacity_text: CAPACITY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
             summary,
             capacity_intro: CAPACITY_INTRO,
             capacity_headers: &CAPACITY_HEADERS,
@@ -237,7 +242,7 @@ struct ScenarioLevel {
 /// One page per stack (`<stack>.html`): each workload's capacity probes, and
 /// its levels with their second-by-second charts. Self-contained like the main page.
 pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
-    let with_baseline = headers(report).contains(&"vs baseline");
+    let with_baseline = has_baseline(report);
     let mut stacks: Vec<&str> = report.summary.iter().flat_map(|g| g.rows.iter().map(|r| r.stack.as_str())).collect();
     stacks.sort_unstable();
     stacks.dedup();
