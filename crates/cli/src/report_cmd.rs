@@ -1,5 +1,6 @@
 //! `stackbench report`: the comparison from stored results, without re-running.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -40,15 +41,21 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
         report::compare(&mut built, &report::build(&base));
     }
     let out = opts.out.clone().unwrap_or_else(|| root.join("reports"));
+    let mut text = String::new();
     for path in report::write(&built, &out)? {
-        println!("wrote {}", path.display());
+        text.push_str(&format!("wrote {}\n", path.display()));
     }
-    print!("{}", crate::table::render_summary(&built));
-    println!(
-        "\nfrom {} run(s): {} workload/level group(s), {} not runnable",
+    text.push_str(&crate::table::render_summary(&built));
+    text.push_str(&format!(
+        "\nfrom {} run(s): {} workload/level group(s), {} not runnable\n",
         records.len(),
         built.groups.len(),
         built.not_runnable.len()
-    );
+    ));
+    // A reader that stops early (`stackbench report | head`) is not an error: the report files are written.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
     Ok(ExitCode::SUCCESS)
 }

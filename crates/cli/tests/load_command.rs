@@ -88,8 +88,11 @@ fn sigint_prints_the_partial_result() {
 }
 
 /// Runs `stackbench ARGS` to its end and returns its output and its peak
-/// resident memory in KiB (from wait4, so only the generator's own pages count).
-#[allow(clippy::zombie_processes)] // wait4 reaps it: Child::wait cannot give the rusage
+/// resident memory in KiB: the high-water mark of its own pages (`VmHWM`),
+/// read every 10 ms while it runs. Not wait4's `ru_maxrss`: a child spawned
+/// with vfork starts from this test process's own high-water mark, so that
+/// figure was this process's memory (256 MiB once) whenever it exceeded the child's.
+#[allow(clippy::zombie_processes)] // waitpid reaps it
 fn run_measured(args: &[&str]) -> (std::process::ExitStatus, String, i64) {
     use std::os::unix::process::ExitStatusExt;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackbench"))
@@ -104,11 +107,25 @@ fn run_measured(args: &[&str]) -> (std::process::ExitStatus, String, i64) {
         std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
         out
     });
-    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
-    // SAFETY: waiting for our own child with valid out-pointers.
-    let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(waited, child.id() as i32);
-    (std::process::ExitStatus::from_raw(status), reader.join().unwrap(), usage.ru_maxrss)
+    let pid = child.id() as i32;
+    let (mut status, mut peak_kib) = (0, 0i64);
+    loop {
+        let hwm = std::fs::read_to_string(format!("/proc/{pid}/status")).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        });
+        peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        // SAFETY: polling our own child with a valid out-pointer.
+        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if waited == pid {
+            break;
+        }
+        assert_eq!(waited, 0, "waitpid failed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(peak_kib > 0, "never read the generator's memory");
+    (std::process::ExitStatus::from_raw(status), reader.join().unwrap(), peak_kib)
 }
 
 #[test]

@@ -7,5 +7,6 @@ mod capacity_command;
 mod engines;
 mod load_command;
 mod new_command;
+mod report_command;
 mod summary;
 mod table;

@@ -401,12 +401,26 @@ impl Search {
         self.probes.last().expect("just pushed")
     }
 
+    /// Whether the lowest failing rate above the highest pass failed on the generator's side.
+    fn first_failure_blamed(&self) -> bool {
+        let above = self.probes.iter().filter(|p| !p.passed && p.offered > self.low);
+        above.min_by(|a, b| a.offered.total_cmp(&b.offered)).is_some_and(blames_generator)
+    }
+
     /// What the search found: a capacity only when a hold passed.
     pub fn finish(self) -> Capacity {
         let status = match self.phase {
             Phase::Done(status) => status,
             // Every probe failed on the generator's side: nothing is known of the server.
             _ if self.low == 0.0 && !self.probes.is_empty() && self.probes.iter().all(blames_generator) => {
+                Status::GeneratorBound
+            }
+            // Out of probes with the lowest failure above the highest pass blamed on the generator:
+            // the server held all the generator could offer there, as when a blamed probe ends the search.
+            _ if self.probes.len() as u32 >= self.options.max_probes
+                && self.low > 0.0
+                && self.first_failure_blamed() =>
+            {
                 Status::GeneratorBound
             }
             _ if self.probes.len() as u32 >= self.options.max_probes => Status::BudgetExhausted,
@@ -581,5 +595,38 @@ mod tests {
         assert_eq!(found.status, Status::Found);
         let rps = found.capacity_rps.unwrap();
         assert!((900.0..hold_knee).contains(&rps), "{rps} from {holds:?}");
+    }
+
+    /// A generator throttled above 230 req/s: probes above fail, blamed on it; the
+    /// probes run out while bisecting below the first blamed failure. The server
+    /// held all the generator could offer: generator-bound, not out of budget.
+    #[test]
+    fn running_out_below_a_blamed_failure_is_generator_bound() {
+        let target = crate::Target::parse("http://127.0.0.1:1/").unwrap();
+        let base = Config { stop: RunLength::Duration(Duration::from_secs(10)), ..Config::new(target) };
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let options = SearchOptions { start_rate: 1000.0, max_probes: 6, ..SearchOptions::default() };
+        let run = |throttled_above: f64| {
+            let mut search = Search::new(&base, &slo, &options);
+            while let Some(next) = search.next_probe() {
+                let passes = next.rate() < 230.0;
+                let mut load = measured(&next, if passes { 5_000 } else { 50_000 });
+                if next.rate() > throttled_above {
+                    load.generator.throttled_periods = 10;
+                }
+                search.record(next.clone(), load);
+            }
+            search.finish()
+        };
+        let bound = run(230.0);
+        assert_eq!(
+            bound.status,
+            Status::GeneratorBound,
+            "{:?}",
+            bound.probes.iter().map(|p| p.offered).collect::<Vec<_>>()
+        );
+        assert!(bound.capacity_rps.is_none());
+        // The same probes with a generator that kept up: the budget ran out.
+        assert_eq!(run(f64::MAX).status, Status::BudgetExhausted);
     }
 }

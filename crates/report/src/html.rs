@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
     capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, summary_cells, summary_title,
-    verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
+    verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, LEAD, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report};
 use crate::units::{metric, time_us};
@@ -18,6 +18,7 @@ pub struct Html;
 
 #[derive(Serialize)]
 struct Page<'a> {
+    lead: &'static str,
     intro: &'a str,
     verdicts: String,
     environment: &'a [(String, String)],
@@ -145,6 +146,7 @@ impl Exporter for Html {
             })
             .collect();
         let page = Page {
+            lead: LEAD,
             intro: INTRO,
             summary_intro: SUMMARY_INTRO,
             summary_headers: &SUMMARY_HEADERS,
@@ -189,7 +191,8 @@ fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
         rows: group.rows.iter().map(capacity_cells).collect(),
         chart: line_chart(
             &format!("latency by offered load: {}", group.path),
-            ("offered req/s", Axis::Linear),
+            // Offered rates span decades between stacks (100 to 40k req/s on /health).
+            ("offered req/s", Axis::Log),
             ("latency ms", Axis::Log),
             &series,
         ),
@@ -218,6 +221,9 @@ fn by_stack(
 #[derive(Serialize)]
 struct ScenarioPage<'a> {
     stack: &'a str,
+    /// The scenario, its images and runs, and where they ran.
+    facts: &'a [(String, String)],
+    description: Option<&'a str>,
     headers: Vec<&'static str>,
     workloads: Vec<ScenarioWorkload>,
 }
@@ -309,7 +315,14 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                     }
                 })
                 .collect();
-            let page = ScenarioPage { stack, headers: headers(report), workloads };
+            let facts = report.stacks.get(stack).map_or(&[][..], Vec::as_slice);
+            let page = ScenarioPage {
+                stack,
+                facts,
+                description: facts.iter().find(|(key, _)| key == "description").map(|(_, v)| v.as_str()),
+                headers: headers(report),
+                workloads,
+            };
             let context = tera::Context::from_serialize(&page).expect("the page serializes");
             let html = tera::Tera::one_off(SCENARIO_TEMPLATE, &context, true).expect("the built-in template renders");
             (format!("{stack}.html"), html)

@@ -23,6 +23,8 @@ pub struct Report {
     /// The results files read, in order.
     pub files: Vec<String>,
     pub environment: Vec<(String, String)>,
+    /// Per stack: what it is, how it was built and run (its page's environment).
+    pub stacks: BTreeMap<String, Vec<(String, String)>>,
     pub groups: Vec<Group>,
     /// Capacity at the objectives, per workload, best first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -241,7 +243,8 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
     let capacities = capacities(records.iter().map(|(_, r)| r));
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
-        environment: environment(records),
+        environment: environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>()),
+        stacks: stack_facts(records),
         summary: crate::summary::build(&groups, &capacities),
         groups,
         capacities,
@@ -474,14 +477,80 @@ pub fn compare(report: &mut Report, baseline: &Report) {
     }
 }
 
+/// Each value of `f` over the runs, once each, in order: one when they agree.
+fn values(records: &[&RunRecord], f: &dyn Fn(&RunRecord) -> String) -> String {
+    // An empty value is a field older records lack: it says nothing.
+    let mut all: Vec<String> = records.iter().map(|r| f(r)).filter(|v| !v.is_empty()).collect();
+    all.sort();
+    all.dedup();
+    all.join("; ")
+}
+
+/// Per stack, what its page says about it: the scenario, its images, its
+/// runs, then the environment of its runs alone.
+fn stack_facts(records: &[(String, RunRecord)]) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut by_stack: BTreeMap<&str, Vec<(&str, &RunRecord)>> = BTreeMap::new();
+    for (file, record) in records {
+        by_stack.entry(record.scenario.name.as_str()).or_default().push((file.as_str(), record));
+    }
+    by_stack
+        .into_iter()
+        .map(|(stack, runs)| {
+            let records: Vec<&RunRecord> = runs.iter().map(|(_, r)| *r).collect();
+            let values = |f: &dyn Fn(&RunRecord) -> String| values(&records, f);
+            let mut facts = vec![
+                ("description".to_string(), values(&|r| r.scenario.description.clone())),
+                (
+                    "scenario file".into(),
+                    values(&|r| {
+                        format!(
+                            "{} (sha256 {})",
+                            r.scenario.file,
+                            &r.scenario.sha256[..r.scenario.sha256.len().min(12)]
+                        )
+                    }),
+                ),
+                (
+                    "images".into(),
+                    values(&|r| {
+                        let images: Vec<String> = r
+                            .provenance
+                            .images
+                            .iter()
+                            .map(|(name, id)| format!("{name} {}", &id[..id.len().min(19)]))
+                            .collect();
+                        images.join(", ")
+                    }),
+                ),
+                ("network".into(), values(&|r| r.provenance.network.clone())),
+                ("server engine".into(), values(&|r| r.provenance.server_engine.clone())),
+            ];
+            let overrides = values(&|r| r.scenario.overrides.join(" "));
+            if !overrides.is_empty() {
+                facts.push(("overrides (--set)".into(), overrides));
+            }
+            let built: Vec<String> = records
+                .iter()
+                .flat_map(|r| r.build_logs.keys().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            facts.push((
+                "images built during these runs".into(),
+                if built.is_empty() { "none (all were cached)".into() } else { built.join(", ") },
+            ));
+            let files: Vec<&str> = runs.iter().map(|(f, _)| *f).collect();
+            facts.push((format!("runs ({})", files.len()), files.join(", ")));
+            facts.extend(environment(&records));
+            facts.retain(|(_, value)| !value.is_empty());
+            (stack.to_string(), facts)
+        })
+        .collect()
+}
+
 /// Where the runs were made; a value that differs between runs lists each.
-fn environment(records: &[(String, RunRecord)]) -> Vec<(String, String)> {
-    let values = |f: &dyn Fn(&RunRecord) -> String| {
-        let mut all: Vec<String> = records.iter().map(|(_, r)| f(r)).collect();
-        all.sort();
-        all.dedup();
-        all.join("; ")
-    };
+fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
+    let values = |f: &dyn Fn(&RunRecord) -> String| values(records, f);
     vec![
         ("CPU".into(), values(&|r| format!("{} ({} CPUs)", r.provenance.cpu_model, r.provenance.n_cpus))),
         ("generator CPUs".into(), values(&|r| format!("{:?}", r.provenance.generator_cpus))),

@@ -60,6 +60,17 @@ fn a_page_per_stack() {
     assert_eq!(go.matches("<svg").count(), 4, "{go}");
     assert!(go.contains("req/s each second, 100 connections") && go.contains("p99 each second, 10 connections"));
     assert!(html().contains("<a href=\"go-nethttp.html\">go-nethttp</a>"));
+    // What the stack is and how it ran: its scenario file, its own runs' limits and CPUs.
+    let facts = go.split("<h2 id=\"environment\">Scenario, build and environment</h2>").nth(1).expect(go);
+    for fact in [
+        "scenario file: scenarios&#x2F;go-nethttp.toml (sha256 000000000000)",
+        "server limits: 1 CPUs, 512 MiB",
+        "generator CPUs: [0]",
+        "runs (",
+    ] {
+        assert!(facts.contains(fact), "{fact} not in {facts}");
+    }
+    assert!(!facts.contains("flask-gevent"), "another stack's runs on go's page: {facts}");
     assert_eq!(report::html::scenario_pages(&fixture()), pages, "same inputs, same bytes");
 }
 
@@ -77,15 +88,12 @@ fn every_chart_has_points() {
     }
 }
 
-/// Renders the page in headless Chromium (Debian's `chromium`, which
-/// `cargo xtask test` installs) and checks that the screenshot is not blank.
-#[test]
-fn page_renders_in_chromium() {
-    let tmp = tempfile::tempdir().unwrap();
-    let page = tmp.path().join("index.html");
-    std::fs::write(&page, html()).unwrap();
-    let shot = tmp.path().join("shot.png");
-    let out = Command::new("chromium")
+/// Headless Chromium (Debian's `chromium`, which `cargo xtask test`
+/// installs) on `page` in a window of `size`, with `mode` (`--screenshot=…`
+/// or `--dump-dom`); returns what it printed.
+fn chromium(page: &std::path::Path, size: (u32, u32), mode: &str) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -95,13 +103,23 @@ fn page_renders_in_chromium() {
             "--disable-sync",
             "--no-first-run",
             "--disable-quic",
-            "--window-size=1200,1600",
         ])
-        .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
-        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("--window-size={},{}", size.0, size.1))
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(mode)
         .arg(format!("file://{}", page.display()))
         .output()
-        .expect("chromium runs (Debian package `chromium`; `cargo xtask test` installs it)");
+        .expect("chromium runs (Debian package `chromium`; `cargo xtask test` installs it)")
+}
+
+/// Renders the page in headless Chromium and checks that the screenshot is not blank.
+#[test]
+fn page_renders_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("index.html");
+    std::fs::write(&page, html()).unwrap();
+    let shot = tmp.path().join("shot.png");
+    let out = chromium(&page, (1200, 1600), &format!("--screenshot={}", shot.display()));
     assert!(shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).unwrap()));
     let mut reader = decoder.read_info().unwrap();
@@ -113,4 +131,41 @@ fn page_renders_in_chromium() {
     let total = pixels.len() / step;
     // Text, table borders and chart lines: a real page has a few percent of dark pixels.
     assert!(dark * 1000 > total * 5, "the screenshot looks blank: {dark} dark of {total} pixels");
+}
+
+/// The answer first: on the committed suite's page, on a desktop screen and on
+/// a phone's, the summary's first ranked table starts within the first screen,
+/// with its leader's row in view. Chromium lays the page out; a script added
+/// to a copy of the page (the page itself has none) writes where they landed.
+#[test]
+fn the_summary_is_in_the_first_screen() {
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/index.html");
+    let page = std::fs::read_to_string(&committed).unwrap();
+    let probe = r#"<script>
+const first = document.querySelector('#summary table tr:nth-child(2)');
+const out = document.createElement('pre');
+out.id = 'probe';
+out.textContent = 'leader-bottom=' + Math.ceil(first.getBoundingClientRect().bottom) + ' screen=' + window.innerHeight;
+document.body.appendChild(out);
+</script></body>"#;
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("index.html");
+    std::fs::write(&copy, page.replace("</body>", probe)).unwrap();
+    for size in [(1400, 900), (400, 800)] {
+        let out = chromium(&copy, size, "--dump-dom");
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let probe = dom
+            .split("<pre id=\"probe\">")
+            .nth(1)
+            .and_then(|p| p.split('<').next())
+            .unwrap_or_else(|| panic!("no probe in the DOM at {size:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        let number = |key: &str| -> u32 {
+            probe.split(' ').find_map(|kv| kv.strip_prefix(key)).and_then(|v| v.parse().ok()).expect(probe)
+        };
+        let (bottom, screen) = (number("leader-bottom="), number("screen="));
+        assert!(
+            screen > 0 && bottom <= screen,
+            "at {size:?} the summary's first row ends at {bottom} px, below the first screen ({screen} px)"
+        );
+    }
 }
