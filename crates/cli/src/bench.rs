@@ -51,6 +51,11 @@ pub struct BenchOpts {
     /// Skip the capacity search after the connection levels
     #[arg(long)]
     pub no_capacity: bool,
+    /// Profile the server: each endpoint's `profile_at` level (else its first) is run again with a
+    /// sampling profiler attached to every server process (py-spy for Python), and the cost of looking is
+    /// the req/s of that run beside the level's own
+    #[arg(long)]
+    pub profile: bool,
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
     #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
     pub overrides: Vec<plan::Override>,
@@ -117,6 +122,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
             generator_cpus,
             overrides: opts.overrides.clone(),
             server_address: opts.server_address,
+            profile: opts.profile,
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
@@ -315,6 +321,16 @@ fn print_event(event: Event<'_>, progress: &Progress) {
         Event::Warning(s) => eprintln!("warning: {s}"),
         Event::Detail(_) | Event::Measuring { .. } => {}
         Event::Level(level) => eprintln!("    {}", table::level_line(level)),
+        Event::Profile { level, svg } => {
+            let Some(profile) = &level.profile else { return };
+            let own_rps = level.load.as_ref().map_or(0.0, |l| l.rps);
+            for line in report::profile::describe(profile, own_rps) {
+                eprintln!("    {line}");
+            }
+            if let Some(svg) = svg {
+                eprintln!("    flame graph: {}", svg.display());
+            }
+        }
         Event::Probe(probe) => eprintln!("    {}", crate::capacity::probe_line(probe)),
         Event::Capacity(search) => {
             if let Some(failure) = &search.failure {

@@ -492,3 +492,93 @@ fn no_engine_says_what_to_do_and_writes_nothing() {
     assert!(stderr.contains("cargo xtask setup"), "it says what to do: {stderr}");
     assert!(!results.exists(), "nothing is written without an engine");
 }
+
+/// The tiny Python server with a known hot function (`cli/tests/profile-context`).
+fn python_scenario(dir: &Path, name: &str, workload: &str) -> PathBuf {
+    write_scenario(dir, name, "build = \"cli/tests/profile-context\"", workload)
+}
+
+/// Runs `stackbench bench FILE --profile` to its end, which must succeed; returns what it printed.
+fn bench_profiled(file: &Path, results: &Path) -> String {
+    let root = crates_dir();
+    let out = stackbench(&[
+        "bench",
+        file.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+        "--profile",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
+/// The results file of a run (its flame graphs sit beside it).
+fn record_of(results: &Path, name: &str) -> RunRecord {
+    let files: Vec<PathBuf> =
+        files_in(&results.join(name)).into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    RunRecord::read(&files[0]).unwrap()
+}
+
+#[test]
+fn a_profiled_level_finds_the_hot_function_and_leaves_no_profiler() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-profile";
+    let dir = temp_dir(name);
+    let file = python_scenario(dir.path(), name, "duration = \"3s\"\nconnections = [4]");
+    let results = dir.path().join("results");
+    let stderr = bench_profiled(&file, &results);
+    let record = record_of(&results, name);
+    let level = &record.levels[0];
+    let profile = level.profile.as_ref().unwrap_or_else(|| panic!("no profile: {stderr}"));
+    assert_eq!(profile.unavailable, None, "{stderr}");
+    assert!(profile.tool.starts_with("py-spy"), "{profile:?}");
+    assert!(profile.profiled_rps > 0.0);
+    // Four handler threads burn CPU in it, one thread waits in select: it leads the samples.
+    let stacks = report::profile::parse(&profile.folded);
+    let top = report::profile::top_functions(&stacks, 3);
+    assert!(top[0].function.starts_with("burn_cpu_here"), "{top:?}\n{stderr}");
+    assert!(profile.states.as_ref().is_some_and(|s| s.snapshots > 0), "{profile:?}");
+    assert!(stderr.contains("most samples of their own") && stderr.contains("burn_cpu_here"), "{stderr}");
+    let svg = files_in(&results.join(name)).into_iter().find(|f| f.extension().is_some_and(|e| e == "svg"));
+    let svg = std::fs::read_to_string(svg.expect("a flame graph beside the results")).unwrap();
+    assert!(svg.contains("burn_cpu_here"));
+    let left = containers_of_run(&record.run_id);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// The Perl test server has no Python interpreter: the run goes on, the
+/// profile says why there is none, and the terminal says so plainly.
+#[test]
+fn a_server_without_python_gets_a_plain_no_profile() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-profile-native";
+    let dir = temp_dir(name);
+    let file = write_scenario(dir.path(), name, "", "duration = \"1s\"\nconnections = [2]");
+    let results = dir.path().join("results");
+    let stderr = bench_profiled(&file, &results);
+    let record = record_of(&results, name);
+    let profile = record.levels[0].profile.as_ref().expect("a profile saying why there is none");
+    let why = profile.unavailable.as_deref().unwrap_or_default();
+    assert!(why.contains("no Python interpreter in the server's main process (perl)"), "{why}");
+    assert!(stderr.contains("no profile: py-spy found no Python interpreter"), "{stderr}");
+    assert!(containers_of_run(&record.run_id).is_empty());
+}
+
+#[test]
+fn a_signal_mid_profile_leaves_no_profiler() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-profile-int";
+    let dir = temp_dir(name);
+    let file = python_scenario(dir.path(), name, "duration = \"6s\"\nconnections = [2]");
+    let results = dir.path().join("results");
+    let bench = bench_with_until(&file, &results, &["--profile"], &[], "profiling GET /health");
+    std::thread::sleep(Duration::from_secs(3));
+    // `stop_with` checks that nothing of the run is left, the profiler included.
+    let (_, record) = stop_with(bench, libc::SIGINT, &results, name);
+    assert_eq!(record.levels.len(), 1, "{record:#?}");
+    assert_eq!(record.levels[0].status, record::LevelStatus::Ok, "the unprofiled level is kept");
+}

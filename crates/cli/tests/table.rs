@@ -26,6 +26,7 @@ fn record() -> RunRecord {
         }),
         generator_cpu_pct: 95.0,
         generators: Vec::new(),
+        profile: None,
     };
     let exited = Failure {
         kind: FailureKind::ServerExited,

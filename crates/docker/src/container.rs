@@ -37,6 +37,10 @@ pub struct ContainerSpec {
     /// Its open-files limit (soft and hard), at most [`OPEN_FILES`]: an engine
     /// cannot give its containers more than it has itself.
     pub open_files: u64,
+    /// Join this container's PID namespace (a profiler sees the server's processes).
+    pub pid_namespace_of: Option<String>,
+    /// Capabilities added to the engine's default set, e.g. `SYS_PTRACE`.
+    pub capabilities: Vec<String>,
 }
 
 /// A started container.
@@ -68,6 +72,8 @@ impl Engine {
             pids_limit: Some(i64::from(spec.pids)),
             network_mode: Some(if spec.host_network { "host".into() } else { "bridge".into() }),
             privileged: Some(false),
+            pid_mode: spec.pid_namespace_of.as_ref().map(|id| format!("container:{id}")),
+            cap_add: (!spec.capabilities.is_empty()).then(|| spec.capabilities.clone()),
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
             // Soft limit raised to the hard one (dockerd may pass a low soft limit): 10,000+ connections.

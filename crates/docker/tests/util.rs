@@ -57,6 +57,8 @@ pub fn spec(name: &str, run: &str, port: u16, env: &[&str]) -> ContainerSpec {
         pids: 64,
         host_network: true,
         open_files: 1024,
+        pid_namespace_of: None,
+        capabilities: Vec::new(),
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Choices {
     /// The address the server and its sidecars bind and are reached at:
     /// 127.0.0.1, unless they run on another host.
     pub server_address: IpAddr,
+    /// Profile every endpoint (`--profile`), at its `profile_at` level or its first.
+    pub profile: bool,
 }
 
 impl Default for Choices {
@@ -60,6 +62,7 @@ impl Default for Choices {
             generator_cpus: vec![0],
             overrides: Vec::new(),
             server_address: [127, 0, 0, 1].into(),
+            profile: false,
         }
     }
 }
@@ -195,6 +198,8 @@ pub struct EndpointPlan {
     pub connections: Vec<usize>,
     /// Its objectives, when the scenario has any: its capacity is searched for.
     pub slo: Option<loadgen::capacity::Slo>,
+    /// The level (connections) run again with a profiler attached, when profiled.
+    pub profile_at: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -376,7 +381,17 @@ fn endpoint(
         })?,
         (None, None) => Vec::new(),
     };
+    let profile_at = match (&e.profile_at, e.profile || choices.profile) {
+        (_, false) => None,
+        (None, true) => connections.first().copied(),
+        (Some(at), true) if connections.contains(at.get_ref()) => Some(*at.get_ref()),
+        (Some(at), true) => {
+            let what = format!("profile_at = {} is not one of this endpoint's levels {connections:?}", at.get_ref());
+            return Err(loaded.error_at(at.span(), what, Some("profile one of the levels it runs")).into());
+        }
+    };
     Ok(EndpointPlan {
+        profile_at,
         name: e.name.to_string(),
         method: e.method.to_ascii_uppercase(),
         path: e.path.clone(),

@@ -126,3 +126,25 @@ fn overrides_reach_the_services_that_exist() {
     let err = "db.ROWS".parse::<plan::Override>().unwrap_err().to_string();
     assert!(err.contains("'db.ROWS' is not SERVICE.KEY=VALUE"), "{err}");
 }
+
+/// `profile = true` profiles an endpoint at `profile_at`, else its first level;
+/// `--profile` every endpoint; a level it does not run is refused where it is written.
+#[test]
+fn profiled_levels_are_chosen_and_checked() {
+    let profiled = |endpoint_extra: &str, choices: &Choices| {
+        let workload = format!("{WORKLOAD}{endpoint_extra}\nconnections = [10, 100]\n");
+        let loaded = scenario("plan-profile", "", &workload);
+        Plan::new(&loaded, choices, &two_cpus()).map(|p| p.endpoints[0].profile_at).map_err(|e| e.to_string())
+    };
+    let choices = Choices::default();
+    assert_eq!(profiled("", &choices), Ok(None));
+    assert_eq!(profiled("profile = true", &choices), Ok(Some(10)));
+    assert_eq!(profiled("profile = true\nprofile_at = 100", &choices), Ok(Some(100)));
+    assert_eq!(profiled("", &Choices { profile: true, ..Choices::default() }), Ok(Some(10)));
+    let refused = profiled("profile = true\nprofile_at = 50", &choices).unwrap_err();
+    assert!(
+        refused.contains("plan-profile.toml:")
+            && refused.contains("profile_at = 50 is not one of this endpoint's levels [10, 100]"),
+        "{refused}"
+    );
+}

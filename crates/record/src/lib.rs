@@ -123,6 +123,42 @@ pub struct LevelRecord {
     /// Each generator container's share when the load came from several; `load` is their merge.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generators: Vec<GeneratorRecord>,
+    /// What the server spent its time on, from the same level run again with a profiler attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileRecord>,
+}
+
+/// A profile of the server's processes through one level's measured window,
+/// taken in a second run of that level (the level's own figures are unprofiled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    /// The profiler and its version, e.g. `py-spy 0.4.1`; empty when none could attach.
+    pub tool: String,
+    /// Samples per second per thread.
+    pub rate_hz: u32,
+    /// Folded stacks, a line each: `frame;frame;...;leaf COUNT`, root first
+    /// (every thread of every server process, idle ones included).
+    pub folded: String,
+    /// Thread states counted at a lower rate through the same window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub states: Option<ThreadStates>,
+    /// req/s of the profiled run of the level: beside the level's own, the cost of looking.
+    pub profiled_rps: f64,
+    /// Why no profile was taken, in words a user can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+}
+
+/// Thread states seen in snapshots of every server thread (`py-spy dump`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadStates {
+    pub snapshots: u32,
+    /// Not running: blocked in a system call (waiting for I/O, a lock, or the GIL).
+    pub idle: u64,
+    /// Running Python code, holding the GIL.
+    pub holding_gil: u64,
+    /// Running without the GIL (in C code that released it).
+    pub running_without_gil: u64,
 }
 
 /// The capacity search of one endpoint: every probe, as the search judged it,

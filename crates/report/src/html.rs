@@ -243,6 +243,34 @@ struct ScenarioLevel {
     cells: Vec<String>,
     rps_chart: String,
     p99_chart: String,
+    profile: Option<ProfileView>,
+}
+
+/// A level's profile on its stack's page: what it cost and found in words,
+/// the top functions, and the flame graph (without script).
+#[derive(Serialize)]
+struct ProfileView {
+    lines: Vec<String>,
+    /// Each: function, samples, share.
+    top: Vec<[String; 3]>,
+    flame_graph: String,
+}
+
+fn profile_view(profile: &record::ProfileRecord, own_rps: f64, title: &str) -> ProfileView {
+    let stacks = crate::profile::parse(&profile.folded);
+    ProfileView {
+        lines: crate::profile::describe(profile, own_rps),
+        top: crate::profile::top_functions(&stacks, 15)
+            .into_iter()
+            .map(|h| [h.function, h.samples.to_string(), format!("{:.1}%", h.share * 100.0)])
+            .collect(),
+        flame_graph: if stacks.is_empty() {
+            String::new()
+        } else {
+            crate::profile::static_flame_graph(&profile.folded, title)
+                .unwrap_or_else(|e| format!("<p class=\"chart-error\">{e}</p>"))
+        },
+    }
 }
 
 /// One page per stack (`<stack>.html`): each workload's capacity probes, and
@@ -270,6 +298,10 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                         })
                         .filter_map(|l| Some((l.connections, l.rows.iter().find(|r| r.stack == stack)?)))
                         .map(|(connections, row)| ScenarioLevel {
+                            profile: row.profile.as_ref().map(|(p, own_rps)| {
+                                let title = format!("{stack}: {} at {connections} connections", g.path);
+                                profile_view(p, *own_rps, &title)
+                            }),
                             connections,
                             cells: cells(row, with_baseline),
                             rps_chart: line_chart(

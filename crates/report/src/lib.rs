@@ -9,6 +9,7 @@ pub mod diagnosis;
 pub mod export;
 pub mod html;
 pub mod model;
+pub mod profile;
 pub mod summary;
 pub mod units;
 

@@ -132,6 +132,10 @@ pub struct Row {
     /// For charts and diagnoses: the first repeat's measured window, second by second.
     #[serde(skip)]
     pub per_second: Vec<Second>,
+    /// The last repeat's profile of this level, with that repeat's own req/s
+    /// (the folded stacks stay in the results files).
+    #[serde(skip)]
+    pub profile: Option<(record::ProfileRecord, f64)>,
 }
 
 /// One second of a level's measured window.
@@ -368,6 +372,10 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
                     .collect()
             })
             .unwrap_or_default(),
+        profile: runs
+            .iter()
+            .rev()
+            .find_map(|(l, _)| Some((l.profile.clone()?, l.load.as_ref().map_or(0.0, |load| load.rps)))),
     };
     let found = crate::diagnosis::level(&row);
     row.notes.extend(found);

@@ -144,6 +144,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
                 }),
                 generator_cpu_pct: l.generator_cpu,
                 generators: Vec::new(),
+                profile: None,
             })
             .collect(),
         ..record::fixture::run(stack, suite)

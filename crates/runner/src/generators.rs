@@ -104,6 +104,8 @@ impl Runner<'_> {
                 pids: 256,
                 host_network: true,
                 open_files: self.open_files(),
+                pid_namespace_of: None,
+                capabilities: Vec::new(),
             };
             let running = engine.start(&spec).await?;
             containers.track(engine, &running.id);

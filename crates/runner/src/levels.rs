@@ -50,6 +50,9 @@ impl Runner<'_> {
         if self.options.verify_only {
             return Ok(());
         }
+        if plan.endpoints.iter().any(|e| e.profile_at.is_some()) {
+            self.prepare_profiler(record).await?;
+        }
         if let Some(image) = &self.generator_image {
             self.prepare_generators(image).await?;
             record.provenance.images.insert("generator".into(), image.tag.clone());
@@ -77,9 +80,20 @@ impl Runner<'_> {
                     record.to_first_measured_s =
                         Some(first_measured.saturating_duration_since(self.options.started).as_secs_f64());
                 }
+                let profiled = endpoint.profile_at == Some(connections) && level.failure.is_none();
                 record.levels.push(level);
                 save(record, path)?;
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
+                if profiled && !self.cancel.is_cancelled() {
+                    self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
+                    let profile = self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?;
+                    let svg = crate::profile::write_flame_graph(&profile, path, endpoint, connections, plan);
+                    let level = record.levels.last_mut().expect("just pushed");
+                    level.profile = Some(profile);
+                    save(record, path)?;
+                    let level = record.levels.last().expect("just pushed");
+                    self.emit(Event::Profile { level, svg: svg.as_deref() });
+                }
             }
             let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };
             if !std::mem::take(&mut first) {
@@ -157,7 +171,7 @@ impl Runner<'_> {
 
     /// One connection level: load, with the server's cgroup sampled during
     /// the measured window, then a look at whether the server survived.
-    async fn run_level(
+    pub(crate) async fn run_level(
         &self,
         plan: &Plan,
         run_id: &str,
@@ -186,6 +200,7 @@ impl Runner<'_> {
             server: None,
             generator_cpu_pct: 0.0,
             generators: Vec::new(),
+            profile: None,
         };
         let config = match server_target(server.addr, &endpoint.path) {
             Ok(target) => plan.load_config(endpoint, connections, target),

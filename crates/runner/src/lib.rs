@@ -10,6 +10,7 @@ mod cancel;
 mod capacity;
 mod generators;
 mod levels;
+mod profile;
 mod sampler;
 mod service;
 
@@ -40,6 +41,8 @@ pub enum Event<'a> {
     Probe(&'a loadgen::capacity::Probe),
     /// A capacity search ended and was written to the results file.
     Capacity(&'a record::CapacityRecord),
+    /// A level's profile was taken and written with it (its flame graph at `svg`, when drawn).
+    Profile { level: &'a record::LevelRecord, svg: Option<&'a std::path::Path> },
     /// Load from this process starts: `length` with its warm-up; `control`
     /// tells how it goes (live counts) until the level or probe's own event.
     Measuring { length: std::time::Duration, control: &'a loadgen::Control },

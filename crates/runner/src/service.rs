@@ -193,6 +193,8 @@ impl Runner<'_> {
             pids: svc.pids,
             host_network: true,
             open_files: self.open_files(),
+            pid_namespace_of: None,
+            capabilities: Vec::new(),
         };
         self.emit(Event::Step(&format!(
             "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",

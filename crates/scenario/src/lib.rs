@@ -148,6 +148,12 @@ pub struct Endpoint {
     /// Overrides objectives of the workload's `slo` for this endpoint.
     #[serde(default)]
     pub slo: Option<SloTable>,
+    /// Profile the server at one of its levels (as `bench --profile` does for every endpoint).
+    #[serde(default)]
+    pub profile: bool,
+    /// The level profiled: one of its connection counts [default: its first].
+    #[serde(default)]
+    pub profile_at: Option<Spanned<usize>>,
 }
 
 /// Objectives as written: name to value, each value located.

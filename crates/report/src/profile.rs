@@ -1,0 +1,208 @@
+//! Profiles read back: folded stacks (`frame;frame;leaf COUNT`, root first),
+//! the functions that took the most samples themselves, and flame graphs
+//! drawn by inferno.
+
+use std::collections::BTreeMap;
+
+/// One stack and how many samples ended in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stack<'a> {
+    pub frames: Vec<&'a str>,
+    pub count: u64,
+}
+
+/// The stacks of folded text; a line that is not `STACK COUNT` is skipped.
+pub fn parse(folded: &str) -> Vec<Stack<'_>> {
+    folded
+        .lines()
+        .filter_map(|line| {
+            let (stack, count) = line.trim_end().rsplit_once(' ')?;
+            let count = count.parse().ok()?;
+            (!stack.is_empty()).then(|| Stack { frames: stack.split(';').collect(), count })
+        })
+        .collect()
+}
+
+/// A function and the share of samples it was the leaf of (its own time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hot {
+    /// As py-spy names it: `function (file:line)`, the line dropped so that a
+    /// function's lines count together.
+    pub function: String,
+    pub samples: u64,
+    pub share: f64,
+}
+
+/// A frame without its line number: `hot (app.py:12)` is `hot (app.py)`.
+fn function(frame: &str) -> String {
+    match frame.rsplit_once(':') {
+        Some((head, tail))
+            if tail.trim_end_matches(')').chars().all(|c| c.is_ascii_digit()) && frame.ends_with(')') =>
+        {
+            format!("{head})")
+        }
+        _ => frame.to_string(),
+    }
+}
+
+/// The `n` functions with the most samples of their own, most first (ties by name).
+pub fn top_functions(stacks: &[Stack<'_>], n: usize) -> Vec<Hot> {
+    let total: u64 = stacks.iter().map(|s| s.count).sum();
+    let mut own: BTreeMap<String, u64> = BTreeMap::new();
+    for stack in stacks {
+        if let Some(leaf) = stack.frames.last() {
+            *own.entry(function(leaf)).or_default() += stack.count;
+        }
+    }
+    let mut hot: Vec<Hot> = own
+        .into_iter()
+        .map(|(function, samples)| Hot { function, samples, share: samples as f64 / total.max(1) as f64 })
+        .collect();
+    hot.sort_by(|a, b| b.samples.cmp(&a.samples).then_with(|| a.function.cmp(&b.function)));
+    hot.truncate(n);
+    hot
+}
+
+/// A flame graph of `folded` as a standalone SVG (inferno's, with its
+/// search and zoom script). Colours come from each function's name, so the
+/// same input draws the same bytes.
+pub fn flame_graph(folded: &str, title: &str) -> Result<String, String> {
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.count_name = "samples".into();
+    options.hash = true;
+    options.deterministic = true;
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, folded.lines().filter(|l| !l.trim().is_empty()), &mut svg)
+        .map_err(|e| format!("the flame graph could not be drawn: {e}"))?;
+    String::from_utf8(svg).map_err(|e| e.to_string())
+}
+
+/// The flame graph for inlining in a page that runs no script: the same
+/// drawing, without inferno's script and the handlers that call it (each
+/// frame keeps its `<title>` tooltip with its samples and share).
+pub fn static_flame_graph(folded: &str, title: &str) -> Result<String, String> {
+    let svg = flame_graph(folded, title)?;
+    let mut svg = match (svg.find("<script"), svg.find("</script>")) {
+        (Some(start), Some(end)) => format!("{}{}", &svg[..start], &svg[end + "</script>".len()..]),
+        _ => svg,
+    };
+    for handler in [" onload=\"", " onclick=\"", " onmouseover=\"", " onmouseout=\""] {
+        while let Some(start) = svg.find(handler) {
+            let value = start + handler.len();
+            let end = svg[value..].find('"').map_or(svg.len(), |e| value + e + 1);
+            svg.replace_range(start..end, "");
+        }
+    }
+    // From the `<svg` on: no XML declaration or doctype inside HTML.
+    Ok(svg.find("<svg").map_or(svg.clone(), |at| svg[at..].to_string()))
+}
+
+/// How much slower the level ran with the profiler attached, in percent of its own req/s.
+pub fn cost_pct(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Option<f64> {
+    (unprofiled_rps > 0.0).then(|| (unprofiled_rps - profile.profiled_rps) / unprofiled_rps * 100.0)
+}
+
+/// A profile in a few lines of words, as the terminal and the stack page say
+/// it: what took it and what it cost, how the threads spent the window, and
+/// the functions with the most samples of their own.
+pub fn describe(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Vec<String> {
+    if let Some(why) = &profile.unavailable {
+        return vec![format!("no profile: {why}")];
+    }
+    let stacks = parse(&profile.folded);
+    let samples: u64 = stacks.iter().map(|s| s.count).sum();
+    let metric = crate::units::metric;
+    let mut lines = vec![format!(
+        "{} at {} Hz per thread, {samples} samples; req/s {} without the profiler, {} with it{}",
+        profile.tool,
+        profile.rate_hz,
+        metric(unprofiled_rps),
+        metric(profile.profiled_rps),
+        cost_pct(profile, unprofiled_rps).map_or(String::new(), |c| format!(" ({c:.1}% fewer)")),
+    )];
+    if let Some(states) = &profile.states {
+        let seen = (states.idle + states.holding_gil + states.running_without_gil).max(1) as f64;
+        let pct = |n: u64| n as f64 / seen * 100.0;
+        lines.push(format!(
+            "threads in {} snapshots: {:.0}% idle (blocked: I/O, a lock or waiting for the GIL), {:.0}% running \
+             Python holding the GIL, {:.0}% running without it (in C code that released it)",
+            states.snapshots,
+            pct(states.idle),
+            pct(states.holding_gil),
+            pct(states.running_without_gil)
+        ));
+    }
+    let top: Vec<String> =
+        top_functions(&stacks, 5).iter().map(|h| format!("{} {:.1}%", h.function, h.share * 100.0)).collect();
+    if !top.is_empty() {
+        lines.push(format!("most samples of their own (idle threads included): {}", top.join(", ")));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FOLDED: &str = "\
+process 7:\"python app.py\";<module> (app.py:30);serve (app.py:20);handle (app.py:12);burn_cpu_here (app.py:5) 60
+process 7:\"python app.py\";<module> (app.py:30);serve (app.py:20);handle (app.py:12);burn_cpu_here (app.py:6) 20
+process 7:\"python app.py\";<module> (app.py:30);serve (app.py:20);select (selectors.py:468) 15
+not a stack line
+process 7:\"python app.py\";<module> (app.py:30);serve (app.py:21) 5
+";
+
+    #[test]
+    fn folded_stacks_parse() {
+        let stacks = parse(FOLDED);
+        assert_eq!(stacks.len(), 4);
+        assert_eq!(stacks[0].count, 60);
+        assert_eq!(stacks[0].frames.last(), Some(&"burn_cpu_here (app.py:5)"));
+        assert_eq!(stacks[2].frames.len(), 4);
+    }
+
+    #[test]
+    fn top_functions_count_own_samples_over_lines() {
+        let top = top_functions(&parse(FOLDED), 2);
+        assert_eq!(top.len(), 2);
+        assert_eq!(top[0].function, "burn_cpu_here (app.py)");
+        assert_eq!(top[0].samples, 80);
+        assert!((top[0].share - 0.8).abs() < 1e-9, "{top:?}");
+        assert_eq!(top[1].function, "select (selectors.py)");
+        assert_eq!(function("<module> (app.py:30)"), "<module> (app.py)");
+        assert_eq!(function("nginx"), "nginx");
+    }
+
+    /// Well-formed XML with the hot function's frame, the same bytes twice,
+    /// and no script in the inline form.
+    #[test]
+    fn flame_graphs_are_well_formed_and_deterministic() {
+        let svg = flame_graph(FOLDED, "t").unwrap();
+        assert_eq!(svg, flame_graph(FOLDED, "t").unwrap());
+        assert!(svg.contains("burn_cpu_here"), "{svg}");
+        let inline = static_flame_graph(FOLDED, "t").unwrap();
+        assert!(inline.starts_with("<svg"), "{}", &inline[..100]);
+        for banned in ["<script", "onload=", "onmouseover=", "onclick="] {
+            assert!(!inline.contains(banned), "{banned} in the inline flame graph");
+        }
+        for doc in [&svg, &inline] {
+            let mut reader = quick_xml::Reader::from_str(doc);
+            reader.config_mut().check_end_names = true;
+            let mut names = Vec::new();
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) => break,
+                    Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)) => {
+                        names.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("not well-formed at {}: {e}", reader.buffer_position()),
+                }
+            }
+            assert_eq!(names.first().map(String::as_str), Some("svg"));
+            assert!(names.iter().any(|n| n == "rect"), "no frames drawn");
+        }
+        assert!(inline.contains("burn_cpu_here"));
+    }
+}

@@ -1,0 +1,275 @@
+//! Profiles of the server under load: one level run again with a profiler
+//! container attached to the server container's processes.
+//!
+//! The profiler image (`profiler/`, embedded) holds py-spy; its script finds
+//! the server's main process in the PID namespace it shares, waits out the
+//! warm-up, samples every server process through the measured window and
+//! prints what it found between `stackbench-profiler:` lines.
+
+use std::time::Duration;
+
+use docker::ContainerSpec;
+use plan::{EndpointPlan, Plan};
+use record::{ProfileRecord, RunRecord, ThreadStates};
+
+use crate::levels::Server;
+use crate::service::{run_labels, Containers};
+use crate::{Event, Halt, Runner};
+
+const DOCKERFILE: &str = include_str!("../profiler/Dockerfile");
+const SCRIPT: &str = include_str!("../profiler/profile.sh");
+/// The base the profiler image starts from (made offline like any other).
+const BASE: &str = "debian:bookworm";
+
+/// Samples per second of each server thread. py-spy pauses a process for
+/// each sample (without pausing, a busy interpreter's frames change under it
+/// and most samples fail); what that costs is measured with every profile
+/// (the level's req/s without and with the profiler).
+pub const RATE_HZ: u32 = 20;
+/// Seconds between two thread-state snapshots (each a whole `py-spy dump`).
+const CENSUS_EVERY_S: u32 = 1;
+/// The marker of the profiler's output sections.
+const MARK: &str = "stackbench-profiler: ";
+
+/// The profiler image's tag: named after a hash of what it is built from, so a change rebuilds it.
+fn image_tag() -> String {
+    let hash = DOCKERFILE
+        .bytes()
+        .chain(SCRIPT.bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("stackbench/profiler:{:012x}", hash & 0xffff_ffff_ffff)
+}
+
+impl Runner<'_> {
+    /// Builds the profiler image on the server's engine unless it has it.
+    pub(crate) async fn prepare_profiler(&self, record: &mut RunRecord) -> Result<(), Halt> {
+        let tag = image_tag();
+        if !self.engine.has_image(&tag).await {
+            self.ensure_base(&self.engine, BASE).await?;
+            self.emit(Event::Step(&format!("building the profiler image {tag} (py-spy)")));
+            let context = tempfile::Builder::new()
+                .prefix("stackbench-profiler-")
+                .tempdir()
+                .and_then(|dir| {
+                    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE)?;
+                    std::fs::write(dir.path().join("profile.sh"), SCRIPT)?;
+                    Ok(dir)
+                })
+                .map_err(|e| Halt::Failed(format!("cannot write the profiler's build context: {e}")))?;
+            let spec = docker::BuildSpec {
+                context: context.path().to_path_buf(),
+                dockerfile: "Dockerfile".into(),
+                tag: tag.clone(),
+                build_args: Default::default(),
+                labels: Default::default(),
+                ca_bundle: self.options.ca_bundle.clone().filter(|p| p.is_file()),
+            };
+            self.build_on(&self.engine, &spec)
+                .await?
+                .map_err(|e| Halt::Failed(format!("the profiler image did not build: {e}")))?;
+        }
+        record.provenance.images.insert("profiler".into(), tag);
+        Ok(())
+    }
+
+    /// Runs the level at `connections` again with the profiler sampling the
+    /// server through its measured window; `unprofiled_rps` is the level's own
+    /// req/s. A profiler that cannot attach gives a profile saying why, not a
+    /// failed run; the profiler container is removed whatever happens.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn profile_level(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        endpoint: &EndpointPlan,
+        connections: usize,
+        repeat: u32,
+        server: &Server,
+    ) -> Result<ProfileRecord, Halt> {
+        self.emit(Event::Step(&format!(
+            "profiling {} {} at {connections} connections: the level again, with py-spy at {RATE_HZ} Hz on \
+             every server process (on the generator's CPUs {:?})",
+            endpoint.method, endpoint.path, plan.generator_cpus
+        )));
+        let secs = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
+        let spec = ContainerSpec {
+            name: format!("stackbench-{run_id}-profiler-{}", self.next_container()),
+            image: image_tag(),
+            cmd: [secs(plan.warmup), secs(plan.duration), u64::from(RATE_HZ), u64::from(CENSUS_EVERY_S)]
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            env: Vec::new(),
+            labels: run_labels(run_id),
+            cpus: 1.0,
+            // Beside the generator, off the server's CPUs: on them, each sample would find the server
+            // descheduled (seen idle) and take its CPU; what the profiler costs still shows in the req/s.
+            cpuset: plan.generator_cpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+            memory: 256 << 20,
+            pids: 64,
+            host_network: false,
+            open_files: 1024,
+            pid_namespace_of: Some(server.running.id.clone()),
+            capabilities: vec!["SYS_PTRACE".into()],
+        };
+        let mut containers = Containers::default();
+        let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
+        containers.track(&self.engine, &running.id);
+        let level = self.run_level(plan, run_id, endpoint, connections, repeat, server).await;
+        let bound = plan.warmup + plan.duration + Duration::from_secs(30);
+        let exited = tokio::time::timeout(bound, self.until_cancelled(self.engine.wait_exit(&running.id))).await;
+        let output = match exited {
+            Ok(Ok(_)) => self.engine.stdout(&running.id).await.unwrap_or_default(),
+            _ => String::new(),
+        };
+        containers.remove_all().await;
+        let level = level?;
+        let mut profile = parse_output(&output);
+        profile.profiled_rps = level.load.as_ref().map_or(0.0, |l| l.rps);
+        if profile.unavailable.is_none() && profile.folded.is_empty() {
+            profile.unavailable = Some(match (&level.failure, exited) {
+                (Some(failure), _) => format!("the profiled run of the level failed: {}", failure.message),
+                (None, Err(_)) => format!("the profiler did not finish within {}s", bound.as_secs()),
+                (None, Ok(Err(_))) => crate::INTERRUPTED.to_string(),
+                (None, Ok(Ok(_))) => "the profiler took no samples".to_string(),
+            });
+        }
+        Ok(profile)
+    }
+}
+
+/// Draws the profile's flame graph beside the results file
+/// (`RUN.profile-ENDPOINT-CONNECTIONS.svg`) and returns its path; none
+/// without samples, or when it could not be written (the folded stacks are in
+/// the results file, and the report draws them again).
+pub(crate) fn write_flame_graph(
+    profile: &ProfileRecord,
+    results: &std::path::Path,
+    endpoint: &EndpointPlan,
+    connections: usize,
+    plan: &Plan,
+) -> Option<std::path::PathBuf> {
+    if profile.folded.is_empty() {
+        return None;
+    }
+    let title =
+        format!("{}: {} {} at {connections} connections ({})", plan.name, endpoint.method, endpoint.path, profile.tool);
+    let svg = report::profile::flame_graph(&profile.folded, &title).ok()?;
+    let path = results.with_extension(format!("profile-{}-{connections}.svg", endpoint.name));
+    std::fs::write(&path, svg).ok()?;
+    Some(path)
+}
+
+/// What the profiler container printed, read back: the tool, the folded
+/// stacks, the thread states of its snapshots, or why there is no profile.
+pub(crate) fn parse_output(output: &str) -> ProfileRecord {
+    let mut profile = ProfileRecord {
+        tool: String::new(),
+        rate_hz: RATE_HZ,
+        folded: String::new(),
+        states: None,
+        profiled_rps: 0.0,
+        unavailable: None,
+    };
+    let mut section = "";
+    let mut dumps: Vec<String> = Vec::new();
+    for line in output.lines() {
+        if let Some(marked) = line.strip_prefix(MARK) {
+            let (what, rest) = marked.split_once(' ').unwrap_or((marked, ""));
+            match what {
+                "tool" => profile.tool = rest.trim().to_string(),
+                "unavailable" => profile.unavailable = Some(rest.trim().to_string()),
+                "dump" => dumps.push(String::new()),
+                _ => {}
+            }
+            section = what;
+            continue;
+        }
+        match section {
+            "dump" => {
+                let dump = dumps.last_mut().expect("a dump section starts with its mark");
+                dump.push_str(line);
+                dump.push('\n');
+            }
+            "folded" if !line.trim().is_empty() => {
+                profile.folded.push_str(line.trim_end());
+                profile.folded.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let mut states = ThreadStates::default();
+    // A snapshot is a dump of each server process, one JSON document after another.
+    for dump in &dumps {
+        let values: Vec<serde_json::Value> =
+            serde_json::Deserializer::from_str(dump).into_iter().map_while(Result::ok).collect();
+        if !values.is_empty() {
+            states.snapshots += 1;
+            values.iter().for_each(|v| count_threads(v, &mut states));
+        }
+    }
+    profile.states = (states.snapshots > 0).then_some(states);
+    profile
+}
+
+/// Counts every thread object (one with `active` and `owns_gil`) in a dump,
+/// whatever nests it (one process, or each subprocess).
+fn count_threads(value: &serde_json::Value, states: &mut ThreadStates) {
+    match value {
+        serde_json::Value::Array(items) => items.iter().for_each(|v| count_threads(v, states)),
+        serde_json::Value::Object(map) => match (map.get("active"), map.get("owns_gil")) {
+            (Some(active), Some(gil)) => match (active.as_bool() == Some(true), gil.as_bool() == Some(true)) {
+                (false, _) => states.idle += 1,
+                (true, true) => states.holding_gil += 1,
+                (true, false) => states.running_without_gil += 1,
+            },
+            _ => map.values().for_each(|v| count_threads(v, states)),
+        },
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profilers_output_reads_back() {
+        let out = "\
+stackbench-profiler: tool py-spy 0.4.1
+stackbench-profiler: main 7 gunicorn
+stackbench-profiler: dump
+[{\"pid\": 7, \"active\": true, \"owns_gil\": true, \"frames\": []}]
+[{\"pid\": 9, \"active\": false, \"owns_gil\": false, \"frames\": [{\"active\": 1}]}]
+stackbench-profiler: dump
+[{\"pid\": 8, \"active\": true, \"owns_gil\": false}]
+stackbench-profiler: dump
+not json
+stackbench-profiler: folded
+a (x.py:1);b (x.py:2) 10
+
+a (x.py:1) 3
+stackbench-profiler: end
+";
+        let p = parse_output(out);
+        assert_eq!(p.tool, "py-spy 0.4.1");
+        assert_eq!(p.folded, "a (x.py:1);b (x.py:2) 10\na (x.py:1) 3\n");
+        assert_eq!(p.states, Some(ThreadStates { snapshots: 2, idle: 1, holding_gil: 1, running_without_gil: 1 }));
+        assert_eq!(p.unavailable, None);
+    }
+
+    #[test]
+    fn a_server_without_python_says_why() {
+        let out = "stackbench-profiler: unavailable py-spy found no Python interpreter in the server's main \
+                   process (nginx): Error: Failed to find python version from target process\n";
+        let p = parse_output(out);
+        assert!(p.unavailable.unwrap().contains("no Python interpreter in the server's main process (nginx)"));
+        assert!(p.folded.is_empty() && p.states.is_none());
+    }
+
+    #[test]
+    fn the_image_tag_names_its_inputs() {
+        assert!(image_tag().starts_with("stackbench/profiler:"));
+        assert_eq!(image_tag(), image_tag());
+    }
+}
