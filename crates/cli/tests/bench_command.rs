@@ -550,21 +550,25 @@ fn a_profiled_level_finds_the_hot_function_and_leaves_no_profiler() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
-/// The Perl test server has no Python interpreter: the run goes on, the
-/// profile says why there is none, and the terminal says so plainly.
+/// The Perl test server has no Python interpreter: perf profiles it (user
+/// space, the cpu-clock event), with perl's own functions in the stacks.
 #[test]
-fn a_server_without_python_gets_a_plain_no_profile() {
+fn a_native_server_is_profiled_with_perf() {
     let _engine = crate::util::engine_lock();
     let name = "cli-profile-native";
     let dir = temp_dir(name);
-    let file = write_scenario(dir.path(), name, "", "duration = \"1s\"\nconnections = [2]");
+    let file = write_scenario(dir.path(), name, "", "duration = \"2s\"\nconnections = [2]");
     let results = dir.path().join("results");
     let stderr = bench_profiled(&file, &results);
     let record = record_of(&results, name);
-    let profile = record.levels[0].profile.as_ref().expect("a profile saying why there is none");
-    let why = profile.unavailable.as_deref().unwrap_or_default();
-    assert!(why.contains("no Python interpreter in the server's main process (perl)"), "{why}");
-    assert!(stderr.contains("no profile: py-spy found no Python interpreter"), "{stderr}");
+    let profile = record.levels[0].profile.as_ref().expect("a profile");
+    assert_eq!(profile.unavailable, None, "{stderr}");
+    assert!(profile.tool.starts_with("perf version") && profile.tool.contains("cpu-clock"), "{profile:?}");
+    let stacks = report::profile::parse(&profile.folded);
+    assert!(stacks.iter().map(|s| s.count).sum::<u64>() > 0, "{stderr}");
+    // Each stack starts at its process (`perl-PID`); libperl's functions have symbols.
+    assert!(stacks.iter().all(|s| s.frames[0].starts_with("perl-")), "{}", profile.folded);
+    assert!(profile.folded.contains("Perl_"), "{}", profile.folded);
     assert!(containers_of_run(&record.run_id).is_empty());
 }
 

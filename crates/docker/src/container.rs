@@ -41,6 +41,9 @@ pub struct ContainerSpec {
     pub pid_namespace_of: Option<String>,
     /// Capabilities added to the engine's default set, e.g. `SYS_PTRACE`.
     pub capabilities: Vec<String>,
+    /// Without the engine's seccomp filter (which refuses `perf_event_open`
+    /// to a container without `SYS_ADMIN`); the kernel's own checks still apply.
+    pub seccomp_unconfined: bool,
 }
 
 /// A started container.
@@ -74,7 +77,11 @@ impl Engine {
             privileged: Some(false),
             pid_mode: spec.pid_namespace_of.as_ref().map(|id| format!("container:{id}")),
             cap_add: (!spec.capabilities.is_empty()).then(|| spec.capabilities.clone()),
-            security_opt: Some(vec!["no-new-privileges".into()]),
+            security_opt: Some(
+                std::iter::once("no-new-privileges".to_string())
+                    .chain(spec.seccomp_unconfined.then(|| "seccomp=unconfined".to_string()))
+                    .collect(),
+            ),
             init: Some(true),
             // Soft limit raised to the hard one (dockerd may pass a low soft limit): 10,000+ connections.
             ulimits: Some(vec![ResourcesUlimits {

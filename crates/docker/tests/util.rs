@@ -59,6 +59,7 @@ pub fn spec(name: &str, run: &str, port: u16, env: &[&str]) -> ContainerSpec {
         open_files: 1024,
         pid_namespace_of: None,
         capabilities: Vec::new(),
+        seccomp_unconfined: false,
     }
 }
 

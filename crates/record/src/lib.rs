@@ -144,6 +144,10 @@ pub struct ProfileRecord {
     pub states: Option<ThreadStates>,
     /// req/s of the profiled run of the level: beside the level's own, the cost of looking.
     pub profiled_rps: f64,
+    /// req/s of one more unprofiled run after the profiled one: the two unprofiled runs
+    /// bracket it, and how far they differ is the noise a cost must exceed to be seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unprofiled_again_rps: Option<f64>,
     /// Why no profile was taken, in words a user can act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,

@@ -23,6 +23,38 @@ pub fn parse(folded: &str) -> Vec<Stack<'_>> {
         .collect()
 }
 
+/// `perf script` output folded by inferno's perf collapser: each process its
+/// own root frame (`name-PID`), kernel frames marked `_[k]`.
+pub fn fold_perf(script: &str) -> Result<String, String> {
+    use inferno::collapse::Collapse;
+    let mut options = inferno::collapse::perf::Options::default();
+    options.annotate_kernel = true;
+    options.include_pid = true;
+    options.nthreads = 1;
+    let mut out = Vec::new();
+    inferno::collapse::perf::Folder::from(options)
+        .collapse(script.as_bytes(), &mut out)
+        .map_err(|e| format!("cannot fold perf's samples: {e}"))?;
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// A frame perf could not name: `[unknown]`, or inferno's `[module]` for a
+/// module without symbols (`[nginx]`, `[libc.so.6]`).
+fn no_symbol(frame: &str) -> bool {
+    let frame = frame.strip_suffix("_[k]").unwrap_or(frame);
+    frame.starts_with('[') && frame.ends_with(']')
+}
+
+/// The share of samples taken in the kernel (a leaf frame marked `_[k]`);
+/// none when no frame is marked either way (py-spy sees Python frames only).
+pub fn kernel_share(stacks: &[Stack<'_>]) -> Option<f64> {
+    let total: u64 = stacks.iter().map(|s| s.count).sum();
+    // The vDSO is user space that perf files under the kernel's name.
+    let in_kernel = |f: &&str| f.ends_with("_[k]") && !f.contains("vdso");
+    let kernel: u64 = stacks.iter().filter(|s| s.frames.last().is_some_and(in_kernel)).map(|s| s.count).sum();
+    (kernel > 0 && total > 0).then(|| kernel as f64 / total as f64)
+}
+
 /// A function and the share of samples it was the leaf of (its own time).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hot {
@@ -98,9 +130,26 @@ pub fn static_flame_graph(folded: &str, title: &str) -> Result<String, String> {
     Ok(svg.find("<svg").map_or(svg.clone(), |at| svg[at..].to_string()))
 }
 
-/// How much slower the level ran with the profiler attached, in percent of its own req/s.
+/// How much slower the level ran with the profiler attached, in percent of
+/// its unprofiled req/s (the mean of the runs before and after, when both ran).
 pub fn cost_pct(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Option<f64> {
-    (unprofiled_rps > 0.0).then(|| (unprofiled_rps - profile.profiled_rps) / unprofiled_rps * 100.0)
+    let unprofiled = unprofiled_mean(profile, unprofiled_rps);
+    (unprofiled > 0.0).then(|| (unprofiled - profile.profiled_rps) / unprofiled * 100.0)
+}
+
+fn unprofiled_mean(profile: &record::ProfileRecord, unprofiled_rps: f64) -> f64 {
+    match profile.unprofiled_again_rps {
+        Some(again) => (unprofiled_rps + again) / 2.0,
+        None => unprofiled_rps,
+    }
+}
+
+/// How far the two unprofiled runs differ, in percent of their mean: a cost
+/// smaller than this is within the noise of one run.
+pub fn noise_pct(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Option<f64> {
+    let again = profile.unprofiled_again_rps?;
+    let mean = (unprofiled_rps + again) / 2.0;
+    (mean > 0.0).then(|| (unprofiled_rps - again).abs() / mean * 100.0)
 }
 
 /// A profile in a few lines of words, as the terminal and the stack page say
@@ -113,13 +162,23 @@ pub fn describe(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Vec<Str
     let stacks = parse(&profile.folded);
     let samples: u64 = stacks.iter().map(|s| s.count).sum();
     let metric = crate::units::metric;
+    let without = match profile.unprofiled_again_rps {
+        Some(again) => {
+            format!("{} and {} without the profiler (before and after)", metric(unprofiled_rps), metric(again))
+        }
+        None => format!("{} without the profiler", metric(unprofiled_rps)),
+    };
+    let change = |c: f64| if c < 0.0 { format!("{:.1}% more", -c) } else { format!("{c:.1}% fewer") };
+    let cost = match (cost_pct(profile, unprofiled_rps), noise_pct(profile, unprofiled_rps)) {
+        (Some(c), Some(n)) => format!(": {}, where the two runs without it differ by {n:.1}%", change(c)),
+        (Some(c), None) => format!(" ({})", change(c)),
+        _ => String::new(),
+    };
     let mut lines = vec![format!(
-        "{} at {} Hz per thread, {samples} samples; req/s {} without the profiler, {} with it{}",
+        "{} at {} Hz, {samples} samples; req/s {without}, {} with it{cost}",
         profile.tool,
         profile.rate_hz,
-        metric(unprofiled_rps),
         metric(profile.profiled_rps),
-        cost_pct(profile, unprofiled_rps).map_or(String::new(), |c| format!(" ({c:.1}% fewer)")),
     )];
     if let Some(states) = &profile.states {
         let seen = (states.idle + states.holding_gil + states.running_without_gil).max(1) as f64;
@@ -133,10 +192,25 @@ pub fn describe(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Vec<Str
             pct(states.running_without_gil)
         ));
     }
+    let unknown: u64 = stacks.iter().filter(|s| s.frames.last().is_some_and(|f| no_symbol(f))).map(|s| s.count).sum();
+    if unknown * 2 > samples {
+        lines.push(format!(
+            "{:.0}% of samples end in a frame without a symbol (shown as [module]): its binary has no \
+             symbol table (stripped), so the flame graph keeps the shape but not the names",
+            unknown as f64 / samples as f64 * 100.0
+        ));
+    }
+    if profile.tool.contains(":u)") {
+        lines.push("user space only: the kernel's perf_event_paranoid keeps kernel frames out".to_string());
+    } else if let Some(share) = kernel_share(&stacks) {
+        lines.push(format!("{:.1}% of samples in the kernel", share * 100.0));
+    }
     let top: Vec<String> =
         top_functions(&stacks, 5).iter().map(|h| format!("{} {:.1}%", h.function, h.share * 100.0)).collect();
     if !top.is_empty() {
-        lines.push(format!("most samples of their own (idle threads included): {}", top.join(", ")));
+        // py-spy samples every thread, waiting or not; perf only what runs on a CPU.
+        let which = if profile.tool.starts_with("py-spy") { "idle threads included" } else { "on a CPU" };
+        lines.push(format!("most samples of their own ({which}): {}", top.join(", ")));
     }
     lines
 }
@@ -172,6 +246,50 @@ process 7:\"python app.py\";<module> (app.py:30);serve (app.py:21) 5
         assert_eq!(top[1].function, "select (selectors.py)");
         assert_eq!(function("<module> (app.py:30)"), "<module> (app.py)");
         assert_eq!(function("nginx"), "nginx");
+    }
+
+    /// The cost is read against the mean of the unprofiled runs before and
+    /// after the profiled one, beside how far those two differ.
+    #[test]
+    fn the_cost_of_looking_is_read_against_the_noise() {
+        let profile = record::ProfileRecord {
+            tool: "py-spy 0.4.1".into(),
+            rate_hz: 20,
+            folded: FOLDED.into(),
+            states: None,
+            profiled_rps: 900.0,
+            unprofiled_again_rps: Some(1100.0),
+            unavailable: None,
+        };
+        assert_eq!(cost_pct(&profile, 900.0), Some(10.0));
+        assert_eq!(noise_pct(&profile, 900.0), Some(20.0));
+        let lines = describe(&profile, 900.0);
+        assert!(lines[0].contains("900.00 and 1.10k without the profiler (before and after), 900.00 with it: 10.0% fewer, where the two runs without it differ by 20.0%"), "{lines:?}");
+        let once = record::ProfileRecord { unprofiled_again_rps: None, ..profile };
+        assert_eq!((cost_pct(&once, 1000.0), noise_pct(&once, 1000.0)), (Some(10.0), None));
+    }
+
+    /// Two samples as `perf script` prints them: one in user space, one in the kernel.
+    #[test]
+    fn perf_samples_fold_with_kernel_frames_marked() {
+        let script = "\
+server 7/7 [001] 100.000001: cpu-clock:
+\t          4a1b2c main.handle+0x1c (/server)
+\t          4a0000 main.main+0x20 (/server)
+
+server 7/8 [001] 100.010001: cpu-clock:
+\tffffffff81000000 tcp_sendmsg+0x10 ([kernel.kallsyms])
+\t          4a1b2c main.handle+0x1c (/server)
+\t          4a0000 main.main+0x20 (/server)
+
+";
+        let folded = fold_perf(script).unwrap();
+        let stacks = parse(&folded);
+        assert_eq!(stacks.iter().map(|s| s.count).sum::<u64>(), 2, "{folded}");
+        assert!(folded.contains("server-7;main.main;main.handle 1"), "{folded}");
+        assert!(folded.contains("tcp_sendmsg_[k] 1"), "{folded}");
+        assert_eq!(kernel_share(&stacks), Some(0.5));
+        assert_eq!(kernel_share(&parse(FOLDED)), None);
     }
 
     /// Well-formed XML with the hot function's frame, the same bytes twice,

@@ -4,9 +4,9 @@
 # process, waits out the warm-up, then samples every server process through
 # the measured window. What it found goes to its output between
 # `stackbench-profiler:` lines, which the runner reads.
-# Usage: profile.sh WARMUP_S DURATION_S RATE_HZ CENSUS_EVERY_S
+# Usage: profile.sh WARMUP_S DURATION_S PYSPY_RATE_HZ CENSUS_EVERY_S PERF_RATE_HZ
 set -u
-warmup=$1 duration=$2 rate=$3 every=$4
+warmup=$1 duration=$2 rate=$3 every=$4 perf_rate=$5
 mark() { echo "stackbench-profiler: $*"; }
 
 # The server's processes: PID 1 (the server container's init) and this
@@ -20,40 +20,70 @@ server_pids() {
         END { for (p in parent) { q = p; while (q != "" && q != 1 && q != 0) q = parent[q]; if (q == 1 && p != 1) print p } }' \
         | sort -n
 }
+# A Python server: py-spy on every interpreter (idle threads included), and a
+# census of thread states through the window, at a low rate (a dump of each
+# server process; a process started since is found at the next one).
+python_profile() {
+    mark tool "$(py-spy --version)"
+    mark rate "$rate"
+    mark main "$main $comm"
+    sleep "$warmup"
+    (
+        end=$(( $(date +%s) + duration ))
+        while [ "$(date +%s)" -lt "$end" ]; do
+            mark dump
+            for pid in $(server_pids); do
+                py-spy dump --pid "$pid" --json 2>/dev/null
+            done
+            sleep "$every"
+        done
+    ) &
+    census=$!
+    if ! py-spy record --pid "$main" --subprocesses --idle --rate "$rate" --duration "$duration" \
+            --format raw --output /tmp/folded >/tmp/record.log 2>&1; then
+        mark unavailable "py-spy record failed: $(tail -c 300 /tmp/record.log | tr '\n' ' ')"
+    fi
+    wait "$census"
+    mark folded
+    cat /tmp/folded 2>/dev/null
+    mark end
+}
+
+# A native server (Go, nginx, Node): perf samples every server process on the
+# cpu-clock software event (this VM has no hardware counters), kernel frames
+# included when the kernel allows, else user space only; symbols are read
+# from the server container's own files (/proc/MAIN/root).
+native_profile() {
+    pyspy=$(head -c 200 /tmp/probe.err | tr '\n' ' ')
+    sleep "$warmup"
+    pids=$(server_pids | paste -sd, -)
+    for event in cpu-clock cpu-clock:u; do
+        if perf record -e "$event" -F "$perf_rate" -g -p "$pids" -o /tmp/perf.data -- sleep "$duration" \
+                >/tmp/perf.log 2>&1; then
+            # The event as recorded: at perf_event_paranoid 2 perf falls back to user space (`:u`).
+            recorded=$(perf evlist -i /tmp/perf.data 2>/dev/null | head -n 1)
+            mark tool "$(perf --version) (${recorded:-$event})"
+            mark rate "$perf_rate"
+            mark main "$main $comm"
+            mark perf
+            # One line per sample without its period, so that each counts once.
+            perf script -i /tmp/perf.data --symfs "/proc/$main/root" -F comm,pid,tid,time,event,ip,sym,dso 2>/dev/null
+            mark end
+            return
+        fi
+    done
+    why=$(grep -v '^ *$' /tmp/perf.log | head -n 3 | tr '\n' ' ' | head -c 300)
+    mark unavailable "no Python interpreter in the server's main process ($comm; py-spy: $pyspy), and perf could not sample it here: $why"
+}
+
 main=$(awk '/^PPid:\t1$/ { split(FILENAME, p, "/"); print p[3] }' /proc/[0-9]*/status 2>/dev/null | sort -n | head -n 1)
 if [ -z "$main" ]; then
     mark unavailable "no server process was found in the server container's PID namespace"
     exit 0
 fi
 comm=$(cat "/proc/$main/comm" 2>/dev/null)
-# py-spy reads Python interpreters only: a native server (Go, nginx, Node) has none.
-if ! py-spy dump --pid "$main" >/dev/null 2>/tmp/probe.err; then
-    why=$(head -c 300 /tmp/probe.err | tr '\n' ' ')
-    mark unavailable "py-spy found no Python interpreter in the server's main process ($comm): $why"
-    exit 0
+if py-spy dump --pid "$main" >/dev/null 2>/tmp/probe.err; then
+    python_profile
+else
+    native_profile
 fi
-mark tool "$(py-spy --version)"
-mark main "$main $comm"
-sleep "$warmup"
-
-# A census of thread states through the window, at a low rate: a dump of
-# each server process (a process started since is found at the next one).
-(
-    end=$(( $(date +%s) + duration ))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        mark dump
-        for pid in $(server_pids); do
-            py-spy dump --pid "$pid" --json 2>/dev/null
-        done
-        sleep "$every"
-    done
-) &
-census=$!
-if ! py-spy record --pid "$main" --subprocesses --idle --rate "$rate" --duration "$duration" \
-        --format raw --output /tmp/folded >/tmp/record.log 2>&1; then
-    mark unavailable "py-spy record failed: $(tail -c 300 /tmp/record.log | tr '\n' ' ')"
-fi
-wait "$census"
-mark folded
-cat /tmp/folded 2>/dev/null
-mark end

@@ -106,6 +106,7 @@ impl Runner<'_> {
                 open_files: self.open_files(),
                 pid_namespace_of: None,
                 capabilities: Vec::new(),
+                seccomp_unconfined: false,
             };
             let running = engine.start(&spec).await?;
             containers.track(engine, &running.id);

@@ -86,7 +86,16 @@ impl Runner<'_> {
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
                 if profiled && !self.cancel.is_cancelled() {
                     self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
-                    let profile = self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?;
+                    let mut profile = self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?;
+                    if !self.cancel.is_cancelled() {
+                        // Once more without the profiler (A B A): how far the two unprofiled runs differ
+                        // is the noise its cost is read against.
+                        self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
+                        self.emit(Event::Step("the level once more without the profiler, for the cost of looking"));
+                        let again = self.run_level(plan, run_id, endpoint, connections, repeat, &server).await?;
+                        profile.unprofiled_again_rps =
+                            again.load.filter(|_| again.failure.is_none()).map(|load| load.rps);
+                    }
                     let svg = crate::profile::write_flame_graph(&profile, path, endpoint, connections, plan);
                     let level = record.levels.last_mut().expect("just pushed");
                     level.profile = Some(profile);

@@ -1,10 +1,11 @@
 //! Profiles of the server under load: one level run again with a profiler
 //! container attached to the server container's processes.
 //!
-//! The profiler image (`profiler/`, embedded) holds py-spy; its script finds
-//! the server's main process in the PID namespace it shares, waits out the
-//! warm-up, samples every server process through the measured window and
-//! prints what it found between `stackbench-profiler:` lines.
+//! The profiler image (`profiler/`, embedded) holds py-spy and perf; its
+//! script finds the server's main process in the PID namespace it shares,
+//! waits out the warm-up, samples every server process through the measured
+//! window (py-spy when it finds a Python interpreter, else perf) and prints
+//! what it found between `stackbench-profiler:` lines.
 
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ const BASE: &str = "debian:bookworm";
 pub const RATE_HZ: u32 = 20;
 /// Seconds between two thread-state snapshots (each a whole `py-spy dump`).
 const CENSUS_EVERY_S: u32 = 1;
+/// perf's samples per second (of each thread) for a native server: taken by the kernel, they cost little.
+pub const PERF_RATE_HZ: u32 = 99;
 /// The marker of the profiler's output sections.
 const MARK: &str = "stackbench-profiler: ";
 
@@ -87,18 +90,24 @@ impl Runner<'_> {
         server: &Server,
     ) -> Result<ProfileRecord, Halt> {
         self.emit(Event::Step(&format!(
-            "profiling {} {} at {connections} connections: the level again, with py-spy at {RATE_HZ} Hz on \
-             every server process (on the generator's CPUs {:?})",
+            "profiling {} {} at {connections} connections: the level again, with a profiler on every server \
+             process (py-spy at {RATE_HZ} Hz for Python, else perf at {PERF_RATE_HZ} Hz) on the generator's CPUs {:?}",
             endpoint.method, endpoint.path, plan.generator_cpus
         )));
         let secs = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
         let spec = ContainerSpec {
             name: format!("stackbench-{run_id}-profiler-{}", self.next_container()),
             image: image_tag(),
-            cmd: [secs(plan.warmup), secs(plan.duration), u64::from(RATE_HZ), u64::from(CENSUS_EVERY_S)]
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+            cmd: [
+                secs(plan.warmup),
+                secs(plan.duration),
+                u64::from(RATE_HZ),
+                u64::from(CENSUS_EVERY_S),
+                u64::from(PERF_RATE_HZ),
+            ]
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
             env: Vec::new(),
             labels: run_labels(run_id),
             cpus: 1.0,
@@ -111,6 +120,9 @@ impl Runner<'_> {
             open_files: 1024,
             pid_namespace_of: Some(server.running.id.clone()),
             capabilities: vec!["SYS_PTRACE".into()],
+            // perf_event_open reaches the kernel, whose perf_event_paranoid decides (2 here: user
+            // space of processes it may trace); Docker 20.10 knows no CAP_PERFMON, only SYS_ADMIN.
+            seccomp_unconfined: true,
         };
         let mut containers = Containers::default();
         let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
@@ -169,15 +181,18 @@ pub(crate) fn parse_output(output: &str) -> ProfileRecord {
         folded: String::new(),
         states: None,
         profiled_rps: 0.0,
+        unprofiled_again_rps: None,
         unavailable: None,
     };
     let mut section = "";
     let mut dumps: Vec<String> = Vec::new();
+    let mut perf = String::new();
     for line in output.lines() {
         if let Some(marked) = line.strip_prefix(MARK) {
             let (what, rest) = marked.split_once(' ').unwrap_or((marked, ""));
             match what {
                 "tool" => profile.tool = rest.trim().to_string(),
+                "rate" => profile.rate_hz = rest.trim().parse().unwrap_or(profile.rate_hz),
                 "unavailable" => profile.unavailable = Some(rest.trim().to_string()),
                 "dump" => dumps.push(String::new()),
                 _ => {}
@@ -191,11 +206,21 @@ pub(crate) fn parse_output(output: &str) -> ProfileRecord {
                 dump.push_str(line);
                 dump.push('\n');
             }
+            "perf" => {
+                perf.push_str(line);
+                perf.push('\n');
+            }
             "folded" if !line.trim().is_empty() => {
                 profile.folded.push_str(line.trim_end());
                 profile.folded.push('\n');
             }
             _ => {}
+        }
+    }
+    if !perf.is_empty() {
+        match report::profile::fold_perf(&perf) {
+            Ok(folded) => profile.folded = folded,
+            Err(why) => profile.unavailable = Some(why),
         }
     }
     let mut states = ThreadStates::default();
@@ -256,6 +281,18 @@ stackbench-profiler: end
         assert_eq!(p.folded, "a (x.py:1);b (x.py:2) 10\na (x.py:1) 3\n");
         assert_eq!(p.states, Some(ThreadStates { snapshots: 2, idle: 1, holding_gil: 1, running_without_gil: 1 }));
         assert_eq!(p.unavailable, None);
+    }
+
+    #[test]
+    fn perf_samples_are_folded() {
+        let out = "stackbench-profiler: tool perf version 6.1.187 (cpu-clock)\nstackbench-profiler: rate 99\n\
+                   stackbench-profiler: perf\nnginx 7/7 [001] 1.000001: cpu-clock:\n\
+                   \t  4a1b2c ngx_http_handler+0x1c (/usr/sbin/nginx)\n\t  4a0000 main+0x20 (/usr/sbin/nginx)\n\n\
+                   stackbench-profiler: end\n";
+        let p = parse_output(out);
+        assert_eq!((p.tool.as_str(), p.rate_hz), ("perf version 6.1.187 (cpu-clock)", 99));
+        assert_eq!(p.folded.trim(), "nginx-7;main;ngx_http_handler 1");
+        assert!(p.states.is_none() && p.unavailable.is_none());
     }
 
     #[test]

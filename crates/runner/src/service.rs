@@ -195,6 +195,7 @@ impl Runner<'_> {
             open_files: self.open_files(),
             pid_namespace_of: None,
             capabilities: Vec::new(),
+            seccomp_unconfined: false,
         };
         self.emit(Event::Step(&format!(
             "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",
