@@ -82,11 +82,12 @@ fn long_level_scenario(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// A scenario around the Perl test server in `dir`: `server_extra` goes into
-/// [server], `workload` into [workload] (no warm-up; one endpoint, /health).
+/// [server], `workload` into [workload] (no warm-up unless it sets one; one endpoint, /health).
 fn write_scenario(dir: &Path, name: &str, server_extra: &str, workload: &str) -> PathBuf {
     let file = dir.join(format!("{name}.toml"));
     let build = if server_extra.contains("build =") { "" } else { "build = \"docker/tests/context\"" };
     let ready = if server_extra.contains("ready =") { "" } else { "ready = { path = \"/health\", timeout = \"20s\" }" };
+    let warmup = if workload.contains("warmup =") { "" } else { "warmup = \"0s\"" };
     let text = format!(
         r#"
 name = "{name}"
@@ -97,7 +98,7 @@ memory = "64m"
 {ready}
 {server_extra}
 [workload]
-warmup = "0s"
+{warmup}
 {workload}
 [[workload.endpoints]]
 name = "health"
@@ -557,7 +558,9 @@ fn a_native_server_is_profiled_with_perf() {
     let _engine = crate::util::engine_lock();
     let name = "cli-profile-native";
     let dir = temp_dir(name);
-    let file = write_scenario(dir.path(), name, "", "duration = \"2s\"\nconnections = [2]");
+    // A warm-up: the server forks a process per connection, and perf follows the processes there
+    // are when the window opens.
+    let file = write_scenario(dir.path(), name, "", "warmup = \"1s\"\nduration = \"2s\"\nconnections = [2]");
     let results = dir.path().join("results");
     let stderr = bench_profiled(&file, &results);
     let record = record_of(&results, name);

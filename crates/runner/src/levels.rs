@@ -50,8 +50,16 @@ impl Runner<'_> {
         if self.options.verify_only {
             return Ok(());
         }
+        // A profiler that cannot be built costs the profiles, not the run: each says why.
+        let mut no_profiler = None;
         if plan.endpoints.iter().any(|e| e.profile_at.is_some()) {
-            self.prepare_profiler(record).await?;
+            match self.prepare_profiler(record).await {
+                Err(Halt::Failed(why)) if !self.cancel.is_cancelled() => {
+                    self.emit(Event::Warning(&format!("no profiles in this run: {why}")));
+                    no_profiler = Some(why);
+                }
+                other => other?,
+            }
         }
         if let Some(image) = &self.generator_image {
             self.prepare_generators(image).await?;
@@ -85,9 +93,14 @@ impl Runner<'_> {
                 save(record, path)?;
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
                 if profiled && !self.cancel.is_cancelled() {
-                    self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
-                    let mut profile = self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?;
-                    if !self.cancel.is_cancelled() {
+                    let mut profile = match &no_profiler {
+                        Some(why) => crate::profile::unavailable(format!("the profiler image did not build: {why}")),
+                        None => {
+                            self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
+                            self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?
+                        }
+                    };
+                    if no_profiler.is_none() && !self.cancel.is_cancelled() {
                         // Once more without the profiler (A B A): how far the two unprofiled runs differ
                         // is the noise its cost is read against.
                         self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;

@@ -172,18 +172,23 @@ pub(crate) fn write_flame_graph(
     Some(path)
 }
 
-/// What the profiler container printed, read back: the tool, the folded
-/// stacks, the thread states of its snapshots, or why there is no profile.
-pub(crate) fn parse_output(output: &str) -> ProfileRecord {
-    let mut profile = ProfileRecord {
+/// A profile that could not be taken, saying why.
+pub(crate) fn unavailable(why: String) -> ProfileRecord {
+    ProfileRecord {
         tool: String::new(),
         rate_hz: RATE_HZ,
         folded: String::new(),
         states: None,
         profiled_rps: 0.0,
         unprofiled_again_rps: None,
-        unavailable: None,
-    };
+        unavailable: Some(why),
+    }
+}
+
+/// What the profiler container printed, read back: the tool, the folded
+/// stacks, the thread states of its snapshots, or why there is no profile.
+pub(crate) fn parse_output(output: &str) -> ProfileRecord {
+    let mut profile = ProfileRecord { unavailable: None, ..unavailable(String::new()) };
     let mut section = "";
     let mut dumps: Vec<String> = Vec::new();
     let mut perf = String::new();
