@@ -52,8 +52,8 @@ pub struct BenchOpts {
     #[arg(long)]
     pub no_capacity: bool,
     /// Profile the server: each endpoint's `profile_at` level (else its first) is run again with a
-    /// sampling profiler attached to every server process (py-spy for Python), and the cost of looking is
-    /// the req/s of that run beside the level's own
+    /// sampling profiler on every server process (py-spy for Python, else perf), then once more without
+    /// it; the cost of looking is the profiled req/s against the two unprofiled runs
     #[arg(long)]
     pub profile: bool,
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
@@ -310,6 +310,22 @@ async fn watch_signals(cancel: Cancel) {
     }
 }
 
+/// Draws a level's profile as a flame graph beside its results file
+/// (`RUN.profile-ENDPOINT-CONNECTIONS.svg`); none without samples.
+fn write_flame_graph(
+    scenario: &str,
+    level: &record::LevelRecord,
+    results: &std::path::Path,
+) -> Result<Option<PathBuf>, String> {
+    let Some(profile) = level.profile.as_ref().filter(|p| !p.folded.is_empty()) else { return Ok(None) };
+    let title =
+        format!("{scenario}: {} {} at {} connections ({})", level.method, level.path, level.connections, profile.tool);
+    let svg = report::profile::flame_graph(&profile.folded, &title)?;
+    let path = results.with_extension(format!("profile-{}-{}.svg", level.endpoint, level.connections));
+    std::fs::write(&path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(Some(path))
+}
+
 fn print_event(event: Event<'_>, progress: &Progress) {
     match event {
         Event::Detail(s) => return progress.detail(s),
@@ -321,14 +337,17 @@ fn print_event(event: Event<'_>, progress: &Progress) {
         Event::Warning(s) => eprintln!("warning: {s}"),
         Event::Detail(_) | Event::Measuring { .. } => {}
         Event::Level(level) => eprintln!("    {}", table::level_line(level)),
-        Event::Profile { level, svg } => {
+        Event::Profile { scenario, level, results } => {
             let Some(profile) = &level.profile else { return };
             let own_rps = level.load.as_ref().map_or(0.0, |l| l.rps);
             for line in report::profile::describe(profile, own_rps) {
                 eprintln!("    {line}");
             }
-            if let Some(svg) = svg {
-                eprintln!("    flame graph: {}", svg.display());
+            match write_flame_graph(scenario, level, results) {
+                Ok(Some(svg)) => eprintln!("    flame graph: {}", svg.display()),
+                Ok(None) => {}
+                // The folded stacks are in the results file: the report draws them again.
+                Err(why) => eprintln!("warning: no flame graph beside the results: {why}"),
             }
         }
         Event::Probe(probe) => eprintln!("    {}", crate::capacity::probe_line(probe)),

@@ -23,21 +23,6 @@ pub fn parse(folded: &str) -> Vec<Stack<'_>> {
         .collect()
 }
 
-/// `perf script` output folded by inferno's perf collapser: each process its
-/// own root frame (`name-PID`), kernel frames marked `_[k]`.
-pub fn fold_perf(script: &str) -> Result<String, String> {
-    use inferno::collapse::Collapse;
-    let mut options = inferno::collapse::perf::Options::default();
-    options.annotate_kernel = true;
-    options.include_pid = true;
-    options.nthreads = 1;
-    let mut out = Vec::new();
-    inferno::collapse::perf::Folder::from(options)
-        .collapse(script.as_bytes(), &mut out)
-        .map_err(|e| format!("cannot fold perf's samples: {e}"))?;
-    String::from_utf8(out).map_err(|e| e.to_string())
-}
-
 /// A frame perf could not name: `[unknown]`, or inferno's `[module]` for a
 /// module without symbols (`[nginx]`, `[libc.so.6]`).
 fn no_symbol(frame: &str) -> bool {
@@ -269,26 +254,12 @@ process 7:\"python app.py\";<module> (app.py:30);serve (app.py:21) 5
         assert_eq!((cost_pct(&once, 1000.0), noise_pct(&once, 1000.0)), (Some(10.0), None));
     }
 
-    /// Two samples as `perf script` prints them: one in user space, one in the kernel.
+    /// perf's stacks mark kernel frames `_[k]` (the vDSO, user space, aside).
     #[test]
-    fn perf_samples_fold_with_kernel_frames_marked() {
-        let script = "\
-server 7/7 [001] 100.000001: cpu-clock:
-\t          4a1b2c main.handle+0x1c (/server)
-\t          4a0000 main.main+0x20 (/server)
-
-server 7/8 [001] 100.010001: cpu-clock:
-\tffffffff81000000 tcp_sendmsg+0x10 ([kernel.kallsyms])
-\t          4a1b2c main.handle+0x1c (/server)
-\t          4a0000 main.main+0x20 (/server)
-
-";
-        let folded = fold_perf(script).unwrap();
-        let stacks = parse(&folded);
-        assert_eq!(stacks.iter().map(|s| s.count).sum::<u64>(), 2, "{folded}");
-        assert!(folded.contains("server-7;main.main;main.handle 1"), "{folded}");
-        assert!(folded.contains("tcp_sendmsg_[k] 1"), "{folded}");
-        assert_eq!(kernel_share(&stacks), Some(0.5));
+    fn the_kernel_share_counts_kernel_leaves() {
+        let folded = "server-7;main.main;main.handle 1\nserver-7;main.main;main.handle;tcp_sendmsg_[k] 1\n\
+                      server-7;main.main;[[vdso]]_[k] 2\n";
+        assert_eq!(kernel_share(&parse(folded)), Some(0.25));
         assert_eq!(kernel_share(&parse(FOLDED)), None);
     }
 

@@ -109,12 +109,11 @@ impl Runner<'_> {
                         profile.unprofiled_again_rps =
                             again.load.filter(|_| again.failure.is_none()).map(|load| load.rps);
                     }
-                    let svg = crate::profile::write_flame_graph(&profile, path, endpoint, connections, plan);
                     let level = record.levels.last_mut().expect("just pushed");
                     level.profile = Some(profile);
                     save(record, path)?;
                     let level = record.levels.last().expect("just pushed");
-                    self.emit(Event::Profile { level, svg: svg.as_deref() });
+                    self.emit(Event::Profile { scenario: &plan.name, level, results: path });
                 }
             }
             let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };

@@ -41,8 +41,8 @@ pub enum Event<'a> {
     Probe(&'a loadgen::capacity::Probe),
     /// A capacity search ended and was written to the results file.
     Capacity(&'a record::CapacityRecord),
-    /// A level's profile was taken and written with it (its flame graph at `svg`, when drawn).
-    Profile { level: &'a record::LevelRecord, svg: Option<&'a std::path::Path> },
+    /// A level's profile was taken and written with it to the results file `results`.
+    Profile { scenario: &'a str, level: &'a record::LevelRecord, results: &'a std::path::Path },
     /// Load from this process starts: `length` with its warm-up; `control`
     /// tells how it goes (live counts) until the level or probe's own event.
     Measuring { length: std::time::Duration, control: &'a loadgen::Control },

@@ -34,13 +34,10 @@ pub const PERF_RATE_HZ: u32 = 99;
 /// The marker of the profiler's output sections.
 const MARK: &str = "stackbench-profiler: ";
 
-/// The profiler image's tag: named after a hash of what it is built from, so a change rebuilds it.
+/// The profiler image's tag: named after a hash of what it is built from (as
+/// the generator image's is), so a change rebuilds it.
 fn image_tag() -> String {
-    let hash = DOCKERFILE
-        .bytes()
-        .chain(SCRIPT.bytes())
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    format!("stackbench/profiler:{:012x}", hash & 0xffff_ffff_ffff)
+    format!("stackbench/profiler:{}", &crate::sha256_hex(format!("{DOCKERFILE}{SCRIPT}").as_bytes())[..12])
 }
 
 impl Runner<'_> {
@@ -49,7 +46,7 @@ impl Runner<'_> {
         let tag = image_tag();
         if !self.engine.has_image(&tag).await {
             self.ensure_base(&self.engine, BASE).await?;
-            self.emit(Event::Step(&format!("building the profiler image {tag} (py-spy)")));
+            self.emit(Event::Step(&format!("building the profiler image {tag} (py-spy and perf)")));
             let context = tempfile::Builder::new()
                 .prefix("stackbench-profiler-")
                 .tempdir()
@@ -150,26 +147,19 @@ impl Runner<'_> {
     }
 }
 
-/// Draws the profile's flame graph beside the results file
-/// (`RUN.profile-ENDPOINT-CONNECTIONS.svg`) and returns its path; none
-/// without samples, or when it could not be written (the folded stacks are in
-/// the results file, and the report draws them again).
-pub(crate) fn write_flame_graph(
-    profile: &ProfileRecord,
-    results: &std::path::Path,
-    endpoint: &EndpointPlan,
-    connections: usize,
-    plan: &Plan,
-) -> Option<std::path::PathBuf> {
-    if profile.folded.is_empty() {
-        return None;
-    }
-    let title =
-        format!("{}: {} {} at {connections} connections ({})", plan.name, endpoint.method, endpoint.path, profile.tool);
-    let svg = report::profile::flame_graph(&profile.folded, &title).ok()?;
-    let path = results.with_extension(format!("profile-{}-{connections}.svg", endpoint.name));
-    std::fs::write(&path, svg).ok()?;
-    Some(path)
+/// `perf script` output folded by inferno's perf collapser: each process its
+/// own root frame (`name-PID`), kernel frames marked `_[k]`.
+fn fold_perf(script: &str) -> Result<String, String> {
+    use inferno::collapse::Collapse;
+    let mut options = inferno::collapse::perf::Options::default();
+    options.annotate_kernel = true;
+    options.include_pid = true;
+    options.nthreads = 1;
+    let mut out = Vec::new();
+    inferno::collapse::perf::Folder::from(options)
+        .collapse(script.as_bytes(), &mut out)
+        .map_err(|e| format!("cannot fold perf's samples: {e}"))?;
+    String::from_utf8(out).map_err(|e| e.to_string())
 }
 
 /// A profile that could not be taken, saying why.
@@ -223,7 +213,7 @@ pub(crate) fn parse_output(output: &str) -> ProfileRecord {
         }
     }
     if !perf.is_empty() {
-        match report::profile::fold_perf(&perf) {
+        match fold_perf(&perf) {
             Ok(folded) => profile.folded = folded,
             Err(why) => profile.unavailable = Some(why),
         }
@@ -298,6 +288,26 @@ stackbench-profiler: end
         assert_eq!((p.tool.as_str(), p.rate_hz), ("perf version 6.1.187 (cpu-clock)", 99));
         assert_eq!(p.folded.trim(), "nginx-7;main;ngx_http_handler 1");
         assert!(p.states.is_none() && p.unavailable.is_none());
+    }
+
+    /// Two samples as `perf script` prints them: one in user space, one in the kernel.
+    #[test]
+    fn perf_samples_fold_with_kernel_frames_marked() {
+        let script = "\
+server 7/7 [001] 100.000001: cpu-clock:
+\t          4a1b2c main.handle+0x1c (/server)
+\t          4a0000 main.main+0x20 (/server)
+
+server 7/8 [001] 100.010001: cpu-clock:
+\tffffffff81000000 tcp_sendmsg+0x10 ([kernel.kallsyms])
+\t          4a1b2c main.handle+0x1c (/server)
+\t          4a0000 main.main+0x20 (/server)
+
+";
+        let folded = fold_perf(script).unwrap();
+        let mut lines: Vec<&str> = folded.lines().collect();
+        lines.sort_unstable();
+        assert_eq!(lines, ["server-7;main.main;main.handle 1", "server-7;main.main;main.handle;tcp_sendmsg_[k] 1"]);
     }
 
     #[test]
