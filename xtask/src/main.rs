@@ -6,6 +6,7 @@
 mod bench;
 mod bench_loadgen;
 mod bench_overload;
+mod bench_profile;
 mod new;
 mod report;
 mod setup;
@@ -29,7 +30,10 @@ commands:
   bench-loadgen        compare `stackbench load` with wrk against nginx on this machine
                        [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]
   bench-overload       wrk and `stackbench load` against a server past its capacity (40 slots x
-                       100 ms, 2000 connections): completed req/s and latency side by side [--duration 10s]";
+                       100 ms, 2000 connections): completed req/s and latency side by side [--duration 10s]
+  bench-profile        the profiler's cost on three Python stacks: each level without, with and again
+                       without it, repeated; the median cost per stack [--repeat 5] [--duration 5s]
+                       [--profile-rate HZ] [SCENARIO:ENDPOINT...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("new") => new::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
         Some("bench-overload") => bench_overload::run(&args[1..]),
+        Some("bench-profile") => bench_profile::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

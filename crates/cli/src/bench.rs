@@ -51,11 +51,19 @@ pub struct BenchOpts {
     /// Skip the capacity search after the connection levels
     #[arg(long)]
     pub no_capacity: bool,
-    /// Profile the server: each endpoint's `profile_at` level (else its first) is run again with a
-    /// sampling profiler on every server process (py-spy for Python, else perf), then once more without
-    /// it; the cost of looking is the profiled req/s against the two unprofiled runs
+    /// Profile the server: each endpoint's `profile_at` (a level, else its first, or its confirmed
+    /// capacity) is run again with a sampling profiler on every server process (py-spy for Python, else
+    /// perf), then once more without it; the cost of looking is the profiled run against the two
+    /// unprofiled ones
     #[arg(long)]
     pub profile: bool,
+    /// Profile every endpoint at this level (a connection count) or at `capacity` (the rate its
+    /// capacity search confirms), over the scenario's `profile_at`; implies --profile
+    #[arg(long, value_name = "N|capacity", value_parser = profile_at)]
+    pub profile_at: Option<scenario::ProfileAt>,
+    /// py-spy's samples per second of each server thread in a profile (perf's rate is fixed)
+    #[arg(long, value_name = "HZ", default_value_t = runner::PROFILE_RATE_HZ, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub profile_rate: u32,
     /// Set an environment variable on a service over the scenario's, e.g. db.ROWS=1000 (repeatable; recorded)
     #[arg(long = "set", value_name = "SERVICE.KEY=VALUE")]
     pub overrides: Vec<plan::Override>,
@@ -123,6 +131,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
             overrides: opts.overrides.clone(),
             server_address: opts.server_address,
             profile: opts.profile,
+            profile_at: opts.profile_at.clone(),
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
@@ -130,6 +139,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         verify_only: opts.verify_only,
         sweep: !opts.capacity_only,
         capacity: !opts.no_capacity,
+        profile_rate_hz: opts.profile_rate,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -137,6 +147,14 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(run_suite(loaded, options, &opts))
+}
+
+/// `--profile-at`: a connection count, or a word the plan checks.
+fn profile_at(value: &str) -> Result<scenario::ProfileAt, String> {
+    Ok(match value.parse() {
+        Ok(n) => scenario::ProfileAt::Connections(n),
+        Err(_) => scenario::ProfileAt::Named(value.to_string()),
+    })
 }
 
 /// Keeps the scenarios that have an endpoint named in `--endpoints`; every
@@ -312,18 +330,27 @@ async fn watch_signals(cancel: Cancel) {
 
 /// Draws a level's profile as a flame graph beside its results file
 /// (`RUN.profile-ENDPOINT-CONNECTIONS.svg`); none without samples.
+/// The flame graph of a profile beside the results file: `RUN.profile-ENDPOINT-AT.svg`,
+/// `AT` the level's connections or `capacity`.
 fn write_flame_graph(
     scenario: &str,
-    level: &record::LevelRecord,
+    (endpoint, method, path): (&str, &str, &str),
+    at: Option<usize>,
+    profile: &record::ProfileRecord,
     results: &std::path::Path,
 ) -> Result<Option<PathBuf>, String> {
-    let Some(profile) = level.profile.as_ref().filter(|p| !p.folded.is_empty()) else { return Ok(None) };
-    let title =
-        format!("{scenario}: {} {} at {} connections ({})", level.method, level.path, level.connections, profile.tool);
+    if profile.folded.is_empty() {
+        return Ok(None);
+    }
+    let (title_at, file_at) = match at {
+        Some(connections) => (format!("{connections} connections"), connections.to_string()),
+        None => ("its capacity".to_string(), "capacity".to_string()),
+    };
+    let title = format!("{scenario}: {method} {path} at {title_at} ({})", profile.tool);
     let svg = report::profile::flame_graph(&profile.folded, &title)?;
-    let path = results.with_extension(format!("profile-{}-{}.svg", level.endpoint, level.connections));
-    std::fs::write(&path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(Some(path))
+    let svg_path = results.with_extension(format!("profile-{endpoint}-{file_at}.svg"));
+    std::fs::write(&svg_path, svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
+    Ok(Some(svg_path))
 }
 
 fn print_event(event: Event<'_>, progress: &Progress) {
@@ -337,13 +364,11 @@ fn print_event(event: Event<'_>, progress: &Progress) {
         Event::Warning(s) => eprintln!("warning: {s}"),
         Event::Detail(_) | Event::Measuring { .. } => {}
         Event::Level(level) => eprintln!("    {}", table::level_line(level)),
-        Event::Profile { scenario, level, results } => {
-            let Some(profile) = &level.profile else { return };
-            let own_rps = level.load.as_ref().map_or(0.0, |l| l.rps);
-            for line in report::profile::describe(profile, own_rps) {
+        Event::Profile { scenario, endpoint, method, path, at, profile, before_rps, results } => {
+            for line in report::profile::describe(profile, before_rps) {
                 eprintln!("    {line}");
             }
-            match write_flame_graph(scenario, level, results) {
+            match write_flame_graph(scenario, (endpoint, method, path), at, profile, results) {
                 Ok(Some(svg)) => eprintln!("    flame graph: {}", svg.display()),
                 Ok(None) => {}
                 // The folded stacks are in the results file: the report draws them again.

@@ -499,18 +499,14 @@ fn python_scenario(dir: &Path, name: &str, workload: &str) -> PathBuf {
     write_scenario(dir, name, "build = \"cli/tests/profile-context\"", workload)
 }
 
-/// Runs `stackbench bench FILE --profile` to its end, which must succeed; returns what it printed.
-fn bench_profiled(file: &Path, results: &Path) -> String {
+/// Runs `stackbench bench FILE --profile EXTRA` to its end, which must succeed; returns what it printed.
+fn bench_profiled(file: &Path, results: &Path, extra: &[&str]) -> String {
     let root = crates_dir();
-    let out = stackbench(&[
-        "bench",
-        file.to_str().unwrap(),
-        "--root",
-        root.to_str().unwrap(),
-        "--results",
-        results.to_str().unwrap(),
-        "--profile",
-    ]);
+    let mut args =
+        vec!["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--results", results.to_str().unwrap()];
+    args.push("--profile");
+    args.extend(extra);
+    let out = stackbench(&args);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     stderr
@@ -531,7 +527,7 @@ fn a_profiled_level_finds_the_hot_function_and_leaves_no_profiler() {
     let dir = temp_dir(name);
     let file = python_scenario(dir.path(), name, "duration = \"3s\"\nconnections = [4]");
     let results = dir.path().join("results");
-    let stderr = bench_profiled(&file, &results);
+    let stderr = bench_profiled(&file, &results, &[]);
     let record = record_of(&results, name);
     let level = &record.levels[0];
     let profile = level.profile.as_ref().unwrap_or_else(|| panic!("no profile: {stderr}"));
@@ -562,7 +558,7 @@ fn a_native_server_is_profiled_with_perf() {
     // are when the window opens.
     let file = write_scenario(dir.path(), name, "", "warmup = \"1s\"\nduration = \"2s\"\nconnections = [2]");
     let results = dir.path().join("results");
-    let stderr = bench_profiled(&file, &results);
+    let stderr = bench_profiled(&file, &results, &[]);
     let record = record_of(&results, name);
     let profile = record.levels[0].profile.as_ref().expect("a profile");
     assert_eq!(profile.unavailable, None, "{stderr}");
@@ -572,6 +568,37 @@ fn a_native_server_is_profiled_with_perf() {
     // Each stack starts at its process (`perl-PID`); libperl's functions have symbols.
     assert!(stacks.iter().all(|s| s.frames[0].starts_with("perl-")), "{}", profile.folded);
     assert!(profile.folded.contains("Perl_"), "{}", profile.folded);
+    assert!(containers_of_run(&record.run_id).is_empty());
+}
+
+/// `profile_at = "capacity"`: the rate the search confirmed is run again
+/// (open loop) with the profiler, its cost read in p99 against the
+/// confirming hold and one more unprofiled run.
+#[test]
+fn the_confirmed_capacity_is_profiled() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-profile-capacity";
+    let dir = temp_dir(name);
+    let file = python_scenario(dir.path(), name, "duration = \"2s\"\nconnections = [4]\nslo = { p99 = \"400ms\" }");
+    // The file ends with the endpoint's table.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("profile_at = \"capacity\"\n");
+    std::fs::write(&file, text).unwrap();
+    let results = dir.path().join("results");
+    let stderr = bench_profiled(&file, &results, &["--capacity-only"]);
+    let record = record_of(&results, name);
+    let search = &record.capacities[0];
+    let capacity = search.capacity.capacity_rps.unwrap_or_else(|| panic!("no capacity found: {stderr}"));
+    let profile = search.profile.as_ref().unwrap_or_else(|| panic!("no profile: {stderr}"));
+    assert_eq!(profile.unavailable, None, "{stderr}");
+    assert_eq!(profile.offered_rps, Some(capacity));
+    assert!(profile.p99_us.is_some_and(|p| p.iter().all(|&us| us > 0)), "{profile:?}");
+    // Below saturation (the objective holds), with few samples: among the first.
+    let top = report::profile::top_functions(&report::profile::parse(&profile.folded), 3);
+    assert!(top.iter().any(|h| h.function.starts_with("burn_cpu_here")), "{top:?}\n{stderr}");
+    assert!(stderr.contains("at the capacity,") && stderr.contains("p99"), "{stderr}");
+    let files = files_in(&results.join(name));
+    assert!(files.iter().any(|f| f.to_string_lossy().ends_with(".profile-health-capacity.svg")), "{files:?}");
     assert!(containers_of_run(&record.run_id).is_empty());
 }
 

@@ -334,8 +334,8 @@ impl Search {
         if matches!(self.phase, Phase::Done(_)) || self.probes.len() as u32 >= self.options.max_probes {
             return None;
         }
-        let length = match (self.phase, self.base.stop) {
-            (Phase::Hold, RunLength::Duration(d)) => d,
+        let length = match self.phase {
+            Phase::Hold => hold_length(&self.base, &self.options),
             _ => self.options.probe,
         };
         let (config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
@@ -457,6 +457,20 @@ pub fn probe_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64
         ..base.clone()
     };
     (config, connections < wanted)
+}
+
+/// The load of a confirming hold at `rate`, as a search from `base` runs it
+/// (to run one again: a profile at the capacity).
+pub fn hold_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64) -> Config {
+    probe_config(base, slo, options, rate, hold_length(base, options)).0
+}
+
+/// A hold runs for the base config's own length, else a probe's.
+fn hold_length(base: &Config, options: &SearchOptions) -> Duration {
+    match base.stop {
+        RunLength::Duration(d) => d,
+        _ => options.probe,
+    }
 }
 
 /// A probe's load judged against the objectives.

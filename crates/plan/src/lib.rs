@@ -50,6 +50,8 @@ pub struct Choices {
     pub server_address: IpAddr,
     /// Profile every endpoint (`--profile`), at its `profile_at` level or its first.
     pub profile: bool,
+    /// Profile every endpoint there (`--profile-at`), over the scenario's `profile_at`.
+    pub profile_at: Option<scenario::ProfileAt>,
 }
 
 impl Default for Choices {
@@ -63,6 +65,7 @@ impl Default for Choices {
             overrides: Vec::new(),
             server_address: [127, 0, 0, 1].into(),
             profile: false,
+            profile_at: None,
         }
     }
 }
@@ -198,8 +201,17 @@ pub struct EndpointPlan {
     pub connections: Vec<usize>,
     /// Its objectives, when the scenario has any: its capacity is searched for.
     pub slo: Option<loadgen::capacity::Slo>,
-    /// The level (connections) run again with a profiler attached, when profiled.
-    pub profile_at: Option<usize>,
+    /// What is run again with a profiler attached, when profiled.
+    pub profile_at: Option<ProfileAt>,
+}
+
+/// Where an endpoint is profiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileAt {
+    /// Its level at this many connections.
+    Connections(usize),
+    /// The rate its capacity search confirmed (open loop), when one is found.
+    Capacity,
 }
 
 #[derive(Debug, Clone)]
@@ -381,15 +393,8 @@ fn endpoint(
         })?,
         (None, None) => Vec::new(),
     };
-    let profile_at = match (&e.profile_at, e.profile || choices.profile) {
-        (_, false) => None,
-        (None, true) => connections.first().copied(),
-        (Some(at), true) if connections.contains(at.get_ref()) => Some(*at.get_ref()),
-        (Some(at), true) => {
-            let what = format!("profile_at = {} is not one of this endpoint's levels {connections:?}", at.get_ref());
-            return Err(loaded.error_at(at.span(), what, Some("profile one of the levels it runs")).into());
-        }
-    };
+    let slo = e.slo(w);
+    let profile_at = profile_at(loaded, e, choices, &connections, slo.is_some())?;
     Ok(EndpointPlan {
         profile_at,
         name: e.name.to_string(),
@@ -401,7 +406,51 @@ fn endpoint(
         expect_body: e.expect_body.clone(),
         keepalive: e.keepalive(w),
         connections,
-        slo: e.slo(w),
+        slo,
+    })
+}
+
+/// Where endpoint `e` is profiled, if it is: at `--profile-at`, else at its
+/// `profile_at`, else at its first level; a level it does not run, or the
+/// capacity without objectives, is refused where it was written.
+fn profile_at(
+    loaded: &Loaded,
+    e: &scenario::Endpoint,
+    choices: &Choices,
+    connections: &[usize],
+    has_slo: bool,
+) -> Result<Option<ProfileAt>, Error> {
+    if !(e.profile || choices.profile || choices.profile_at.is_some()) {
+        return Ok(None);
+    }
+    let chosen = match (&choices.profile_at, &e.profile_at) {
+        (Some(at), _) => (at, None),
+        (None, Some(at)) => (at.get_ref(), Some(at.span())),
+        (None, None) => return Ok(connections.first().copied().map(ProfileAt::Connections)),
+    };
+    let (what, hint) = match chosen.0 {
+        scenario::ProfileAt::Connections(n) if connections.contains(n) => return Ok(Some(ProfileAt::Connections(*n))),
+        scenario::ProfileAt::Named(word) if word == "capacity" && has_slo => return Ok(Some(ProfileAt::Capacity)),
+        scenario::ProfileAt::Named(word) if word == "capacity" => (
+            format!(
+                "profile_at = \"capacity\" profiles the rate a capacity search confirms, and endpoint '{}' has \
+                 no objectives to search with",
+                e.name
+            ),
+            "add slo = { p99 = \"...\" }, or profile a level",
+        ),
+        scenario::ProfileAt::Connections(n) => (
+            format!("profile_at = {n} is not one of the levels of endpoint '{}' {connections:?}", e.name),
+            "profile one of the levels it runs",
+        ),
+        scenario::ProfileAt::Named(word) => (
+            format!("profile_at = {word:?} is neither a connection count nor \"capacity\""),
+            "write one of its levels, or \"capacity\"",
+        ),
+    };
+    Err(match chosen.1 {
+        Some(span) => loaded.error_at(span, what, Some(hint)).into(),
+        None => Error::Flag { flag: "--profile-at", reason: format!("{what}; {hint}") },
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plan::{Choices, Hosts, Machine, Plan};
+use plan::{Choices, Hosts, Machine, Plan, ProfileAt};
 
 const WORKLOAD: &str = r#"
 [workload]
@@ -128,7 +128,8 @@ fn overrides_reach_the_services_that_exist() {
 }
 
 /// `profile = true` profiles an endpoint at `profile_at`, else its first level;
-/// `--profile` every endpoint; a level it does not run is refused where it is written.
+/// `--profile` every endpoint; a level it does not run, `"capacity"` without
+/// objectives and any other word are refused where they are written.
 #[test]
 fn profiled_levels_are_chosen_and_checked() {
     let profiled = |endpoint_extra: &str, choices: &Choices| {
@@ -138,13 +139,26 @@ fn profiled_levels_are_chosen_and_checked() {
     };
     let choices = Choices::default();
     assert_eq!(profiled("", &choices), Ok(None));
-    assert_eq!(profiled("profile = true", &choices), Ok(Some(10)));
-    assert_eq!(profiled("profile = true\nprofile_at = 100", &choices), Ok(Some(100)));
-    assert_eq!(profiled("", &Choices { profile: true, ..Choices::default() }), Ok(Some(10)));
-    let refused = profiled("profile = true\nprofile_at = 50", &choices).unwrap_err();
-    assert!(
-        refused.contains("plan-profile.toml:")
-            && refused.contains("profile_at = 50 is not one of this endpoint's levels [10, 100]"),
-        "{refused}"
-    );
+    let at = |n| Ok(Some(ProfileAt::Connections(n)));
+    assert_eq!(profiled("profile = true", &choices), at(10));
+    assert_eq!(profiled("profile = true\nprofile_at = 100", &choices), at(100));
+    assert_eq!(profiled("", &Choices { profile: true, ..Choices::default() }), at(10));
+    let with_slo = "profile = true\nprofile_at = \"capacity\"\nslo = { p99 = \"10ms\" }";
+    assert_eq!(profiled(with_slo, &choices), Ok(Some(ProfileAt::Capacity)));
+    for (extra, says) in [
+        ("profile = true\nprofile_at = 50", "profile_at = 50 is not one of the levels of endpoint 'health' [10, 100]"),
+        ("profile = true\nprofile_at = \"capacity\"", "endpoint 'health' has no objectives to search with"),
+        (
+            "profile = true\nprofile_at = \"peak\"",
+            "profile_at = \"peak\" is neither a connection count nor \"capacity\"",
+        ),
+    ] {
+        let refused = profiled(extra, &choices).unwrap_err();
+        assert!(refused.contains("plan-profile.toml:") && refused.contains(says), "{refused}");
+    }
+    // `--profile-at` profiles every endpoint, over the file; a refusal names the flag.
+    let at_flag = |at| Choices { profile_at: Some(at), ..Choices::default() };
+    assert_eq!(profiled("profile_at = 10", &at_flag(scenario::ProfileAt::Connections(100))), at(100));
+    let refused = profiled("", &at_flag(scenario::ProfileAt::Named("capacity".into()))).unwrap_err();
+    assert!(refused.starts_with("--profile-at: ") && refused.contains("has no objectives"), "{refused}");
 }

@@ -128,22 +128,41 @@ pub struct LevelRecord {
     pub profile: Option<ProfileRecord>,
 }
 
-/// A profile of the server's processes through one level's measured window,
-/// taken in a second run of that level (the level's own figures are unprofiled).
+/// A profile of the server's processes through one measured window, taken in
+/// a second run of a level, or of the rate its capacity search confirmed (the
+/// level's or the search's own figures are unprofiled).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileRecord {
     /// The profiler and its version, e.g. `py-spy 0.4.1`; empty when none could attach.
     pub tool: String,
     /// Samples per second per thread.
     pub rate_hz: u32,
-    /// Folded stacks, a line each: `frame;frame;...;leaf COUNT`, root first
-    /// (every thread of every server process, idle ones included).
+    /// Folded stacks, a line each: `frame;frame;...;leaf COUNT`, root first:
+    /// the samples of threads that were running (py-spy leaves idle ones out,
+    /// unless `idle_sampled`; `states` says where those waited; perf samples
+    /// what is on a CPU).
     pub folded: String,
+    /// `folded` holds idle threads' samples too (py-spy's `--idle`), as in
+    /// records written before they were left out.
+    #[serde(default = "idle_sampled_before")]
+    pub idle_sampled: bool,
     /// Thread states counted at a lower rate through the same window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub states: Option<ThreadStates>,
-    /// req/s of the profiled run of the level: beside the level's own, the cost of looking.
+    /// req/s of the profiled run: beside the level's own, the cost of looking.
     pub profiled_rps: f64,
+    /// The profiler's own CPU (on the generator's CPUs) over the measured
+    /// window, in percent of one CPU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profiler_cpu_pct: Option<f64>,
+    /// The rate offered (open loop) when profiled at the confirmed capacity
+    /// rather than at a level: the cost of looking then shows in latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_rps: Option<f64>,
+    /// p99 (µs) of the unprofiled run before (the confirming hold), the profiled
+    /// run and the unprofiled run after, when profiled at a rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_us: Option<[u64; 3]>,
     /// req/s of one more unprofiled run after the profiled one: the two unprofiled runs
     /// bracket it, and how far they differ is the noise a cost must exceed to be seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,6 +170,10 @@ pub struct ProfileRecord {
     /// Why no profile was taken, in words a user can act on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unavailable: Option<String>,
+}
+
+fn idle_sampled_before() -> bool {
+    true
 }
 
 /// Thread states seen in snapshots of every server thread (`py-spy dump`).
@@ -163,6 +186,10 @@ pub struct ThreadStates {
     pub holding_gil: u64,
     /// Running without the GIL (in C code that released it).
     pub running_without_gil: u64,
+    /// Where the idle threads were: their stacks in the snapshots, folded
+    /// (`frame;...;leaf COUNT`, root first).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub idle_folded: String,
 }
 
 /// The capacity search of one endpoint: every probe, as the search judged it,
@@ -186,6 +213,9 @@ pub struct CapacityRecord {
     /// conclusion; 0 in records from before it was kept.
     #[serde(default)]
     pub elapsed_s: f64,
+    /// A profile at the capacity it found (`profile_at = "capacity"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileRecord>,
 }
 
 /// What one of several generator containers did in a level.
@@ -310,6 +340,7 @@ pub mod fixture {
             servers,
             failure: None,
             elapsed_s: 60.0,
+            profile: None,
         }
     }
 

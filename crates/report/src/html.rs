@@ -8,7 +8,7 @@ use crate::export::{
     capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, summary_cells, summary_title,
     verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, LEAD, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
-use crate::model::{Group, Report};
+use crate::model::{Group, Report, Row};
 use crate::units::{metric, time_us};
 
 const TEMPLATE: &str = include_str!("../templates/report.html.tera");
@@ -235,6 +235,8 @@ struct ScenarioWorkload {
     /// Each probe: its number, offered req/s, p50, p99.
     probes: Vec<[String; 4]>,
     levels: Vec<ScenarioLevel>,
+    /// The levels' profiles, then the one at the capacity.
+    profiles: Vec<(String, ProfileView)>,
 }
 
 #[derive(Serialize)]
@@ -243,10 +245,9 @@ struct ScenarioLevel {
     cells: Vec<String>,
     rps_chart: String,
     p99_chart: String,
-    profile: Option<ProfileView>,
 }
 
-/// A level's profile on its stack's page: what it cost and found in words,
+/// A profile on its stack's page: what it cost and found in words,
 /// the top functions, and the flame graph (without script).
 #[derive(Serialize)]
 struct ProfileView {
@@ -289,7 +290,7 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                 .filter(|g| g.rows.iter().any(|r| r.stack == stack))
                 .map(|g| {
                     let capacity = g.rows.iter().find(|r| r.stack == stack).and_then(|r| r.capacity.as_ref());
-                    let levels = report
+                    let rows: Vec<(usize, &Row)> = report
                         .groups
                         .iter()
                         .filter(|l| {
@@ -297,11 +298,23 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                                 == (&g.endpoint, &g.method, &g.path, g.keepalive)
                         })
                         .filter_map(|l| Some((l.connections, l.rows.iter().find(|r| r.stack == stack)?)))
+                        .collect();
+                    let level_profiles = rows.iter().filter_map(|(connections, row)| {
+                        let (profile, own_rps) = row.profile.as_ref()?;
+                        let at = format!("{connections} connections");
+                        Some((
+                            format!("Profile at {at}"),
+                            profile_view(profile, *own_rps, &format!("{stack}: {} at {at}", g.path)),
+                        ))
+                    });
+                    let capacity_profile = capacity.and_then(|c| c.profile.as_ref()).map(|(profile, hold_rps)| {
+                        let title = format!("{stack}: {} at its capacity", g.path);
+                        ("Profile at the capacity".to_string(), profile_view(profile, *hold_rps, &title))
+                    });
+                    let profiles = level_profiles.chain(capacity_profile).collect();
+                    let levels = rows
+                        .into_iter()
                         .map(|(connections, row)| ScenarioLevel {
-                            profile: row.profile.as_ref().map(|(p, own_rps)| {
-                                let title = format!("{stack}: {} at {connections} connections", g.path);
-                                profile_view(p, *own_rps, &title)
-                            }),
                             connections,
                             cells: cells(row, with_baseline),
                             rps_chart: line_chart(
@@ -344,6 +357,7 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                             })
                             .unwrap_or_default(),
                         levels,
+                        profiles,
                     }
                 })
                 .collect();

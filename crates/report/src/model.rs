@@ -64,6 +64,9 @@ pub struct CapacityRow {
     /// For charts: the first search's probes (offered req/s, p50 µs, p99 µs), in the order run.
     #[serde(skip)]
     pub probes: Vec<(f64, u64, u64)>,
+    /// The last search's profile at its capacity, with its confirming hold's req/s.
+    #[serde(skip)]
+    pub profile: Option<(record::ProfileRecord, f64)>,
 }
 
 impl CapacityRow {
@@ -226,7 +229,8 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
     let mut levels: BTreeMap<Key, BTreeMap<String, Runs<'_>>> = BTreeMap::new();
     let mut not_runnable = BTreeMap::new();
     for (_, record) in records {
-        if record.levels.is_empty() && record.status != RunStatus::Running {
+        // A run of capacity searches only (`--capacity-only`) ran: it has no levels by choice.
+        if record.levels.is_empty() && record.capacities.is_empty() && record.status != RunStatus::Running {
             let reason = record.reason.as_deref().unwrap_or("no level ran");
             not_runnable.insert(record.scenario.name.clone(), reason.lines().next().unwrap_or_default().to_string());
         }
@@ -438,6 +442,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             (!kept.is_empty()).then(|| median(&kept))
         },
         probes: first.capacity.probes.iter().map(|p| (p.offered, p.latency_us.p50, p.latency_us.p99)).collect(),
+        profile: runs.iter().rev().find_map(|c| Some((c.profile.clone()?, c.capacity.confirm.as_ref()?.achieved))),
     }
 }
 

@@ -62,14 +62,22 @@ fn function(frame: &str) -> String {
     }
 }
 
+/// What a py-spy stack holding only its process is counted as.
+pub const NO_PYTHON_FRAME: &str = "(no Python frame: native code)";
+
 /// The `n` functions with the most samples of their own, most first (ties by name).
 pub fn top_functions(stacks: &[Stack<'_>], n: usize) -> Vec<Hot> {
     let total: u64 = stacks.iter().map(|s| s.count).sum();
     let mut own: BTreeMap<String, u64> = BTreeMap::new();
     for stack in stacks {
-        if let Some(leaf) = stack.frames.last() {
-            *own.entry(function(leaf)).or_default() += stack.count;
-        }
+        // py-spy with --subprocesses roots each stack at its process (under its parents'): nothing
+        // under them is a thread running without a Python frame (native code, as meinheld's C loop).
+        let name = match stack.frames.as_slice() {
+            [] => continue,
+            frames if frames.iter().all(|f| f.starts_with("process ")) => NO_PYTHON_FRAME.to_string(),
+            [.., leaf] => function(leaf),
+        };
+        *own.entry(name).or_default() += stack.count;
     }
     let mut hot: Vec<Hot> = own
         .into_iter()
@@ -115,56 +123,99 @@ pub fn static_flame_graph(folded: &str, title: &str) -> Result<String, String> {
     Ok(svg.find("<svg").map_or(svg.clone(), |at| svg[at..].to_string()))
 }
 
-/// How much slower the level ran with the profiler attached, in percent of
-/// its unprofiled req/s (the mean of the runs before and after, when both ran).
-pub fn cost_pct(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Option<f64> {
-    let unprofiled = unprofiled_mean(profile, unprofiled_rps);
-    (unprofiled > 0.0).then(|| (unprofiled - profile.profiled_rps) / unprofiled * 100.0)
+/// The figure the cost of looking is read in: req/s at a level (closed
+/// loop), p99 at a rate (open loop: the rate is offered either way).
+struct Figures {
+    before: f64,
+    with: f64,
+    after: Option<f64>,
+    /// p99 (higher is worse), else req/s (lower is worse).
+    latency: bool,
 }
 
-fn unprofiled_mean(profile: &record::ProfileRecord, unprofiled_rps: f64) -> f64 {
-    match profile.unprofiled_again_rps {
-        Some(again) => (unprofiled_rps + again) / 2.0,
-        None => unprofiled_rps,
+fn figures(profile: &record::ProfileRecord, before_rps: f64) -> Figures {
+    match (profile.offered_rps, profile.p99_us) {
+        (Some(_), Some([before, with, after])) => {
+            Figures { before: before as f64, with: with as f64, after: Some(after as f64), latency: true }
+        }
+        _ => Figures {
+            before: before_rps,
+            with: profile.profiled_rps,
+            after: profile.unprofiled_again_rps,
+            latency: false,
+        },
     }
+}
+
+impl Figures {
+    /// The unprofiled figure: the mean of the runs before and after, when both ran.
+    fn unprofiled(&self) -> f64 {
+        self.after.map_or(self.before, |after| (self.before + after) / 2.0)
+    }
+}
+
+/// How much worse the run with the profiler attached was, in percent of the
+/// unprofiled figure: fewer req/s at a level, a higher p99 at a rate.
+pub fn cost_pct(profile: &record::ProfileRecord, before_rps: f64) -> Option<f64> {
+    let f = figures(profile, before_rps);
+    let unprofiled = f.unprofiled();
+    let worse = if f.latency { f.with - unprofiled } else { unprofiled - f.with };
+    (unprofiled > 0.0).then(|| worse / unprofiled * 100.0)
 }
 
 /// How far the two unprofiled runs differ, in percent of their mean: a cost
 /// smaller than this is within the noise of one run.
-pub fn noise_pct(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Option<f64> {
-    let again = profile.unprofiled_again_rps?;
-    let mean = (unprofiled_rps + again) / 2.0;
-    (mean > 0.0).then(|| (unprofiled_rps - again).abs() / mean * 100.0)
+pub fn noise_pct(profile: &record::ProfileRecord, before_rps: f64) -> Option<f64> {
+    let f = figures(profile, before_rps);
+    let mean = f.unprofiled();
+    let after = f.after?;
+    (mean > 0.0).then(|| (f.before - after).abs() / mean * 100.0)
 }
 
 /// A profile in a few lines of words, as the terminal and the stack page say
 /// it: what took it and what it cost, how the threads spent the window, and
-/// the functions with the most samples of their own.
-pub fn describe(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Vec<String> {
+/// the functions with the most samples of their own. `before_rps` is the
+/// req/s of the run it repeats (the level, or the confirming hold).
+pub fn describe(profile: &record::ProfileRecord, before_rps: f64) -> Vec<String> {
     if let Some(why) = &profile.unavailable {
         return vec![format!("no profile: {why}")];
     }
     let stacks = parse(&profile.folded);
     let samples: u64 = stacks.iter().map(|s| s.count).sum();
-    let metric = crate::units::metric;
-    let without = match profile.unprofiled_again_rps {
-        Some(again) => {
-            format!("{} and {} without the profiler (before and after)", metric(unprofiled_rps), metric(again))
-        }
-        None => format!("{} without the profiler", metric(unprofiled_rps)),
+    let f = figures(profile, before_rps);
+    let (show, figure, worse, better, runs): (fn(f64) -> String, _, _, _, _) = if f.latency {
+        (crate::units::time_us, "p99", "higher", "lower", "the confirming hold and after")
+    } else {
+        (crate::units::metric, "req/s", "fewer", "more", "before and after")
     };
-    let change = |c: f64| if c < 0.0 { format!("{:.1}% more", -c) } else { format!("{c:.1}% fewer") };
-    let cost = match (cost_pct(profile, unprofiled_rps), noise_pct(profile, unprofiled_rps)) {
+    let without = match f.after {
+        Some(after) => format!("{} and {} without the profiler ({runs})", show(f.before), show(after)),
+        None => format!("{} without the profiler", show(f.before)),
+    };
+    let change = |c: f64| if c < 0.0 { format!("{:.1}% {better}", -c) } else { format!("{c:.1}% {worse}") };
+    let cost = match (cost_pct(profile, before_rps), noise_pct(profile, before_rps)) {
         (Some(c), Some(n)) => format!(": {}, where the two runs without it differ by {n:.1}%", change(c)),
         (Some(c), None) => format!(" ({})", change(c)),
         _ => String::new(),
     };
+    let at = match profile.offered_rps {
+        Some(rate) => format!(
+            "; at the capacity, {} req/s offered ({} achieved with the profiler)",
+            crate::units::metric(rate),
+            crate::units::metric(profile.profiled_rps)
+        ),
+        None => String::new(),
+    };
     let mut lines = vec![format!(
-        "{} at {} Hz, {samples} samples; req/s {without}, {} with it{cost}",
+        "{} at {} Hz, {samples} samples{at}; {figure} {without}, {} with it{cost}",
         profile.tool,
         profile.rate_hz,
-        metric(profile.profiled_rps),
+        show(f.with),
     )];
+    if let Some(cpu) = profile.profiler_cpu_pct {
+        let cpu = if cpu < 0.1 { "under 0.1%".to_string() } else { format!("{cpu:.1}%") };
+        lines.push(format!("the profiler used {cpu} of a CPU itself, on the generator's CPUs"));
+    }
     if let Some(states) = &profile.states {
         let seen = (states.idle + states.holding_gil + states.running_without_gil).max(1) as f64;
         let pct = |n: u64| n as f64 / seen * 100.0;
@@ -190,12 +241,21 @@ pub fn describe(profile: &record::ProfileRecord, unprofiled_rps: f64) -> Vec<Str
     } else if let Some(share) = kernel_share(&stacks) {
         lines.push(format!("{:.1}% of samples in the kernel", share * 100.0));
     }
-    let top: Vec<String> =
-        top_functions(&stacks, 5).iter().map(|h| format!("{} {:.1}%", h.function, h.share * 100.0)).collect();
-    if !top.is_empty() {
-        // py-spy samples every thread, waiting or not; perf only what runs on a CPU.
-        let which = if profile.tool.starts_with("py-spy") { "idle threads included" } else { "on a CPU" };
-        lines.push(format!("most samples of their own ({which}): {}", top.join(", ")));
+    let listed = |stacks: &[Stack<'_>]| -> String {
+        let top = top_functions(stacks, 5);
+        top.iter().map(|h| format!("{} {:.1}%", h.function, h.share * 100.0)).collect::<Vec<_>>().join(", ")
+    };
+    if !stacks.is_empty() {
+        // py-spy samples the threads that run (and idle ones too in older records); perf what runs on a CPU.
+        let which = match (profile.tool.starts_with("py-spy"), profile.idle_sampled) {
+            (true, true) => "idle threads included",
+            (true, false) => "running threads",
+            (false, _) => "on a CPU",
+        };
+        lines.push(format!("most samples of their own ({which}): {}", listed(&stacks)));
+    }
+    if let Some(idle) = profile.states.as_ref().map(|s| parse(&s.idle_folded)).filter(|s| !s.is_empty()) {
+        lines.push(format!("where the idle threads waited (in the snapshots): {}", listed(&idle)));
     }
     lines
 }
@@ -230,6 +290,9 @@ process 7:\"python app.py\";<module> (app.py:30);serve (app.py:21) 5
         assert!((top[0].share - 0.8).abs() < 1e-9, "{top:?}");
         assert_eq!(top[1].function, "select (selectors.py)");
         assert_eq!(function("<module> (app.py:30)"), "<module> (app.py)");
+        let folded = "process 7:\"gunicorn\";process 8:\"gunicorn\" 3\nprocess 8:\"gunicorn\";run (m.py:2) 1\n";
+        let native = top_functions(&parse(folded), 1);
+        assert_eq!((native[0].function.as_str(), native[0].samples), (NO_PYTHON_FRAME, 3));
         assert_eq!(function("nginx"), "nginx");
     }
 
@@ -241,17 +304,28 @@ process 7:\"python app.py\";<module> (app.py:30);serve (app.py:21) 5
             tool: "py-spy 0.4.1".into(),
             rate_hz: 20,
             folded: FOLDED.into(),
+            idle_sampled: false,
             states: None,
             profiled_rps: 900.0,
+            profiler_cpu_pct: Some(12.5),
+            offered_rps: None,
+            p99_us: None,
             unprofiled_again_rps: Some(1100.0),
             unavailable: None,
         };
         assert_eq!(cost_pct(&profile, 900.0), Some(10.0));
         assert_eq!(noise_pct(&profile, 900.0), Some(20.0));
         let lines = describe(&profile, 900.0);
+        assert_eq!(lines[1], "the profiler used 12.5% of a CPU itself, on the generator's CPUs");
         assert!(lines[0].contains("900.00 and 1.10k without the profiler (before and after), 900.00 with it: 10.0% fewer, where the two runs without it differ by 20.0%"), "{lines:?}");
-        let once = record::ProfileRecord { unprofiled_again_rps: None, ..profile };
+        let once = record::ProfileRecord { unprofiled_again_rps: None, ..profile.clone() };
         assert_eq!((cost_pct(&once, 1000.0), noise_pct(&once, 1000.0)), (Some(10.0), None));
+        // At the capacity the rate is offered either way: the cost shows in p99.
+        let at_rate = record::ProfileRecord { offered_rps: Some(1000.0), p99_us: Some([2000, 2750, 3000]), ..profile };
+        assert_eq!(cost_pct(&at_rate, 990.0), Some(10.0));
+        assert_eq!(noise_pct(&at_rate, 990.0), Some(40.0));
+        let lines = describe(&at_rate, 990.0);
+        assert!(lines[0].contains("at the capacity, 1.00k req/s offered (900.00 achieved with the profiler); p99 2.00ms and 3.00ms without the profiler (the confirming hold and after), 2.75ms with it: 10.0% higher, where the two runs without it differ by 40.0%"), "{lines:?}");
     }
 
     /// perf's stacks mark kernel frames `_[k]` (the vDSO, user space, aside).

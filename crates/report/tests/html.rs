@@ -6,6 +6,8 @@ use report::charts::count_points;
 use report::Exporter;
 
 use crate::render::fixture;
+use crate::util::{level, named, record, searched};
+use loadgen::capacity::Status;
 
 fn html() -> String {
     report::Html.render(&fixture())
@@ -72,6 +74,59 @@ fn a_page_per_stack() {
     }
     assert!(!facts.contains("flask-gevent"), "another stack's runs on go's page: {facts}");
     assert_eq!(report::html::scenario_pages(&fixture()), pages, "same inputs, same bytes");
+}
+
+/// A stack's page shows each profile: the level's and the one at the
+/// capacity, each in words (the capacity's cost read in p99), with its top
+/// functions and an inline flame graph without script.
+#[test]
+fn profiles_are_on_the_stack_page() {
+    let folded = "process 7:\"python app.py\";serve (app.py:20);burn_cpu_here (app.py:5) 30\n";
+    let profile = record::ProfileRecord {
+        tool: "py-spy 0.4.1".into(),
+        rate_hz: 20,
+        folded: folded.into(),
+        idle_sampled: false,
+        states: None,
+        profiled_rps: 4000.0,
+        profiler_cpu_pct: Some(5.0),
+        offered_rps: None,
+        p99_us: None,
+        unprofiled_again_rps: Some(5200.0),
+        unavailable: None,
+    };
+    let mut run = record("flask-gevent", "01", &[level(10, 5000.0, 1900)]);
+    run.levels[0].profile = Some(profile.clone());
+    let mut search = searched("flask-gevent", "01", Status::Found, &[(500.0, true, 4000), (1000.0, true, 9000)]);
+    let at_capacity = record::ProfileRecord {
+        offered_rps: Some(1000.0),
+        p99_us: Some([9000, 9900, 9000]),
+        profiled_rps: 990.0,
+        ..profile
+    };
+    search.capacities[0].profile = Some(at_capacity);
+    run.capacities = search.capacities;
+    let pages = report::html::scenario_pages(&report::build(&named(vec![run])));
+    // Tera escapes `/` and `'`.
+    let page = pages[0].1.replace("&#x2F;", "/").replace("&#x27;", "'");
+    for said in [
+        "<h3>Profile at 10 connections</h3>",
+        "req/s 5.00k and 5.20k without the profiler (before and after), 4.00k with it: 21.6% fewer",
+        "<h3>Profile at the capacity</h3>",
+        "at the capacity, 1.00k req/s offered (990.00 achieved with the profiler)",
+        "p99 9.00ms and 9.00ms without the profiler (the confirming hold and after), 9.90ms with it: 10.0% higher",
+        "the profiler used 5.0% of a CPU itself",
+        "<td class=\"text\">burn_cpu_here (app.py)</td>",
+    ] {
+        assert!(
+            page.contains(said),
+            "{said:?} not on the page:
+{page}"
+        );
+    }
+    let flames = page.matches("<div class=\"flame\">").count();
+    assert_eq!(flames, 2, "a flame graph per profile");
+    assert!(!page.contains("<script"), "no script in the page");
 }
 
 #[test]

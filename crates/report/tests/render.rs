@@ -37,6 +37,15 @@ fn json_has_the_rows() {
     assert_eq!(json["not_runnable"][0][0], "broken-stack");
 }
 
+/// A run of capacity searches alone (`--capacity-only`) has no levels by choice: it ran.
+#[test]
+fn a_capacity_only_run_is_not_called_not_runnable() {
+    let searched = searched("go-nethttp", "02", loadgen::capacity::Status::Found, &[(1000.0, true, 900)]);
+    let report = report::build(&named(vec![record("flask-gevent", "01", &[level(10, 5000.0, 1900)]), searched]));
+    assert!(report.not_runnable.is_empty(), "{:?}", report.not_runnable);
+    assert_eq!(report.capacities[0].rows[0].stack, "go-nethttp");
+}
+
 #[test]
 fn same_inputs_same_bytes() {
     let a = report::export::Markdown.render(&fixture());

@@ -3,11 +3,14 @@
 # container's PID namespace (with SYS_PTRACE), finds the server's main
 # process, waits out the warm-up, then samples every server process through
 # the measured window. What it found goes to its output between
-# `stackbench-profiler:` lines, which the runner reads.
+# `stackbench-profiler:` lines, which the runner reads; `cpu` is what it used
+# itself (`times`: this shell's and its children's user and system time).
 # Usage: profile.sh WARMUP_S DURATION_S PYSPY_RATE_HZ CENSUS_EVERY_S PERF_RATE_HZ
 set -u
 warmup=$1 duration=$2 rate=$3 every=$4 perf_rate=$5
 mark() { echo "stackbench-profiler: $*"; }
+# `times` of this shell itself (in a command substitution it would count a subshell's).
+mark_cpu() { times >/tmp/times; mark cpu $(cat /tmp/times); }
 
 # The server's processes: PID 1 (the server container's init) and this
 # container's own tree aside, every process descending from PID 1; the main
@@ -20,9 +23,10 @@ server_pids() {
         END { for (p in parent) { q = p; while (q != "" && q != 1 && q != 0) q = parent[q]; if (q == 1 && p != 1) print p } }' \
         | sort -n
 }
-# A Python server: py-spy on every interpreter (idle threads included), and a
-# census of thread states through the window, at a low rate (a dump of each
-# server process; a process started since is found at the next one).
+# A Python server: py-spy on every interpreter (the samples of running
+# threads), and a census of thread states through the window, at a low rate (a
+# dump of each server process, with where its idle threads wait; a process
+# started since is found at the next one).
 python_profile() {
     mark tool "$(py-spy --version)"
     mark rate "$rate"
@@ -39,13 +43,14 @@ python_profile() {
         done
     ) &
     census=$!
-    if ! py-spy record --pid "$main" --subprocesses --idle --rate "$rate" --duration "$duration" \
+    if ! py-spy record --pid "$main" --subprocesses --rate "$rate" --duration "$duration" \
             --format raw --output /tmp/folded >/tmp/record.log 2>&1; then
         mark unavailable "py-spy record failed: $(tail -c 300 /tmp/record.log | tr '\n' ' ')"
     fi
     wait "$census"
     mark folded
     cat /tmp/folded 2>/dev/null
+    mark_cpu
     mark end
 }
 
@@ -68,6 +73,7 @@ native_profile() {
             mark perf
             # One line per sample without its period, so that each counts once.
             perf script -i /tmp/perf.data --symfs "/proc/$main/root" -F comm,pid,tid,time,event,ip,sym,dso 2>/dev/null
+            mark_cpu
             mark end
             return
         fi

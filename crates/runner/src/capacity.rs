@@ -28,7 +28,8 @@ const ESTIMATE_CONNECTIONS: usize = 2000;
 impl Runner<'_> {
     /// Searches the capacity of `endpoint` under `slo`; `levels` are the
     /// endpoint's levels measured before, which give the first rate (without
-    /// them, a short closed-loop estimate does).
+    /// them, a short closed-loop estimate does). With the search, the load of
+    /// its confirming hold when it found a capacity (to profile it).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn run_capacity(
         &self,
@@ -39,7 +40,7 @@ impl Runner<'_> {
         levels: &[LevelRecord],
         repeat: u32,
         server: &Server,
-    ) -> Result<CapacityRecord, Halt> {
+    ) -> Result<(CapacityRecord, Option<loadgen::Config>), Halt> {
         let started = std::time::Instant::now();
         // The levels refuse such a path one by one; a search has no level to fail.
         let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
@@ -68,7 +69,8 @@ impl Runner<'_> {
             humantime::format_duration(plan.duration),
             options.max_probes
         )));
-        let mut search = Search::new(&plan.load_config(endpoint, 1, target), slo, &options);
+        let base = plan.load_config(endpoint, 1, target);
+        let mut search = Search::new(&base, slo, &options);
         let mut servers = Vec::new();
         let mut failure = None;
         while let Some(next) = search.next_probe().filter(|_| failure.is_none()) {
@@ -95,16 +97,20 @@ impl Runner<'_> {
                 ));
             }
         }
-        Ok(CapacityRecord {
+        let capacity = search.finish();
+        let hold = capacity.capacity_rps.map(|rate| loadgen::capacity::hold_config(&base, slo, &options, rate));
+        let record = CapacityRecord {
             endpoint: endpoint.name.clone(),
             method: endpoint.method.clone(),
             path: endpoint.path.clone(),
             keepalive: endpoint.keepalive,
             repeat,
-            capacity: search.finish(),
+            capacity,
             servers,
             failure,
             elapsed_s: started.elapsed().as_secs_f64(),
-        })
+            profile: None,
+        };
+        Ok((record, hold))
     }
 }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use docker::Running;
 use loadgen::{Config, Control, LoadResult, RunLength};
-use plan::{server_target, EndpointPlan, Plan};
+use plan::{server_target, EndpointPlan, Plan, ProfileAt};
 use record::{Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord};
 use tokio::sync::oneshot;
 
 use crate::generators::GeneratorError;
+use crate::profile::{Looked, Seen};
 use crate::service::{Containers, LOG_TAIL};
 use crate::{sampler, save, Event, Halt, Runner};
 
@@ -52,6 +53,17 @@ impl Runner<'_> {
         }
         // A profiler that cannot be built costs the profiles, not the run: each says why.
         let mut no_profiler = None;
+        for endpoint in &plan.endpoints {
+            let (skipped, flag) = match endpoint.profile_at {
+                Some(ProfileAt::Capacity) if !self.options.capacity => ("its capacity", "--no-capacity"),
+                Some(ProfileAt::Connections(_)) if !self.options.sweep => ("one of its levels", "--capacity-only"),
+                _ => continue,
+            };
+            self.emit(Event::Warning(&format!(
+                "{} {} is profiled at {skipped}, which {flag} skips: no profile of it in this run",
+                endpoint.method, endpoint.path
+            )));
+        }
         if plan.endpoints.iter().any(|e| e.profile_at.is_some()) {
             match self.prepare_profiler(record).await {
                 Err(Halt::Failed(why)) if !self.cancel.is_cancelled() => {
@@ -88,32 +100,33 @@ impl Runner<'_> {
                     record.to_first_measured_s =
                         Some(first_measured.saturating_duration_since(self.options.started).as_secs_f64());
                 }
-                let profiled = endpoint.profile_at == Some(connections) && level.failure.is_none();
+                let profiled = endpoint.profile_at == Some(ProfileAt::Connections(connections));
+                let before = profiled.then(|| Seen::level(&level)).filter(|seen| seen.failure.is_none());
                 record.levels.push(level);
                 save(record, path)?;
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
-                if profiled && !self.cancel.is_cancelled() {
-                    let mut profile = match &no_profiler {
-                        Some(why) => crate::profile::unavailable(format!("the profiler image did not build: {why}")),
-                        None => {
-                            self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
-                            self.profile_level(plan, run_id, endpoint, connections, repeat, &server).await?
-                        }
+                if profiled && before.is_none() {
+                    self.emit(Event::Warning(&format!(
+                        "{} {} at {connections} connections failed: it is not profiled",
+                        endpoint.method, endpoint.path
+                    )));
+                }
+                if let Some(before) = before.filter(|_| !self.cancel.is_cancelled()) {
+                    let at = Looked {
+                        plan,
+                        run_id,
+                        sidecar_env: &sidecar_env,
+                        endpoint,
+                        connections,
+                        repeat,
+                        open_loop: None,
                     };
-                    if no_profiler.is_none() && !self.cancel.is_cancelled() {
-                        // Once more without the profiler (A B A): how far the two unprofiled runs differ
-                        // is the noise its cost is read against.
-                        self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
-                        self.emit(Event::Step("the level once more without the profiler, for the cost of looking"));
-                        let again = self.run_level(plan, run_id, endpoint, connections, repeat, &server).await?;
-                        profile.unprofiled_again_rps =
-                            again.load.filter(|_| again.failure.is_none()).map(|load| load.rps);
-                    }
+                    let profile = self.profile(&at, &before, &mut server, containers, no_profiler.as_deref()).await?;
                     let level = record.levels.last_mut().expect("just pushed");
                     level.profile = Some(profile);
                     save(record, path)?;
-                    let level = record.levels.last().expect("just pushed");
-                    self.emit(Event::Profile { scenario: &plan.name, level, results: path });
+                    let profile = record.levels.last().and_then(|l| l.profile.as_ref()).expect("just set");
+                    self.emit(at.profiled(profile, before.rps, path));
                 }
             }
             let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };
@@ -125,10 +138,28 @@ impl Runner<'_> {
             }
             let levels: Vec<LevelRecord> =
                 record.levels.iter().filter(|l| l.endpoint == endpoint.name).cloned().collect();
-            let capacity = self.run_capacity(plan, run_id, endpoint, slo, &levels, repeat, &server).await?;
+            let (capacity, hold) = self.run_capacity(plan, run_id, endpoint, slo, &levels, repeat, &server).await?;
+            let confirmed = capacity.capacity.confirm.as_ref().map(|c| (c.connections, c.achieved, c.latency_us.p99));
             record.capacities.push(capacity);
             save(record, path)?;
             self.emit(Event::Capacity(record.capacities.last().expect("just pushed")));
+            let profiled = endpoint.profile_at == Some(ProfileAt::Capacity) && !self.cancel.is_cancelled();
+            if let (true, Some(hold), Some((connections, rps, p99))) = (profiled, hold, confirmed) {
+                let before = Seen { rps, p99_us: Some(p99), failure: None };
+                let open_loop = Some(hold);
+                let at = Looked { plan, run_id, sidecar_env: &sidecar_env, endpoint, connections, repeat, open_loop };
+                let profile = self.profile(&at, &before, &mut server, containers, no_profiler.as_deref()).await?;
+                let search = record.capacities.last_mut().expect("just pushed");
+                search.profile = Some(profile);
+                save(record, path)?;
+                let profile = record.capacities.last().and_then(|c| c.profile.as_ref()).expect("just set");
+                self.emit(at.profiled(profile, rps, path));
+            } else if profiled {
+                self.emit(Event::Warning(&format!(
+                    "{} {}: no profile at the capacity, as the search found none",
+                    endpoint.method, endpoint.path
+                )));
+            }
         }
         Ok(())
     }
@@ -138,7 +169,7 @@ impl Runner<'_> {
     /// still being served), so the next starts once the server answers its
     /// readiness check again, within the scenario's ready timeout, or on a
     /// new server. Returns at once on a cancel.
-    async fn settle(
+    pub(crate) async fn settle(
         &self,
         plan: &Plan,
         run_id: &str,

@@ -25,6 +25,7 @@ use scenario::Loaded;
 
 pub use cancel::Cancel;
 pub use generators::{generator_tag, GeneratorError};
+pub use profile::RATE_HZ as PROFILE_RATE_HZ;
 
 /// What the runner reports while it works.
 #[derive(Debug)]
@@ -41,8 +42,20 @@ pub enum Event<'a> {
     Probe(&'a loadgen::capacity::Probe),
     /// A capacity search ended and was written to the results file.
     Capacity(&'a record::CapacityRecord),
-    /// A level's profile was taken and written with it to the results file `results`.
-    Profile { scenario: &'a str, level: &'a record::LevelRecord, results: &'a std::path::Path },
+    /// A profile was taken and written to the results file `results`, with
+    /// the level it looked at (`at` its connections) or, `at` none, with the
+    /// capacity search whose confirmed rate it looked at; `before_rps` is
+    /// that level's or hold's own (unprofiled) req/s.
+    Profile {
+        scenario: &'a str,
+        endpoint: &'a str,
+        method: &'a str,
+        path: &'a str,
+        at: Option<usize>,
+        profile: &'a record::ProfileRecord,
+        before_rps: f64,
+        results: &'a std::path::Path,
+    },
     /// Load from this process starts: `length` with its warm-up; `control`
     /// tells how it goes (live counts) until the level or probe's own event.
     Measuring { length: std::time::Duration, control: &'a loadgen::Control },
@@ -97,6 +110,8 @@ pub struct RunOptions {
     pub sweep: bool,
     /// Search the capacity of each endpoint with objectives (`--no-capacity` turns it off).
     pub capacity: bool,
+    /// py-spy's samples per second per thread in a profile ([`PROFILE_RATE_HZ`] unless `--profile-rate`).
+    pub profile_rate_hz: u32,
 }
 
 /// The generator containers' image: the `stackbench` binary in a small image.

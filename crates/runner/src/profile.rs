@@ -7,9 +7,11 @@
 //! window (py-spy when it finds a Python interpreter, else perf) and prints
 //! what it found between `stackbench-profiler:` lines.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use docker::ContainerSpec;
+use loadgen::{Config, RunLength};
 use plan::{EndpointPlan, Plan};
 use record::{ProfileRecord, RunRecord, ThreadStates};
 
@@ -72,41 +74,67 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Runs the level at `connections` again with the profiler sampling the
-    /// server through its measured window; `unprofiled_rps` is the level's own
-    /// req/s. A profiler that cannot attach gives a profile saying why, not a
-    /// failed run; the profiler container is removed whatever happens.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn profile_level(
+    /// A profile of `at`, A B A: it runs again with the profiler sampling the
+    /// server through its measured window, then once more without (how far the
+    /// two unprofiled runs differ is the noise its cost is read against).
+    /// `before` is the unprofiled run already measured (the level, or the
+    /// search's confirming hold). A profiler that cannot attach gives a profile
+    /// saying why, not a failed run; the profiler container is removed
+    /// whatever happens.
+    pub(crate) async fn profile(
         &self,
-        plan: &Plan,
-        run_id: &str,
-        endpoint: &EndpointPlan,
-        connections: usize,
-        repeat: u32,
-        server: &Server,
+        at: &Looked<'_>,
+        before: &Seen,
+        server: &mut Server,
+        containers: &mut Containers,
+        no_profiler: Option<&str>,
     ) -> Result<ProfileRecord, Halt> {
+        if let Some(why) = no_profiler {
+            return Ok(unavailable(format!("the profiler image did not build: {why}")));
+        }
+        self.settle(at.plan, at.run_id, at.sidecar_env, server, containers).await?;
+        let (mut profile, profiled) = self.profiled_run(at, server).await?;
+        if self.cancel.is_cancelled() {
+            return Ok(profile);
+        }
+        self.settle(at.plan, at.run_id, at.sidecar_env, server, containers).await?;
+        self.emit(Event::Step("once more without the profiler, for the cost of looking"));
+        let again = self.look(at, server).await?;
+        profile.unprofiled_again_rps = again.failure.is_none().then_some(again.rps);
+        if let (Some(rate), Some(b), Some(p), Some(a)) =
+            (at.rate(), before.p99_us, profiled.p99_us, again.p99_us.filter(|_| again.failure.is_none()))
+        {
+            (profile.offered_rps, profile.p99_us) = (Some(rate), Some([b, p, a]));
+        }
+        Ok(profile)
+    }
+
+    /// One run of `at` with the profiler container beside it.
+    async fn profiled_run(&self, at: &Looked<'_>, server: &Server) -> Result<(ProfileRecord, Seen), Halt> {
+        let (plan, endpoint, rate_hz) = (at.plan, at.endpoint, self.options.profile_rate_hz);
+        let what = match at.rate() {
+            None => format!("{} connections", at.connections),
+            Some(rate) => format!("{rate:.1} req/s (the confirmed capacity)"),
+        };
         self.emit(Event::Step(&format!(
-            "profiling {} {} at {connections} connections: the level again, with a profiler on every server \
-             process (py-spy at {RATE_HZ} Hz for Python, else perf at {PERF_RATE_HZ} Hz) on the generator's CPUs {:?}",
+            "profiling {} {} at {what}: again, with a profiler on every server process (py-spy at {rate_hz} Hz \
+             for Python, else perf at {PERF_RATE_HZ} Hz) on the generator's CPUs {:?}",
             endpoint.method, endpoint.path, plan.generator_cpus
         )));
-        let secs = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
+        let (warmup, window) = at.window();
         let spec = ContainerSpec {
-            name: format!("stackbench-{run_id}-profiler-{}", self.next_container()),
+            name: format!("stackbench-{}-profiler-{}", at.run_id, self.next_container()),
             image: image_tag(),
-            cmd: [
-                secs(plan.warmup),
-                secs(plan.duration),
-                u64::from(RATE_HZ),
-                u64::from(CENSUS_EVERY_S),
-                u64::from(PERF_RATE_HZ),
-            ]
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+            // py-spy samples for whole seconds.
+            cmd: vec![
+                format!("{:.3}", warmup.as_secs_f64()),
+                window.as_secs_f64().ceil().max(1.0).to_string(),
+                rate_hz.to_string(),
+                CENSUS_EVERY_S.to_string(),
+                PERF_RATE_HZ.to_string(),
+            ],
             env: Vec::new(),
-            labels: run_labels(run_id),
+            labels: run_labels(at.run_id),
             cpus: 1.0,
             // Beside the generator, off the server's CPUs: on them, each sample would find the server
             // descheduled (seen idle) and take its CPU; what the profiler costs still shows in the req/s.
@@ -124,26 +152,117 @@ impl Runner<'_> {
         let mut containers = Containers::default();
         let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
         containers.track(&self.engine, &running.id);
-        let level = self.run_level(plan, run_id, endpoint, connections, repeat, server).await;
-        let bound = plan.warmup + plan.duration + Duration::from_secs(30);
+        let seen = self.look(at, server).await;
+        let bound = warmup + window + Duration::from_secs(30);
         let exited = tokio::time::timeout(bound, self.until_cancelled(self.engine.wait_exit(&running.id))).await;
         let output = match exited {
             Ok(Ok(_)) => self.engine.stdout(&running.id).await.unwrap_or_default(),
             _ => String::new(),
         };
         containers.remove_all().await;
-        let level = level?;
-        let mut profile = parse_output(&output);
-        profile.profiled_rps = level.load.as_ref().map_or(0.0, |l| l.rps);
+        let seen = seen?;
+        let mut profile = parse_output(&output, window);
+        profile.profiled_rps = seen.rps;
         if profile.unavailable.is_none() && profile.folded.is_empty() {
-            profile.unavailable = Some(match (&level.failure, exited) {
-                (Some(failure), _) => format!("the profiled run of the level failed: {}", failure.message),
+            profile.unavailable = Some(match (&seen.failure, exited) {
+                (Some(failure), _) => format!("the profiled run failed: {failure}"),
                 (None, Err(_)) => format!("the profiler did not finish within {}s", bound.as_secs()),
                 (None, Ok(Err(_))) => crate::INTERRUPTED.to_string(),
                 (None, Ok(Ok(_))) => "the profiler took no samples".to_string(),
             });
         }
-        Ok(profile)
+        Ok((profile, seen))
+    }
+
+    /// One run of `at`, unprofiled unless a profiler runs beside it.
+    async fn look(&self, at: &Looked<'_>, server: &Server) -> Result<Seen, Halt> {
+        let Some(open_loop) = &at.open_loop else {
+            let level = self.run_level(at.plan, at.run_id, at.endpoint, at.connections, at.repeat, server).await?;
+            return Ok(Seen::level(&level));
+        };
+        self.emit(Event::Step(&format!(
+            "{} {}: {:.1} req/s offered, {} warm-up + {} measured",
+            at.endpoint.method,
+            at.endpoint.path,
+            open_loop.rate.unwrap_or_default(),
+            humantime::format_duration(open_loop.warmup),
+            humantime::format_duration(at.plan.duration)
+        )));
+        let (outcome, _) = self.measure(at.plan, at.run_id, open_loop.clone(), server).await;
+        Ok(match outcome {
+            Ok((load, _)) if load.interrupted => Seen::failed(crate::INTERRUPTED.to_string()),
+            Ok((load, _)) => Seen { rps: load.rps, p99_us: Some(load.latency_us.p99), failure: None },
+            Err(e) => Seen::failed(e.to_string()),
+        })
+    }
+}
+
+/// What a profile looks at: an endpoint's level at `connections`, or (with
+/// `rate`) the confirming hold of its capacity search, run again.
+pub(crate) struct Looked<'a> {
+    pub plan: &'a Plan,
+    pub run_id: &'a str,
+    pub sidecar_env: &'a [String],
+    pub endpoint: &'a EndpointPlan,
+    pub connections: usize,
+    pub repeat: u32,
+    /// The open-loop load of the confirming hold, when at the capacity.
+    pub open_loop: Option<Config>,
+}
+
+impl Looked<'_> {
+    /// The rate offered, when at the capacity.
+    fn rate(&self) -> Option<f64> {
+        self.open_loop.as_ref().and_then(|c| c.rate)
+    }
+
+    /// The event of its `profile`, written to the results file `results`;
+    /// `before_rps` is the unprofiled run's own req/s.
+    pub(crate) fn profiled<'a>(
+        &'a self,
+        profile: &'a ProfileRecord,
+        before_rps: f64,
+        results: &'a std::path::Path,
+    ) -> Event<'a> {
+        Event::Profile {
+            scenario: &self.plan.name,
+            endpoint: &self.endpoint.name,
+            method: &self.endpoint.method,
+            path: &self.endpoint.path,
+            at: self.open_loop.is_none().then_some(self.connections),
+            profile,
+            before_rps,
+            results,
+        }
+    }
+
+    /// Its warm-up and measured window: the level's, or the hold's own.
+    fn window(&self) -> (Duration, Duration) {
+        match &self.open_loop {
+            Some(Config { warmup, stop: RunLength::Duration(window), .. }) => (*warmup, *window),
+            _ => (self.plan.warmup, self.plan.duration),
+        }
+    }
+}
+
+/// What one run of what is profiled measured.
+pub(crate) struct Seen {
+    pub rps: f64,
+    pub p99_us: Option<u64>,
+    pub failure: Option<String>,
+}
+
+impl Seen {
+    pub(crate) fn level(level: &record::LevelRecord) -> Seen {
+        Seen {
+            rps: level.load.as_ref().map_or(0.0, |l| l.rps),
+            p99_us: level.load.as_ref().map(|l| l.latency_us.p99),
+            failure: level.failure.as_ref().map(|f| f.message.clone()),
+        }
+    }
+
+    fn failed(why: String) -> Seen {
+        Seen { rps: 0.0, p99_us: None, failure: Some(why) }
     }
 }
 
@@ -168,16 +287,21 @@ pub(crate) fn unavailable(why: String) -> ProfileRecord {
         tool: String::new(),
         rate_hz: RATE_HZ,
         folded: String::new(),
+        idle_sampled: false,
         states: None,
         profiled_rps: 0.0,
+        profiler_cpu_pct: None,
+        offered_rps: None,
+        p99_us: None,
         unprofiled_again_rps: None,
         unavailable: Some(why),
     }
 }
 
 /// What the profiler container printed, read back: the tool, the folded
-/// stacks, the thread states of its snapshots, or why there is no profile.
-pub(crate) fn parse_output(output: &str) -> ProfileRecord {
+/// stacks, the thread states of its snapshots, its own CPU over the measured
+/// `window`, or why there is no profile.
+pub(crate) fn parse_output(output: &str, window: Duration) -> ProfileRecord {
     let mut profile = ProfileRecord { unavailable: None, ..unavailable(String::new()) };
     let mut section = "";
     let mut dumps: Vec<String> = Vec::new();
@@ -190,6 +314,10 @@ pub(crate) fn parse_output(output: &str) -> ProfileRecord {
                 "rate" => profile.rate_hz = rest.trim().parse().unwrap_or(profile.rate_hz),
                 "unavailable" => profile.unavailable = Some(rest.trim().to_string()),
                 "dump" => dumps.push(String::new()),
+                "cpu" => {
+                    let window = window.as_secs_f64().max(1.0);
+                    profile.profiler_cpu_pct = cpu_seconds(rest).map(|s| s / window * 100.0);
+                }
                 _ => {}
             }
             section = what;
@@ -219,34 +347,62 @@ pub(crate) fn parse_output(output: &str) -> ProfileRecord {
         }
     }
     let mut states = ThreadStates::default();
+    let mut idle = BTreeMap::new();
     // A snapshot is a dump of each server process, one JSON document after another.
     for dump in &dumps {
         let values: Vec<serde_json::Value> =
             serde_json::Deserializer::from_str(dump).into_iter().map_while(Result::ok).collect();
         if !values.is_empty() {
             states.snapshots += 1;
-            values.iter().for_each(|v| count_threads(v, &mut states));
+            values.iter().for_each(|v| count_threads(v, &mut states, &mut idle));
         }
     }
+    states.idle_folded = idle.into_iter().map(|(stack, n)| format!("{stack} {n}\n")).collect();
     profile.states = (states.snapshots > 0).then_some(states);
     profile
 }
 
+/// The seconds in `times` output (`0m0.160000s 0m0.010000s ...`), summed.
+fn cpu_seconds(times: &str) -> Option<f64> {
+    let seconds = |t: &str| -> Option<f64> {
+        let (m, s) = t.strip_suffix('s')?.split_once('m')?;
+        Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+    };
+    let all: Option<Vec<f64>> = times.split_whitespace().map(seconds).collect();
+    all.filter(|v| !v.is_empty()).map(|v| v.iter().sum())
+}
+
 /// Counts every thread object (one with `active` and `owns_gil`) in a dump,
-/// whatever nests it (one process, or each subprocess).
-fn count_threads(value: &serde_json::Value, states: &mut ThreadStates) {
+/// whatever nests it (one process, or each subprocess), and folds the stack
+/// of each idle one (py-spy lists frames innermost first).
+fn count_threads(value: &serde_json::Value, states: &mut ThreadStates, idle: &mut BTreeMap<String, u64>) {
     match value {
-        serde_json::Value::Array(items) => items.iter().for_each(|v| count_threads(v, states)),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| count_threads(v, states, idle)),
         serde_json::Value::Object(map) => match (map.get("active"), map.get("owns_gil")) {
             (Some(active), Some(gil)) => match (active.as_bool() == Some(true), gil.as_bool() == Some(true)) {
-                (false, _) => states.idle += 1,
+                (false, _) => {
+                    states.idle += 1;
+                    let frames = map.get("frames").and_then(|f| f.as_array()).map_or(&[][..], Vec::as_slice);
+                    let stack: Vec<String> = frames.iter().rev().filter_map(frame_name).collect();
+                    if !stack.is_empty() {
+                        *idle.entry(stack.join(";")).or_default() += 1;
+                    }
+                }
                 (true, true) => states.holding_gil += 1,
                 (true, false) => states.running_without_gil += 1,
             },
-            _ => map.values().for_each(|v| count_threads(v, states)),
+            _ => map.values().for_each(|v| count_threads(v, states, idle)),
         },
         _ => {}
     }
+}
+
+/// A frame of a dump named as py-spy's folded stacks name it: `function (file:line)`.
+fn frame_name(frame: &serde_json::Value) -> Option<String> {
+    let name = frame.get("name")?.as_str()?;
+    let file = frame.get("short_filename").or_else(|| frame.get("filename")).and_then(|f| f.as_str()).unwrap_or("");
+    let line = frame.get("line").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    Some(format!("{name} ({file}:{line})").replace(';', ":"))
 }
 
 #[cfg(test)]
@@ -260,7 +416,8 @@ stackbench-profiler: tool py-spy 0.4.1
 stackbench-profiler: main 7 gunicorn
 stackbench-profiler: dump
 [{\"pid\": 7, \"active\": true, \"owns_gil\": true, \"frames\": []}]
-[{\"pid\": 9, \"active\": false, \"owns_gil\": false, \"frames\": [{\"active\": 1}]}]
+[{\"pid\": 9, \"active\": false, \"owns_gil\": false, \"frames\": [{\"name\": \"select\", \"short_filename\": \"selectors.py\", \"line\": 468}, {\"name\": \"serve\", \"filename\": \"/app/app.py\", \"short_filename\": \"app.py\", \"line\": 20}]}]
+[{\"pid\": 10, \"active\": false, \"owns_gil\": false, \"frames\": [{\"name\": \"select\", \"short_filename\": \"selectors.py\", \"line\": 468}, {\"name\": \"serve\", \"short_filename\": \"app.py\", \"line\": 20}]}]
 stackbench-profiler: dump
 [{\"pid\": 8, \"active\": true, \"owns_gil\": false}]
 stackbench-profiler: dump
@@ -269,13 +426,21 @@ stackbench-profiler: folded
 a (x.py:1);b (x.py:2) 10
 
 a (x.py:1) 3
+stackbench-profiler: cpu 0m0.160000s 0m0.010000s 1m0.190000s 0m0.000000s
 stackbench-profiler: end
 ";
-        let p = parse_output(out);
+        let p = parse_output(out, Duration::from_secs(120));
         assert_eq!(p.tool, "py-spy 0.4.1");
         assert_eq!(p.folded, "a (x.py:1);b (x.py:2) 10\na (x.py:1) 3\n");
-        assert_eq!(p.states, Some(ThreadStates { snapshots: 2, idle: 1, holding_gil: 1, running_without_gil: 1 }));
+        // The idle threads' stacks, root first, counted together.
+        let idle_folded = "serve (app.py:20);select (selectors.py:468) 2\n".to_string();
+        assert_eq!(
+            p.states,
+            Some(ThreadStates { snapshots: 2, idle: 2, holding_gil: 1, running_without_gil: 1, idle_folded })
+        );
         assert_eq!(p.unavailable, None);
+        // 60.36 CPU-seconds in a 120 s window.
+        assert!(p.profiler_cpu_pct.is_some_and(|c| (c - 50.3).abs() < 1e-9), "{:?}", p.profiler_cpu_pct);
     }
 
     #[test]
@@ -284,7 +449,7 @@ stackbench-profiler: end
                    stackbench-profiler: perf\nnginx 7/7 [001] 1.000001: cpu-clock:\n\
                    \t  4a1b2c ngx_http_handler+0x1c (/usr/sbin/nginx)\n\t  4a0000 main+0x20 (/usr/sbin/nginx)\n\n\
                    stackbench-profiler: end\n";
-        let p = parse_output(out);
+        let p = parse_output(out, Duration::from_secs(120));
         assert_eq!((p.tool.as_str(), p.rate_hz), ("perf version 6.1.187 (cpu-clock)", 99));
         assert_eq!(p.folded.trim(), "nginx-7;main;ngx_http_handler 1");
         assert!(p.states.is_none() && p.unavailable.is_none());
@@ -314,7 +479,7 @@ server 7/8 [001] 100.010001: cpu-clock:
     fn a_server_without_python_says_why() {
         let out = "stackbench-profiler: unavailable py-spy found no Python interpreter in the server's main \
                    process (nginx): Error: Failed to find python version from target process\n";
-        let p = parse_output(out);
+        let p = parse_output(out, Duration::from_secs(120));
         assert!(p.unavailable.unwrap().contains("no Python interpreter in the server's main process (nginx)"));
         assert!(p.folded.is_empty() && p.states.is_none());
     }

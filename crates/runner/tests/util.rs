@@ -45,6 +45,7 @@ pub fn options(results: &Path) -> RunOptions {
         verify_only: false,
         sweep: true,
         capacity: true,
+        profile_rate_hz: runner::PROFILE_RATE_HZ,
     }
 }
 

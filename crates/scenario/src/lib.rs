@@ -151,9 +151,28 @@ pub struct Endpoint {
     /// Profile the server at one of its levels (as `bench --profile` does for every endpoint).
     #[serde(default)]
     pub profile: bool,
-    /// The level profiled: one of its connection counts [default: its first].
+    /// What is profiled: one of its connection counts, or `"capacity"` (the
+    /// rate its capacity search confirmed) [default: its first level].
     #[serde(default)]
-    pub profile_at: Option<Spanned<usize>>,
+    pub profile_at: Option<Spanned<ProfileAt>>,
+}
+
+/// `profile_at` as written: a connection count or a word (`"capacity"`),
+/// which the plan checks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ProfileAt {
+    Connections(usize),
+    Named(String),
+}
+
+impl std::fmt::Display for ProfileAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProfileAt::Connections(n) => write!(f, "{n}"),
+            ProfileAt::Named(word) => write!(f, "{word:?}"),
+        }
+    }
 }
 
 /// Objectives as written: name to value, each value located.
