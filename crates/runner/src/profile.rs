@@ -180,13 +180,14 @@ impl Runner<'_> {
             let level = self.run_level(at.plan, at.run_id, at.endpoint, at.connections, at.repeat, server).await?;
             return Ok(Seen::level(&level));
         };
+        let (warmup, window) = at.window();
         self.emit(Event::Step(&format!(
             "{} {}: {:.1} req/s offered, {} warm-up + {} measured",
             at.endpoint.method,
             at.endpoint.path,
             open_loop.rate.unwrap_or_default(),
-            humantime::format_duration(open_loop.warmup),
-            humantime::format_duration(at.plan.duration)
+            humantime::format_duration(warmup),
+            humantime::format_duration(window)
         )));
         let (outcome, _) = self.measure(at.plan, at.run_id, open_loop.clone(), server).await;
         Ok(match outcome {
@@ -198,7 +199,7 @@ impl Runner<'_> {
 }
 
 /// What a profile looks at: an endpoint's level at `connections`, or (with
-/// `rate`) the confirming hold of its capacity search, run again.
+/// `open_loop`) the confirming hold of its capacity search, run again.
 pub(crate) struct Looked<'a> {
     pub plan: &'a Plan,
     pub run_id: &'a str,
