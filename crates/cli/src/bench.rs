@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use plan::{Choices, Hosts};
 use record::RunStatus;
+use runner::cpulock::{CpuLockError, CpuLocks};
 use runner::{Cancel, Event, RunOptions, Runner};
 use scenario::parse_duration;
 
@@ -17,6 +18,10 @@ use crate::progress::Progress;
 use crate::{table, EXIT_INTERRUPTED};
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "Exit codes: 0 the suite ran (a level the server failed under load is a result: the \
+table says why); 1 a scenario could not be built, started or verified, another run holds the CPUs, or the \
+engine or machine failed (the message says what to do); 2 bad arguments; 130 interrupted (finished levels \
+are kept)")]
 pub struct BenchOpts {
     /// Scenario files (scenarios/*.toml)
     #[arg(required = true)]
@@ -61,6 +66,10 @@ pub struct BenchOpts {
     /// capacity search confirms), over the scenario's `profile_at`; implies --profile
     #[arg(long, value_name = "N|capacity", value_parser = profile_at)]
     pub profile_at: Option<scenario::ProfileAt>,
+    /// When another stackbench run holds this machine's CPUs, wait for it to end instead of refusing (two
+    /// runs on the same CPUs would both report wrong figures)
+    #[arg(long)]
+    pub wait: bool,
     /// py-spy's samples per second of each server thread in a profile (perf's rate is fixed)
     #[arg(long, value_name = "HZ", default_value_t = runner::PROFILE_RATE_HZ, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub profile_rate: u32,
@@ -147,6 +156,45 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(run_suite(loaded, options, &opts))
+}
+
+/// Takes the lock of each CPU of this machine the run measures on: every CPU
+/// when the server shares the machine, else the generator's. Another run on
+/// them would take CPU time from both, and both would report wrong figures
+/// without a word: this one refuses, naming it, or with `wait` waits for it
+/// (none when cancelled while waiting).
+async fn hold_cpus(
+    hosts: &Hosts,
+    generator_cpus: &[usize],
+    holder: &str,
+    wait: bool,
+    cancel: &Cancel,
+) -> anyhow::Result<Option<CpuLocks>> {
+    let cpus: Vec<usize> = match hosts {
+        Hosts::Shared(machine) => (0..machine.n_cpus).collect(),
+        Hosts::Apart { .. } => generator_cpus.to_vec(),
+    };
+    let dir = runner::cpulock::lock_dir();
+    let mut said = false;
+    loop {
+        match CpuLocks::try_acquire(&dir, &cpus, holder) {
+            Ok(locks) => return Ok(Some(locks)),
+            Err(CpuLockError::Busy { cpu, holder }) if wait => {
+                if !std::mem::replace(&mut said, true) {
+                    eprintln!("==> waiting for CPU {cpu}: another stackbench run holds it ({holder})");
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => return Ok(None),
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+            Err(busy @ CpuLockError::Busy { .. }) => anyhow::bail!(
+                "{busy}: two runs on the same CPUs would both report wrong figures; wait for it to end, or pass \
+                 --wait to start when it does"
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// `--profile-at`: a connection count, or a word the plan checks.
@@ -262,6 +310,25 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
             engine.endpoint
         );
     }
+    // Held to the end of the suite. A build and a verification measure nothing: they need no CPU of their own.
+    let _cpus = if verify_only {
+        None
+    } else {
+        let names: Vec<&str> = loaded.iter().map(|l| l.scenario.name.get_ref().as_str()).collect();
+        let holder = format!(
+            "pid {}, scenario {}, since {}",
+            std::process::id(),
+            names.join(", "),
+            runner::compact_utc(std::time::SystemTime::now())
+        );
+        match hold_cpus(runner.hosts(), &generator_cpus, &holder, opts.wait, &cancel).await? {
+            Some(locks) => Some(locks),
+            None => {
+                eprintln!("==> interrupted while waiting for the CPUs: nothing ran");
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+        }
+    };
     let mut records = Vec::new();
     'suite: for round in 1..=repeat {
         for scenario in &loaded {

@@ -475,6 +475,54 @@ fn after_sigkill_the_next_run_sweeps_what_was_left_and_says_so() {
     assert!(containers_of_run(&record.run_id).is_empty());
 }
 
+/// A level the server fails under load is a result, not a fault of the run:
+/// the level is kept as failed with its reason, the table says it, exit 0.
+#[test]
+fn a_level_the_server_fails_is_a_result_and_exits_0() {
+    let _engine = crate::util::engine_lock();
+    let name = "cli-level-fails";
+    let dir = temp_dir(name);
+    // The server exits 2 s after it starts, inside the 4 s level.
+    let file = write_scenario(dir.path(), name, "env = { EXIT_AFTER = \"2\" }", "duration = \"4s\"\nconnections = [2]");
+    let results = dir.path().join("results");
+    let out = bench_to_end(&file, &results, &[]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let record = record_of(&results, name);
+    assert_eq!(record.levels[0].status, record::LevelStatus::Failed, "{record:#?}");
+    let failure = record.levels[0].failure.as_ref().expect("a reason");
+    assert!(failure.message.contains("the server exited during the level"), "{failure:?}");
+    assert!(stdout.contains("server exited"), "the table says why: {stdout}");
+}
+
+/// Two runs on the same CPUs would each report figures wrong by about half
+/// without a word: the second refuses, naming the first (its pid and
+/// scenario) and runs nothing; with `--wait` it starts once the first ends.
+#[test]
+fn a_second_run_on_the_same_cpus_refuses_or_waits() {
+    let _engine = crate::util::engine_lock();
+    let dir = temp_dir("cpu-lock");
+    let results = dir.path().join("results");
+    let first = bench_until_level(&long_level_scenario(dir.path(), "cli-cpu-first"), &results);
+    let second = write_scenario(dir.path(), "cli-cpu-second", "", "duration = \"1s\"\nconnections = [2]");
+    let out = bench_to_end(&second, &results, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let holder = format!("pid {}, scenario cli-cpu-first", first.child.id());
+    assert!(stderr.contains("is in use by another stackbench run") && stderr.contains(&holder), "{stderr}");
+    assert!(stderr.contains("--wait"), "it says what to do: {stderr}");
+    assert!(!results.join("cli-cpu-second").exists(), "nothing ran");
+    let waiting = bench_with_until(&second, &results, &["--wait"], &[], "waiting for CPU");
+    assert!(waiting.seen.contains(&holder), "{}", waiting.seen);
+    std::thread::sleep(Duration::from_secs(1));
+    stop_with(first, libc::SIGINT, &results, "cli-cpu-first");
+    let out = waiting.finish();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let record = record_of(&results, "cli-cpu-second");
+    assert_eq!(record.levels.len(), 1, "it ran once the first ended: {stderr}");
+}
+
 #[test]
 fn no_engine_says_what_to_do_and_writes_nothing() {
     let dir = temp_dir("no-engine");
@@ -499,14 +547,18 @@ fn python_scenario(dir: &Path, name: &str, workload: &str) -> PathBuf {
     write_scenario(dir, name, "build = \"cli/tests/profile-context\"", workload)
 }
 
-/// Runs `stackbench bench FILE --profile EXTRA` to its end, which must succeed; returns what it printed.
-fn bench_profiled(file: &Path, results: &Path, extra: &[&str]) -> String {
+/// Runs `stackbench bench FILE EXTRA` (the test scenarios' root, results in `results`) to its end.
+fn bench_to_end(file: &Path, results: &Path, extra: &[&str]) -> Output {
     let root = crates_dir();
     let mut args =
         vec!["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--results", results.to_str().unwrap()];
-    args.push("--profile");
     args.extend(extra);
-    let out = stackbench(&args);
+    stackbench(&args)
+}
+
+/// Runs `stackbench bench FILE --profile EXTRA` to its end, which must succeed; returns what it printed.
+fn bench_profiled(file: &Path, results: &Path, extra: &[&str]) -> String {
+    let out = bench_to_end(file, results, &[&["--profile"], extra].concat());
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     stderr

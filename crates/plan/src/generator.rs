@@ -74,9 +74,9 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
 /// A duration that parses back to the same nanoseconds: `10s`, `250ms`, or `1500ns`.
 fn exact(d: Duration) -> String {
     let ns = d.as_nanos();
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
-    } else if ns % 1_000_000 == 0 {
+    } else if ns.is_multiple_of(1_000_000) {
         format!("{}ms", ns / 1_000_000)
     } else {
         format!("{ns}ns")

@@ -8,6 +8,7 @@
 
 mod cancel;
 mod capacity;
+pub mod cpulock;
 mod generators;
 mod levels;
 mod profile;

@@ -265,7 +265,7 @@ impl Runner<'_> {
                 return Ok(());
             }
             polls += 1;
-            if polls % 10 == 0 {
+            if polls.is_multiple_of(10) {
                 let state = self.engine.state(&running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
                 if !state.running {
                     let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
