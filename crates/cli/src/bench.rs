@@ -395,10 +395,9 @@ async fn watch_signals(cancel: Cancel) {
     }
 }
 
-/// Draws a level's profile as a flame graph beside its results file
-/// (`RUN.profile-ENDPOINT-CONNECTIONS.svg`); none without samples.
-/// The flame graph of a profile beside the results file: `RUN.profile-ENDPOINT-AT.svg`,
-/// `AT` the level's connections or `capacity`.
+/// Draws a profile as a flame graph beside its results file
+/// (`RUN.profile-ENDPOINT-AT.svg`, `AT` the level's connections or
+/// `capacity`); none without samples.
 fn write_flame_graph(
     scenario: &str,
     (endpoint, method, path): (&str, &str, &str),

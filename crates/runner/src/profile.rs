@@ -1,5 +1,6 @@
-//! Profiles of the server under load: one level run again with a profiler
-//! container attached to the server container's processes.
+//! Profiles of the server under load: a level, or a capacity search's
+//! confirming hold, run again with a profiler container attached to the
+//! server container's processes, then once more without it.
 //!
 //! The profiler image (`profiler/`, embedded) holds py-spy and perf; its
 //! script finds the server's main process in the PID namespace it shares,
