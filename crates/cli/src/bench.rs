@@ -66,6 +66,11 @@ pub struct BenchOpts {
     /// capacity search confirms), over the scenario's `profile_at`; implies --profile
     #[arg(long, value_name = "N|capacity", value_parser = profile_at)]
     pub profile_at: Option<scenario::ProfileAt>,
+    /// Go on with a suite that stopped before its end (Ctrl-C, a fault, the machine going down): run the
+    /// same command with --resume, or name the suite (its id is printed at its start); the runs it
+    /// finished are kept, a run it left half-way goes on from its first unfinished level, the rest run
+    #[arg(long, value_name = "SUITE", num_args = 0..=1, default_missing_value = "latest")]
+    pub resume: Option<String>,
     /// When another stackbench run holds this machine's CPUs, wait for it to end instead of refusing (two
     /// runs on the same CPUs would both report wrong figures)
     #[arg(long)]
@@ -126,11 +131,17 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     if !opts.generator_engines.is_empty() && opts.generators.is_none() {
         anyhow::bail!("--generator-engine: say how many generator containers with --generators N");
     }
+    // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
+    let results = opts
+        .results
+        .clone()
+        .unwrap_or_else(|| root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" }));
+    let earlier = match &opts.resume {
+        Some(which) => Some(Suite::read(&results, which)?),
+        None => None,
+    };
     let options = RunOptions {
-        results: opts.results.clone().unwrap_or_else(|| {
-            // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
-            root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" })
-        }),
+        results,
         root,
         choices: Choices {
             duration: opts.duration,
@@ -144,7 +155,10 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
-        suite_id: format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
+        suite_id: match &earlier {
+            Some(suite) => suite.id.clone(),
+            None => format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
+        },
         verify_only: opts.verify_only,
         sweep: !opts.capacity_only,
         capacity: !opts.no_capacity,
@@ -155,7 +169,48 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(run_suite(loaded, options, &opts))
+    rt.block_on(run_suite(loaded, options, earlier, &opts))
+}
+
+/// The runs of a suite stored in a results folder, by scenario and repeat.
+struct Suite {
+    id: String,
+    runs: std::collections::BTreeMap<(String, u32), (PathBuf, record::RunRecord)>,
+}
+
+impl Suite {
+    /// Suite `which` (`latest`: the one whose run started last) from the
+    /// results files in `results` (files that do not read are skipped).
+    fn read(results: &std::path::Path, which: &str) -> anyhow::Result<Suite> {
+        let mut all = Vec::new();
+        for dir in std::fs::read_dir(results).into_iter().flatten().flatten() {
+            for file in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    all.extend(record::RunRecord::read(&path).ok().map(|r| (path, r)));
+                }
+            }
+        }
+        let id = match which {
+            "latest" => match all.iter().max_by(|a, b| a.1.started_at.cmp(&b.1.started_at)) {
+                Some((_, r)) => r.suite_id.clone(),
+                None => anyhow::bail!("--resume: no results in {} to go on with", results.display()),
+            },
+            id => id.to_string(),
+        };
+        let runs: std::collections::BTreeMap<_, _> = all
+            .into_iter()
+            .filter(|(_, r)| r.suite_id == id)
+            .map(|(path, r)| ((r.scenario.name.clone(), r.repeat), (path, r)))
+            .collect();
+        if runs.is_empty() {
+            anyhow::bail!(
+                "--resume {id}: no run of that suite in {} (its id is printed at its start)",
+                results.display()
+            );
+        }
+        Ok(Suite { id, runs })
+    }
 }
 
 /// Takes the lock of each CPU of this machine the run measures on: every CPU
@@ -275,8 +330,15 @@ async fn connect(opts: &BenchOpts, server_address: std::net::IpAddr) -> anyhow::
     Ok(Engines { local, server, generators })
 }
 
-async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &BenchOpts) -> anyhow::Result<ExitCode> {
+async fn run_suite(
+    loaded: Vec<scenario::Loaded>,
+    options: RunOptions,
+    earlier: Option<Suite>,
+    opts: &BenchOpts,
+) -> anyhow::Result<ExitCode> {
     let repeat = opts.repeat;
+    let suite_id = options.suite_id.clone();
+    let mut earlier = earlier.map_or_else(Default::default, |s| s.runs);
     let server_address = options.choices.server_address;
     let Engines { local, server: engine, generators } = connect(opts, server_address).await?;
     let cancel = Cancel::new();
@@ -329,18 +391,35 @@ async fn run_suite(loaded: Vec<scenario::Loaded>, options: RunOptions, opts: &Be
             }
         }
     };
+    if !verify_only {
+        eprintln!("==> suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped");
+    }
     let mut records = Vec::new();
     'suite: for round in 1..=repeat {
         for scenario in &loaded {
             if cancel.is_cancelled() {
                 break 'suite;
             }
-            eprintln!(
-                "==> scenario {} ({}), run {round} of {repeat}",
-                scenario.scenario.name.get_ref(),
-                scenario.path.display()
-            );
-            let (path, record) = runner.run(scenario, round).await?;
+            let name = scenario.scenario.name.get_ref();
+            eprintln!("==> scenario {name} ({}), run {round} of {repeat}", scenario.path.display());
+            let (path, record) = match earlier.remove(&(name.to_string(), round)) {
+                Some((path, record)) if record.is_finished() => {
+                    eprintln!("==> finished before ({}): {}", record.status, path.display());
+                    records.push(record);
+                    continue;
+                }
+                Some((path, mut record)) => {
+                    record.drop_interrupted();
+                    eprintln!(
+                        "==> going on with {} ({} level(s) and {} capacity search(es) kept)",
+                        path.display(),
+                        record.levels.len(),
+                        record.capacities.len()
+                    );
+                    runner.resume(scenario, path, record).await?
+                }
+                None => runner.run(scenario, round).await?,
+            };
             eprintln!("==> results: {}", path.display());
             match (&record.status, &record.reason) {
                 (RunStatus::Interrupted, Some(reason)) => eprintln!("==> {reason}"),

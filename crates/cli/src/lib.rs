@@ -3,6 +3,7 @@
 
 mod bench;
 mod capacity;
+mod clean;
 mod k8s_cmd;
 mod load;
 mod new;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 pub use bench::BenchOpts;
 pub use capacity::CapacityOpts;
+pub use clean::CleanOpts;
 pub use k8s_cmd::{K8sOpts, MergeOpts};
 pub use load::LoadOpts;
 pub use new::NewOpts;
@@ -53,6 +55,9 @@ pub enum Command {
     K8s(K8sOpts),
     /// Merge the results of generators that ran together (histograms added exactly)
     Merge(MergeOpts),
+    /// Remove what stackbench made: containers of runs that are gone, the images it built, its temporary
+    /// folders; says how much disk that freed (nothing without stackbench's labels is touched)
+    Clean(CleanOpts),
 }
 
 /// The project root scenario and results paths are relative to: `--root`, or the current folder.
@@ -73,5 +78,6 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::New(opts) => new::run(opts).map(|()| ExitCode::SUCCESS),
         Command::K8s(opts) => k8s_cmd::run(opts),
         Command::Merge(opts) => k8s_cmd::merge(opts),
+        Command::Clean(opts) => clean::run(opts),
     }
 }

@@ -153,22 +153,31 @@ pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
             notes.push("server at its CPU limit".to_string());
         }
     }
+    notes.extend(trouble(level));
     notes.join("; ")
+}
+
+/// What the server's figures show went wrong, unless the failure already says it.
+fn trouble(level: &LevelRecord) -> Vec<String> {
+    let said = level.failure.as_ref().map_or("", |f| f.message.as_str());
+    level.server.iter().flat_map(record::ServerUsage::trouble).filter(|t| !said.contains(t.as_str())).collect()
 }
 
 /// One line per finished level, printed as the sweep goes.
 pub fn level_line(level: &LevelRecord) -> String {
     let status = if level.status == LevelStatus::Ok { "" } else { " FAILED:" };
     match &level.load {
-        Some(l) => format!(
-            "{} conns:{status} {} req/s, p99 {}, {} errors, server CPU {}{}",
-            level.connections,
-            metric(l.rps),
-            time_us(l.latency_us.p99 as f64),
-            l.errors.total(),
-            level.server.map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
-            level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
-        ),
+        Some(l) => {
+            format!(
+                "{} conns:{status} {} req/s, p99 {}, {} errors, server CPU {}{}",
+                level.connections,
+                metric(l.rps),
+                time_us(l.latency_us.p99 as f64),
+                l.errors.total(),
+                level.server.map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
+                level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
+            ) + &trouble(level).iter().map(|t| format!("; {t}")).collect::<String>()
+        }
         None => format!(
             "{} conns:{status} {}",
             level.connections,

@@ -15,7 +15,7 @@ fn crates_dir() -> PathBuf {
 }
 
 /// A folder removed when the test ends, even by a panic.
-fn temp_dir(what: &str) -> tempfile::TempDir {
+pub(crate) fn temp_dir(what: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("stackbench-cli-{what}-")).tempdir().unwrap()
 }
 
@@ -83,7 +83,7 @@ fn long_level_scenario(dir: &Path, name: &str) -> PathBuf {
 
 /// A scenario around the Perl test server in `dir`: `server_extra` goes into
 /// [server], `workload` into [workload] (no warm-up unless it sets one; one endpoint, /health).
-fn write_scenario(dir: &Path, name: &str, server_extra: &str, workload: &str) -> PathBuf {
+pub(crate) fn write_scenario(dir: &Path, name: &str, server_extra: &str, workload: &str) -> PathBuf {
     let file = dir.join(format!("{name}.toml"));
     let build = if server_extra.contains("build =") { "" } else { "build = \"docker/tests/context\"" };
     let ready = if server_extra.contains("ready =") { "" } else { "ready = { path = \"/health\", timeout = \"20s\" }" };
@@ -120,7 +120,13 @@ fn bench_until(file: &Path, results: &Path, marker: &str) -> Bench {
 }
 
 /// [`bench_until`], with more arguments and environment variables for `stackbench`.
-fn bench_with_until(file: &Path, results: &Path, args: &[&str], env: &[(&str, String)], marker: &str) -> Bench {
+pub(crate) fn bench_with_until(
+    file: &Path,
+    results: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    marker: &str,
+) -> Bench {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
         .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
         .arg(results)
@@ -152,7 +158,7 @@ fn bench_with_until(file: &Path, results: &Path, args: &[&str], env: &[(&str, St
 }
 
 /// A `stackbench bench` under way; its stderr is still being read.
-struct Bench {
+pub(crate) struct Bench {
     child: std::process::Child,
     /// Its stderr up to the marker line.
     seen: String,
@@ -160,15 +166,21 @@ struct Bench {
 }
 
 impl Bench {
+    /// Kills it as a machine going down would (SIGKILL: nothing is cleaned up) and waits for its end.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.finish();
+    }
+
     /// Waits for its end; the output holds all of stderr.
-    fn finish(self) -> Output {
+    pub(crate) fn finish(self) -> Output {
         let mut out = self.child.wait_with_output().unwrap();
         out.stderr = (self.seen + &self.rest.join().unwrap()).into_bytes();
         out
     }
 }
 
-fn containers_of_run(run_id: &str) -> Vec<String> {
+pub(crate) fn containers_of_run(run_id: &str) -> Vec<String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async { docker::Engine::connect().await.unwrap().containers_of_run(run_id).await.unwrap() })
 }
@@ -214,7 +226,7 @@ fn stop_with(bench: Bench, signal: i32, results: &Path, name: &str) -> (Output, 
     (out, record)
 }
 
-fn files_in(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     files
@@ -543,17 +555,24 @@ fn no_engine_says_what_to_do_and_writes_nothing() {
 }
 
 /// The tiny Python server with a known hot function (`cli/tests/profile-context`).
-fn python_scenario(dir: &Path, name: &str, workload: &str) -> PathBuf {
+pub(crate) fn python_scenario(dir: &Path, name: &str, workload: &str) -> PathBuf {
     write_scenario(dir, name, "build = \"cli/tests/profile-context\"", workload)
 }
 
 /// Runs `stackbench bench FILE EXTRA` (the test scenarios' root, results in `results`) to its end.
-fn bench_to_end(file: &Path, results: &Path, extra: &[&str]) -> Output {
-    let root = crates_dir();
-    let mut args =
-        vec!["bench", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--results", results.to_str().unwrap()];
-    args.extend(extra);
-    stackbench(&args)
+pub(crate) fn bench_to_end(file: &Path, results: &Path, extra: &[&str]) -> Output {
+    bench_to_end_with(file, results, extra, &[])
+}
+
+/// [`bench_to_end`] with environment variables for `stackbench`.
+pub(crate) fn bench_to_end_with(file: &Path, results: &Path, extra: &[&str], env: &[(&str, String)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackbench"))
+        .args(["bench", file.to_str().unwrap(), "--root", crates_dir().to_str().unwrap(), "--results"])
+        .arg(results)
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
 }
 
 /// Runs `stackbench bench FILE --profile EXTRA` to its end, which must succeed; returns what it printed.
@@ -565,7 +584,7 @@ fn bench_profiled(file: &Path, results: &Path, extra: &[&str]) -> String {
 }
 
 /// The results file of a run (its flame graphs sit beside it).
-fn record_of(results: &Path, name: &str) -> RunRecord {
+pub(crate) fn record_of(results: &Path, name: &str) -> RunRecord {
     let files: Vec<PathBuf> =
         files_in(&results.join(name)).into_iter().filter(|f| f.extension().is_some_and(|e| e == "json")).collect();
     assert_eq!(files.len(), 1, "{files:?}");

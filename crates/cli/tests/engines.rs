@@ -27,32 +27,32 @@ impl SecondEngine {
         let dir = tempfile::Builder::new().prefix("sb-engine-").tempdir_in("/tmp").unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let endpoint = format!("tcp://127.0.0.1:{port}");
-        let path = |name: &str| dir.path().join(name).display().to_string();
         make_certificates(&dir.path().join("certs"));
-        let cert = |name: &str| dir.path().join("certs").join(name).display().to_string();
-        let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
-        let dockerd = Command::new("dockerd")
-            .args(["--data-root", &path("data"), "--exec-root", &path("exec"), "--pidfile", &path("dockerd.pid")])
-            .args(["-H", &format!("unix://{}", path("docker.sock")), "-H", &endpoint])
-            // TCP with TLS both ways, as a remote engine should be.
-            .args(["--tlsverify", "--tlscacert", &cert("ca.pem")])
-            .args(["--tlscert", &cert("server-cert.pem"), "--tlskey", &cert("server-key.pem")])
-            // A bridge of its own and no iptables, forwarding or masquerading: the first engine's network
-            // (the same namespace) stays as it is.
-            .args(["--bridge", &bridge.name, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("dockerd is installed with the first engine (cargo xtask setup)");
+        let dockerd = launch(dir.path(), &endpoint, &bridge.name);
         let engine = SecondEngine { dockerd, endpoint, dir, _bridge: bridge };
+        engine.wait_until_it_answers();
+        engine
+    }
+
+    /// Kills dockerd as the host's OOM killer would (SIGKILL: it stops nothing on its way out).
+    fn kill(&mut self) {
+        self.dockerd.kill().unwrap();
+        self.dockerd.wait().unwrap();
+    }
+
+    /// Starts dockerd again on the same data, once it was killed.
+    fn restart(&mut self) {
+        self.dockerd = launch(self.dir.path(), &self.endpoint, &self._bridge.name);
+        self.wait_until_it_answers();
+    }
+
+    fn wait_until_it_answers(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !engine.answers() {
-            let log = std::fs::read_to_string(engine.dir.path().join("dockerd.log")).unwrap_or_default();
+        while !self.answers() {
+            let log = std::fs::read_to_string(self.dir.path().join("dockerd.log")).unwrap_or_default();
             assert!(Instant::now() < deadline, "the second dockerd did not answer:\n{log}");
             std::thread::sleep(Duration::from_millis(200));
         }
-        engine
     }
 
     /// Its own socket answers a ping (the TCP port wants a client certificate).
@@ -76,6 +76,27 @@ impl SecondEngine {
     fn socket(&self) -> String {
         format!("unix://{}", self.dir.path().join("docker.sock").display())
     }
+}
+
+/// dockerd on the data in `dir`, answering on its own socket there and on `endpoint` (TLS), with bridge `bridge`.
+fn launch(dir: &Path, endpoint: &str, bridge: &str) -> Child {
+    let path = |name: &str| dir.join(name).display().to_string();
+    let cert = |name: &str| dir.join("certs").join(name).display().to_string();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("dockerd.log")).unwrap();
+    Command::new("dockerd")
+        .args(["--data-root", &path("data"), "--exec-root", &path("exec"), "--pidfile", &path("dockerd.pid")])
+        .args(["-H", &format!("unix://{}", path("docker.sock")), "-H", endpoint])
+        // TCP with TLS both ways, as a remote engine should be.
+        .args(["--tlsverify", "--tlscacert", &cert("ca.pem")])
+        .args(["--tlscert", &cert("server-cert.pem"), "--tlskey", &cert("server-key.pem")])
+        // A bridge of its own and no iptables, forwarding or masquerading: the first engine's network
+        // (the same namespace) stays as it is.
+        .args(["--bridge", bridge, "--iptables=false", "--ip-forward=false", "--ip-masq=false"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("dockerd is installed with the first engine (cargo xtask setup)")
 }
 
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, in
@@ -127,6 +148,15 @@ fn make_certificates(dir: &Path) {
 
 impl Drop for SecondEngine {
     fn drop(&mut self) {
+        // Killed and not started again (a test that failed half-way): its containers still run under their
+        // shims; a dockerd started on the same data stops them, then it is stopped as below.
+        if self.dockerd.try_wait().ok().flatten().is_some() {
+            self.dockerd = launch(self.dir.path(), &self.endpoint, &self._bridge.name);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !self.answers() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
         // SAFETY: signalling our own child; dockerd unmounts and stops its containerd on SIGTERM.
         unsafe { libc::kill(self.dockerd.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -243,4 +273,110 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
         merged.latency_us.p50,
         merged.latency_us.p99
     );
+}
+
+/// `stackbench clean` on an engine where a killed run left its server: that
+/// container and the image stackbench built go, the base image it did not
+/// build and an unlabelled `stackbench/...` image stay (and are named), a
+/// temporary folder of a run goes, and it says how much disk it freed.
+#[test]
+fn clean_removes_what_stackbench_made_and_nothing_else() {
+    let _engine = crate::util::engine_lock();
+    let second = SecondEngine::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path());
+    let results = dir.path().join("results");
+    let flags = ["--server-engine", second.endpoint.as_str()];
+    let killed = crate::bench_command::bench_with_until(
+        &file,
+        &results,
+        &flags,
+        &second.tls_env(),
+        "GET /health: 4 connections",
+    );
+    killed.kill();
+    let run_id = crate::bench_command::record_of(&results, "cli-engines").run_id;
+    assert_eq!(containers_of_run(&second.socket(), &run_id).len(), 1, "the killed run's server is left");
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker").args(["-H", &second.socket()]).args(args).output().unwrap();
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    docker(&["tag", "debian:bookworm", "stackbench/unlabelled:1"]);
+    let temporary = std::env::temp_dir().join("stackbench-profiler-clean-test");
+    std::fs::create_dir_all(&temporary).unwrap();
+    std::fs::write(temporary.join("Dockerfile"), "FROM debian:bookworm\n").unwrap();
+
+    let out = crate::util::stackbench(&["clean", "--engine", &second.socket()]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("removed 1 container(s) of runs that are gone: stackbench-cli-engines-"), "{stdout}");
+    assert!(stdout.contains("removed 1 image(s): stackbench/cli-engines:latest"), "{stdout}");
+    assert!(stdout.contains("stackbench-profiler-clean-test"), "{stdout}");
+    assert!(
+        stdout.contains("left alone: 1 image(s) named stackbench/... without the stackbench.image label"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("freed ") && stdout.contains(" GiB free of "), "{stdout}");
+    assert!(containers_of_run(&second.socket(), &run_id).is_empty());
+    let images = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut images: Vec<&str> = images.lines().collect();
+    images.sort_unstable();
+    assert_eq!(images, ["debian:bookworm", "stackbench/unlabelled:1"], "only what stackbench made went");
+    assert!(!temporary.exists());
+}
+
+/// The server's engine killed mid-level (as an upgrade or the host's OOM
+/// killer would): the level in progress runs to its end against the server,
+/// which still answers, and is kept with the one before; the run ends saying
+/// what happened, what was left running and what to do. Once the engine is
+/// back, `--resume` removes what was left and measures the rest.
+#[test]
+fn an_engine_lost_mid_level_keeps_the_level_and_resume_goes_on() {
+    let _engine = crate::util::engine_lock();
+    let mut second = SecondEngine::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path());
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file).unwrap().replace("connections = [4]", "connections = [2, 4, 6]"),
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let endpoint = second.endpoint.clone();
+    let flags = ["--server-engine", endpoint.as_str()];
+    let tls = second.tls_env();
+    let bench = crate::bench_command::bench_with_until(&file, &results, &flags, &tls, "GET /health: 4 connections");
+    // 1 s of warm-up, then 1.5 s of the 3 s window with figures.
+    std::thread::sleep(Duration::from_millis(2500));
+    second.kill();
+    let out = bench.finish();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for words in
+        ["a Docker engine stopped answering", "2 level(s)", "left running: stackbench-cli-engines-", "--resume"]
+    {
+        assert!(stderr.contains(words), "{words:?} in:\n{stderr}");
+    }
+    let record = crate::bench_command::record_of(&results, "cli-engines");
+    assert_eq!(record.status, RunStatus::Interrupted, "{record:#?}");
+    let connections: Vec<usize> = record.levels.iter().map(|l| l.connections).collect();
+    assert_eq!(connections, [2, 4], "the level in progress is kept: {record:#?}");
+    let level = &record.levels[1];
+    assert!(level.failure.is_none() && level.load.as_ref().unwrap().requests > 0, "{level:#?}");
+    // The engine's API gave the server's figures until it went.
+    let server = level.server.expect("figures from before the engine went");
+    assert!(server.missing_s > 0.0, "{server:?}");
+
+    second.restart();
+    let out = crate::bench_command::bench_to_end_with(&file, &results, &[&flags[..], &["--resume"]].concat(), &tls);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(2 level(s) and 0 capacity search(es) kept)"), "{stderr}");
+    let record = crate::bench_command::record_of(&results, "cli-engines");
+    assert_eq!(record.status, RunStatus::Complete, "{record:#?}");
+    assert_eq!(record.levels.iter().map(|l| l.connections).collect::<Vec<_>>(), [2, 4, 6]);
+    for endpoint in [second.socket().as_str(), "unix:///var/run/docker.sock"] {
+        assert!(containers_of_run(endpoint, &record.run_id).is_empty(), "left on {endpoint}");
+    }
 }

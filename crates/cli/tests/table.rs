@@ -23,6 +23,7 @@ fn record() -> RunRecord {
             memory_peak: 42 << 20,
             nr_throttled: 12,
             throttled_s: 0.4,
+            ..ServerUsage::default()
         }),
         generator_cpu_pct: 95.0,
         generators: Vec::new(),
@@ -86,7 +87,15 @@ fn results_table() {
     let mut searched = record();
     let status = loadgen::capacity::Status::Found;
     searched.capacities = vec![record::fixture::search(status, vec![probe(2400.0)], vec![None])];
-    insta::assert_snapshot!(stackbench::table::render(&[searched, failed, split]));
+    // A worker at the memory limit, killed and replaced, on a machine where another process took CPU.
+    let mut troubled = record();
+    troubled.scenario.name = "troubled".into();
+    troubled.levels.truncate(1);
+    let server = troubled.levels[0].server.as_mut().unwrap();
+    (server.memory_peak, server.memory_limit, server.oom_kills) = (64 << 20, 64 << 20, 3);
+    server.processes = Some(record::Churn { ended: 3, started: 3 });
+    server.interference_pct = Some(48.5);
+    insta::assert_snapshot!(stackbench::table::render(&[searched, failed, split, troubled]));
 }
 
 /// After the levels, a table per workload of the capacity searches, highest first.

@@ -5,6 +5,7 @@ mod util;
 mod bench_command;
 mod capacity_command;
 mod engines;
+mod faults;
 mod load_command;
 mod new_command;
 mod report_command;

@@ -61,6 +61,9 @@ pub async fn build_image_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<Built, Error> {
     let context = context_tar(spec).map_err(|source| Error::Context { path: spec.context.clone(), source })?;
+    // Every image stackbench builds carries IMAGE_LABEL, which `clean` looks for and nothing else.
+    let mut labels = spec.labels.clone();
+    labels.insert(crate::IMAGE_LABEL.to_string(), spec.tag.clone());
     let options = BuildImageOptionsBuilder::default()
         .dockerfile(&spec.dockerfile)
         .t(&spec.tag)
@@ -68,7 +71,7 @@ pub async fn build_image_until(
         // The legacy builder leaves the containers of failed steps behind unless told.
         .forcerm(true)
         .buildargs(&spec.build_args.clone().into_iter().collect())
-        .labels(&spec.labels)
+        .labels(&labels)
         .build();
     let mut log = String::new();
     let mut failure = None;
@@ -102,6 +105,8 @@ pub async fn build_image_until(
                     failure = Some(detail.message.unwrap_or_else(|| "unknown build error".into()));
                 }
             }
+            // The engine went away: that is not the build's failure.
+            Err(e) if crate::unreachable(&e) => return Err(crate::api(format!("building {}", spec.tag))(e)),
             Err(e) => {
                 failure = Some(match e {
                     bollard::errors::Error::DockerStreamError { error } => error,

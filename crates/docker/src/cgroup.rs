@@ -16,6 +16,11 @@ pub struct Sample {
     /// CFS periods in which the container was throttled, and for how long.
     pub nr_throttled: u64,
     pub throttled_ns: u64,
+    /// The most memory in use since the container started (0 where the
+    /// kernel does not keep it): a peak between two samples shows here.
+    pub memory_high_water: u64,
+    /// Processes the OOM killer ended.
+    pub oom_kills: u64,
 }
 
 /// Where one container's counters live (cgroup v1 or v2).
@@ -71,19 +76,33 @@ impl CgroupCounters {
                     memory: number(&read(&memory.join("memory.usage_in_bytes"))),
                     nr_throttled: field(&stat, "nr_throttled"),
                     throttled_ns: field(&stat, "throttled_time"),
+                    memory_high_water: number(&read(&memory.join("memory.max_usage_in_bytes"))),
+                    oom_kills: field(&read(&memory.join("memory.oom_control")), "oom_kill"),
                 }
             }
             CgroupCounters::V2 { dir } => {
                 let stat = read(&dir.join("cpu.stat"));
+                let events = read(&dir.join("memory.events"));
                 Sample {
                     at,
                     cpu_ns: field(&stat, "usage_usec") * 1000,
                     memory: number(&read(&dir.join("memory.current"))),
                     nr_throttled: field(&stat, "nr_throttled"),
                     throttled_ns: field(&stat, "throttled_usec") * 1000,
+                    memory_high_water: number(&read(&dir.join("memory.peak"))),
+                    oom_kills: field(&events, "oom_kill"),
                 }
             }
         }
+    }
+
+    /// The processes in the container now (host pids); none once it is gone.
+    pub fn processes(&self) -> Vec<u32> {
+        let dir = match self {
+            CgroupCounters::V1 { memory, .. } => memory,
+            CgroupCounters::V2 { dir } => dir,
+        };
+        read(&dir.join("cgroup.procs")).split_whitespace().filter_map(|pid| pid.parse().ok()).collect()
     }
 }
 
@@ -124,5 +143,9 @@ mod tests {
         );
         let stat = "usage_usec 1500\nnr_periods 10\nnr_throttled 3\nthrottled_usec 200\n";
         assert_eq!((field(stat, "usage_usec"), field(stat, "nr_throttled")), (1500, 3));
+        let events = "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\n";
+        assert_eq!(field(events, "oom_kill"), 1);
+        let oom_control = "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n";
+        assert_eq!(field(oom_control, "oom_kill"), 3);
     }
 }

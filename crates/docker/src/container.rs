@@ -141,12 +141,16 @@ impl Engine {
         };
         let cpu = reading.cpu_stats.unwrap_or_default();
         let throttling = cpu.throttling_data.unwrap_or_default();
+        let memory = reading.memory_stats.unwrap_or_default();
         Ok(Sample {
             at: Instant::now(),
             cpu_ns: cpu.cpu_usage.and_then(|u| u.total_usage).unwrap_or(0),
-            memory: reading.memory_stats.and_then(|m| m.usage).unwrap_or(0),
+            memory: memory.usage.unwrap_or(0),
             nr_throttled: throttling.throttled_periods.unwrap_or(0),
             throttled_ns: throttling.throttled_time.unwrap_or(0),
+            // cgroup v1 engines report it; the API has no OOM-kill count.
+            memory_high_water: memory.max_usage.unwrap_or(0),
+            oom_kills: 0,
         })
     }
 
@@ -177,7 +181,9 @@ impl Engine {
     }
 
     pub async fn state(&self, id: &str) -> Result<ContainerState, Error> {
-        let inspect = self.docker.inspect_container(id, None).await.map_err(api(format!("inspecting {id}")))?;
+        let inspect = crate::retrying(|| self.docker.inspect_container(id, None))
+            .await
+            .map_err(api(format!("inspecting {id}")))?;
         let state = inspect.state.unwrap_or_default();
         Ok(ContainerState {
             running: state.running.unwrap_or(false),

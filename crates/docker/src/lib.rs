@@ -8,6 +8,7 @@
 mod base_image;
 mod build;
 mod cgroup;
+mod clean;
 mod container;
 mod listeners;
 mod transfer;
@@ -21,11 +22,14 @@ use futures_util::StreamExt;
 pub use base_image::{ensure_base_image, remove_tree, BaseImage};
 pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
+pub use clean::{Cleaned, Disk, DISK_LOW_FREE};
 pub use container::{ContainerSpec, ContainerState, Running, OPEN_FILES};
 pub use listeners::is_loopback_only;
 
 /// The label on everything stackbench creates; its value is the run id.
 pub const RUN_LABEL: &str = "stackbench.run";
+/// The label on every image stackbench builds; its value is the tag it was built as.
+pub const IMAGE_LABEL: &str = "stackbench.image";
 /// The label holding the process id of the run that owns a container.
 pub const PID_LABEL: &str = "stackbench.pid";
 /// The label naming the machine that process runs on: a shared remote engine
@@ -63,6 +67,54 @@ pub enum Error {
 pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
     let context = context.into();
     move |source| Error::Api { context, source }
+}
+
+/// How long a call that found the engine not answering is tried again: a
+/// restart of a few seconds loses nothing.
+pub const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// True when the engine did not answer (refused, reset, gone, timed out), as
+/// opposed to answering with an error.
+pub(crate) fn unreachable(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::RequestTimeoutError
+            | E::HyperResponseError { .. }
+            | E::SocketNotFoundError(_)
+    )
+}
+
+impl Error {
+    /// The engine did not answer (for [`RETRY_FOR`] where calls are tried again).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Error::NoEngine { .. } => true,
+            Error::Api { source, .. } => unreachable(source),
+            _ => false,
+        }
+    }
+}
+
+/// Makes `call` until the engine answers (with a result or an error of its
+/// own), for at most [`RETRY_FOR`]; for calls that can be made twice.
+pub(crate) async fn retrying<T, F>(mut call: impl FnMut() -> F) -> Result<T, bollard::errors::Error>
+where
+    F: std::future::Future<Output = Result<T, bollard::errors::Error>>,
+{
+    let deadline = std::time::Instant::now() + RETRY_FOR;
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(e) if unreachable(&e) && std::time::Instant::now() + wait < deadline => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(2));
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// True for the engine's "no such object" answer, which cleanup treats as done.
@@ -129,7 +181,7 @@ impl Engine {
     /// already gone is not an error.
     pub async fn remove(&self, id: &str) -> Result<(), Error> {
         let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
-        match self.docker.remove_container(id, Some(options)).await {
+        match retrying(|| self.docker.remove_container(id, Some(options.clone()))).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(api(format!("removing container {id}"))(e)),
@@ -141,7 +193,8 @@ impl Engine {
     pub async fn reap(&self) -> Result<Vec<String>, Error> {
         let filters = HashMap::from([("label".to_string(), vec![RUN_LABEL.to_string()])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let containers = self.docker.list_containers(Some(options)).await.map_err(api("listing containers"))?;
+        let containers =
+            retrying(|| self.docker.list_containers(Some(options.clone()))).await.map_err(api("listing containers"))?;
         let mut reaped = Vec::new();
         let here = this_host();
         for c in containers {

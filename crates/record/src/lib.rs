@@ -23,8 +23,15 @@ pub struct RunRecord {
     #[serde(default)]
     pub suite_id: String,
     pub scenario: ScenarioInfo,
+    /// 1-based repeat number within the suite.
+    #[serde(default = "first_repeat")]
+    pub repeat: u32,
     pub provenance: Provenance,
     pub started_at: String,
+    /// When a later `bench --resume` went on with this run, in order (the
+    /// provenance is the last one's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_at: Vec<String>,
     #[serde(default)]
     pub finished_at: Option<String>,
     pub status: RunStatus,
@@ -48,7 +55,10 @@ pub struct RunRecord {
 pub enum RunStatus {
     Running,
     Complete,
+    /// Stopped before its end by a cancel, or by a fault of the machine, the
+    /// engine or the harness rather than of the stack.
     Interrupted,
+    /// The stack failed (a build, its start, a verification): that is its result.
     Failed,
 }
 
@@ -172,6 +182,10 @@ pub struct ProfileRecord {
     pub unavailable: Option<String>,
 }
 
+fn first_repeat() -> u32 {
+    1
+}
+
 fn idle_sampled_before() -> bool {
     true
 }
@@ -273,7 +287,7 @@ pub enum FailureKind {
 }
 
 /// The server container's resources over a measured window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerUsage {
     /// CPU in percent of one CPU: mean over the window, and the highest 1 s interval.
     pub cpu_pct_mean: f64,
@@ -282,12 +296,109 @@ pub struct ServerUsage {
     pub cpu_limit_pct: f64,
     pub memory_mean: u64,
     pub memory_peak: u64,
+    /// The memory limit, bytes; 0 in records from before it was kept (their
+    /// run's provenance has it).
+    #[serde(default)]
+    pub memory_limit: u64,
     /// CFS periods throttled and time throttled during the window.
     pub nr_throttled: u64,
     pub throttled_s: f64,
+    /// Processes of the server the OOM killer ended during the window.
+    #[serde(default)]
+    pub oom_kills: u64,
+    /// Server processes that ended and that started during the window: a
+    /// worker its master replaced counts once in each. Counted from one
+    /// sample to the next (every 250 ms), so one that starts and ends between
+    /// two is missed. None when not known (a remote engine, or records from
+    /// before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<Churn>,
+    /// CPU that other processes took on the run's CPUs (the generator's and
+    /// the server's) during the window, in percent of one CPU: the kernel's
+    /// busy time on them, less what this process and the run's containers
+    /// used. None when not measured (load from generator containers, a
+    /// remote engine, or records from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference_pct: Option<f64>,
+    /// Seconds of the window without figures: the engine's API (a remote
+    /// engine's) did not answer; the figures above are of the rest.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub missing_s: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// Server processes that ended and started in a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Churn {
+    pub ended: u32,
+    pub started: u32,
+}
+
+/// A server at this share of its memory limit or more is at its limit.
+pub const MEMORY_NEAR_LIMIT: f64 = 0.95;
+
+/// A window in which other processes took more than this (percent of one
+/// CPU) on the run's CPUs is noisy: the figures may be low by about as much.
+pub const INTERFERENCE_NOISY_PCT: f64 = 5.0;
+
+impl ServerUsage {
+    /// What went wrong around the server in the window, in words that name
+    /// the figures: its memory at the limit, OOM kills, processes replaced,
+    /// other processes on its CPUs. The one rule for the terminal and the report.
+    pub fn trouble(&self) -> Vec<String> {
+        let mib = |b: u64| b as f64 / 1048576.0;
+        let memory_limit = self.memory_limit;
+        let mut said = Vec::new();
+        let near = memory_limit > 0 && self.memory_peak as f64 >= MEMORY_NEAR_LIMIT * memory_limit as f64;
+        if near || self.oom_kills > 0 {
+            let mut what =
+                format!("memory at its limit of {:.0} MiB (peak {:.1} MiB", mib(memory_limit), mib(self.memory_peak));
+            if self.oom_kills > 0 {
+                what += &format!(", {} process(es) OOM-killed", self.oom_kills);
+            }
+            said.push(what + ")");
+        }
+        if let Some(Churn { ended, started }) = self.processes.filter(|c| c.ended > 0 || c.started > 0) {
+            said.push(format!(
+                "{ended} server process(es) ended and {started} started during the window (workers restarted, or a \
+                 process per connection)"
+            ));
+        }
+        if self.missing_s > 0.0 {
+            said.push(format!(
+                "server figures missing for {:.1}s of the window (the engine did not answer): these are of the rest",
+                self.missing_s
+            ));
+        }
+        if let Some(other) = self.interference_pct.filter(|&p| p > INTERFERENCE_NOISY_PCT) {
+            said.push(format!(
+                "noisy machine: other processes took {other:.0}% of a CPU on the run's CPUs (over \
+                 {INTERFERENCE_NOISY_PCT:.0}%): figures may be low"
+            ));
+        }
+        said
+    }
 }
 
 impl RunRecord {
+    /// The run ended: complete, or stopped by the stack (its failure is the
+    /// result). One interrupted, or whose process died mid-way (still
+    /// `running`), can be gone on with.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, RunStatus::Complete | RunStatus::Failed)
+    }
+
+    /// Drops the levels and capacity searches that were cut short (failed as
+    /// interrupted): what is left was measured to its end.
+    pub fn drop_interrupted(&mut self) {
+        let interrupted = |f: &Option<Failure>| f.as_ref().is_some_and(|f| f.kind == FailureKind::Interrupted);
+        self.levels.retain(|l| !interrupted(&l.failure));
+        self.capacities.retain(|c| !interrupted(&c.failure));
+    }
+
     /// Writes the record to `path` atomically (a temporary file renamed over
     /// it), so that a reader or a crash never sees half a file.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
@@ -375,7 +486,9 @@ pub mod fixture {
                 server_engine: "unix:///var/run/docker.sock".into(),
                 generator_engines: Vec::new(),
             },
+            repeat: 1,
             started_at: format!("2026-11-24T00:00:{suite}Z"),
+            resumed_at: Vec::new(),
             finished_at: None,
             status: RunStatus::Complete,
             reason: None,

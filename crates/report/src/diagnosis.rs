@@ -8,8 +8,6 @@
 use crate::model::{Row, Verdict};
 use crate::units::{metric, time_us};
 
-/// A server at this share of its memory limit or more is at its limit.
-pub const MEMORY_NEAR_LIMIT: f64 = 0.95;
 /// Errors (timeouts included) in the first second of the window at this share
 /// of the level's errors or more are a storm at the start, not a steady state.
 pub const EARLY_ERRORS: f64 = 0.8;
@@ -18,22 +16,15 @@ pub const FLAT: f64 = 0.10;
 /// A server under this share of its CPU limit is mostly idle.
 pub const IDLE_CPU: f64 = 0.6;
 
-/// What one level's figures show.
+/// What one level's figures show (what the server's own figures show, its
+/// memory at the limit among them, is `record::ServerUsage::trouble`).
 pub fn level(row: &Row) -> Vec<String> {
-    [memory_at_limit(row), errors_at_start(row), nagle(row)].into_iter().flatten().collect()
+    [errors_at_start(row), nagle(row)].into_iter().flatten().collect()
 }
 
 /// What a stack's levels of one workload show together, fewest connections first.
 pub fn across(levels: &[(usize, &Row)]) -> Vec<String> {
     [pool_limit(levels), queue_past_timeout(levels)].into_iter().flatten().collect()
-}
-
-/// The server's peak memory reached its limit: a server stalled in reclaim
-/// (cgroup v1) times out without an OOM kill, and nothing else would say why.
-fn memory_at_limit(row: &Row) -> Option<String> {
-    let (peak, limit) = (row.server_memory_peak?, row.server_memory_limit?);
-    (limit > 0 && peak as f64 >= MEMORY_NEAR_LIMIT * limit as f64)
-        .then(|| format!("memory at its limit ({:.1} of {:.0} MiB)", peak as f64 / 1048576.0, limit as f64 / 1048576.0))
 }
 
 /// Most of the level's errors came in the first second of the window: they

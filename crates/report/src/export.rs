@@ -38,12 +38,15 @@ pub(crate) fn verdict_legend() -> String {
          the generator's CPUs were at {:.0}% or more while the server was under {:.0}% of its limit, or (closed loop) \
          req/s × mean latency (plus the connections waiting out timeouts) was under {:.0}% of the connections \
          (Little's law); such a row is not the server's \
-         capacity. server-bound: otherwise. Rows whose req/s spread over repeats is above {:.0}% are marked noisy.",
+         capacity. server-bound: otherwise. Rows whose req/s spread over repeats is above {:.0}% are marked noisy; \
+         a level during which other processes took more than {:.0}% of a CPU on the generator's and the server's \
+         CPUs says \"noisy machine\" in its notes.",
         ERROR_SHARE * 100.0,
         GENERATOR_BUSY * 100.0,
         SERVER_BUSY * 100.0,
         LITTLE_SHARE * 100.0,
-        NOISY_CV * 100.0
+        NOISY_CV * 100.0,
+        record::INTERFERENCE_NOISY_PCT
     )
 }
 

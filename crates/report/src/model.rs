@@ -342,6 +342,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         notes.push("server throttled at its CPU limit".to_string());
     }
     notes.extend(runs.iter().find_map(|(l, _)| generators_note(&l.generators)));
+    notes.extend(server_trouble(runs));
     let mut row = Row {
         stack,
         runs: measured.len(),
@@ -384,6 +385,25 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
     let found = crate::diagnosis::level(&row);
     row.notes.extend(found);
     row
+}
+
+/// What the server's figures of each repeat show went wrong
+/// (`ServerUsage::trouble`) that its failure does not already say, naming
+/// the repeat when there are several; a record from before the memory limit was kept with each level takes its
+/// run's.
+fn server_trouble(runs: &[(&LevelRecord, &RunRecord)]) -> Vec<String> {
+    let mut said = Vec::new();
+    for (k, (level, run)) in runs.iter().enumerate() {
+        let Some(mut server) = level.server else { continue };
+        if server.memory_limit == 0 {
+            server.memory_limit = run.provenance.server_memory;
+        }
+        let failure = level.failure.as_ref().map_or("", |f| f.message.as_str());
+        for trouble in server.trouble().into_iter().filter(|t| !failure.contains(t.as_str())) {
+            said.push(if runs.len() > 1 { format!("run {}: {trouble}", k + 1) } else { trouble });
+        }
+    }
+    said
 }
 
 /// The capacity searches of `records`, grouped by workload and ranked: the

@@ -17,7 +17,7 @@ fn a_server_at_its_memory_limit_says_so() {
     run.provenance.server_memory = 50 << 20;
     run.levels[0].server.as_mut().unwrap().memory_peak = (50 << 20) - (1 << 20) / 2;
     let (_, notes) = diagnosed(run.clone());
-    assert!(notes[0].contains("memory at its limit (49.5 of 50 MiB)"), "{notes:?}");
+    assert!(notes[0].contains("memory at its limit of 50 MiB (peak 49.5 MiB)"), "{notes:?}");
     run.levels[0].server.as_mut().unwrap().memory_peak = 40 << 20;
     assert!(!diagnosed(run).1[0].contains("memory"));
 }

@@ -51,6 +51,7 @@ pub fn searched(stack: &str, suite: &str, status: Status, probes: &[(f64, bool, 
                 memory_peak: 48 << 20,
                 nr_throttled: 0,
                 throttled_s: 0.0,
+                ..ServerUsage::default()
             })
         })
         .collect();
@@ -141,6 +142,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
                     memory_peak: 48 << 20,
                     nr_throttled: 5,
                     throttled_s: 0.2,
+                    ..ServerUsage::default()
                 }),
                 generator_cpu_pct: l.generator_cpu,
                 generators: Vec::new(),

@@ -73,6 +73,7 @@ impl Runner<'_> {
         let mut search = Search::new(&base, slo, &options);
         let mut servers = Vec::new();
         let mut failure = None;
+        let mut lost = None;
         while let Some(next) = search.next_probe().filter(|_| failure.is_none()) {
             if self.cancel.is_cancelled() {
                 break;
@@ -83,9 +84,26 @@ impl Runner<'_> {
                     servers.push(usage);
                     self.emit(Event::Probe(search.record(next, load)));
                 }
+                Err(crate::GeneratorError::Docker(e)) if e.is_unreachable() => {
+                    failure = Some(Failure::new(FailureKind::Interrupted, e.to_string(), String::new()));
+                    lost = Some(e);
+                    break;
+                }
                 Err(e) => failure = Some(Failure::new(FailureKind::Generator, e.to_string(), String::new())),
             }
-            let state = self.engine.state(&server.running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
+            let state = match self.engine.state(&server.running.id).await {
+                Ok(state) => state,
+                Err(e) if e.is_unreachable() => {
+                    lost = Some(e);
+                    failure = Some(Failure::new(
+                        FailureKind::Interrupted,
+                        "the engine stopped answering during the search".into(),
+                        String::new(),
+                    ));
+                    break;
+                }
+                Err(e) => return Err(Halt::Fatal(e.into())),
+            };
             if !state.running {
                 failure = Some(Failure::new(
                     FailureKind::ServerExited,
@@ -111,6 +129,10 @@ impl Runner<'_> {
             elapsed_s: started.elapsed().as_secs_f64(),
             profile: None,
         };
-        Ok((record, hold))
+        match lost {
+            // The probes so far are kept with the run (a resumed run searches again).
+            Some(lost) => Err(Halt::Lost(Box::new(crate::Measured::Search(record)), lost)),
+            None => Ok((record, hold)),
+        }
     }
 }

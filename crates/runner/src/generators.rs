@@ -109,7 +109,7 @@ impl Runner<'_> {
                 seccomp_unconfined: false,
             };
             let running = engine.start(&spec).await?;
-            containers.track(engine, &running.id);
+            containers.track(engine, &running);
             started.push((engine, running.id, spec.name, share));
         }
         on_start(start_at.duration_since(SystemTime::now()).unwrap_or_default());

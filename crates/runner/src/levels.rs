@@ -1,11 +1,12 @@
 //! The run sequence of one scenario: images, sidecars, server, checks,
 //! primer, then each connection level, recorded as it completes.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use docker::Running;
+use docker::{CgroupCounters, Running};
 use loadgen::{Config, Control, LoadResult, RunLength};
 use plan::{server_target, EndpointPlan, Plan, ProfileAt};
 use record::{Failure, FailureKind, GeneratorRecord, LevelRecord, LevelStatus, RunRecord};
@@ -14,13 +15,15 @@ use tokio::sync::oneshot;
 use crate::generators::GeneratorError;
 use crate::profile::{Looked, Seen};
 use crate::service::{Containers, LOG_TAIL};
-use crate::{sampler, save, Event, Halt, Runner};
+use crate::{sampler, save, Event, Halt, Measured, Runner};
 
 /// The server as it runs now (it is restarted if it dies between levels).
 pub(crate) struct Server {
     pub(crate) running: Running,
     pub(crate) port: u16,
     pub(crate) addr: SocketAddr,
+    /// The cgroups of the run's containers on this machine when it started (its sidecars', its own).
+    pub(crate) ours: Vec<CgroupCounters>,
 }
 
 impl Runner<'_> {
@@ -32,8 +35,14 @@ impl Runner<'_> {
         path: &Path,
         record: &mut RunRecord,
         containers: &mut Containers,
-        repeat: u32,
     ) -> Result<(), Halt> {
+        let repeat = record.repeat;
+        if let Some(disk) = self.engine.disk().await.filter(docker::Disk::nearly_full) {
+            self.emit(Event::Warning(&format!(
+                "the engine's disk is nearly full ({disk}): a build or a run may fail for want of space; \
+                 `stackbench clean` removes the containers and images stackbench made"
+            )));
+        }
         for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
             self.build(svc, record, path).await?;
         }
@@ -80,11 +89,22 @@ impl Runner<'_> {
         self.prime(plan, &plan.endpoints[0], server.addr).await;
 
         let mut first = true;
+        // The levels a resumed run measured before, by endpoint and connections.
+        let mut kept: HashMap<(&str, usize), usize> = HashMap::new();
+        let earlier: Vec<(String, usize)> = record.levels.iter().map(|l| (l.endpoint.clone(), l.connections)).collect();
+        for (endpoint, connections) in &earlier {
+            *kept.entry((endpoint.as_str(), *connections)).or_default() += 1;
+        }
         for endpoint in &plan.endpoints {
             let levels = if self.options.sweep { endpoint.connections.as_slice() } else { &[] };
             for &connections in levels {
                 if self.cancel.is_cancelled() {
                     return Ok(());
+                }
+                // Measured before this run was resumed (a sweep may hold a level more than once).
+                if let Some(n) = kept.get_mut(&(endpoint.name.as_str(), connections)).filter(|n| **n > 0) {
+                    *n -= 1;
+                    continue;
                 }
                 // The first level follows the readiness check of the server's start.
                 if !std::mem::take(&mut first) {
@@ -130,6 +150,9 @@ impl Runner<'_> {
                 }
             }
             let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };
+            if record.capacities.iter().any(|c| c.endpoint == endpoint.name) {
+                continue;
+            }
             if !std::mem::take(&mut first) {
                 self.settle(plan, run_id, &sidecar_env, &mut server, containers).await?;
             }
@@ -205,7 +228,7 @@ impl Runner<'_> {
         containers: &mut Containers,
     ) -> Result<Server, Halt> {
         let (running, port) = self.start_ready(&plan.server, plan, run_id, sidecar_env, containers).await?;
-        Ok(Server { running, port, addr: plan.server.address(port) })
+        Ok(Server { running, port, addr: plan.server.address(port), ours: containers.cgroups() })
     }
 
     /// A short burst so that the first level does not pay for cold caches.
@@ -265,13 +288,23 @@ impl Runner<'_> {
                 level.generators = generators;
                 result
             }
+            // A generator engine that stopped answering is no fault of the level's: the run ends.
+            Err(GeneratorError::Docker(lost)) if lost.is_unreachable() => return Err(Halt::Fatal(lost.into())),
             Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };
         level.generator_cpu_pct = match level.generators.iter().map(|g| g.cpu_pct).reduce(f64::max) {
             Some(busiest) => busiest,
             None => result.generator_cpu_pct(),
         };
-        let state = self.engine.state(&server.running.id).await.map_err(|e| Halt::Fatal(e.into()))?;
+        let state = match self.engine.state(&server.running.id).await {
+            Ok(state) => state,
+            // The load ran to its end: the level stands as measured, and the run ends once it is kept.
+            Err(lost) if lost.is_unreachable() => {
+                level.load = Some(result);
+                return Err(Halt::Lost(Box::new(Measured::Level(level)), lost));
+            }
+            Err(e) => return Err(Halt::Fatal(e.into())),
+        };
         let failure = if !state.running {
             let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
             Some(Failure::new(
@@ -306,7 +339,11 @@ impl Runner<'_> {
         } else {
             None
         };
-        if let Some(failure) = failure {
+        if let Some(mut failure) = failure {
+            // What the server's figures show is part of why: its memory limit, OOM kills, workers replaced.
+            for trouble in level.server.iter().flat_map(record::ServerUsage::trouble) {
+                failure.message = format!("{}; {trouble}", failure.message);
+            }
             level = level.failed(failure);
         }
         level.load = Some(result);
@@ -325,8 +362,9 @@ impl Runner<'_> {
         let (stop_tx, stop_rx) = oneshot::channel();
         let mut sampling = None;
         let probe = sampler::Probe::of(&self.engine, &server.running);
+        let watch = self.cpu_watch(plan, server);
         let warmup = config.warmup;
-        let sample = |lead: Duration| probe.map(|p| sampler::spawn(p, lead + warmup, stop_rx));
+        let sample = |lead: Duration| probe.map(|p| sampler::spawn(p, watch, lead + warmup, stop_rx));
         let outcome = if self.generators.is_empty() {
             sampling = sample(Duration::ZERO);
             self.run_here(config).await
@@ -336,11 +374,25 @@ impl Runner<'_> {
             distributed.await.map(|d| (d.merged, d.parts))
         };
         let _ = stop_tx.send(());
-        let samples = match sampling {
+        let readings = match sampling {
             Some(task) => task.await.unwrap_or_default(),
-            None => Vec::new(),
+            None => sampler::Readings::default(),
         };
-        (outcome, sampler::summarize(&samples, plan.server.cpus))
+        (outcome, sampler::summarize(&readings, plan.server.cpus, plan.server.memory))
+    }
+
+    /// What to read interference against: the run's CPUs when the server
+    /// and the load both run here, the load in this process (generator
+    /// containers' CPU is not told apart yet).
+    fn cpu_watch(&self, plan: &Plan, server: &Server) -> Option<sampler::CpuWatch> {
+        if !matches!(self.hosts, plan::Hosts::Shared(_)) || !self.generators.is_empty() || server.ours.is_empty() {
+            return None;
+        }
+        let mut cpus = loadgen::parse_cpu_list(&plan.server_cpuset).ok()?;
+        cpus.extend(&plan.generator_cpus);
+        cpus.sort_unstable();
+        cpus.dedup();
+        Some(sampler::CpuWatch { cpus, ours: server.ours.clone() })
     }
 
     /// Runs `config` in this process, on a blocking thread; a cancel reaches it.

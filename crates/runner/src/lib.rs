@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use docker::Engine;
 use plan::{Choices, Hosts, Machine, Plan};
-use record::{Provenance, RunRecord, RunStatus, ScenarioInfo};
+use record::{CapacityRecord, LevelRecord, Provenance, RunRecord, RunStatus, ScenarioInfo};
 use scenario::Loaded;
 
 pub use cancel::Cancel;
@@ -73,6 +73,22 @@ pub enum Error {
     Docker(#[from] docker::Error),
     #[error("cannot write results '{}': {source}; {} (earlier results are untouched)", path.display(), results_hint(source))]
     Results { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{} changed since {} was written (or its --set overrides differ): going on with it would mix two \
+         scenarios in one run; start a new suite without --resume",
+        file.display(),
+        results.display()
+    )]
+    Changed { file: PathBuf, results: PathBuf },
+    #[error(
+        "a Docker engine stopped answering ({cause}, for {}s of tries); kept in {}: {levels} level(s) and \
+         {searches} capacity search(es), the last measured as it went; left running: {left}. Start the engine \
+         again (`cargo xtask setup` starts this machine's), then run the same command with --resume: it removes \
+         what was left and goes on from the first unfinished level",
+        docker::RETRY_FOR.as_secs(),
+        results.display()
+    )]
+    EngineLost { cause: Box<docker::Error>, results: PathBuf, levels: usize, searches: usize, left: String },
     #[error("cannot read the stackbench binary {} for the generator image: {source}", path.display())]
     GeneratorBinary { path: PathBuf, source: std::io::Error },
 }
@@ -307,42 +323,19 @@ impl<'a> Runner<'a> {
         let plan = Plan::new(loaded, &self.options.choices, &self.hosts)?;
         let started_at = SystemTime::now();
         let stamp = compact_utc(started_at);
-        let run_id = format!("{}-{stamp}-{}", plan.name, std::process::id());
         let dir = self.options.results.join(&plan.name);
         std::fs::create_dir_all(&dir).map_err(|source| Error::Results { path: dir.clone(), source })?;
         let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
         let path = dir.join(format!("{stamp}{suffix}.json"));
-        let server_machine = self.hosts.server();
-        let mut record = RunRecord {
+        let record = RunRecord {
             schema_version: record::RECORD_VERSION,
-            run_id: run_id.clone(),
+            run_id: format!("{}-{stamp}-{}", plan.name, std::process::id()),
             suite_id: self.options.suite_id.clone(),
-            scenario: ScenarioInfo {
-                name: plan.name.clone(),
-                description: loaded.scenario.description.clone(),
-                file: loaded.path.display().to_string(),
-                sha256: sha256_hex(loaded.text.as_bytes()),
-                overrides: plan.overrides.clone(),
-            },
-            provenance: Provenance {
-                stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
-                git_commit: git_commit(&self.options.root),
-                docker_version: self.engine.version.clone(),
-                docker_api_version: self.engine.api_version.clone(),
-                kernel: server_machine.kernel.clone(),
-                cpu_model: server_machine.cpu_model.clone(),
-                n_cpus: server_machine.n_cpus,
-                generator_cpus: plan.generator_cpus.clone(),
-                server_cpuset: plan.server_cpuset.clone(),
-                server_cpus: plan.server.cpus,
-                server_memory: plan.server.memory,
-                server_pids: plan.server.pids,
-                network: format!("host, server bound to {}", self.options.choices.server_address),
-                images: BTreeMap::new(),
-                server_engine: self.engine.endpoint.clone(),
-                generator_engines: self.generators.iter().map(|e| e.endpoint.clone()).collect(),
-            },
+            scenario: scenario_info(loaded, &plan),
+            repeat,
+            provenance: self.provenance(&plan),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            resumed_at: Vec::new(),
             finished_at: None,
             status: RunStatus::Running,
             reason: None,
@@ -351,31 +344,137 @@ impl<'a> Runner<'a> {
             capacities: Vec::new(),
             build_logs: BTreeMap::new(),
         };
-        save(&record, &path)?;
+        self.carry_out(&plan, path, record).await
+    }
 
+    /// Goes on with a run that stopped before its end (`earlier`, read from
+    /// `path`, which it goes on writing): the levels and capacity searches it
+    /// finished are kept, and the rest run on a new server. Refused when the
+    /// scenario file changed since.
+    pub async fn resume(
+        &self,
+        loaded: &Loaded,
+        path: PathBuf,
+        earlier: RunRecord,
+    ) -> Result<(PathBuf, RunRecord), Error> {
+        let plan = Plan::new(loaded, &self.options.choices, &self.hosts)?;
+        let scenario = scenario_info(loaded, &plan);
+        if scenario.sha256 != earlier.scenario.sha256 || scenario.overrides != earlier.scenario.overrides {
+            return Err(Error::Changed { file: loaded.path.clone(), results: path });
+        }
+        let mut record = earlier;
+        record.drop_interrupted();
+        record.resumed_at.push(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        record.provenance = self.provenance(&plan);
+        (record.status, record.reason, record.finished_at) = (RunStatus::Running, None, None);
+        self.carry_out(&plan, path, record).await
+    }
+
+    /// The machines and engines a plan runs on, for its record.
+    fn provenance(&self, plan: &Plan) -> Provenance {
+        let server_machine = self.hosts.server();
+        Provenance {
+            stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            git_commit: git_commit(&self.options.root),
+            docker_version: self.engine.version.clone(),
+            docker_api_version: self.engine.api_version.clone(),
+            kernel: server_machine.kernel.clone(),
+            cpu_model: server_machine.cpu_model.clone(),
+            n_cpus: server_machine.n_cpus,
+            generator_cpus: plan.generator_cpus.clone(),
+            server_cpuset: plan.server_cpuset.clone(),
+            server_cpus: plan.server.cpus,
+            server_memory: plan.server.memory,
+            server_pids: plan.server.pids,
+            network: format!("host, server bound to {}", self.options.choices.server_address),
+            images: BTreeMap::new(),
+            server_engine: self.engine.endpoint.clone(),
+            generator_engines: self.generators.iter().map(|e| e.endpoint.clone()).collect(),
+        }
+    }
+
+    /// Runs what `record` lacks of `plan`, writing it to `path` as it goes,
+    /// and removes every container it started, however it ends.
+    async fn carry_out(
+        &self,
+        plan: &Plan,
+        path: PathBuf,
+        mut record: RunRecord,
+    ) -> Result<(PathBuf, RunRecord), Error> {
+        save(&record, &path)?;
+        let run_id = record.run_id.clone();
         let mut containers = service::Containers::default();
-        let outcome = self.run_inner(&plan, &run_id, &path, &mut record, &mut containers, repeat).await;
-        containers.remove_all().await;
+        let outcome = self.run_inner(plan, &run_id, &path, &mut record, &mut containers).await;
+        let left = containers.remove_all().await;
         record.finished_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
-        match outcome {
+        if !left.is_empty() && outcome.is_ok() {
+            self.emit(Event::Warning(&format!(
+                "could not remove {} (the engine did not answer): start the engine again; the next run removes them",
+                left.join(", ")
+            )));
+        }
+        let fatal = match outcome {
             Ok(()) if self.cancel.is_cancelled() => {
                 record.status = RunStatus::Interrupted;
                 record.reason.get_or_insert_with(|| INTERRUPTED.to_string());
+                None
             }
-            Ok(()) => record.status = RunStatus::Complete,
+            Ok(()) => {
+                record.status = RunStatus::Complete;
+                None
+            }
             Err(Halt::Failed(reason)) => {
                 record.status = if self.cancel.is_cancelled() { RunStatus::Interrupted } else { RunStatus::Failed };
                 record.reason = Some(reason);
+                None
             }
-            Err(Halt::Fatal(e)) => {
-                record.status = RunStatus::Failed;
-                record.reason = Some(e.to_string());
-                let _ = save(&record, &path);
-                return Err(e);
+            // An engine that stopped answering is not the stack's failure: what was measured is kept, and
+            // the message says what was left and what to do.
+            Err(Halt::Lost(measured, cause)) => {
+                match *measured {
+                    Measured::Level(level) => record.levels.push(level),
+                    Measured::Search(search) => record.capacities.push(search),
+                }
+                Some(self.engine_lost(cause, &record, &path, left))
             }
+            Err(Halt::Fatal(Error::Docker(cause))) if cause.is_unreachable() => {
+                Some(self.engine_lost(cause, &record, &path, left))
+            }
+            Err(Halt::Fatal(e)) => Some(e),
+        };
+        if let Some(e) = fatal {
+            // Not the stack's failure: the run can be gone on with (`bench --resume`).
+            record.status = RunStatus::Interrupted;
+            record.reason = Some(e.to_string());
+            let _ = save(&record, &path);
+            return Err(e);
         }
         save(&record, &path)?;
         Ok((path, record))
+    }
+}
+
+impl Runner<'_> {
+    /// The error that ends a run whose engine stopped answering: what is kept, what was left, what to do.
+    fn engine_lost(&self, cause: docker::Error, record: &RunRecord, path: &Path, left: Vec<String>) -> Error {
+        Error::EngineLost {
+            cause: Box::new(cause),
+            results: path.to_path_buf(),
+            levels: record.levels.len(),
+            searches: record.capacities.len(),
+            left: if left.is_empty() { "nothing".into() } else { left.join(", ") },
+        }
+    }
+}
+
+/// The scenario as its record names it.
+fn scenario_info(loaded: &Loaded, plan: &Plan) -> ScenarioInfo {
+    ScenarioInfo {
+        name: plan.name.clone(),
+        description: loaded.scenario.description.clone(),
+        file: loaded.path.display().to_string(),
+        sha256: sha256_hex(loaded.text.as_bytes()),
+        overrides: plan.overrides.clone(),
     }
 }
 
@@ -396,6 +495,15 @@ pub(crate) enum Halt {
     Failed(String),
     /// Something that stops the suite (the results cannot be written, the engine went away).
     Fatal(Error),
+    /// The engine stopped answering after a measurement (and through its
+    /// retries): what was measured is kept, then the suite stops.
+    Lost(Box<Measured>, docker::Error),
+}
+
+/// A level or a capacity search, measured.
+pub(crate) enum Measured {
+    Level(LevelRecord),
+    Search(CapacityRecord),
 }
 
 impl From<Error> for Halt {

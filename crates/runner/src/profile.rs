@@ -152,7 +152,7 @@ impl Runner<'_> {
         };
         let mut containers = Containers::default();
         let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
-        containers.track(&self.engine, &running.id);
+        containers.track(&self.engine, &running);
         let seen = self.look(at, server).await;
         let bound = warmup + window + Duration::from_secs(30);
         let exited = tokio::time::timeout(bound, self.until_cancelled(self.engine.wait_exit(&running.id))).await;
@@ -178,7 +178,11 @@ impl Runner<'_> {
     /// One run of `at`, unprofiled unless a profiler runs beside it.
     async fn look(&self, at: &Looked<'_>, server: &Server) -> Result<Seen, Halt> {
         let Some(open_loop) = &at.open_loop else {
-            let level = self.run_level(at.plan, at.run_id, at.endpoint, at.connections, at.repeat, server).await?;
+            // A profiled run is not one of the sweep's levels: an engine lost during it keeps nothing.
+            let level = match self.run_level(at.plan, at.run_id, at.endpoint, at.connections, at.repeat, server).await {
+                Err(Halt::Lost(_, lost)) => return Err(Halt::Fatal(lost.into())),
+                other => other?,
+            };
             return Ok(Seen::level(&level));
         };
         let (warmup, window) = at.window();

@@ -1,11 +1,12 @@
-//! Samples a container's counters through a measured window and sums them up.
+//! Samples a container's counters through a measured window and sums them
+//! up, with what other processes took of the run's CPUs meanwhile.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use docker::{CgroupCounters, Engine, Sample};
 use tokio::sync::oneshot;
 
-use record::ServerUsage;
+use record::{Churn, ServerUsage};
 
 const EVERY: Duration = Duration::from_millis(250);
 
@@ -35,34 +36,163 @@ impl Probe {
     }
 }
 
-/// Starts sampling through `probe` after `delay` (the warm-up) until `stop` fires.
+/// The CPUs of a run on this machine (the generator's and the server's) and
+/// the run's containers on them: around a window, the kernel's busy time on
+/// those CPUs less what this process and those containers used is what other
+/// processes took.
+#[derive(Clone)]
+pub(crate) struct CpuWatch {
+    pub cpus: Vec<usize>,
+    /// The run's containers (the server and its sidecars).
+    pub ours: Vec<CgroupCounters>,
+}
+
+/// One reading of a [`CpuWatch`].
+struct CpuReading {
+    at: Instant,
+    /// Busy time of the watched CPUs, in clock ticks.
+    busy_ticks: u64,
+    /// This process's CPU time, in clock ticks.
+    own_ticks: u64,
+    /// The run's containers' CPU time.
+    ours_ns: u64,
+}
+
+impl CpuWatch {
+    fn read(&self) -> Option<CpuReading> {
+        Some(CpuReading {
+            at: Instant::now(),
+            busy_ticks: busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus)?,
+            own_ticks: own_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
+            ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
+        })
+    }
+}
+
+/// Busy time (user, nice, system, irq, softirq and steal: another virtual
+/// machine's use counts) of `cpus` in `/proc/stat`, in clock ticks; none if a
+/// CPU is missing.
+fn busy_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
+    let mut total = 0;
+    for cpu in cpus {
+        let name = format!("cpu{cpu}");
+        let line = stat.lines().find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
+        let fields: Vec<u64> = line.split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
+        total += [0, 1, 2, 5, 6, 7].iter().map(|&i| fields.get(i).copied().unwrap_or(0)).sum::<u64>();
+    }
+    Some(total)
+}
+
+/// User and system time of a process from its `/proc/PID/stat`, in clock ticks.
+fn own_ticks(stat: &str) -> Option<u64> {
+    // The command name may hold spaces and parentheses: fields are counted after its last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// CPU that others took between two readings, in percent of one CPU (at least 0).
+fn interference_pct(a: &CpuReading, b: &CpuReading) -> Option<f64> {
+    let secs = b.at.duration_since(a.at).as_secs_f64();
+    if secs <= 0.0 {
+        return None;
+    }
+    let tick_ns = 1e9 / clock_ticks_per_second();
+    let busy = b.busy_ticks.saturating_sub(a.busy_ticks) as f64 * tick_ns;
+    let own = b.own_ticks.saturating_sub(a.own_ticks) as f64 * tick_ns;
+    let ours = b.ours_ns.saturating_sub(a.ours_ns) as f64;
+    Some(((busy - own - ours) / 1e9 / secs * 100.0).max(0.0))
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf only reads a constant of the system.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
+/// What a window's sampling read.
+#[derive(Default)]
+pub(crate) struct Readings {
+    samples: Vec<Sample>,
+    /// Time the samples that could not be read stand for (the engine's API did not answer).
+    missing_s: f64,
+    churn: Option<Churn>,
+    interference_pct: Option<f64>,
+}
+
+/// Server processes seen from one sample to the next.
+struct Processes {
+    counters: CgroupCounters,
+    last: Vec<u32>,
+    churn: Churn,
+}
+
+impl Processes {
+    fn start(probe: &Probe) -> Option<Processes> {
+        let Probe::Cgroup(counters) = probe else { return None };
+        Some(Processes { last: counters.processes(), counters: counters.clone(), churn: Churn::default() })
+    }
+
+    fn look(&mut self) {
+        // A container that has gone lists no processes: that is not the server's workers ending.
+        let now = self.counters.processes();
+        if now.is_empty() {
+            return;
+        }
+        self.churn.ended += self.last.iter().filter(|p| !now.contains(p)).count() as u32;
+        self.churn.started += now.iter().filter(|p| !self.last.contains(p)).count() as u32;
+        self.last = now;
+    }
+}
+
+/// Starts sampling through `probe` after `delay` (the warm-up) until `stop`
+/// fires, reading `watch` at the window's start and end.
 pub(crate) fn spawn(
     probe: Probe,
+    watch: Option<CpuWatch>,
     delay: Duration,
     mut stop: oneshot::Receiver<()>,
-) -> tokio::task::JoinHandle<Vec<Sample>> {
+) -> tokio::task::JoinHandle<Readings> {
     tokio::spawn(async move {
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = &mut stop => return Vec::new(),
+            _ = &mut stop => return Readings::default(),
         }
-        let mut samples: Vec<Sample> = probe.sample().await.into_iter().collect();
+        let first = watch.as_ref().and_then(CpuWatch::read);
+        let mut processes = Processes::start(&probe);
+        let mut samples = Vec::new();
+        let mut missed = 0;
         let mut tick = tokio::time::interval(EVERY);
-        tick.tick().await;
         loop {
-            tokio::select! {
-                _ = tick.tick() => samples.extend(probe.sample().await),
-                _ = &mut stop => {
-                    samples.extend(probe.sample().await);
-                    return samples;
-                }
+            let stopped = tokio::select! {
+                _ = tick.tick() => false,
+                _ = &mut stop => true,
+            };
+            match probe.sample().await {
+                Some(sample) => samples.push(sample),
+                None => missed += 1,
+            }
+            if let Some(p) = &mut processes {
+                p.look();
+            }
+            if stopped {
+                break;
             }
         }
+        let last = watch.as_ref().and_then(CpuWatch::read);
+        let interference_pct = first.zip(last).and_then(|(a, b)| interference_pct(&a, &b));
+        let missing_s = missed as f64 * EVERY.as_secs_f64();
+        Readings { samples, missing_s, churn: processes.map(|p| p.churn), interference_pct }
     })
 }
 
-/// CPU mean and max (over 1 s spans), memory mean and peak, throttling.
-pub(crate) fn summarize(samples: &[Sample], cpu_limit: f64) -> Option<ServerUsage> {
+/// CPU mean and max (over 1 s spans), memory mean and peak, throttling,
+/// memory limit hits and OOM kills, processes replaced and interference.
+pub(crate) fn summarize(readings: &Readings, cpu_limit: f64, memory_limit: u64) -> Option<ServerUsage> {
+    let samples = &readings.samples;
     let (first, last) = (samples.first()?, samples.last()?);
     let span = last.at.duration_since(first.at).as_secs_f64();
     if samples.len() < 2 || span <= 0.0 {
@@ -79,14 +209,23 @@ pub(crate) fn summarize(samples: &[Sample], cpu_limit: f64) -> Option<ServerUsag
         }
     }
     let cpu_mean = pct(first, last);
+    // The kernel's high-water mark is since the start: when it rose in the window, it is the window's peak.
+    let high_water = samples.iter().map(|s| s.memory_high_water).max().unwrap_or(0);
+    let high_water = if high_water > first.memory_high_water { high_water } else { 0 };
     Some(ServerUsage {
         cpu_pct_mean: cpu_mean,
         cpu_pct_max: if cpu_max > 0.0 { cpu_max } else { cpu_mean },
         cpu_limit_pct: cpu_limit * 100.0,
         memory_mean: samples.iter().map(|s| s.memory).sum::<u64>() / samples.len() as u64,
-        memory_peak: samples.iter().map(|s| s.memory).max().unwrap_or(0),
+        memory_peak: samples.iter().map(|s| s.memory).max().unwrap_or(0).max(high_water),
+        memory_limit,
         nr_throttled: last.nr_throttled.saturating_sub(first.nr_throttled),
         throttled_s: last.throttled_ns.saturating_sub(first.throttled_ns) as f64 / 1e9,
+        // A container that has gone reads 0: the highest count is the last one it had.
+        oom_kills: samples.iter().map(|s| s.oom_kills).max().unwrap_or(0).saturating_sub(first.oom_kills),
+        processes: readings.churn,
+        interference_pct: readings.interference_pct,
+        missing_s: readings.missing_s,
     })
 }
 
@@ -105,13 +244,47 @@ mod tests {
             memory,
             nr_throttled: thr,
             throttled_ns: thr * 1_000_000,
+            memory_high_water: memory.max(25) + thr,
+            oom_kills: thr / 2,
         };
-        // 0.5 CPU for the first second, 1.0 for the second.
-        let samples = [s(0, 0, 10, 0), s(1000, 500, 30, 2), s(2000, 1500, 20, 5)];
-        let u = summarize(&samples, 1.0).unwrap();
+        // 0.5 CPU for the first second, 1.0 for the second; the container gone at the last sample.
+        let mut gone = s(2500, 0, 0, 0);
+        gone.cpu_ns = 1_500_000_000;
+        let samples = vec![s(0, 0, 10, 1), s(1000, 500, 30, 2), s(2000, 1500, 20, 5)];
+        let churn = Some(Churn { ended: 1, started: 1 });
+        let readings = Readings { samples: samples.clone(), missing_s: 0.5, churn, interference_pct: Some(3.0) };
+        let u = summarize(&readings, 1.0, 64).unwrap();
         assert!((u.cpu_pct_mean - 75.0).abs() < 1e-6, "{u:?}");
         assert!((u.cpu_pct_max - 100.0).abs() < 1e-6, "{u:?}");
-        assert_eq!((u.memory_mean, u.memory_peak, u.nr_throttled), (20, 30, 5));
-        assert!(summarize(&samples[..1], 1.0).is_none());
+        // The kernel's high-water mark rose in the window, to 32, above every sample.
+        assert_eq!((u.memory_mean, u.memory_peak, u.nr_throttled), (20, 32, 4));
+        assert_eq!((u.oom_kills, u.processes, u.interference_pct, u.missing_s), (2, churn, Some(3.0), 0.5));
+        let readings = Readings { samples: [samples, vec![gone]].concat(), ..Readings::default() };
+        let u = summarize(&readings, 1.0, 64).unwrap();
+        assert_eq!(u.oom_kills, 2, "the last count it had, not the gone container's 0");
+        assert!(summarize(&Readings { samples: vec![s(0, 0, 10, 0)], ..Readings::default() }, 1.0, 64).is_none());
+    }
+
+    #[test]
+    fn kernel_figures() {
+        let stat = "cpu  9 9 9 9 9 9 9 9 0 0\ncpu0 100 1 20 500 7 2 3 4 0 0\ncpu1 10 0 5 900 0 0 1 0 0 0\n";
+        assert_eq!(busy_ticks(stat, &[0]), Some(130), "user nice system irq softirq steal, not idle or iowait");
+        assert_eq!(busy_ticks(stat, &[0, 1]), Some(146));
+        assert_eq!(busy_ticks(stat, &[2]), None);
+        let own = "4242 (stack bench) (x) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100";
+        assert_eq!(own_ticks(own), Some(290));
+        let at = Instant::now();
+        let a = CpuReading { at, busy_ticks: 0, own_ticks: 0, ours_ns: 0 };
+        let hz = clock_ticks_per_second();
+        // Over 2 s: 1.5 CPU-seconds busy, 0.5 ours in this process, 0.8 in the containers: 0.2 s others = 10%.
+        let b = CpuReading {
+            at: at + Duration::from_secs(2),
+            busy_ticks: (1.5 * hz) as u64,
+            own_ticks: (0.5 * hz) as u64,
+            ours_ns: 800_000_000,
+        };
+        assert!((interference_pct(&a, &b).unwrap() - 10.0).abs() < 1e-6);
+        let quiet = CpuReading { ours_ns: 2_000_000_000, ..b };
+        assert_eq!(interference_pct(&a, &quiet), Some(0.0), "never below 0");
     }
 }

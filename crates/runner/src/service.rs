@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use docker::{ContainerSpec, Engine, Running};
+use docker::{CgroupCounters, ContainerSpec, Engine, Running};
 
 use crate::{Event, Halt, Runner};
 use plan::{EndpointPlan, Plan, ServicePlan};
@@ -38,19 +38,33 @@ pub(crate) const LOG_TAIL: usize = 20;
 /// [`Containers::remove_all`], or, if that is never reached, when the guard is dropped.
 #[derive(Default)]
 pub(crate) struct Containers {
-    ids: Vec<(Engine, String)>,
+    /// Each one's engine, id and name.
+    ids: Vec<(Engine, String, String)>,
+    /// The cgroups of those on this machine.
+    cgroups: Vec<CgroupCounters>,
 }
 
 impl Containers {
-    pub fn track(&mut self, engine: &Engine, id: &str) {
-        self.ids.push((engine.clone(), id.to_string()));
+    pub fn track(&mut self, engine: &Engine, running: &Running) {
+        self.ids.push((engine.clone(), running.id.clone(), running.name.clone()));
+        self.cgroups.extend(running.counters.clone());
     }
 
-    pub async fn remove_all(&mut self) {
-        for (engine, id) in std::mem::take(&mut self.ids) {
-            // A container that cannot be removed now is swept by the next run (it is labelled).
-            let _ = engine.remove(&id).await;
+    /// The cgroups of the containers on this machine, to tell the run's own CPU time from others'.
+    pub fn cgroups(&self) -> Vec<CgroupCounters> {
+        self.cgroups.clone()
+    }
+
+    /// Removes them all; returns the names of those that could not be (the
+    /// engine did not answer), which the next run removes (they are labelled).
+    pub async fn remove_all(&mut self) -> Vec<String> {
+        let mut left = Vec::new();
+        for (engine, id, name) in std::mem::take(&mut self.ids) {
+            if engine.remove(&id).await.is_err() {
+                left.push(format!("{name} on {}", engine.endpoint));
+            }
         }
+        left
     }
 }
 
@@ -61,7 +75,7 @@ impl Drop for Containers {
         }
         // Dropped without `remove_all` (a panic, or a future dropped mid-way):
         // remove them from a thread with its own runtime, since this one may be shutting down.
-        let mut rest = Containers { ids: std::mem::take(&mut self.ids) };
+        let mut rest = Containers { ids: std::mem::take(&mut self.ids), cgroups: Vec::new() };
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(rest.remove_all());
@@ -206,7 +220,7 @@ impl Runner<'_> {
             svc.memory >> 20
         )));
         let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;
-        containers.track(&self.engine, &running.id);
+        containers.track(&self.engine, &running);
         self.wait_ready(svc, &running, port, svc.ready.timeout.0).await?;
         self.refuse_exposed(svc, &running).await?;
         Ok((running, port))
