@@ -136,8 +136,9 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .results
         .clone()
         .unwrap_or_else(|| root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" }));
-    let earlier = match &opts.resume {
-        Some(which) => Some(Suite::read(&results, which)?),
+    // Which suite goes on: its runs are read again once the CPUs are this run's.
+    let resumed = match &opts.resume {
+        Some(which) => Some(Suite::read(&results, which)?.id),
         None => None,
     };
     let options = RunOptions {
@@ -155,10 +156,9 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
-        suite_id: match &earlier {
-            Some(suite) => suite.id.clone(),
-            None => format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id()),
-        },
+        suite_id: resumed
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id())),
         verify_only: opts.verify_only,
         sweep: !opts.capacity_only,
         capacity: !opts.no_capacity,
@@ -169,7 +169,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(run_suite(loaded, options, earlier, &opts))
+    rt.block_on(run_suite(loaded, options, resumed.is_some(), &opts))
 }
 
 /// The runs of a suite stored in a results folder, by scenario and repeat.
@@ -333,12 +333,12 @@ async fn connect(opts: &BenchOpts, server_address: std::net::IpAddr) -> anyhow::
 async fn run_suite(
     loaded: Vec<scenario::Loaded>,
     options: RunOptions,
-    earlier: Option<Suite>,
+    resume: bool,
     opts: &BenchOpts,
 ) -> anyhow::Result<ExitCode> {
     let repeat = opts.repeat;
     let suite_id = options.suite_id.clone();
-    let mut earlier = earlier.map_or_else(Default::default, |s| s.runs);
+    let results = options.results.clone();
     let server_address = options.choices.server_address;
     let Engines { local, server: engine, generators } = connect(opts, server_address).await?;
     let cancel = Cancel::new();
@@ -394,6 +394,8 @@ async fn run_suite(
     if !verify_only {
         eprintln!("==> suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped");
     }
+    // Read again now that the CPUs are this run's: a run of the suite that held them (`--wait`) has ended.
+    let mut earlier = if resume { Suite::read(&results, &suite_id)?.runs } else { Default::default() };
     let mut records = Vec::new();
     'suite: for round in 1..=repeat {
         for scenario in &loaded {

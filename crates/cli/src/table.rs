@@ -128,8 +128,8 @@ fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize, capacity: Stri
         lat(|l| l.max as f64),
         load.map_or_else(dash, |l| (l.errors.total() - l.errors.timeout).to_string()),
         load.map_or_else(dash, |l| l.errors.timeout.to_string()),
-        level.server.map_or_else(dash, |s| format!("{:.0}", s.cpu_pct_mean)),
-        level.server.map_or_else(dash, |s| format!("{:.1}MiB", s.memory_peak as f64 / (1 << 20) as f64)),
+        level.server.as_ref().map_or_else(dash, |s| format!("{:.0}", s.cpu_pct_mean)),
+        level.server.as_ref().map_or_else(dash, |s| format!("{:.1}MiB", s.memory_peak as f64 / (1 << 20) as f64)),
         capacity,
         notes(level, n_generator_cpus),
     ]
@@ -174,7 +174,7 @@ pub fn level_line(level: &LevelRecord) -> String {
                 metric(l.rps),
                 time_us(l.latency_us.p99 as f64),
                 l.errors.total(),
-                level.server.map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
+                level.server.as_ref().map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
                 level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
             ) + &trouble(level).iter().map(|t| format!("; {t}")).collect::<String>()
         }

@@ -239,7 +239,7 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
         assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
         assert_eq!(record.provenance.server_engine, second.endpoint);
         // Its cgroup is not this machine's to read (for all stackbench knows): the engine's API gives the figures.
-        let server = record.levels[0].server.expect("server figures through the stats API");
+        let server = record.levels[0].server.as_ref().expect("server figures through the stats API");
         assert!(server.cpu_pct_mean > 0.0 && server.memory_peak > 0, "{server:?}");
         for endpoint in [second.socket().as_str(), "unix:///var/run/docker.sock"] {
             assert!(containers_of_run(endpoint, &record.run_id).is_empty(), "left on {endpoint}");
@@ -353,9 +353,10 @@ fn an_engine_lost_mid_level_keeps_the_level_and_resume_goes_on() {
     let out = bench.finish();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    for words in
-        ["a Docker engine stopped answering", "2 level(s)", "left running: stackbench-cli-engines-", "--resume"]
-    {
+    // The level under way is shown as any other, then what happened, what is kept and left, what to do.
+    let said =
+        ["4 conns: ", "a Docker engine stopped answering", "2 level(s)", "left running: stackbench-cli-engines-"];
+    for words in [&said[..], &["--resume"]].concat() {
         assert!(stderr.contains(words), "{words:?} in:\n{stderr}");
     }
     let record = crate::bench_command::record_of(&results, "cli-engines");
@@ -365,7 +366,7 @@ fn an_engine_lost_mid_level_keeps_the_level_and_resume_goes_on() {
     let level = &record.levels[1];
     assert!(level.failure.is_none() && level.load.as_ref().unwrap().requests > 0, "{level:#?}");
     // The engine's API gave the server's figures until it went.
-    let server = level.server.expect("figures from before the engine went");
+    let server = level.server.as_ref().expect("figures from before the engine went");
     assert!(server.missing_s > 0.0, "{server:?}");
 
     second.restart();

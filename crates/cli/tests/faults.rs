@@ -27,7 +27,7 @@ fn a_server_at_its_memory_limit_says_so() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "a level the server fails is a result: {stderr}");
     let record = record_of(&results, name);
-    let server = record.levels[0].server.unwrap_or_else(|| panic!("no server figures: {record:#?}"));
+    let server = record.levels[0].server.clone().unwrap_or_else(|| panic!("no server figures: {record:#?}"));
     assert_eq!(server.memory_limit, 64 << 20);
     assert!(server.memory_peak as f64 >= record::MEMORY_NEAR_LIMIT * (64 << 20) as f64, "{server:?}\n{stderr}");
     assert!(server.oom_kills > 0, "{server:?}\n{stderr}");
@@ -76,7 +76,7 @@ fn another_process_on_the_servers_cpu_marks_the_level_noisy() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let record = record_of(&results, name);
-    let other = record.levels[0].server.and_then(|s| s.interference_pct).expect("interference measured");
+    let other = record.levels[0].server.as_ref().and_then(|s| s.interference_pct).expect("interference measured");
     assert!(other > 25.0, "a CPU-burning thread took {other:.1}% of a CPU\n{stderr}");
     assert!(stdout.contains("noisy machine: other processes took"), "{stdout}");
 }

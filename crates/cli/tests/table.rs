@@ -104,7 +104,7 @@ fn capacity_table() {
     use loadgen::capacity::Status;
     let searched = |stack: &str, status: Status, rps: f64| RunRecord {
         scenario: ScenarioInfo { name: stack.into(), ..record().scenario },
-        capacities: vec![record::fixture::search(status, vec![probe(rps)], vec![record().levels[0].server])],
+        capacities: vec![record::fixture::search(status, vec![probe(rps)], vec![record().levels[0].server.clone()])],
         ..record()
     };
     let records =

@@ -287,7 +287,7 @@ pub enum FailureKind {
 }
 
 /// The server container's resources over a measured window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerUsage {
     /// CPU in percent of one CPU: mean over the window, and the highest 1 s interval.
     pub cpu_pct_mean: f64,
@@ -320,6 +320,10 @@ pub struct ServerUsage {
     /// remote engine, or records from before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interference_pct: Option<f64>,
+    /// The busiest other processes meanwhile (at most three over half a
+    /// percent of a CPU each, wherever they ran), busiest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busiest_others: Vec<Interferer>,
     /// Seconds of the window without figures: the engine's API (a remote
     /// engine's) did not answer; the figures above are of the rest.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -328,6 +332,14 @@ pub struct ServerUsage {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+/// A process other than the run's, by name, and the CPU it took in a window
+/// (percent of one CPU; processes of one name added up).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interferer {
+    pub name: String,
+    pub cpu_pct: f64,
 }
 
 /// Server processes that ended and started in a window.
@@ -374,9 +386,12 @@ impl ServerUsage {
             ));
         }
         if let Some(other) = self.interference_pct.filter(|&p| p > INTERFERENCE_NOISY_PCT) {
+            let busiest: Vec<String> =
+                self.busiest_others.iter().map(|i| format!("{} {:.0}%", i.name, i.cpu_pct)).collect();
+            let busiest = if busiest.is_empty() { String::new() } else { format!("; busiest: {}", busiest.join(", ")) };
             said.push(format!(
                 "noisy machine: other processes took {other:.0}% of a CPU on the run's CPUs (over \
-                 {INTERFERENCE_NOISY_PCT:.0}%): figures may be low"
+                 {INTERFERENCE_NOISY_PCT:.0}%{busiest}): figures may be low"
             ));
         }
         said

@@ -51,6 +51,7 @@ fn every_kind() -> Vec<RunRecord> {
                 oom_kills: 1,
                 processes: Some(record::Churn { ended: 2, started: 1 }),
                 interference_pct: Some(2.5),
+                busiest_others: vec![record::Interferer { name: "dockerd".into(), cpu_pct: 1.5 }],
                 missing_s: 1.25,
             }),
             ..measured.clone()
@@ -164,6 +165,7 @@ fn trouble_names_the_limit_and_the_figures() {
         missing_s: 1.25,
         processes: Some(record::Churn { ended: 2, started: 2 }),
         interference_pct: Some(31.4),
+        busiest_others: vec![record::Interferer { name: "burn".into(), cpu_pct: 30.9 }],
         ..calm
     };
     assert_eq!(
@@ -172,7 +174,7 @@ fn trouble_names_the_limit_and_the_figures() {
             "memory at its limit of 64 MiB (peak 40.0 MiB, 2 process(es) OOM-killed)",
             "2 server process(es) ended and 2 started during the window (workers restarted, or a process per connection)",
             "server figures missing for 1.2s of the window (the engine did not answer): these are of the rest",
-            "noisy machine: other processes took 31% of a CPU on the run's CPUs (over 5%): figures may be low",
+            "noisy machine: other processes took 31% of a CPU on the run's CPUs (over 5%; busiest: burn 31%): figures may be low",
         ]
     );
 }

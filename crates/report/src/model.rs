@@ -274,7 +274,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         )
     };
     let rps = Spread::of(&measured.iter().map(|(_, _, l)| l.rps).collect::<Vec<_>>());
-    let server: Vec<_> = measured.iter().filter_map(|(l, _, _)| l.server).collect();
+    let server: Vec<_> = measured.iter().filter_map(|(l, _, _)| l.server.as_ref()).collect();
     let server_cpu_pct =
         (!server.is_empty()).then(|| median(&server.iter().map(|s| s.cpu_pct_mean).collect::<Vec<_>>()));
     let server_cpu_limit_pct = server.first().map(|s| s.cpu_limit_pct);
@@ -394,7 +394,7 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
 fn server_trouble(runs: &[(&LevelRecord, &RunRecord)]) -> Vec<String> {
     let mut said = Vec::new();
     for (k, (level, run)) in runs.iter().enumerate() {
-        let Some(mut server) = level.server else { continue };
+        let Some(mut server) = level.server.clone() else { continue };
         if server.memory_limit == 0 {
             server.memory_limit = run.provenance.server_memory;
         }
@@ -438,7 +438,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             let rps = c.capacity.capacity_rps?;
             let hold = c.capacity.confirm.as_ref()?;
             let held = c.capacity.probes.iter().rposition(|p| p == hold);
-            Some((rps, hold.latency_us.p99, held.and_then(|i| c.servers.get(i).copied().flatten())))
+            Some((rps, hold.latency_us.p99, held.and_then(|i| c.servers.get(i).cloned().flatten())))
         })
         .collect();
     let first = runs[0];
@@ -447,7 +447,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         (!values.is_empty()).then(|| median(&values))
     };
     let capacity_rps = med(&|a| Some(a.0));
-    let server_cpu_pct = med(&|a| a.2.map(|s| s.cpu_pct_mean));
+    let server_cpu_pct = med(&|a| a.2.as_ref().map(|s| s.cpu_pct_mean));
     CapacityRow {
         stack,
         status: if capacity_rps.is_some() { "found".to_string() } else { first.capacity.status.to_string() },

@@ -81,10 +81,10 @@ pub enum Error {
     )]
     Changed { file: PathBuf, results: PathBuf },
     #[error(
-        "a Docker engine stopped answering ({cause}, for {}s of tries); kept in {}: {levels} level(s) and \
-         {searches} capacity search(es), the last measured as it went; left running: {left}. Start the engine \
-         again (`cargo xtask setup` starts this machine's), then run the same command with --resume: it removes \
-         what was left and goes on from the first unfinished level",
+        "a Docker engine stopped answering ({cause}, for {}s of tries); kept in {}: {levels} level(s) (the one \
+         under way too, when its load ran to its end) and {searches} capacity search(es); left running: {left}. \
+         Start the engine again (`cargo xtask setup` starts this machine's), then run the same command with \
+         --resume: it removes what was left and goes on from the first unfinished level",
         docker::RETRY_FOR.as_secs(),
         results.display()
     )]
@@ -431,9 +431,18 @@ impl<'a> Runner<'a> {
             // An engine that stopped answering is not the stack's failure: what was measured is kept, and
             // the message says what was left and what to do.
             Err(Halt::Lost(measured, cause)) => {
+                // Written, then shown as any other (the run's end writes the file again with its status).
                 match *measured {
-                    Measured::Level(level) => record.levels.push(level),
-                    Measured::Search(search) => record.capacities.push(search),
+                    Measured::Level(level) => {
+                        record.levels.push(level);
+                        let _ = save(&record, &path);
+                        self.emit(Event::Level(record.levels.last().expect("just pushed")));
+                    }
+                    Measured::Search(search) => {
+                        record.capacities.push(search);
+                        let _ = save(&record, &path);
+                        self.emit(Event::Capacity(record.capacities.last().expect("just pushed")));
+                    }
                 }
                 Some(self.engine_lost(cause, &record, &path, left))
             }

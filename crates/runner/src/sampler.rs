@@ -1,12 +1,13 @@
 //! Samples a container's counters through a measured window and sums them
 //! up, with what other processes took of the run's CPUs meanwhile.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use docker::{CgroupCounters, Engine, Sample};
 use tokio::sync::oneshot;
 
-use record::{Churn, ServerUsage};
+use record::{Churn, Interferer, ServerUsage};
 
 const EVERY: Duration = Duration::from_millis(250);
 
@@ -56,6 +57,8 @@ struct CpuReading {
     own_ticks: u64,
     /// The run's containers' CPU time.
     ours_ns: u64,
+    /// Every other process: its name and CPU time in clock ticks, by pid.
+    others: HashMap<u32, (String, u64)>,
 }
 
 impl CpuWatch {
@@ -65,8 +68,50 @@ impl CpuWatch {
             busy_ticks: busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus)?,
             own_ticks: own_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
             ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
+            others: self.others(),
         })
     }
+
+    /// The processes of this machine that are not this one or in the run's containers.
+    fn others(&self) -> HashMap<u32, (String, u64)> {
+        let ours: Vec<u32> = self.ours.iter().flat_map(CgroupCounters::processes).collect();
+        let mut others = HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+            if pid == std::process::id() || ours.contains(&pid) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            let name = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(name, _)| name);
+            if let (Some(name), Some(ticks)) = (name, own_ticks(&stat)) {
+                others.insert(pid, (name.to_string(), ticks));
+            }
+        }
+        others
+    }
+}
+
+/// The busiest processes other than the run's between two readings (at most
+/// three, each over half a percent of a CPU), by name, in percent of one CPU.
+fn busiest(a: &CpuReading, b: &CpuReading) -> Vec<Interferer> {
+    let secs = b.at.duration_since(a.at).as_secs_f64();
+    let tick_s = 1.0 / clock_ticks_per_second();
+    let mut by_name: HashMap<&str, f64> = HashMap::new();
+    for (pid, (name, ticks)) in &b.others {
+        // A process that started in the window counts from 0. Kernel threads are named per CPU and a
+        // kworker by its work queue of the moment (`kworker/0:1H-events_highpri`): one name for each kind.
+        let before = a.others.get(pid).map_or(0, |(_, t)| *t);
+        let name = name.split('/').next().unwrap_or(name);
+        *by_name.entry(name).or_default() += ticks.saturating_sub(before) as f64 * tick_s / secs.max(1e-9) * 100.0;
+    }
+    let mut busiest: Vec<Interferer> = by_name
+        .into_iter()
+        .filter(|(_, pct)| *pct > 0.5)
+        .map(|(name, cpu_pct)| Interferer { name: name.to_string(), cpu_pct })
+        .collect();
+    busiest.sort_by(|x, y| y.cpu_pct.total_cmp(&x.cpu_pct).then_with(|| x.name.cmp(&y.name)));
+    busiest.truncate(3);
+    busiest
 }
 
 /// Busy time (user, nice, system, irq, softirq and steal: another virtual
@@ -117,6 +162,7 @@ fn clock_ticks_per_second() -> f64 {
 #[derive(Default)]
 pub(crate) struct Readings {
     samples: Vec<Sample>,
+    busiest: Vec<Interferer>,
     /// Time the samples that could not be read stand for (the engine's API did not answer).
     missing_s: f64,
     churn: Option<Churn>,
@@ -183,9 +229,12 @@ pub(crate) fn spawn(
             }
         }
         let last = watch.as_ref().and_then(CpuWatch::read);
-        let interference_pct = first.zip(last).and_then(|(a, b)| interference_pct(&a, &b));
+        let (interference_pct, busiest) = match first.zip(last) {
+            Some((a, b)) => (interference_pct(&a, &b), busiest(&a, &b)),
+            None => (None, Vec::new()),
+        };
         let missing_s = missed as f64 * EVERY.as_secs_f64();
-        Readings { samples, missing_s, churn: processes.map(|p| p.churn), interference_pct }
+        Readings { samples, missing_s, churn: processes.map(|p| p.churn), interference_pct, busiest }
     })
 }
 
@@ -225,6 +274,7 @@ pub(crate) fn summarize(readings: &Readings, cpu_limit: f64, memory_limit: u64) 
         oom_kills: samples.iter().map(|s| s.oom_kills).max().unwrap_or(0).saturating_sub(first.oom_kills),
         processes: readings.churn,
         interference_pct: readings.interference_pct,
+        busiest_others: readings.busiest.clone(),
         missing_s: readings.missing_s,
     })
 }
@@ -252,13 +302,21 @@ mod tests {
         gone.cpu_ns = 1_500_000_000;
         let samples = vec![s(0, 0, 10, 1), s(1000, 500, 30, 2), s(2000, 1500, 20, 5)];
         let churn = Some(Churn { ended: 1, started: 1 });
-        let readings = Readings { samples: samples.clone(), missing_s: 0.5, churn, interference_pct: Some(3.0) };
+        let busiest = vec![Interferer { name: "dockerd".into(), cpu_pct: 7.5 }];
+        let readings = Readings {
+            samples: samples.clone(),
+            missing_s: 0.5,
+            churn,
+            interference_pct: Some(3.0),
+            busiest: busiest.clone(),
+        };
         let u = summarize(&readings, 1.0, 64).unwrap();
         assert!((u.cpu_pct_mean - 75.0).abs() < 1e-6, "{u:?}");
         assert!((u.cpu_pct_max - 100.0).abs() < 1e-6, "{u:?}");
         // The kernel's high-water mark rose in the window, to 32, above every sample.
         assert_eq!((u.memory_mean, u.memory_peak, u.nr_throttled), (20, 32, 4));
         assert_eq!((u.oom_kills, u.processes, u.interference_pct, u.missing_s), (2, churn, Some(3.0), 0.5));
+        assert_eq!(u.busiest_others, busiest);
         let readings = Readings { samples: [samples, vec![gone]].concat(), ..Readings::default() };
         let u = summarize(&readings, 1.0, 64).unwrap();
         assert_eq!(u.oom_kills, 2, "the last count it had, not the gone container's 0");
@@ -274,7 +332,19 @@ mod tests {
         let own = "4242 (stack bench) (x) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100";
         assert_eq!(own_ticks(own), Some(290));
         let at = Instant::now();
-        let a = CpuReading { at, busy_ticks: 0, own_ticks: 0, ours_ns: 0 };
+        let others = |ticks: &[(u32, &str, u64)]| ticks.iter().map(|&(p, n, t)| (p, (n.to_string(), t))).collect();
+        let a = CpuReading {
+            at,
+            busy_ticks: 0,
+            own_ticks: 0,
+            ours_ns: 0,
+            others: others(&[
+                (1, "dockerd", 0),
+                (2, "containerd-shim", 0),
+                (3, "kworker/0:1-events", 50),
+                (9, "gone", 5),
+            ]),
+        };
         let hz = clock_ticks_per_second();
         // Over 2 s: 1.5 CPU-seconds busy, 0.5 ours in this process, 0.8 in the containers: 0.2 s others = 10%.
         let b = CpuReading {
@@ -282,8 +352,19 @@ mod tests {
             busy_ticks: (1.5 * hz) as u64,
             own_ticks: (0.5 * hz) as u64,
             ours_ns: 800_000_000,
+            // Over the 2 s: dockerd 0.3 s, two shims 0.1 s each, one of them new; a kworker (its work queue
+            // changed, its name with it) too little to name.
+            others: others(&[
+                (1, "dockerd", (0.3 * hz) as u64),
+                (2, "containerd-shim", (0.1 * hz) as u64),
+                (4, "containerd-shim", (0.1 * hz) as u64),
+                (3, "kworker/0:1H-events_highpri", 50),
+            ]),
         };
         assert!((interference_pct(&a, &b).unwrap() - 10.0).abs() < 1e-6);
+        let named: Vec<(String, u64)> =
+            busiest(&a, &b).into_iter().map(|i| (i.name, i.cpu_pct.round() as u64)).collect();
+        assert_eq!(named, [("dockerd".to_string(), 15), ("containerd-shim".to_string(), 10)]);
         let quiet = CpuReading { ours_ns: 2_000_000_000, ..b };
         assert_eq!(interference_pct(&a, &quiet), Some(0.0), "never below 0");
     }

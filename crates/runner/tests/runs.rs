@@ -28,7 +28,7 @@ async fn a_run_measures_every_level_and_cleans_up() {
         assert_eq!(level.status, LevelStatus::Ok, "{:?}", level.failure);
         let load = level.load.as_ref().unwrap();
         assert!(load.requests > 100 && load.errors.total() == 0, "{load:?}");
-        let server = level.server.expect("cgroup sampled");
+        let server = level.server.as_ref().expect("cgroup sampled");
         assert_eq!(server.cpu_limit_pct, 50.0);
         assert!(server.cpu_pct_mean > 1.0 && server.cpu_pct_mean < 75.0, "{server:?}");
         assert!(server.memory_peak > 0 && server.memory_peak <= 64 << 20, "{server:?}");
@@ -191,7 +191,7 @@ async fn an_endpoint_with_objectives_gets_a_capacity_search_after_its_levels() {
     }
     // Each probe has the server's figures beside it.
     assert_eq!(search.servers.len(), probes.len());
-    assert!(search.servers.iter().all(|s| s.is_some_and(|s| s.cpu_limit_pct == 50.0 && s.cpu_pct_mean > 0.0)));
+    assert!(search.servers.iter().all(|s| s.as_ref().is_some_and(|s| s.cpu_limit_pct == 50.0 && s.cpu_pct_mean > 0.0)));
     if let Some(capacity) = search.capacity.capacity_rps {
         assert!(search.capacity.confirm.as_ref().is_some_and(|c| c.passed && c.offered == capacity));
     }
