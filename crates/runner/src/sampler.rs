@@ -66,7 +66,7 @@ impl CpuWatch {
         Some(CpuReading {
             at: Instant::now(),
             busy_ticks: busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus)?,
-            own_ticks: own_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
+            own_ticks: process_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
             ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
             others: self.others(),
         })
@@ -83,7 +83,7 @@ impl CpuWatch {
             }
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
             let name = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(name, _)| name);
-            if let (Some(name), Some(ticks)) = (name, own_ticks(&stat)) {
+            if let (Some(name), Some(ticks)) = (name, process_ticks(&stat)) {
                 others.insert(pid, (name.to_string(), ticks));
             }
         }
@@ -129,7 +129,7 @@ fn busy_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
 }
 
 /// User and system time of a process from its `/proc/PID/stat`, in clock ticks.
-fn own_ticks(stat: &str) -> Option<u64> {
+fn process_ticks(stat: &str) -> Option<u64> {
     // The command name may hold spaces and parentheses: fields are counted after its last ')'.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
@@ -162,6 +162,7 @@ fn clock_ticks_per_second() -> f64 {
 #[derive(Default)]
 pub(crate) struct Readings {
     samples: Vec<Sample>,
+    /// The busiest other processes through the window.
     busiest: Vec<Interferer>,
     /// Time the samples that could not be read stand for (the engine's API did not answer).
     missing_s: f64,
@@ -330,7 +331,7 @@ mod tests {
         assert_eq!(busy_ticks(stat, &[0, 1]), Some(146));
         assert_eq!(busy_ticks(stat, &[2]), None);
         let own = "4242 (stack bench) (x) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100";
-        assert_eq!(own_ticks(own), Some(290));
+        assert_eq!(process_ticks(own), Some(290));
         let at = Instant::now();
         let others = |ticks: &[(u32, &str, u64)]| ticks.iter().map(|&(p, n, t)| (p, (n.to_string(), t))).collect();
         let a = CpuReading {
