@@ -7,7 +7,9 @@ use crate::{setup, sys};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if args.is_empty() {
-        bail!("bench needs scenario files, e.g. `cargo xtask bench scenarios/flask-gevent.toml`");
+        bail!(
+            "bench needs scenario files, e.g. `cargo xtask bench scenarios/gunicorn-flask.toml --only worker=gevent`"
+        );
     }
     setup::run()?;
     sys::step("building stackbench (release)");

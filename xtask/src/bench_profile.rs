@@ -16,7 +16,9 @@ use crate::{setup, sys};
 
 /// Three Python stacks, each at a level where its server CPU is the limit:
 /// a fast prefork worker, an async server with a database, a multi-worker one.
-const STACKS: [&str; 3] = ["flask-meinheld:health", "starlette:db", "sanic:health"];
+/// `SCENARIO[@KEY=VALUE,...]:ENDPOINT`: a matrix file's variant is picked with `--only`.
+const STACKS: [&str; 3] =
+    ["gunicorn-flask@worker=meinheld,workers=1,python=3.11:health", "starlette:db", "sanic:health"];
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut repeat = "5".to_string();
@@ -33,7 +35,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             stack if stack.contains(':') && !stack.starts_with('-') => stacks.push(stack.to_string()),
             other => bail!(
                 "bench-profile: unknown argument {other:?}; usage: cargo xtask bench-profile [--repeat 5] \
-                 [--duration 5s] [--profile-rate HZ] [SCENARIO:ENDPOINT...]"
+                 [--duration 5s] [--profile-rate HZ] [SCENARIO[@KEY=VALUE,...]:ENDPOINT...]"
             ),
         }
     }
@@ -54,8 +56,11 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         results.display()
     ));
     let mut rows = Vec::new();
-    for stack in &stacks {
-        let (scenario, endpoint) = stack.split_once(':').expect("checked above");
+    for (n, stack) in stacks.iter().enumerate() {
+        let (scenario, endpoint) = stack.rsplit_once(':').expect("checked above");
+        let (scenario, only) = scenario.split_once('@').map_or((scenario, None), |(s, only)| (s, Some(only)));
+        // One folder per stack: the run's results folder inside is named by stackbench.
+        let results = results.join(n.to_string());
         let mut bench: Vec<String> = [
             &format!("scenarios/{scenario}.toml"),
             "--profile",
@@ -77,8 +82,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         if let Some(rate) = &rate {
             bench.extend(["--profile-rate".to_string(), rate.clone()]);
         }
+        if let Some(only) = only {
+            bench.extend(["--only".to_string(), only.to_string()]);
+        }
         sys::run(&mut sys::stackbench("bench", &bench))?;
-        rows.push((stack, costs(&results.join(scenario))?));
+        let folders: Vec<_> = std::fs::read_dir(&results)
+            .with_context(|| format!("no results in {}", results.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        let [folder] = folders.as_slice() else {
+            bail!("{stack}: expected one run's folder in {}, found {}", results.display(), folders.len());
+        };
+        rows.push((stack, costs(folder)?));
     }
     println!(
         "\n{:<24} {:>8} {:>12} {:>7} {:>13}  cost of each triple (noise), %",

@@ -29,7 +29,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if verify_scenarios {
         let scenarios = scenario_files()?;
         sys::step(&format!(
-            "building and verifying {} scenarios (no load; --no-scenarios skips this)",
+            "building and verifying {} scenario files, every variant of each matrix (no load; --no-scenarios skips this)",
             scenarios.len()
         ));
         let mut bench_args = vec!["--verify-only".to_string(), "--set".to_string(), VERIFY_DB_ROWS.to_string()];

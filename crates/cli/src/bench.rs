@@ -2,7 +2,7 @@
 //! `--repeat` times, interleaved), printing progress and the results table.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,14 @@ pub struct BenchOpts {
     /// Only these endpoints (by name), e.g. health,sleep; scenarios with none of them are skipped
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub endpoints: Option<Vec<String>>,
+    /// Matrix files: these values for KEY instead of the file's list, e.g. workers=1,2,4 (repeatable;
+    /// files without KEY are run as they are)
+    #[arg(long = "matrix", value_name = "KEY=V1,V2")]
+    pub matrix: Vec<scenario::MatrixList>,
+    /// Matrix files: only the variants with these values, e.g. 'worker=gevent' or 'worker=gevent,workers=2'
+    /// (repeatable: a variant given by any is run); files with none are skipped
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    pub only: Vec<scenario::Only>,
     /// Run the suite this many times, interleaved (A B A B, not A A B B)
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
@@ -102,7 +110,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let root = crate::project_root(opts.root.as_deref())?;
     // Check every file before running anything, so a typo in the last one does not waste an hour.
-    let mut loaded = opts.files.iter().map(|file| scenario::load(file, &root)).collect::<Result<Vec<_>, _>>()?;
+    let mut loaded = variants(&opts, &root)?;
     if let Some(names) = &opts.endpoints {
         select_endpoints(&mut loaded, names)?;
     }
@@ -281,11 +289,58 @@ fn select_endpoints(loaded: &mut Vec<scenario::Loaded>, names: &[String]) -> any
     loaded.retain(|l| {
         let keep = names.iter().any(|n| has(l, n));
         if !keep {
-            eprintln!("==> skipping {}: none of its endpoints is named in --endpoints", l.scenario.name.get_ref());
+            eprintln!("==> skipping {}: none of its endpoints is named in --endpoints", l.stack_name());
         }
         keep
     });
     Ok(())
+}
+
+/// Every scenario the files stand for: a matrix file's variants as `--matrix`
+/// and `--only` pick them, checked before anything runs.
+fn variants(opts: &BenchOpts, root: &Path) -> anyhow::Result<Vec<scenario::Loaded>> {
+    let pick = scenario::Pick { lists: opts.matrix.clone(), only: opts.only.clone() };
+    let mut loaded = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
+    for file in &opts.files {
+        let expanded = scenario::load_file(file, root, &pick)?;
+        if expanded.variants.is_empty() {
+            eprintln!("==> skipping {}: --only picks none of its variants", file.display());
+        } else if !expanded.keys.is_empty() {
+            eprintln!(
+                "==> {}: {} of its {} variant(s) ({})",
+                file.display(),
+                expanded.variants.len(),
+                expanded.total,
+                expanded.keys.join(" x ")
+            );
+        }
+        keys.extend(expanded.keys);
+        loaded.extend(expanded.variants);
+    }
+    let flags = opts
+        .matrix
+        .iter()
+        .map(|m| ("--matrix", &m.key))
+        .chain(opts.only.iter().flat_map(|o| o.0.iter().map(|(k, _)| ("--only", k))));
+    for (flag, key) in flags {
+        if !keys.contains(key) {
+            keys.sort();
+            keys.dedup();
+            anyhow::bail!(
+                "{flag}: no scenario given has a matrix key '{key}' ({})",
+                if keys.is_empty() {
+                    "none has a [matrix]".to_string()
+                } else {
+                    format!("they have: {}", keys.join(", "))
+                }
+            );
+        }
+    }
+    if loaded.is_empty() {
+        anyhow::bail!("--only: no variant of the files given has those values");
+    }
+    Ok(loaded)
 }
 
 /// The engines of a suite: this machine's, the server's, and one per generator container.
@@ -376,7 +431,7 @@ async fn run_suite(
     let _cpus = if verify_only {
         None
     } else {
-        let names: Vec<&str> = loaded.iter().map(|l| l.scenario.name.get_ref().as_str()).collect();
+        let names: Vec<String> = loaded.iter().map(scenario::Loaded::stack_name).collect();
         let holder = format!(
             "pid {}, scenario {}, since {}",
             std::process::id(),
@@ -402,9 +457,9 @@ async fn run_suite(
             if cancel.is_cancelled() {
                 break 'suite;
             }
-            let name = scenario.scenario.name.get_ref();
+            let name = scenario.stack_name();
             eprintln!("==> scenario {name} ({}), run {round} of {repeat}", scenario.path.display());
-            let (path, record) = match earlier.remove(&(name.to_string(), round)) {
+            let (path, record) = match earlier.remove(&(name.clone(), round)) {
                 Some((path, record)) if record.is_finished() => {
                     eprintln!("==> finished before ({}): {}", record.status, path.display());
                     records.push(record);

@@ -16,6 +16,9 @@ use scenario::parse_duration;
 pub struct K8sOpts {
     /// The scenario file
     pub file: PathBuf,
+    /// A matrix file's variant, by its values, e.g. 'worker=gevent,workers=1' (one variant per render)
+    #[arg(long, value_name = "KEY=VALUE,...")]
+    pub only: Option<scenario::Only>,
     /// A registry the cluster pulls from, holding stackbench/NAME images and stackbench/generator
     #[arg(long)]
     pub registry: String,
@@ -46,7 +49,20 @@ pub struct K8sOpts {
 
 pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
     let root = crate::project_root(opts.root.as_deref())?;
-    let loaded = scenario::load(&opts.file, &root)?;
+    let pick = scenario::Pick { lists: Vec::new(), only: opts.only.iter().cloned().collect() };
+    let expanded = scenario::load_file(&opts.file, &root, &pick)?;
+    let loaded = match <[_; 1]>::try_from(expanded.variants) {
+        Ok([loaded]) => loaded,
+        Err(variants) => {
+            let names: Vec<String> = variants.iter().map(scenario::Loaded::stack_name).collect();
+            anyhow::bail!(
+                "{}: one scenario is rendered at a time, and {} variant(s) are picked{}; name one with --only KEY=VALUE,...",
+                opts.file.display(),
+                variants.len(),
+                if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) }
+            )
+        }
+    };
     let plan = k8s::plan(&loaded, opts.generator_cpus)?;
     let endpoint = opts.endpoint.clone().unwrap_or_else(|| plan.endpoints[0].name.clone());
     let connections = match (opts.connections, plan.endpoints.iter().find(|e| e.name == endpoint)) {
@@ -63,7 +79,7 @@ pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
     };
     let now = SystemTime::now();
     let options = k8s::RenderOptions {
-        run_id: format!("{}-{}", plan.name, runner::compact_utc(now).to_lowercase()),
+        run_id: format!("{}-{}", k8s_name(&loaded), runner::compact_utc(now).to_lowercase()),
         namespace: opts.namespace,
         registry: opts.registry,
         generator_tag,
@@ -119,4 +135,13 @@ pub fn merge(opts: MergeOpts) -> anyhow::Result<ExitCode> {
         print!("{}", summary::render(&merged, false)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A scenario's name in a Kubernetes object's name: a variant's slug holds `_` and
+/// `.` and can be long, so a variant is its scenario's name and a hash of its values.
+fn k8s_name(loaded: &scenario::Loaded) -> String {
+    match &loaded.variant {
+        Some(_) => format!("{}-{}", loaded.scenario.name.get_ref(), &runner::sha256_hex(loaded.slug().as_bytes())[..8]),
+        None => loaded.slug(),
+    }
 }

@@ -30,7 +30,9 @@ pub fn run(opts: NewOpts) -> anyhow::Result<()> {
             available(&scenarios).join(", ")
         );
     }
-    let like = scenario::load(&like_path, &root)?;
+    // A matrix file is copied whole: its matrix and placeholders are kept, as the first variant shows them.
+    let pick = scenario::Pick::default();
+    let like = scenario::load_file(&like_path, &root, &pick)?.variants.remove(0);
     let made = scenario::scaffold(&like, &opts.name)?;
     let toml_path = scenarios.join(format!("{}.toml", opts.name));
     let context = root.join(&made.context);
@@ -45,7 +47,7 @@ pub fn run(opts: NewOpts) -> anyhow::Result<()> {
         .and_then(|()| {
             std::fs::write(&toml_path, &made.text).with_context(|| format!("cannot write {}", toml_path.display()))
         })
-        .and_then(|()| Ok(scenario::load(&toml_path, &root)?));
+        .and_then(|()| Ok(scenario::load_file(&toml_path, &root, &pick)?));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&toml_path);
         let _ = std::fs::remove_dir_all(&context);

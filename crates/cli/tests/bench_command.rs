@@ -63,6 +63,13 @@ fn bad_flags_get_one_clear_error_and_run_nothing() {
         (&["--generators", "0"], 1, "--generators: give at least 1"),
         (&["--generator-engine", "unix:///nowhere.sock"], 1, "--generator-engine: say how many generator containers"),
         (&["--frobnicate"], 2, "--frobnicate"),
+        (&["--matrix", "nonsense"], 2, "'nonsense' is not KEY=V1,V2"),
+        (
+            &["--matrix", "workers=1,2"],
+            1,
+            "--matrix: no scenario given has a matrix key 'workers' (none has a [matrix])",
+        ),
+        (&["--only", "worker=gevent"], 1, "--only: no scenario given has a matrix key 'worker' (none has a [matrix])"),
     ] {
         let mut args = vec!["bench"];
         args.extend(common);
@@ -686,4 +693,62 @@ fn a_signal_mid_profile_leaves_no_profiler() {
     let (_, record) = stop_with(bench, libc::SIGINT, &results, name);
     assert_eq!(record.levels.len(), 1, "{record:#?}");
     assert_eq!(record.levels[0].status, record::LevelStatus::Ok, "the unprofiled level is kept");
+}
+
+/// A two-variant matrix on a real engine: each variant runs as its own stack,
+/// with its values recorded and its own results folder and image; `--only` and
+/// `--matrix` pick and replace values without editing the file.
+#[test]
+fn a_matrix_runs_each_variant_and_records_its_values() {
+    let _engine = crate::util::engine_lock();
+    let dir = temp_dir("matrix");
+    let file = dir.path().join("matrix.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "cli-matrix"
+description = "the test server, {matrix.size} of a kind"
+[matrix]
+size = [1, 2]
+[server]
+build = "docker/tests/context"
+cpus = 0.5
+memory = "64m"
+env = { SIZE = "{matrix.size}" }
+ready = { path = "/health", timeout = "20s" }
+[workload]
+warmup = "0s"
+duration = "1s"
+connections = [2]
+[[workload.endpoints]]
+name = "health"
+path = "/health"
+"#,
+    )
+    .unwrap();
+    let results = dir.path().join("results");
+    let out = bench_to_end(&file, &results, &["--no-capacity"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("matrix.toml: 2 of its 2 variant(s) (size)"), "{stderr}");
+    for size in ["1", "2"] {
+        let record = record_of(&results, &format!("cli-matrix_size-{size}"));
+        assert_eq!(record.scenario.name, format!("cli-matrix[size={size}]"));
+        assert_eq!(record.scenario.family, "cli-matrix");
+        assert_eq!(record.scenario.matrix, [("size".to_string(), size.to_string())].into());
+        assert_eq!(record.scenario.description, format!("the test server, {size} of a kind"));
+        assert_eq!(record.levels.len(), 1, "{stderr}");
+        assert!(record.provenance.images["server"].starts_with("sha256:"));
+        assert!(stderr.contains(&format!("building stackbench/cli-matrix_size-{size}:latest")), "{stderr}");
+    }
+    // --only picks one; --matrix gives values the file does not have.
+    let picked = dir.path().join("picked");
+    let out =
+        bench_to_end(&file, &picked, &["--no-capacity", "--only", "size=2", "--matrix", "size=2,3", "--verify-only"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let folders: Vec<String> =
+        files_in(&picked).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(folders, ["cli-matrix_size-2"], "{stderr}");
+    assert!(stderr.contains("matrix.toml: 1 of its 2 variant(s) (size)"), "{stderr}");
 }

@@ -213,8 +213,16 @@ fn shares_run_side_by_side_merge_into_the_whole() {
 #[test]
 fn a_scenario_renders_as_kubernetes_objects() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let file = root.join("scenarios/flask-gevent.toml");
+    let file = root.join("scenarios/gunicorn-flask.toml");
     let args = ["k8s", file.to_str().unwrap(), "--root", root.to_str().unwrap(), "--registry", "registry.example:5000"];
+    let out = stackbench(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("one scenario is rendered at a time, and 14 variant(s) are picked"),
+        "{}",
+        text(&out.stderr)
+    );
+    let args = [&args[..], &["--only", "worker=gevent,workers=1,python=3.11"]].concat();
     let out = stackbench(&[&args[..], &["--generators", "3", "--endpoint", "sleep"]].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -232,7 +240,9 @@ fn a_scenario_renders_as_kubernetes_objects() {
 #[test]
 fn generator_command_lines_are_load_options() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let loaded = scenario::load(&root.join("scenarios/fastapi-async.toml"), &root).unwrap();
+    let pick = scenario::Pick { lists: Vec::new(), only: vec!["python=3.11,cpus=1".parse().unwrap()] };
+    let loaded =
+        scenario::load_file(&root.join("scenarios/fastapi-async.toml"), &root, &pick).unwrap().variants.remove(0);
     let plan = k8s::plan(&loaded, 2).unwrap();
     let login = plan.endpoints.iter().find(|e| e.name == "login").unwrap();
     let config = plan.load_config(login, 10, loadgen::Target::parse("http://127.0.0.1:9/login").unwrap());

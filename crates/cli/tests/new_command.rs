@@ -48,14 +48,19 @@ fn scaffolded_scenario_validates_builds_and_verifies() {
             std::fs::read(root.join("docker/node").join(file)).unwrap()
         );
     }
+    // node-http is a matrix (a CPU budget sweep): the copy is one too, each variant under the new name.
     let file = root.join("scenarios/my-node.toml");
-    let loaded = scenario::load(&file, root).unwrap();
+    let pick = scenario::Pick::default();
+    let variants = scenario::load_file(&file, root, &pick).unwrap().variants;
+    let names: Vec<String> = variants.iter().map(scenario::Loaded::stack_name).collect();
+    assert_eq!(names, ["my-node[cpus=0.25]", "my-node[cpus=0.5]", "my-node[cpus=1]"]);
+    let loaded = &variants[0];
     assert_eq!(loaded.scenario.name.get_ref().as_str(), "my-node");
     assert_eq!(loaded.scenario.server.build.get_ref().to_string(), "docker/my-node");
     assert!(loaded.scenario.description.contains("scaffolded from node-http"), "{}", loaded.scenario.description);
     assert!(loaded.text.starts_with("# Scaffolded from scenarios/node-http.toml"), "{}", loaded.text);
     assert!(loaded.text.contains("# A new connection per request, like `ab` without -k."), "comments are kept");
-    let model = scenario::load(&root.join("scenarios/node-http.toml"), root).unwrap();
+    let model = scenario::load_file(&root.join("scenarios/node-http.toml"), root, &pick).unwrap().variants.remove(0);
     let workload = |text: &str| text[text.find("[workload]").unwrap()..].to_string();
     assert_eq!(workload(&loaded.text), workload(&model.text), "the workload is kept as written");
 
@@ -72,9 +77,10 @@ fn scaffolded_scenario_validates_builds_and_verifies() {
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("my-node  verified"), "{stdout}");
-    assert!(stdout.contains("1 of 1 scenario(s) verified"), "{stdout}");
-    let records: Vec<_> = std::fs::read_dir(results.join("my-node")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(stdout.contains("my-node[cpus=0.25]  verified"), "{stdout}");
+    assert!(stdout.contains("3 of 3 scenario(s) verified"), "{stdout}");
+    let records: Vec<_> =
+        std::fs::read_dir(results.join("my-node_cpus-0.25")).unwrap().map(|e| e.unwrap().path()).collect();
     let record = record::RunRecord::read(&records[0]).unwrap();
     assert_eq!(record.status, record::RunStatus::Complete);
     assert!(record.levels.is_empty(), "verification runs no load");

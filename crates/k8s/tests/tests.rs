@@ -24,9 +24,26 @@ fn options(scenario: &str, endpoint: &str) -> k8s::RenderOptions {
     }
 }
 
+/// The scenario file and the one variant of its matrix each test stack is.
+fn variant_of(stack: &str) -> (PathBuf, scenario::Pick) {
+    let (file, only) = match stack {
+        "flask-gevent" => ("gunicorn-flask", "worker=gevent,workers=1,python=3.11"),
+        "fastapi-async" => ("fastapi-async", "python=3.11,cpus=1"),
+        other => panic!("no test stack {other}"),
+    };
+    let pick = scenario::Pick { lists: Vec::new(), only: vec![only.parse().unwrap()] };
+    (root().join("scenarios").join(format!("{file}.toml")), pick)
+}
+
+fn load(stack: &str) -> scenario::Loaded {
+    let (file, pick) = variant_of(stack);
+    let mut variants = scenario::load_file(&file, &root(), &pick).unwrap().variants;
+    assert_eq!(variants.len(), 1);
+    variants.remove(0)
+}
+
 fn render(scenario: &str, endpoint: &str) -> Vec<serde_json::Value> {
-    let file = root().join("scenarios").join(format!("{scenario}.toml"));
-    let loaded = scenario::load(&file, &root()).unwrap();
+    let loaded = load(scenario);
     let plan = k8s::plan(&loaded, 2).unwrap();
     k8s::render(&plan, &options(scenario, endpoint)).unwrap()
 }
@@ -98,14 +115,14 @@ fn every_object_parses_with_the_client_types_and_fits_its_schema() {
 
 #[test]
 fn what_a_cluster_cannot_run_is_refused() {
-    let file = root().join("scenarios/flask-gevent.toml");
-    let mut loaded = scenario::load(&file, &root()).unwrap();
+    let mut loaded = load("flask-gevent");
     let plan = k8s::plan(&loaded, 2).unwrap();
     let err = |o: k8s::RenderOptions| k8s::render(&plan, &o).unwrap_err().to_string();
     assert!(err(options("x", "nope")).contains("no endpoint 'nope' in the scenario (its endpoints: health"));
     assert!(err(k8s::RenderOptions { generators: 2000, ..options("x", "db") }).contains("at most --connections (1000)"));
     loaded.text = loaded.text.replacen("cpus = 1.0", "cpus = 1.5", 1);
-    let loaded = scenario::parse(&file, &loaded.text, &root()).unwrap();
+    let (file, pick) = variant_of("flask-gevent");
+    let loaded = scenario::parse_file(&file, &loaded.text, &root(), &pick).unwrap().variants.remove(0);
     let plan = k8s::plan(&loaded, 2).unwrap();
     let fractional = k8s::render(&plan, &options("x", "db")).unwrap_err().to_string();
     assert!(fractional.contains("cpus = 1.5: the kubelet's static CPU manager pins only whole CPUs"), "{fractional}");

@@ -216,7 +216,10 @@ pub enum ProfileAt {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The stack's name: the scenario's, with a matrix variant's values (`scenario::Loaded::stack_name`).
     pub name: String,
+    /// The name as a results folder, run id and image name (`scenario::Loaded::slug`).
+    pub slug: String,
     /// The `--set` overrides that named one of this scenario's services, as given.
     pub overrides: Vec<String>,
     pub generator_cpus: Vec<usize>,
@@ -280,18 +283,18 @@ impl Plan {
                     .into());
             }
         }
-        let name = s.name.get_ref().as_str().to_string();
+        let slug = loaded.slug();
         let service = |svc: &scenario::Service, key: &str| ServicePlan {
             key: key.to_string(),
             tag: if key == "server" {
-                format!("stackbench/{name}:latest")
+                format!("stackbench/{slug}:latest")
             } else {
-                format!("stackbench/{name}-{key}:latest")
+                format!("stackbench/{slug}-{key}:latest")
             },
             context: loaded.resolve(svc.build.get_ref()),
             dockerfile: svc.dockerfile.clone(),
             build_args: svc.build_args.clone(),
-            command: svc.command.clone(),
+            command: svc.command.get_ref().clone(),
             cpus: svc.cpus.get_ref().0,
             memory: svc.memory.0,
             pids: svc.pids,
@@ -319,7 +322,8 @@ impl Plan {
         }
         let w = &s.workload;
         Ok(Plan {
-            name,
+            name: loaded.stack_name(),
+            slug,
             overrides,
             server,
             sidecars,

@@ -74,15 +74,45 @@ impl std::fmt::Display for RunStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioInfo {
+    /// The stack's name: the scenario's, and a matrix variant's values (`family[key=value,...]`).
     pub name: String,
+    /// The name as a results folder and file name [older records: empty, the name is one].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub slug: String,
+    /// The scenario's own `name`: a matrix file's variants share it [older records: empty].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub family: String,
+    /// A matrix variant's values, by key (empty for a file without `[matrix]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub matrix: BTreeMap<String, String>,
     pub description: String,
     pub file: String,
     pub sha256: String,
     /// `SERVICE.KEY=VALUE` environment overrides given on the command line (`bench --set`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+}
+
+impl ScenarioInfo {
+    /// The stack's name as a results folder and file name.
+    pub fn stem(&self) -> &str {
+        if self.slug.is_empty() {
+            &self.name
+        } else {
+            &self.slug
+        }
+    }
+
+    /// The scenario's own name, which a matrix file's variants share.
+    pub fn family_name(&self) -> &str {
+        if self.family.is_empty() {
+            &self.name
+        } else {
+            &self.family
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -482,6 +512,7 @@ pub mod fixture {
                 description: String::new(),
                 file: format!("scenarios/{stack}.toml"),
                 sha256: "0".repeat(64),
+                ..ScenarioInfo::default()
             },
             provenance: Provenance {
                 stackbench_version: "0.1.0".into(),

@@ -106,10 +106,12 @@ fn files_of_earlier_versions_still_read() {
     assert!(load.requests > 0 && load.latency_raw_histogram.is_none());
     assert_eq!((load.schema_version, load.late_responses, load.abandoned, load.goodput_rps), (1, 0, 0, 0.0));
     assert!(loadgen::decode_histogram(&load.latency_histogram).unwrap().len() == load.requests);
-    // Every results file committed in the project reads too.
-    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/results");
+    // Every results file committed in the project reads too, the archived ones as well.
+    let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports");
     let mut n_files = 0;
-    for scenario in std::fs::read_dir(&results).unwrap() {
+    let folders =
+        std::fs::read_dir(reports.join("results")).unwrap().chain(std::fs::read_dir(reports.join("archive")).unwrap());
+    for scenario in folders.filter(|e| e.as_ref().unwrap().path().is_dir()) {
         for file in std::fs::read_dir(scenario.unwrap().path()).unwrap() {
             let path = file.unwrap().path();
             if path.extension().is_some_and(|e| e == "json") {

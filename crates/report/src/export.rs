@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use crate::model::{
     CapacityRow, Report, Row, Verdict, ERROR_SHARE, GENERATOR_BUSY, LITTLE_SHARE, NOISY_CV, SERVER_BUSY,
 };
+use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
 use crate::units::{metric, objectives, time_us};
 
@@ -73,8 +74,20 @@ impl Exporter for Markdown {
             for group in &report.summary {
                 let _ = writeln!(out, "### {}\n", summary_title(group));
                 markdown_table(&mut out, &SUMMARY_HEADERS, group.rows.iter().map(summary_cells));
+                if let Some(best) = best_per_budget(report, group) {
+                    let _ = writeln!(out, "{}\n", best.line());
+                }
             }
             let _ = writeln!(out, "{SUMMARY_INTRO}\n");
+        }
+        if !report.scaling.is_empty() {
+            let _ = writeln!(out, "## Scaling\n\n{SCALING_INTRO}\n");
+            for scaling in &report.scaling {
+                let _ = writeln!(out, "### {}\n", scaling_title(scaling));
+                let (headers, rows) = scaling_table(scaling);
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                markdown_table(&mut out, &headers, rows.into_iter());
+            }
         }
         let _ = writeln!(out, "## Reading the figures\n\n{INTRO}\n");
         out.push_str("## Environment\n\n");
@@ -161,6 +174,43 @@ pub fn summary_title(group: &SummaryGroup) -> String {
     let slo =
         group.rows.iter().find_map(|r| r.capacity.as_ref()).map(|c| format!(", objectives {}", objectives(&c.slo)));
     format!("{} {} ({}){keepalive}{}", group.method, group.path, group.endpoint, slo.unwrap_or_default())
+}
+
+/// The best stack per CPU budget of a summary group's workload, when it ran at several.
+pub fn best_per_budget<'r>(report: &'r Report, group: &SummaryGroup) -> Option<&'r BestPerBudget> {
+    report.best_per_budget.iter().find(|b| {
+        (&b.endpoint, &b.method, &b.path, b.keepalive) == (&group.endpoint, &group.method, &group.path, group.keepalive)
+    })
+}
+
+pub(crate) const SCALING_INTRO: &str = "Each family of matrix variants against the numeric key it varies, per \
+workload: the summary's figure for each variant (capacity at the objectives where searched, else peak req/s), and \
+that figure per CPU of the server's limit. One column per combination of the family's other values.";
+
+/// A scaling section's title.
+pub fn scaling_title(s: &Scaling) -> String {
+    let keepalive = if s.keepalive { "" } else { ", keep-alive off" };
+    format!("{} by {}: {} {} ({}){keepalive}", s.family, s.key, s.method, s.path, s.endpoint)
+}
+
+/// A scaling table: a row per value of the key, a column per series; each cell
+/// the figure, its kind, and per CPU of the limit.
+pub fn scaling_table(s: &Scaling) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut xs: Vec<f64> = s.series.iter().flat_map(|series| series.points.iter().map(|p| p.x)).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    let headers = std::iter::once(s.key.clone()).chain(s.series.iter().map(|series| series.label.clone())).collect();
+    let rows = xs
+        .into_iter()
+        .map(|x| {
+            let cells = s.series.iter().map(|series| match series.points.iter().find(|p| p.x == x) {
+                Some(p) => format!("{} req/s {} ({} per CPU)", metric(p.rps), p.kind.label(), metric(p.per_cpu)),
+                None => "-".to_string(),
+            });
+            std::iter::once(format!("{x}")).chain(cells).collect()
+        })
+        .collect();
+    (headers, rows)
 }
 
 /// A summary row's cells as every rendering shows them.

@@ -5,10 +5,12 @@ use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
-    capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, summary_cells, summary_title,
-    verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO, LEAD, SUMMARY_HEADERS, SUMMARY_INTRO,
+    best_per_budget, capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, scaling_table,
+    scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO,
+    LEAD, SCALING_INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report, Row};
+use crate::scaling::Scaling;
 use crate::units::{metric, time_us};
 
 const TEMPLATE: &str = include_str!("../templates/report.html.tera");
@@ -29,6 +31,8 @@ struct Page<'a> {
     summary_text: Vec<bool>,
     capacity_text: Vec<bool>,
     summary: Vec<SummaryView>,
+    scaling_intro: &'static str,
+    scaling: Vec<ScalingView>,
     capacity_intro: &'static str,
     capacity_headers: &'static [&'static str],
     capacities: Vec<CapacityView>,
@@ -42,7 +46,25 @@ struct SummaryView {
     title: String,
     /// The ranking as bars: capacity where searched, else peak req/s.
     chart: String,
+    rows: Vec<SummaryRowView>,
+    /// The best stack per CPU budget, when the workload ran at several.
+    best: String,
+}
+
+#[derive(Serialize)]
+struct SummaryRowView {
+    /// The stack's page, without `.html`.
+    page: String,
+    cells: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ScalingView {
+    title: String,
+    headers: Vec<String>,
     rows: Vec<Vec<String>>,
+    chart: String,
+    per_cpu_chart: String,
 }
 
 #[derive(Serialize)]
@@ -141,8 +163,25 @@ impl Exporter for Html {
                         "req/s: capacity at the objectives where searched (at least, when not found), else peak",
                         &bars,
                     ),
-                    rows: group.rows.iter().map(summary_cells).collect(),
+                    rows: group
+                        .rows
+                        .iter()
+                        .map(|r| SummaryRowView {
+                            page: report.pages.get(&r.stack).unwrap_or(&r.stack).clone(),
+                            cells: summary_cells(r),
+                        })
+                        .collect(),
+                    best: best_per_budget(report, group).map(|b| b.line()).unwrap_or_default(),
                 }
+            })
+            .collect();
+        let scaling = report
+            .scaling
+            .iter()
+            .map(|s| {
+                let (headers, rows) = scaling_table(s);
+                let (chart, per_cpu_chart) = scaling_charts(s);
+                ScalingView { title: scaling_title(s), headers, rows, chart, per_cpu_chart }
             })
             .collect();
         let page = Page {
@@ -153,6 +192,8 @@ impl Exporter for Html {
             summary_text: SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
             capacity_text: CAPACITY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
             summary,
+            scaling_intro: SCALING_INTRO,
+            scaling,
             capacity_intro: CAPACITY_INTRO,
             capacity_headers: &CAPACITY_HEADERS,
             capacities,
@@ -274,7 +315,36 @@ fn profile_view(profile: &record::ProfileRecord, own_rps: f64, title: &str) -> P
     }
 }
 
-/// One page per stack (`<stack>.html`): each workload's capacity probes, and
+/// A family's figure against the key it varies, and the same per CPU of the
+/// server's limit: one line per combination of its other values.
+pub fn scaling_charts(s: &Scaling) -> (String, String) {
+    let line = |per_cpu: bool| -> Vec<Series> {
+        s.series
+            .iter()
+            .map(|series| {
+                let points = series.points.iter().map(|p| (p.x, if per_cpu { p.per_cpu } else { p.rps })).collect();
+                Series::of(&series.label, points)
+            })
+            .collect()
+    };
+    let what = format!("{} {}", s.family, s.path);
+    (
+        line_chart(
+            &format!("req/s by {}: {what}", s.key),
+            (&s.key, Axis::Linear),
+            ("req/s", Axis::Linear),
+            &line(false),
+        ),
+        line_chart(
+            &format!("req/s per CPU of the limit by {}: {what}", s.key),
+            (&s.key, Axis::Linear),
+            ("req/s per CPU", Axis::Linear),
+            &line(true),
+        ),
+    )
+}
+
+/// One page per stack (`<stem>.html`, its name as a file name): each workload's capacity probes, and
 /// its levels with their second-by-second charts. Self-contained like the main page.
 pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
     let with_baseline = has_baseline(report);
@@ -371,7 +441,7 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
             };
             let context = tera::Context::from_serialize(&page).expect("the page serializes");
             let html = tera::Tera::one_off(SCENARIO_TEMPLATE, &context, true).expect("the built-in template renders");
-            (format!("{stack}.html"), html)
+            (format!("{}.html", report.pages.get(stack).map_or(stack, String::as_str)), html)
         })
         .collect()
 }

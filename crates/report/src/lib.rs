@@ -10,6 +10,7 @@ pub mod export;
 pub mod html;
 pub mod model;
 pub mod profile;
+pub mod scaling;
 pub mod summary;
 pub mod units;
 

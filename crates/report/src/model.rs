@@ -31,6 +31,15 @@ pub struct Report {
     pub capacities: Vec<CapacityGroup>,
     /// The answer first: per workload, each stack's capacity and peak level, ranked.
     pub summary: Vec<crate::summary::SummaryGroup>,
+    /// Families of matrix variants against the numeric key they vary, per workload.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<crate::scaling::Scaling>,
+    /// The best stack at each CPU budget, per workload that ran at several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub best_per_budget: Vec<crate::scaling::BestPerBudget>,
+    /// Each stack's page (`<stem>.html`), by stack.
+    #[serde(skip)]
+    pub pages: BTreeMap<String, String>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
 }
@@ -249,11 +258,27 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         })
         .collect();
     let capacities = capacities(records.iter().map(|(_, r)| r));
+    let summary = crate::summary::build(&groups, &capacities);
+    let stack_of: BTreeMap<String, crate::scaling::StackOf> = records
+        .iter()
+        .map(|(_, r)| {
+            let of = crate::scaling::StackOf {
+                family: r.scenario.family_name().to_string(),
+                matrix: r.scenario.matrix.clone(),
+                cpus: r.provenance.server_cpus,
+            };
+            (r.scenario.name.clone(), of)
+        })
+        .collect();
+    let (scaling, best_per_budget) = crate::scaling::build(&summary, &stack_of);
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
         environment: environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>()),
         stacks: stack_facts(records),
-        summary: crate::summary::build(&groups, &capacities),
+        pages: records.iter().map(|(_, r)| (r.scenario.name.clone(), r.scenario.stem().to_string())).collect(),
+        summary,
+        scaling,
+        best_per_budget,
         groups,
         capacities,
         not_runnable: not_runnable.into_iter().collect(),

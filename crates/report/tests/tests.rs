@@ -7,5 +7,6 @@ mod baseline;
 mod diagnoses;
 mod html;
 mod render;
+mod scaling;
 mod select;
 mod verdicts;

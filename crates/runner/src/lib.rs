@@ -323,13 +323,13 @@ impl<'a> Runner<'a> {
         let plan = Plan::new(loaded, &self.options.choices, &self.hosts)?;
         let started_at = SystemTime::now();
         let stamp = compact_utc(started_at);
-        let dir = self.options.results.join(&plan.name);
+        let dir = self.options.results.join(&plan.slug);
         std::fs::create_dir_all(&dir).map_err(|source| Error::Results { path: dir.clone(), source })?;
         let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
         let path = dir.join(format!("{stamp}{suffix}.json"));
         let record = RunRecord {
             schema_version: record::RECORD_VERSION,
-            run_id: format!("{}-{stamp}-{}", plan.name, std::process::id()),
+            run_id: format!("{}-{stamp}-{}", plan.slug, std::process::id()),
             suite_id: self.options.suite_id.clone(),
             scenario: scenario_info(loaded, &plan),
             repeat,
@@ -480,6 +480,9 @@ impl Runner<'_> {
 fn scenario_info(loaded: &Loaded, plan: &Plan) -> ScenarioInfo {
     ScenarioInfo {
         name: plan.name.clone(),
+        slug: plan.slug.clone(),
+        family: loaded.scenario.name.get_ref().to_string(),
+        matrix: loaded.variant.iter().flat_map(|v| &v.values).map(|(k, v)| (k.clone(), v.to_string())).collect(),
         description: loaded.scenario.description.clone(),
         file: loaded.path.display().to_string(),
         sha256: sha256_hex(loaded.text.as_bytes()),
@@ -531,7 +534,8 @@ pub fn compact_utc(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string().replace(['-', ':'], "")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

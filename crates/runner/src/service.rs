@@ -24,11 +24,11 @@ struct Image<'a> {
     build_args: &'a std::collections::BTreeMap<String, String>,
 }
 
-/// `stackbench/base-python[:latest]` -> `base-python`: an image the project builds from `docker/base-python/`.
+/// `stackbench/base-python[:TAG]` -> `base-python`: an image the project builds from `docker/base-python/`.
 pub(crate) fn project_base(image: &str) -> Option<&str> {
     let name = image.strip_prefix("stackbench/")?;
-    let name = name.strip_suffix(":latest").unwrap_or(name);
-    (name.starts_with(scenario::BASE_IMAGE_PREFIX) && !name.contains([':', '/', '@'])).then_some(name)
+    let name = name.split_once(':').map_or(name, |(name, _tag)| name);
+    (name.starts_with(scenario::BASE_IMAGE_PREFIX) && !name.contains(['/', '@'])).then_some(name)
 }
 
 /// Lines of a container's output kept with a failure.
@@ -119,7 +119,7 @@ impl Runner<'_> {
         let path = image.context.join(image.dockerfile);
         let dockerfile =
             std::fs::read_to_string(&path).map_err(|e| Halt::Failed(format!("cannot read {}: {e}", path.display())))?;
-        for base in docker::base_images(&dockerfile) {
+        for base in docker::base_images(&dockerfile, image.build_args) {
             if let Some(name) = project_base(&base) {
                 if depth >= MAX_BASE_DEPTH {
                     return Err(Halt::Failed(format!(
@@ -135,7 +135,8 @@ impl Runner<'_> {
                         path.display()
                     )));
                 }
-                let tag = format!("stackbench/{name}:latest");
+                // Tagged as the FROM line names it (`stackbench/base-python:3.13`), built with the same build arguments.
+                let tag = if base.contains(':') { base.clone() } else { format!("{base}:latest") };
                 let base_image =
                     Image { key: name, context, dockerfile: "Dockerfile", tag: &tag, build_args: image.build_args };
                 Box::pin(self.build_image(base_image, record, results, depth + 1)).await?;

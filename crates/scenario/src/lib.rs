@@ -9,6 +9,7 @@
 //! Values are checked while they are deserialized (see `values.rs`), so every
 //! error carries the span of the key that caused it.
 
+mod matrix;
 mod scaffold;
 mod values;
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 pub use toml::Spanned;
 
+pub use matrix::{load_file, parse_file, Expanded, MatrixList, Only, Pick, Scalar, Variant};
 pub use scaffold::{scaffold, Scaffold};
 pub use values::{parse_duration, ByteSize, Cpus, Dur, Name, ProjectPath};
 
@@ -36,6 +38,9 @@ pub struct Scenario {
     #[serde(default)]
     pub sidecars: Vec<Service>,
     pub workload: Workload,
+    /// `[matrix]`, as written: `parse_file` expands it into variants.
+    #[serde(default)]
+    pub matrix: Option<toml::Table>,
 }
 
 /// A container stackbench builds and runs: the server or a sidecar.
@@ -53,8 +58,8 @@ pub struct Service {
     pub build_args: BTreeMap<String, String>,
     /// The start command; `{host}`, `{port}`, `{cpus}` and `{workers}` are
     /// replaced. Empty: the image's own command.
-    #[serde(default)]
-    pub command: Vec<String>,
+    #[serde(default = "no_command")]
+    pub command: Spanned<Vec<String>>,
     /// CPU limit; fractions allowed.
     pub cpus: Spanned<Cpus>,
     /// Memory limit, e.g. `"512m"`, `"2g"`.
@@ -202,6 +207,9 @@ impl Endpoint {
     }
 }
 
+fn no_command() -> Spanned<Vec<String>> {
+    Spanned::new(0..0, Vec::new())
+}
 fn default_dockerfile() -> String {
     "Dockerfile".to_string()
 }
@@ -245,20 +253,36 @@ pub enum Error {
     Invalid { path: PathBuf, line: usize, col: usize, message: String, hint: Option<String> },
 }
 
-/// A parsed scenario with what is needed to point at its lines.
+/// A parsed scenario (one variant of a matrix file) with what is needed to point at its lines.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub scenario: Scenario,
     pub path: PathBuf,
+    /// The file as written (a matrix file's, for each of its variants).
     pub text: String,
     /// The project root that `build` and `body_file` paths are relative to.
     pub root: PathBuf,
+    /// Which configuration of a `[matrix]` file this is.
+    pub variant: Option<Variant>,
+    /// Where the variant's text differs from the file's (the spans of `scenario` are the variant's).
+    edits: matrix::Edits,
 }
 
 impl Loaded {
-    /// An error located at `span` of this file.
+    /// An error located at `span` of this scenario (in the file as written).
     pub fn error_at(&self, span: Range<usize>, message: impl Into<String>, hint: Option<&str>) -> Error {
-        located(&self.path, &self.text, span, message.into(), hint.map(str::to_string))
+        let message = of_variant(self.variant.as_ref(), message.into());
+        located(&self.path, &self.text, self.edits.to_file(span), message, hint.map(str::to_string))
+    }
+
+    /// How results and reports name it: the scenario's name, with a variant's values.
+    pub fn stack_name(&self) -> String {
+        self.variant.as_ref().map_or_else(|| self.scenario.name.get_ref().to_string(), Variant::name)
+    }
+
+    /// Its name as a results folder, file name and image name.
+    pub fn slug(&self) -> String {
+        self.variant.as_ref().map_or_else(|| self.scenario.name.get_ref().to_string(), Variant::slug)
     }
 
     /// The absolute path of a project path.
@@ -284,20 +308,60 @@ fn reserved_name(name: &str) -> Option<String> {
         .then(|| format!("the name '{name}' starts with '{BASE_IMAGE_PREFIX}', which is kept for project base images"))
 }
 
-/// Reads, parses and checks the scenario at `path`; project paths are resolved against `root`.
+/// Reads, parses and checks the scenario at `path`; project paths are resolved
+/// against `root`. A matrix file must have one variant (see [`load_file`] for all).
 pub fn load(path: &Path, root: &Path) -> Result<Loaded, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
     parse(path, &text, root)
 }
 
-/// Parses and checks scenario `text` (named `path` in errors).
+/// Parses and checks scenario `text` (named `path` in errors); a matrix file must
+/// have one variant (see [`parse_file`] for all).
 pub fn parse(path: &Path, text: &str, root: &Path) -> Result<Loaded, Error> {
+    let mut expanded = parse_file(path, text, root, &Pick::default())?;
+    if expanded.variants.len() != 1 {
+        let at = text.find("[matrix]").unwrap_or(0);
+        return Err(located(
+            path,
+            text,
+            at..at,
+            format!("this file is a matrix of {} variants, where one scenario is expected", expanded.variants.len()),
+            Some("`bench` runs every variant (pick some with --only KEY=VALUE)".to_string()),
+        ));
+    }
+    Ok(expanded.variants.remove(0))
+}
+
+/// An error's message, saying which variant of a matrix file it is about.
+fn of_variant(variant: Option<&Variant>, message: String) -> String {
+    match variant {
+        Some(v) => format!("variant {}: {message}", v.name()),
+        None => message,
+    }
+}
+
+/// Parses and checks one scenario: the file's `text`, or a variant's text made from it.
+fn parse_text(
+    path: &Path,
+    file_text: &str,
+    text: &str,
+    root: &Path,
+    variant: Option<Variant>,
+    edits: matrix::Edits,
+) -> Result<Loaded, Error> {
     let scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
+        let span = edits.to_file(e.span().unwrap_or(0..0));
         let (message, hint) = split_hint(e.message());
-        located(path, text, span, message, hint)
+        located(path, file_text, span, of_variant(variant.as_ref(), message), hint)
     })?;
-    let loaded = Loaded { scenario, path: path.to_path_buf(), text: text.to_string(), root: root.to_path_buf() };
+    let loaded = Loaded {
+        scenario,
+        path: path.to_path_buf(),
+        text: file_text.to_string(),
+        root: root.to_path_buf(),
+        variant,
+        edits,
+    };
     check(&loaded)?;
     Ok(loaded)
 }
@@ -328,6 +392,19 @@ fn check_services(l: &Loaded) -> Result<(), Error> {
                 format!("no {} in build context '{}'", service.dockerfile, service.build.get_ref()),
                 Some("add one, or name it with `dockerfile = \"...\"`"),
             ));
+        }
+    }
+    for service in std::iter::once(&s.server).chain(&s.sidecars) {
+        if let Some(program) = service.command.get_ref().first() {
+            if program.is_empty() || program.contains(char::is_whitespace) {
+                return Err(l.error_at(
+                    service.command.span(),
+                    format!("the command's program {program:?} cannot be started: it is empty or holds spaces"),
+                    Some(
+                        "the command is a list with one string per argument, e.g. [\"gunicorn\", \"--workers\", \"2\"]",
+                    ),
+                ));
+            }
         }
     }
     for (idx, sidecar) in s.sidecars.iter().enumerate() {

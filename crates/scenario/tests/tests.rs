@@ -1,5 +1,7 @@
 //! Scenario parsing: a good file, and a table of bad ones, each error located.
 
+mod matrix;
+
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
