@@ -329,6 +329,9 @@ impl Runner<'_> {
         };
         let response = match request.send().await {
             Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Err(failed(format!("no response within {}s", HTTP_TIMEOUT.as_secs())).await)
+            }
             Err(e) => return Err(failed(format!("no response ({e})")).await),
         };
         let status = response.status().as_u16();
@@ -354,9 +357,12 @@ impl Runner<'_> {
     }
 }
 
+/// How long a readiness poll or an endpoint's check waits for an answer.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
+        .timeout(HTTP_TIMEOUT)
         // Never send requests for loopback through a proxy from the environment,
         // and never follow a redirect: the server's answer is checked, not another address.
         .no_proxy()
