@@ -105,6 +105,11 @@ impl Variant {
     pub fn get(&self, key: &str) -> Option<String> {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v.to_string())
     }
+
+    /// Whether it has `value` (as text) for `key`: the one rule for `exclude` and `--only`.
+    fn has(&self, key: &str, value: &str) -> bool {
+        self.get(key).as_deref() == Some(value)
+    }
 }
 
 /// Lower-case letters and digits kept, a dot between two of them kept, any
@@ -171,7 +176,7 @@ impl FromStr for Only {
 
 impl Only {
     fn matches(&self, variant: &Variant) -> bool {
-        self.0.iter().all(|(k, v)| variant.get(k).as_deref() == Some(v.as_str()))
+        self.0.iter().all(|(k, v)| variant.has(k, v))
     }
 }
 
@@ -289,9 +294,11 @@ pub fn parse_file(path: &Path, text: &str, root: &Path, pick: &Pick) -> Result<E
     let at = |span: Option<Range<usize>>, message: String, hint: Option<&str>| {
         located(path, text, span.unwrap_or(0..0), message, hint.map(str::to_string))
     };
+    // A file without a matrix is one scenario (and text that is not TOML gets the parser's located error).
+    let as_one = || Ok(plain(crate::parse_text(path, text, text, root, None, Edits::default())?, pick));
     // Text that is not TOML: the scenario parser says where.
     let Ok(doc) = toml_edit::Document::parse(text) else {
-        return Ok(plain(crate::parse_text(path, text, text, root, None, Edits::default())?, pick));
+        return as_one();
     };
     let mut found = Vec::new();
     for (key, item) in doc.iter().filter(|(k, _)| *k != "matrix") {
@@ -305,7 +312,7 @@ pub fn parse_file(path: &Path, text: &str, root: &Path, pick: &Pick) -> Result<E
                 Some("add [matrix] with a list for that key, e.g. workers = [1, 2]"),
             ));
         }
-        return Ok(plain(crate::parse_text(path, text, text, root, None, Edits::default())?, pick));
+        return as_one();
     };
     let table = table_item.as_table_like().ok_or_else(|| {
         at(table_item.span(), "matrix must be a table of lists".into(), Some("[matrix] then workers = [1, 2]"))
@@ -373,9 +380,7 @@ pub fn parse_file(path: &Path, text: &str, root: &Path, pick: &Pick) -> Result<E
     let mut variants: Vec<Variant> = Vec::new();
     for combination in product(&lists) {
         let variant = Variant { family: family.clone(), values: combination };
-        let excluded = excludes
-            .iter()
-            .any(|(entry, _)| entry.iter().all(|(k, v)| variant.get(k).as_ref() == Some(&v.to_string())));
+        let excluded = excludes.iter().any(|(entry, _)| entry.iter().all(|(k, v)| variant.has(k, &v.to_string())));
         if !excluded {
             variants.push(variant);
         }
