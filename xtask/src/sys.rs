@@ -57,30 +57,9 @@ pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn have(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
-
-/// Makes sure `program` is on PATH, installing Debian `package` with apt-get
-/// when it is missing and this is a root shell on a Debian-like system.
+/// Makes sure `program` is on PATH (crate `setup`: apt-get as root on Debian).
 pub fn ensure_installed(program: &str, package: &str) -> anyhow::Result<()> {
-    if have(program) {
-        return Ok(());
-    }
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root || !have("apt-get") {
-        bail!(
-            "`{program}` is missing; install the Debian package `{package}` (apt-get install {package}) and run again"
-        );
-    }
-    step(&format!("installing {package} with apt-get (for `{program}`)"));
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq", package]).env("DEBIAN_FRONTEND", "noninteractive"))?;
-    if !have(program) {
-        bail!("installed {package} but `{program}` is still not on PATH");
-    }
-    Ok(())
+    Ok(setup::ensure_installed(program, package, &mut |line| step(line))?)
 }
 
 /// Keeps this process alive through SIGINT and SIGTERM while a child handles
@@ -94,11 +73,13 @@ pub fn ignore_interrupts_while_waiting() {
     }
 }
 
-/// The release build of the `stackbench` binary, run as `SUBCOMMAND --root ROOT ARGS...`.
+/// The release build of the `stackbench` binary, run as `SUBCOMMAND --root ROOT ARGS...`, with
+/// results and reports in this checkout's `reports/`.
 pub fn stackbench(subcommand: &str, args: &[String]) -> Command {
     let mut cmd = cargo_command();
     cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", subcommand, "--root"])
         .arg(project_root())
-        .args(args);
+        .args(args)
+        .env("STACKBENCH_REPORTS", project_root().join("reports"));
     cmd
 }

@@ -32,7 +32,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "building and verifying {} scenario files, every variant of each matrix (no load; --no-scenarios skips this)",
             scenarios.len()
         ));
-        let mut bench_args = vec!["--verify-only".to_string(), "--set".to_string(), VERIFY_DB_ROWS.to_string()];
+        let results = sys::project_root().join("target/verify-results").display().to_string();
+        let mut bench_args =
+            vec!["--verify-only".into(), "--set".into(), VERIFY_DB_ROWS.into(), "--results".into(), results];
         bench_args.extend(scenarios);
         sys::run(&mut sys::stackbench("bench", &bench_args))?;
     }

@@ -21,7 +21,7 @@ use crate::{table, EXIT_INTERRUPTED};
 #[command(after_help = "Exit codes: 0 the suite ran (a level the server failed under load is a result: the \
 table says why); 1 a scenario could not be built, started or verified, another run holds the CPUs, or the \
 engine or machine failed (the message says what to do); 2 bad arguments; 130 interrupted (finished levels \
-are kept)")]
+are kept); 3 with --fail-on regression, a figure regressed against --baseline")]
 pub struct BenchOpts {
     /// Scenario files (scenarios/*.toml)
     #[arg(required = true)]
@@ -43,16 +43,30 @@ pub struct BenchOpts {
     /// (repeatable: a variant given by any is run); files with none are skipped
     #[arg(long, value_name = "KEY=VALUE,...")]
     pub only: Vec<scenario::Only>,
+    /// Compare this run's figures (capacity, req/s and p99 at each level) with those of an earlier run: a results
+    /// folder (the latest suite of each stack in it) or results files; printed as Markdown, for a pull request
+    #[arg(long, value_name = "RESULTS")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 3 when a figure is worse than the --baseline by more than the spread of both runs' repeats (both
+    /// need --repeat 3 or more)
+    #[arg(long, value_name = "WHAT", requires = "baseline")]
+    pub fail_on: Option<FailOn>,
+    /// Also write the comparison with --baseline to this file (Markdown)
+    #[arg(long, value_name = "FILE", requires = "baseline")]
+    pub comparison: Option<PathBuf>,
     /// Run the suite this many times, interleaved (A B A B, not A A B B)
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
     /// CPUs for the load generator; the server side gets all the others
     #[arg(long, default_value = "0")]
     pub generator_cpus: String,
-    /// The project root that scenario paths are relative to [default: the current folder]
+    /// The project the paths in scenario files are relative to and must stay inside [default: each
+    /// scenario file's folder]
     #[arg(long)]
     pub root: Option<PathBuf>,
-    /// Where results files go [default: ROOT/reports/results; with --verify-only, ROOT/target/verify-results]
+    #[command(flatten)]
+    pub reports: crate::ReportsFolder,
+    /// Where results files go [default: REPORTS/results; with --verify-only, REPORTS/verify]
     #[arg(long)]
     pub results: Option<PathBuf>,
     /// Build every image, start it and check every endpoint once; no load
@@ -106,11 +120,20 @@ pub struct BenchOpts {
     pub generator_engines: Vec<String>,
 }
 
+/// What fails the run (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// A figure worse than the baseline by more than the spread of both runs
+    Regression,
+}
+
+/// Exit code of a run whose figures regressed against `--baseline` (with `--fail-on regression`).
+pub const EXIT_REGRESSION: u8 = 3;
+
 pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let root = crate::project_root(opts.root.as_deref())?;
     // Check every file before running anything, so a typo in the last one does not waste an hour.
-    let mut loaded = variants(&opts, &root)?;
+    let mut loaded = variants(&opts)?;
     if let Some(names) = &opts.endpoints {
         select_endpoints(&mut loaded, names)?;
     }
@@ -130,6 +153,19 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     if opts.repeat == 0 {
         anyhow::bail!("--repeat: must be at least 1");
     }
+    let min = report::gate::MIN_REPEATS;
+    if opts.fail_on.is_some() && (opts.repeat as usize) < min {
+        anyhow::bail!(
+            "--fail-on regression: a figure is judged against the spread of its repeats, which {} run(s) do not \
+             tell well enough; pass --repeat {min} or more",
+            opts.repeat
+        );
+    }
+    // Read before anything runs: a baseline that cannot be read, or has no repeats to judge with, wastes no run.
+    let baseline = match &opts.baseline {
+        Some(path) => Some(read_baseline(path, opts.fail_on.is_some())?),
+        None => None,
+    };
     for &n in opts.connections.iter().flatten() {
         loadgen::check_connections(n).map_err(|reason| anyhow::anyhow!("--connections: {reason}"))?;
     }
@@ -139,11 +175,12 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     if !opts.generator_engines.is_empty() && opts.generators.is_none() {
         anyhow::bail!("--generator-engine: say how many generator containers with --generators N");
     }
-    // Verification writes no benchmark results: keep its records (and build logs) out of reports/.
-    let results = opts
-        .results
-        .clone()
-        .unwrap_or_else(|| root.join(if opts.verify_only { "target/verify-results" } else { "reports/results" }));
+    // Verification writes no benchmark results: keep its records (and build logs) apart.
+    let results = match (&opts.results, opts.verify_only) {
+        (Some(results), _) => results.clone(),
+        (None, false) => opts.reports.results(),
+        (None, true) => opts.reports.dir.join("verify"),
+    };
     // Which suite goes on: its runs are read again once the CPUs are this run's.
     let resumed = match &opts.resume {
         Some(which) => Some(Suite::read(&results, which)?.id),
@@ -151,7 +188,6 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     };
     let options = RunOptions {
         results,
-        root,
         choices: Choices {
             duration: opts.duration,
             connections: opts.connections.clone(),
@@ -177,7 +213,54 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(run_suite(loaded, options, resumed.is_some(), &opts))
+    let (code, records) = rt.block_on(run_suite(loaded, options, resumed.is_some(), &opts))?;
+    match baseline {
+        Some(baseline) if code == ExitCode::SUCCESS => gate(&baseline, &records, &opts),
+        _ => Ok(code),
+    }
+}
+
+/// The runs of a baseline: a folder's latest suite of each stack, or the files given.
+fn read_baseline(path: &Path, judging: bool) -> anyhow::Result<Vec<record::RunRecord>> {
+    let selection = if path.is_dir() { report::Selection::Latest } else { report::Selection::Paths(vec![path.into()]) };
+    let records: Vec<record::RunRecord> =
+        report::select(path, &selection, path)?.into_iter().map(|(_, record)| record).collect();
+    if records.is_empty() {
+        anyhow::bail!("--baseline {}: no results there (a results folder, or results files)", path.display());
+    }
+    let most = records.iter().map(|r| r.repeat as usize).max().unwrap_or(1);
+    let min = report::gate::MIN_REPEATS;
+    if judging && most < min {
+        anyhow::bail!(
+            "--baseline {}: its runs have {most} repeat(s), too few to know their spread, so --fail-on regression \
+             cannot judge; run the baseline with --repeat {min} or more",
+            path.display()
+        );
+    }
+    Ok(records)
+}
+
+/// This run against `--baseline`: the Markdown comparison on stdout (and in
+/// `--comparison`), and with `--fail-on regression` the exit code.
+fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &BenchOpts) -> anyhow::Result<ExitCode> {
+    let gate = report::gate::compare(&baseline.iter().collect::<Vec<_>>(), &records.iter().collect::<Vec<_>>());
+    let markdown = gate.markdown();
+    if let Some(file) = &opts.comparison {
+        std::fs::write(file, &markdown).with_context(|| format!("cannot write {}", file.display()))?;
+        eprintln!("==> comparison with the baseline: {}", file.display());
+    }
+    println!("\n{markdown}");
+    match opts.fail_on {
+        Some(FailOn::Regression) if gate.regressions() > 0 => {
+            eprintln!("==> {} figure(s) regressed against the baseline: exit {EXIT_REGRESSION}", gate.regressions());
+            Ok(ExitCode::from(EXIT_REGRESSION))
+        }
+        Some(FailOn::Regression) if gate.without_repeats() > 0 || gate.figures.is_empty() => {
+            eprintln!("==> the comparison could not judge every figure (see above): exit 1");
+            Ok(ExitCode::FAILURE)
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// The runs of a suite stored in a results folder, by scenario and repeat.
@@ -298,12 +381,12 @@ fn select_endpoints(loaded: &mut Vec<scenario::Loaded>, names: &[String]) -> any
 
 /// Every scenario the files stand for: a matrix file's variants as `--matrix`
 /// and `--only` pick them, checked before anything runs.
-fn variants(opts: &BenchOpts, root: &Path) -> anyhow::Result<Vec<scenario::Loaded>> {
+fn variants(opts: &BenchOpts) -> anyhow::Result<Vec<scenario::Loaded>> {
     let pick = scenario::Pick { lists: opts.matrix.clone(), only: opts.only.clone() };
     let mut loaded = Vec::new();
     let mut keys: Vec<String> = Vec::new();
     for file in &opts.files {
-        let expanded = scenario::load_file(file, root, &pick)?;
+        let expanded = scenario::load_file(file, &scenario::project_of(file, opts.root.as_deref()), &pick)?;
         if expanded.variants.is_empty() {
             eprintln!("==> skipping {}: --only picks none of its variants", file.display());
         } else if !expanded.keys.is_empty() {
@@ -390,7 +473,7 @@ async fn run_suite(
     options: RunOptions,
     resume: bool,
     opts: &BenchOpts,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(ExitCode, Vec<record::RunRecord>)> {
     let repeat = opts.repeat;
     let suite_id = options.suite_id.clone();
     let results = options.results.clone();
@@ -442,7 +525,7 @@ async fn run_suite(
             Some(locks) => Some(locks),
             None => {
                 eprintln!("==> interrupted while waiting for the CPUs: nothing ran");
-                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+                return Ok((ExitCode::from(EXIT_INTERRUPTED), Vec::new()));
             }
         }
     };
@@ -501,7 +584,7 @@ async fn run_suite(
     } else {
         ExitCode::SUCCESS
     };
-    Ok(code)
+    Ok((code, records))
 }
 
 /// First SIGINT/SIGTERM: stop after recording what finished and removing

@@ -42,13 +42,13 @@ pub struct K8sOpts {
     /// The generator image's tag [default: the one `bench --generators` builds from this binary]
     #[arg(long)]
     pub generator_tag: Option<String>,
-    /// The project root [default: the current folder]
+    /// The project the paths in the scenario file are relative to [default: the file's folder]
     #[arg(long)]
     pub root: Option<PathBuf>,
 }
 
 pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
-    let root = crate::project_root(opts.root.as_deref())?;
+    let root = scenario::project_of(&opts.file, opts.root.as_deref());
     let pick = scenario::Pick { lists: Vec::new(), only: opts.only.iter().cloned().collect() };
     let expanded = scenario::load_file(&opts.file, &root, &pick)?;
     let loaded = match <[_; 1]>::try_from(expanded.variants) {

@@ -4,11 +4,13 @@
 mod bench;
 mod capacity;
 mod clean;
+mod init_cmd;
 mod k8s_cmd;
 mod load;
 mod new;
 mod progress;
 mod report_cmd;
+mod setup_cmd;
 pub mod summary;
 pub mod table;
 
@@ -20,10 +22,12 @@ use clap::{Parser, Subcommand};
 pub use bench::BenchOpts;
 pub use capacity::CapacityOpts;
 pub use clean::CleanOpts;
+pub use init_cmd::InitOpts;
 pub use k8s_cmd::{K8sOpts, MergeOpts};
 pub use load::LoadOpts;
 pub use new::NewOpts;
 pub use report_cmd::ReportOpts;
+pub use setup_cmd::SetupOpts;
 
 /// Exit code of a run stopped by Ctrl-C or SIGTERM (it printed its partial result).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -37,7 +41,8 @@ pub struct Opts {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 the run could not be done (the message says why), \
-2 bad arguments, 130 interrupted (the partial result was printed)";
+2 bad arguments, 3 a figure regressed against --baseline (bench --fail-on regression), 130 interrupted (the partial result \
+was printed)";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -58,9 +63,31 @@ pub enum Command {
     /// Remove what stackbench made: containers of runs that are gone, the images it built, its temporary
     /// folders; says how much disk that freed (nothing without stackbench's labels is touched)
     Clean(CleanOpts),
+    /// Write a scenario (stackbench.toml) for the app in a folder: its Dockerfile, or a Python WSGI or ASGI app
+    Init(InitOpts),
+    /// Make this machine ready: a Docker engine that answers (installs and starts one as root on Debian) and
+    /// debootstrap (base images without a registry)
+    Setup(SetupOpts),
 }
 
-/// The project root scenario and results paths are relative to: `--root`, or the current folder.
+/// The folder results files (`results/`) and reports go to unless a flag names another: `--reports`, else
+/// `STACKBENCH_REPORTS` (`cargo xtask` sets this checkout's `reports/`), else `stackbench-results/` in the
+/// current folder.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportsFolder {
+    /// Where results files (in its `results/`) and reports go
+    #[arg(long = "reports", value_name = "DIR", env = "STACKBENCH_REPORTS", default_value = "stackbench-results")]
+    pub dir: std::path::PathBuf,
+}
+
+impl ReportsFolder {
+    /// Where results files go: `<results>/<stack>/<UTC time>.json`.
+    pub fn results(&self) -> std::path::PathBuf {
+        self.dir.join("results")
+    }
+}
+
+/// The folder relative paths are relative to: `--root`, or the current folder.
 fn project_root(root: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
     match root {
         Some(root) => Ok(root.to_path_buf()),
@@ -79,5 +106,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::K8s(opts) => k8s_cmd::run(opts),
         Command::Merge(opts) => k8s_cmd::merge(opts),
         Command::Clean(opts) => clean::run(opts),
+        Command::Setup(opts) => setup_cmd::run(opts),
+        Command::Init(opts) => init_cmd::run(opts),
     }
 }

@@ -9,18 +9,20 @@ use report::Selection;
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportOpts {
-    /// Results files or folders [default: the latest run of each scenario under ROOT/reports/results]
+    /// Results files or folders [default: the latest run of each scenario under REPORTS/results]
     pub results: Vec<PathBuf>,
-    /// Every run under ROOT/reports/results, not only each scenario's latest
+    /// Every run under REPORTS/results, not only each scenario's latest
     #[arg(long, conflicts_with = "results")]
     pub all: bool,
-    /// Where the report goes [default: ROOT/reports]
+    #[command(flatten)]
+    pub reports: crate::ReportsFolder,
+    /// Where the report goes [default: REPORTS]
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Compare every row with the same row of this results file or folder
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// The project root [default: the current folder]
+    /// Paths in the report are written relative to this folder [default: the current folder]
     #[arg(long)]
     pub root: Option<PathBuf>,
 }
@@ -34,13 +36,13 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     } else {
         Selection::Paths(opts.results.clone())
     };
-    let records = report::select(&root.join("reports/results"), &selection, &root)?;
+    let records = report::select(&opts.reports.results(), &selection, &root)?;
     let mut built = report::build(&records);
     if let Some(baseline) = &opts.baseline {
         let base = report::select(baseline, &Selection::Paths(vec![baseline.clone()]), &root)?;
         report::compare(&mut built, &report::build(&base));
     }
-    let out = opts.out.clone().unwrap_or_else(|| root.join("reports"));
+    let out = opts.out.clone().unwrap_or_else(|| opts.reports.dir.clone());
     let mut text = String::new();
     for path in report::write(&built, &out)? {
         text.push_str(&format!("wrote {}\n", path.display()));

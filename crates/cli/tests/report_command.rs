@@ -11,6 +11,8 @@ fn a_closed_stdout_is_not_a_failure() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackbench"))
         .args(["report", "--root"])
         .arg(&root)
+        .arg("--reports")
+        .arg(root.join("reports"))
         .arg("--out")
         .arg(out.path())
         .stdout(Stdio::piped())

@@ -8,6 +8,7 @@ mod engines;
 mod faults;
 mod load_command;
 mod new_command;
+mod own_project;
 mod report_command;
 mod summary;
 mod table;

@@ -203,11 +203,13 @@ fn with_ca(dockerfile: &str) -> String {
     out
 }
 
-/// The build context as a tar, with the Dockerfile rewritten and the CA added.
+/// The build context as a tar, without what its `.dockerignore` leaves out,
+/// with the Dockerfile rewritten and the CA added.
 fn context_tar(spec: &BuildSpec) -> io::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     tar.follow_symlinks(false);
-    append_dir(&mut tar, &spec.context, Path::new(""), &spec.dockerfile)?;
+    let ignored = dockerignore(&spec.context)?;
+    append_dir(&mut tar, &spec.context, Path::new(""), &spec.dockerfile, &ignored)?;
     let dockerfile = std::fs::read_to_string(spec.context.join(&spec.dockerfile))?;
     let dockerfile = match &spec.ca_bundle {
         Some(ca) => {
@@ -220,14 +222,47 @@ fn context_tar(spec: &BuildSpec) -> io::Result<Vec<u8>> {
     tar.into_inner()
 }
 
-fn append_dir(tar: &mut tar::Builder<Vec<u8>>, dir: &Path, rel: &Path, skip: &str) -> io::Result<()> {
+/// The context's `.dockerignore` as a matcher (nothing is left out without
+/// one). Its patterns are relative to the context, as Docker reads them, so
+/// each is anchored there (`foo` is the context's `foo`, not any `foo`).
+fn dockerignore(context: &Path) -> io::Result<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(context);
+    let text = match std::fs::read_to_string(context.join(".dockerignore")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (bang, pattern) = line.strip_prefix('!').map_or(("", line), |p| ("!", p));
+        let pattern = pattern.trim_start_matches("./");
+        let anchored = if pattern.starts_with('/') { pattern.to_string() } else { format!("/{pattern}") };
+        builder.add_line(None, &format!("{bang}{anchored}")).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: '{line}': {e}", context.join(".dockerignore").display()),
+            )
+        })?;
+    }
+    builder.build().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+}
+
+fn append_dir(
+    tar: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    rel: &Path,
+    skip: &str,
+    ignored: &ignore::gitignore::Gitignore,
+) -> io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = rel.join(entry.file_name());
         let kind = entry.file_type()?;
+        if ignored.matched(&name, kind.is_dir()).is_ignore() {
+            continue;
+        }
         if kind.is_dir() {
-            append_dir(tar, &entry.path(), &name, skip)?;
+            append_dir(tar, &entry.path(), &name, skip, ignored)?;
         } else if name != Path::new(skip) {
             tar.append_path_with_name(entry.path(), &name)?;
         }
@@ -273,5 +308,38 @@ mod tests {
         assert_eq!(out.matches("COPY .stackbench-ca.crt /etc/ssl/certs/stackbench-host-ca.crt").count(), 2);
         assert!(out.starts_with("FROM debian:bookworm AS a\nCOPY "));
         assert!(out.contains("PIP_CERT=/etc/ssl/certs/stackbench-host-ca.crt"));
+    }
+
+    /// What `.dockerignore` leaves out is not sent: patterns relative to the
+    /// context (not any folder's), `**`, `!` exceptions; the Dockerfile always goes.
+    #[test]
+    fn the_context_leaves_out_what_dockerignore_says() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in
+            ["Dockerfile", "app.py", "notes.md", "results/r.json", "src/results/keep.py", "src/a.pyc", "docs/keep.md"]
+        {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        std::fs::write(
+            dir.path().join(".dockerignore"),
+            "# comment\nresults\n**/*.pyc\n*.md\n!docs/keep.md\nDockerfile\n",
+        )
+        .unwrap();
+        let spec = BuildSpec {
+            context: dir.path().to_path_buf(),
+            dockerfile: "Dockerfile".into(),
+            tag: "t".into(),
+            build_args: BTreeMap::new(),
+            labels: Default::default(),
+            ca_bundle: None,
+        };
+        let bytes = context_tar(&spec).unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let mut names: Vec<String> =
+            archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        names.sort();
+        assert_eq!(names, [".dockerignore", "Dockerfile", "app.py", "docs/keep.md", "src/results/keep.py"]);
     }
 }

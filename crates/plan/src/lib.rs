@@ -220,6 +220,8 @@ pub struct Plan {
     pub name: String,
     /// The name as a results folder, run id and image name (`scenario::Loaded::slug`).
     pub slug: String,
+    /// The scenario's project (`scenario::Loaded::root`): its own base images' contexts and commit.
+    pub project: std::path::PathBuf,
     /// The `--set` overrides that named one of this scenario's services, as given.
     pub overrides: Vec<String>,
     pub generator_cpus: Vec<usize>,
@@ -323,6 +325,7 @@ impl Plan {
         let w = &s.workload;
         Ok(Plan {
             name: loaded.stack_name(),
+            project: loaded.root.clone(),
             slug,
             overrides,
             server,

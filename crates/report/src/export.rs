@@ -331,7 +331,7 @@ pub(crate) fn cells(row: &Row, with_baseline: bool) -> Vec<String> {
             let verdict = match c.beyond_spread {
                 Some(true) => "beyond the spread",
                 Some(false) => "within the spread",
-                None => "spread unknown (1 run each)",
+                None => "spread unknown (too few runs)",
             };
             format!("{:+.1}% req/s, {:+.1}% p99, {verdict}", c.rps_change_pct, c.p99_change_pct)
         }));

@@ -7,6 +7,7 @@
 pub mod charts;
 pub mod diagnosis;
 pub mod export;
+pub mod gate;
 pub mod html;
 pub mod model;
 pub mod profile;

@@ -167,8 +167,9 @@ pub struct Change {
     /// Relative change of the median req/s, in percent.
     pub rps_change_pct: f64,
     pub p99_change_pct: f64,
-    /// Whether the change is more than twice the larger spread of the two;
-    /// `None` when neither side has repeats to know its spread from.
+    /// Whether req/s changed by more than the spread of both sides
+    /// ([`crate::gate::judge`], the regression gate's rule); `None` when a side
+    /// has too few repeats to know its spread.
     pub beyond_spread: Option<bool>,
 }
 
@@ -524,12 +525,17 @@ pub fn compare(report: &mut Report, baseline: &Report) {
             let Some(base) = base_group.rows.iter().find(|b| b.stack == row.stack) else { continue };
             let change = |now: f64, then: f64| if then > 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 };
             let rps_change_pct = change(row.rps.median, base.rps.median);
-            let spread = row.rps.cv.max(base.rps.cv) * 100.0;
+            let summary = |s: &Spread, runs| crate::gate::Summary { median: s.median, lo: s.min, hi: s.max, runs };
+            let judged = crate::gate::judge(true, summary(&base.rps, base.runs), summary(&row.rps, row.runs));
             row.baseline = Some(Change {
                 rps: base.rps.median,
                 rps_change_pct,
                 p99_change_pct: change(row.latency_p99_us as f64, base.latency_p99_us as f64),
-                beyond_spread: (row.runs > 1 || base.runs > 1).then(|| rps_change_pct.abs() > 2.0 * spread),
+                beyond_spread: match judged {
+                    crate::gate::Judgement::NoRepeats => None,
+                    crate::gate::Judgement::WithinSpread => Some(false),
+                    crate::gate::Judgement::Regression | crate::gate::Judgement::Improvement => Some(true),
+                },
             });
         }
     }

@@ -43,7 +43,7 @@ fn the_tables_gain_a_baseline_column() {
     report::compare(&mut r, &report::build(&named(vec![record("stack", "b", &[level(100, 5000.0, 20_000)])])));
     let md = report::export::Markdown.render(&r);
     assert!(md.contains("| vs baseline |"), "{md}");
-    assert!(md.contains("+10.0% req/s, +0.0% p99, spread unknown (1 run each)"), "{md}");
+    assert!(md.contains("+10.0% req/s, +0.0% p99, spread unknown (too few runs)"), "{md}");
 }
 
 /// With a baseline column, the verdict is still the cell set in bold (it once was the baseline's).

@@ -5,6 +5,7 @@ mod util;
 
 mod baseline;
 mod diagnoses;
+mod gate;
 mod html;
 mod render;
 mod scaling;

@@ -44,7 +44,7 @@ impl Runner<'_> {
             )));
         }
         for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
-            self.build(svc, record, path).await?;
+            self.build(svc, &plan.project, record, path).await?;
         }
         save(record, path)?;
         let mut sidecar_env = Vec::new();

@@ -9,6 +9,7 @@
 mod cancel;
 mod capacity;
 pub mod cpulock;
+mod embedded;
 mod generators;
 mod levels;
 mod profile;
@@ -109,8 +110,6 @@ fn results_hint(e: &std::io::Error) -> &'static str {
 /// What a run needs besides the scenario and the engines.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// The project root: scenario paths are relative to it.
-    pub root: PathBuf,
     /// Results go to `<results>/<scenario>/<UTC time>.json`.
     pub results: PathBuf,
     /// The choices the plan is made with (levels, duration, CPUs, overrides, address).
@@ -375,7 +374,7 @@ impl<'a> Runner<'a> {
         let server_machine = self.hosts.server();
         Provenance {
             stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: git_commit(&self.options.root),
+            git_commit: git_commit(&plan.project),
             docker_version: self.engine.version.clone(),
             docker_api_version: self.engine.api_version.clone(),
             kernel: server_machine.kernel.clone(),

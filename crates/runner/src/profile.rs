@@ -50,14 +50,7 @@ impl Runner<'_> {
         if !self.engine.has_image(&tag).await {
             self.ensure_base(&self.engine, BASE).await?;
             self.emit(Event::Step(&format!("building the profiler image {tag} (py-spy and perf)")));
-            let context = tempfile::Builder::new()
-                .prefix("stackbench-profiler-")
-                .tempdir()
-                .and_then(|dir| {
-                    std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE)?;
-                    std::fs::write(dir.path().join("profile.sh"), SCRIPT)?;
-                    Ok(dir)
-                })
+            let context = crate::embedded::write("profiler", &[("Dockerfile", DOCKERFILE), ("profile.sh", SCRIPT)])
                 .map_err(|e| Halt::Failed(format!("cannot write the profiler's build context: {e}")))?;
             let spec = docker::BuildSpec {
                 context: context.path().to_path_buf(),

@@ -94,8 +94,15 @@ pub(crate) fn run_labels(run_id: &str) -> HashMap<String, String> {
 }
 
 impl Runner<'_> {
-    /// Makes sure the base images exist, then builds the service's image.
-    pub(crate) async fn build(&self, svc: &ServicePlan, record: &mut RunRecord, results: &Path) -> Result<(), Halt> {
+    /// Makes sure the base images exist, then builds the service's image;
+    /// `project` is the scenario's (where its own base images' contexts are).
+    pub(crate) async fn build(
+        &self,
+        svc: &ServicePlan,
+        project: &Path,
+        record: &mut RunRecord,
+        results: &Path,
+    ) -> Result<(), Halt> {
         let image = Image {
             key: &svc.key,
             context: svc.context.clone(),
@@ -103,15 +110,17 @@ impl Runner<'_> {
             tag: &svc.tag,
             build_args: &svc.build_args,
         };
-        self.build_image(image, record, results, 0).await
+        self.build_image(image, project, record, results, 0).await
     }
 
     /// Builds one image after the images it starts from: a project base image
-    /// (`FROM stackbench/base-NAME`, built from `docker/base-NAME/`) first,
-    /// any other base found, pulled or made offline.
+    /// (`FROM stackbench/base-NAME`, built from the project's `docker/base-NAME/`,
+    /// else from the one built into stackbench) first, any other base found,
+    /// pulled or made offline.
     async fn build_image(
         &self,
         image: Image<'_>,
+        project: &Path,
         record: &mut RunRecord,
         results: &Path,
         depth: u32,
@@ -127,19 +136,30 @@ impl Runner<'_> {
                         path.display()
                     )));
                 }
-                let context = self.options.root.join("docker").join(name);
-                if !context.join("Dockerfile").is_file() {
-                    return Err(Halt::Failed(format!(
-                        "{} starts FROM {base}, which stackbench builds from docker/{name}/Dockerfile, \
-                         but that file does not exist",
-                        path.display()
+                let own = project.join("docker").join(name);
+                let (context, _written) = if own.join("Dockerfile").is_file() {
+                    (own, None)
+                } else if let Some(files) = crate::embedded::base(name) {
+                    self.emit(Event::Step(&format!(
+                        "{base}: the build context built into stackbench (the project has no docker/{name}/)"
                     )));
-                }
+                    let dir = crate::embedded::write(name, files)
+                        .map_err(|e| Halt::Failed(format!("cannot write the build context of {base}: {e}")))?;
+                    (dir.path().to_path_buf(), Some(dir))
+                } else {
+                    return Err(Halt::Failed(format!(
+                        "{} starts FROM {base}, which stackbench builds from docker/{name}/Dockerfile in the project \
+                         ({}), but that file does not exist (the base images built into stackbench: {})",
+                        path.display(),
+                        project.display(),
+                        crate::embedded::base_names().join(", ")
+                    )));
+                };
                 // Tagged as the FROM line names it (`stackbench/base-python:3.13`), built with the same build arguments.
                 let tag = if base.contains(':') { base.clone() } else { format!("{base}:latest") };
                 let base_image =
                     Image { key: name, context, dockerfile: "Dockerfile", tag: &tag, build_args: image.build_args };
-                Box::pin(self.build_image(base_image, record, results, depth + 1)).await?;
+                Box::pin(self.build_image(base_image, project, record, results, depth + 1)).await?;
                 continue;
             }
             self.ensure_base(&self.engine, &base).await?;

@@ -36,7 +36,6 @@ pids = 64
 
 pub fn options(results: &Path) -> RunOptions {
     RunOptions {
-        root: root(),
         results: results.to_path_buf(),
         choices: plan::Choices::default(),
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),

@@ -260,7 +260,8 @@ pub struct Loaded {
     pub path: PathBuf,
     /// The file as written (a matrix file's, for each of its variants).
     pub text: String,
-    /// The project root that `build` and `body_file` paths are relative to.
+    /// The project: the folder the paths it names (`build`, `body_file`) are
+    /// relative to and stay inside ([`project_of`]).
     pub root: PathBuf,
     /// Which configuration of a `[matrix]` file this is.
     pub variant: Option<Variant>,
@@ -287,12 +288,28 @@ impl Loaded {
 
     /// The absolute path of a project path.
     pub fn resolve(&self, path: &ProjectPath) -> PathBuf {
-        self.root.join(path.as_path())
+        match path.as_path() {
+            p if p == Path::new(".") => self.root.clone(),
+            p => self.root.join(p),
+        }
     }
 
     /// Whether `name` names one of its services: `server`, or a sidecar's name.
     pub fn has_service(&self, name: &str) -> bool {
         name == "server" || self.scenario.sidecars.iter().any(|s| s.name.as_ref().is_some_and(|n| n.as_str() == name))
+    }
+}
+
+/// The project of the scenario file at `path`, which the paths it names are
+/// relative to, as Compose files' are: `root` when one is given (`--root`),
+/// else the file's own folder.
+pub fn project_of(path: &Path, root: Option<&Path>) -> PathBuf {
+    match root {
+        Some(root) => root.to_path_buf(),
+        None => match path.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
     }
 }
 
@@ -308,8 +325,8 @@ fn reserved_name(name: &str) -> Option<String> {
         .then(|| format!("the name '{name}' starts with '{BASE_IMAGE_PREFIX}', which is kept for project base images"))
 }
 
-/// Reads, parses and checks the scenario at `path`; project paths are resolved
-/// against `root`. A matrix file must have one variant (see [`load_file`] for all).
+/// Reads, parses and checks the scenario at `path`; the paths it names are
+/// relative to `root`, the project ([`project_of`]). A matrix file must have one variant (see [`load_file`] for all).
 pub fn load(path: &Path, root: &Path) -> Result<Loaded, Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
     parse(path, &text, root)
@@ -382,8 +399,12 @@ fn check_services(l: &Loaded) -> Result<(), Error> {
         if !dir.is_dir() {
             return Err(l.error_at(
                 service.build.span(),
-                format!("build context '{}' is not a folder", service.build.get_ref()),
-                Some("build contexts live under docker/, relative to the project root"),
+                format!(
+                    "build context '{}' is not a folder in the project {}",
+                    service.build.get_ref(),
+                    l.root.display()
+                ),
+                Some("paths are relative to the project: the scenario file's folder, or the folder --root names (--root . for this repository's scenarios/)"),
             ));
         }
         if !dir.join(&service.dockerfile).is_file() {

@@ -150,7 +150,8 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
-/// A relative path that stays inside the project: no absolute paths, no `..`.
+/// A path relative to the project (the scenario file's folder unless `--root`
+/// names another) that stays inside it: no absolute paths, no `..`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectPath(String);
 
@@ -172,12 +173,12 @@ impl<'de> Deserialize<'de> for ProjectPath {
         let path = Path::new(&s);
         if s.is_empty() || path.is_absolute() {
             return Err(de::Error::custom(format!(
-                "'{s}' is not a path inside the project, expected one relative to the project root such as \"docker/flask-gevent\""
+                "'{s}' is not a path inside the project, expected one relative to the project (the scenario file's folder unless --root names another) such as \".\" or \"app\""
             )));
         }
         if path.components().any(|c| matches!(c, Component::ParentDir)) {
             return Err(de::Error::custom(format!(
-                "'{s}' leaves the project through '..', expected a path inside the project such as \"docker/flask-gevent\""
+                "'{s}' leaves the project through '..', expected a path inside the project (the scenario file's folder unless --root names another) such as \".\" or \"app\""
             )));
         }
         Ok(ProjectPath(s))

@@ -6,7 +6,7 @@
 # `/redirect` answers 302 to $REDIRECT_TO. `/fault/KIND` answers "ok" until
 # FAULT_AFTER seconds after the start, then misbehaves: stall, close (mid-response),
 # malformed, endless (body), huge-headers, status (500 to everything, kept alive).
-# ALSO_BIND=ADDR listens on ADDR too.
+# ALSO_BIND=ADDR listens on ADDR too. SLOW=SECONDS makes every response wait that long first.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -51,6 +51,7 @@ while (1) {
                     ($status, $body) = ('500 Oops', 'no');
                 }
                 elsif ($path =~ m{^/fault/(.+)} && uptime() >= $faults_from) { fault($c, $1) }
+                select(undef, undef, undef, $ENV{SLOW}) if $ENV{SLOW};
                 syswrite($c, "HTTP/1.1 $status\r\nContent-Length: " . length($body) . "\r\n\r\n$body");
             }
         }

@@ -1,0 +1,292 @@
+//! The regression gate (`stackbench bench --baseline RESULTS --fail-on
+//! regression`): each figure of a run (capacity at the objectives, req/s and
+//! p99 at each level) against the same figure of a baseline run. A figure is
+//! worse only when it is worse by more than the spread both runs measured
+//! over their repeats; with fewer than [`MIN_REPEATS`] on a side it is not judged.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use record::{LevelStatus, RunRecord};
+
+use crate::units::{metric, time_us};
+
+/// Runs each side needs for a figure to be judged. With normal noise and the
+/// rule of [`Compared::judgement`], an unchanged figure is judged a regression
+/// 6% of the time with two runs a side, 0.7% with three, under 0.01% with five
+/// (simulated): two would fail one pull request in eight over two figures.
+pub const MIN_REPEATS: usize = 3;
+
+/// Which figure, and which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Measure {
+    /// The highest offered rate held within the objectives (higher is better).
+    Capacity,
+    /// Completed requests per second at a level (higher is better).
+    Rps,
+    /// The 99th percentile latency at a level (lower is better).
+    P99,
+}
+
+impl Measure {
+    fn higher_is_better(self) -> bool {
+        !matches!(self, Measure::P99)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Measure::Capacity => "capacity",
+            Measure::Rps => "req/s",
+            Measure::P99 => "p99",
+        }
+    }
+
+    fn format(self, x: f64) -> String {
+        match self {
+            Measure::P99 => time_us(x),
+            Measure::Capacity | Measure::Rps => metric(x),
+        }
+    }
+}
+
+/// One figure's repeats on one side: each run's value, and the interval it is
+/// known within (a capacity search's: from the rate it held to the lowest it
+/// failed; a level's: the value itself). `None`: the run measured nothing
+/// (the level failed, or the search found no capacity).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Side {
+    pub runs: Vec<Option<(f64, f64, f64)>>,
+}
+
+/// A figure's repeats on one side, summed up: what [`judge`] compares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub median: f64,
+    /// The interval the repeats (and what each is known within) cover.
+    pub lo: f64,
+    pub hi: f64,
+    pub runs: usize,
+}
+
+/// The one rule of "changed beyond the noise", for the gate and the report's
+/// baseline column: `now` is worse (better) than `then` when its median is
+/// worse (better) by more than the spread of both, `hi - lo` each; with fewer
+/// than [`MIN_REPEATS`] runs on a side it is not judged.
+pub fn judge(higher_is_better: bool, then: Summary, now: Summary) -> Judgement {
+    if then.runs < MIN_REPEATS || now.runs < MIN_REPEATS {
+        return Judgement::NoRepeats;
+    }
+    let better_by = if higher_is_better { now.median - then.median } else { then.median - now.median };
+    let spread = (then.hi - then.lo) + (now.hi - now.lo);
+    if -better_by > spread {
+        Judgement::Regression
+    } else if better_by > spread {
+        Judgement::Improvement
+    } else {
+        Judgement::WithinSpread
+    }
+}
+
+impl Side {
+    /// `None` when no run measured the figure.
+    fn summary(&self) -> Option<Summary> {
+        let median = self.median()?;
+        let lo = self.runs.iter().flatten().map(|(_, lo, _)| *lo).fold(f64::INFINITY, f64::min);
+        let hi = self.runs.iter().flatten().map(|(_, _, hi)| *hi).fold(f64::NEG_INFINITY, f64::max);
+        Some(Summary { median, lo, hi, runs: self.runs.len() })
+    }
+
+    fn values(&self) -> Vec<f64> {
+        self.runs.iter().flatten().map(|(v, _, _)| *v).collect()
+    }
+
+    fn median(&self) -> Option<f64> {
+        let values = self.values();
+        (!values.is_empty()).then(|| crate::model::Spread::of(&values).median)
+    }
+
+    fn failed(&self) -> bool {
+        self.runs.iter().any(Option::is_none)
+    }
+
+    fn describe(&self, measure: Measure) -> String {
+        let Some(median) = self.median() else { return format!("not measured ({} runs)", self.runs.len()) };
+        let values = self.values();
+        let crate::model::Spread { min: lo, max: hi, .. } = crate::model::Spread::of(&values);
+        let failed = self.runs.len() - values.len();
+        let failed = if failed > 0 { format!(", {failed} failed") } else { String::new() };
+        match self.runs.len() {
+            1 => format!("{} (1 run{failed})", measure.format(median)),
+            n => {
+                format!("{} ({}-{}, {n} runs{failed})", measure.format(median), measure.format(lo), measure.format(hi))
+            }
+        }
+    }
+}
+
+/// What the gate says of one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Worse than the baseline by more than the spread of both runs, or
+    /// failed where the baseline measured.
+    Regression,
+    /// Better by more than the spread of both runs.
+    Improvement,
+    WithinSpread,
+    /// A side has fewer than [`MIN_REPEATS`] runs: its spread is not known well enough.
+    NoRepeats,
+}
+
+/// One figure of one stack on both sides.
+#[derive(Debug, Clone)]
+pub struct Compared {
+    pub stack: String,
+    /// The workload and level: `GET /health, 10 connections`, or `GET /health` for a capacity.
+    pub what: String,
+    pub measure: Measure,
+    pub baseline: Side,
+    pub now: Side,
+}
+
+impl Compared {
+    pub fn judgement(&self) -> Judgement {
+        // A failure where the baseline measured needs no spread to tell.
+        if self.now.failed() && !self.baseline.failed() {
+            return Judgement::Regression;
+        }
+        match (self.baseline.summary(), self.now.summary()) {
+            (Some(then), Some(now)) => judge(self.measure.higher_is_better(), then, now),
+            // Neither measured it.
+            _ if self.baseline.runs.len() < MIN_REPEATS || self.now.runs.len() < MIN_REPEATS => Judgement::NoRepeats,
+            _ => Judgement::WithinSpread,
+        }
+    }
+
+    fn change_pct(&self) -> Option<f64> {
+        let (then, now) = (self.baseline.median()?, self.now.median()?);
+        (then > 0.0).then(|| (now / then - 1.0) * 100.0)
+    }
+}
+
+/// Every figure the two runs share, and what only one of them has.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    pub figures: Vec<Compared>,
+    /// Stacks and workloads measured on one side only.
+    pub unmatched: Vec<String>,
+}
+
+type Key = (String, String, Measure);
+
+/// Each figure of `records`, by stack, workload and level, one entry per run.
+fn figures(records: &[&RunRecord]) -> BTreeMap<Key, Side> {
+    let mut out: BTreeMap<Key, Side> = BTreeMap::new();
+    for record in records {
+        let stack = record.scenario.name.clone();
+        for level in &record.levels {
+            let what = format!(
+                "{} {}, {} connections{}",
+                level.method,
+                level.path,
+                level.connections,
+                if level.keepalive { "" } else { ", keep-alive off" }
+            );
+            let load = level.load.as_ref().filter(|_| level.status == LevelStatus::Ok);
+            let rps = load.map(|l| (l.rps, l.rps, l.rps));
+            let p99 = load.map(|l| l.latency_us.p99 as f64).map(|p| (p, p, p));
+            out.entry((stack.clone(), what.clone(), Measure::Rps)).or_default().runs.push(rps);
+            out.entry((stack.clone(), what, Measure::P99)).or_default().runs.push(p99);
+        }
+        for search in &record.capacities {
+            let what = format!(
+                "{} {}{} at {}",
+                search.method,
+                search.path,
+                if search.keepalive { "" } else { ", keep-alive off" },
+                crate::units::objectives(&search.capacity.slo)
+            );
+            let found = search.capacity.capacity_rps.map(|c| (c, c, c.max(search.capacity.bracket.1)));
+            out.entry((stack.clone(), what, Measure::Capacity)).or_default().runs.push(found);
+        }
+    }
+    out
+}
+
+/// `now`'s figures against `baseline`'s.
+pub fn compare(baseline: &[&RunRecord], now: &[&RunRecord]) -> Gate {
+    let mut then = figures(baseline);
+    let mut gate = Gate::default();
+    for ((stack, what, measure), side) in figures(now) {
+        match then.remove(&(stack.clone(), what.clone(), measure)) {
+            Some(baseline) => gate.figures.push(Compared { stack, what, measure, baseline, now: side }),
+            None if measure != Measure::P99 => gate.unmatched.push(format!("{stack}: {what} (not in the baseline)")),
+            None => {}
+        }
+    }
+    for (stack, what, measure) in then.into_keys() {
+        if measure != Measure::P99 {
+            gate.unmatched.push(format!("{stack}: {what} (only in the baseline)"));
+        }
+    }
+    gate
+}
+
+impl Gate {
+    pub fn regressions(&self) -> usize {
+        self.figures.iter().filter(|f| f.judgement() == Judgement::Regression).count()
+    }
+
+    /// The figures whose spread is not known on some side.
+    pub fn without_repeats(&self) -> usize {
+        self.figures.iter().filter(|f| f.judgement() == Judgement::NoRepeats).count()
+    }
+
+    /// The comparison as Markdown, for a pull request's comment.
+    pub fn markdown(&self) -> String {
+        let mut md = String::from("## stackbench: this run against the baseline\n\n");
+        let regressions = self.regressions();
+        let unjudged = self.without_repeats();
+        let verdict = match (regressions, unjudged) {
+            (0, 0) if self.figures.is_empty() => "**Nothing to compare**: the runs share no stack and workload.".into(),
+            (0, 0) => format!("**No regression** in {} figure(s).", self.figures.len()),
+            (0, n) => format!(
+                "**Not judged**: {n} of {} figure(s) have fewer than {MIN_REPEATS} runs on a side, so their \
+                 spread is not known (run both with `--repeat {MIN_REPEATS}` or more).",
+                self.figures.len()
+            ),
+            (r, _) => format!("**{r} regression(s)** in {} figure(s).", self.figures.len()),
+        };
+        let _ = writeln!(md, "{verdict} A figure regresses when it is worse than the baseline by more than the spread of both runs' repeats (for a capacity, also the search's step), or fails where the baseline measured.\n");
+        if !self.figures.is_empty() {
+            md.push_str("| stack | workload | figure | baseline | this run | change | |\n");
+            md.push_str("|---|---|---|--:|--:|--:|---|\n");
+            let mut rows: Vec<&Compared> = self.figures.iter().collect();
+            rows.sort_by_key(|f| (f.judgement() != Judgement::Regression, f.stack.clone(), f.measure, f.what.clone()));
+            for f in rows {
+                let change = f.change_pct().map_or("-".into(), |c| format!("{c:+.1}%"));
+                let judged = match f.judgement() {
+                    Judgement::Regression => "**regression**",
+                    Judgement::Improvement => "improvement",
+                    Judgement::WithinSpread => "within spread",
+                    Judgement::NoRepeats => "not judged (too few runs)",
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {change} | {judged} |",
+                    f.stack,
+                    f.what,
+                    f.measure.name(),
+                    f.baseline.describe(f.measure),
+                    f.now.describe(f.measure)
+                );
+            }
+        }
+        if !self.unmatched.is_empty() {
+            md.push_str("\nNot compared:\n\n");
+            for line in &self.unmatched {
+                let _ = writeln!(md, "- {line}");
+            }
+        }
+        md
+    }
+}
