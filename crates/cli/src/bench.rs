@@ -44,7 +44,7 @@ pub struct BenchOpts {
     #[arg(long, value_name = "KEY=VALUE,...")]
     pub only: Vec<scenario::Only>,
     /// Compare this run's figures (capacity, req/s and p99 at each level) with those of an earlier run: a results
-    /// folder (the latest suite of each stack in it) or results files; printed as Markdown, for a pull request
+    /// folder (the latest suite of each stack in it) or one results file; printed as Markdown, for a pull request
     #[arg(long, value_name = "RESULTS")]
     pub baseline: Option<PathBuf>,
     /// Exit 3 when a figure is worse than the --baseline by more than the spread of both runs' repeats (both
@@ -226,7 +226,7 @@ fn read_baseline(path: &Path, judging: bool) -> anyhow::Result<Vec<record::RunRe
     let records: Vec<record::RunRecord> =
         report::select(path, &selection, path)?.into_iter().map(|(_, record)| record).collect();
     if records.is_empty() {
-        anyhow::bail!("--baseline {}: no results there (a results folder, or results files)", path.display());
+        anyhow::bail!("--baseline {}: no results there (a results folder, or a results file)", path.display());
     }
     let most = records.iter().map(|r| r.repeat as usize).max().unwrap_or(1);
     let min = report::gate::MIN_REPEATS;
