@@ -14,10 +14,13 @@ pub struct InitOpts {
     /// Overwrite the files init writes if they exist
     #[arg(long)]
     pub force: bool,
+    /// Where `bench` will keep results (left out of the build context by the `.dockerignore` init writes)
+    #[command(flatten)]
+    pub reports: crate::ReportsFolder,
 }
 
 pub fn run(opts: InitOpts) -> anyhow::Result<ExitCode> {
-    let made = init::init(&opts.dir)?;
+    let made = init::init(&opts.dir, &opts.reports.dir)?;
     for line in &made.found {
         eprintln!("==> found {line}");
     }

@@ -76,7 +76,13 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReportsFolder {
     /// Where results files (in its `results/`) and reports go
-    #[arg(long = "reports", value_name = "DIR", env = "STACKBENCH_REPORTS", default_value = "stackbench-results")]
+    #[arg(
+        id = "reports",
+        long = "reports",
+        value_name = "DIR",
+        env = "STACKBENCH_REPORTS",
+        default_value = "stackbench-results"
+    )]
     pub dir: std::path::PathBuf,
 }
 
@@ -108,5 +114,16 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Clean(opts) => clean::run(opts),
         Command::Setup(opts) => setup_cmd::run(opts),
         Command::Init(opts) => init_cmd::run(opts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every subcommand's arguments (unique names, ...), which it makes only when a
+    /// subcommand is parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Opts::command().debug_assert();
     }
 }

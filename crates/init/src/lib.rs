@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 pub const SCENARIO_FILE: &str = "stackbench.toml";
 /// The Dockerfile `init` writes when the app has none.
 pub const DOCKERFILE: &str = "stackbench.Dockerfile";
-/// The results folder a scenario here writes to by default: inside the build context, so left out of it.
-const RESULTS: &str = "stackbench-results";
 
 /// Folders never looked into for the app's code.
 const SKIPPED: &[&str] = &["venv", "env", "node_modules", "site-packages", "stackbench-results", "tests", "target"];
@@ -61,8 +59,12 @@ pub struct Init {
     pub dockerignore: Option<String>,
 }
 
-/// Looks at `dir` (an app's repository) and makes its scenario.
-pub fn init(dir: &Path) -> Result<Init, Error> {
+/// Looks at `dir` (an app's repository) and makes its scenario; `results`
+/// is where stackbench will keep results there (in the build context, so
+/// left out of it).
+pub fn init(dir: &Path, results: &Path) -> Result<Init, Error> {
+    let results = results.to_string_lossy();
+    let results = results.trim_start_matches("./").trim_end_matches('/');
     let has_dockerfile = dir.join("Dockerfile").is_file();
     let app = find_python_app(dir)?;
     let requirements = ["requirements.txt", "pyproject.toml"].into_iter().find(|f| dir.join(f).is_file());
@@ -92,16 +94,16 @@ pub fn init(dir: &Path) -> Result<Init, Error> {
     }
     let dockerignore = match std::fs::read_to_string(dir.join(".dockerignore")) {
         Ok(text) => {
-            if !text.lines().any(|l| l.trim().trim_matches('/') == RESULTS) {
+            if !text.lines().any(|l| l.trim().trim_matches('/') == results) {
                 found.push(format!(
-                    "a .dockerignore without {RESULTS}: CHECK: add it, or every build sends the results along"
+                    "a .dockerignore without {results}: CHECK: add it, or every build sends the results along"
                 ));
             }
             None
         }
         Err(_) => Some(format!(
             "# Written by `stackbench init`: left out of the build context sent to Docker.\n\
-             {RESULTS}\n.git\n.venv\nvenv\n**/__pycache__\n**/*.pyc\n"
+             {results}\n.git\n.venv\nvenv\n**/__pycache__\n**/*.pyc\n"
         )),
     };
     let name = scenario_name(dir);

@@ -44,7 +44,7 @@ fn a_flask_app_gets_a_dockerfile_and_a_scenario() {
         ("requirements.txt", "flask\n"),
         ("venv/lib/x.py", "app = FastAPI()\n"),
     ]);
-    let made = init::init(dir.path()).unwrap();
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap();
     let dockerfile = made.dockerfile.clone().unwrap();
     assert!(dockerfile.contains("FROM stackbench/base-python\n"), "{dockerfile}");
     assert!(dockerfile.contains("RUN pip install --no-cache-dir -r /app/requirements.txt\n"), "{dockerfile}");
@@ -63,7 +63,7 @@ fn a_flask_app_gets_a_dockerfile_and_a_scenario() {
 #[test]
 fn a_dockerfile_is_used_as_it_is() {
     let dir = folder(&[("Dockerfile", "FROM debian:bookworm\nCMD [\"myserver\"]\n"), (".dockerignore", ".git\n")]);
-    let made = init::init(dir.path()).unwrap();
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap();
     assert!(made.dockerfile.is_none() && made.dockerignore.is_none());
     assert!(
         made.found.iter().any(|f| f.contains("a .dockerignore without stackbench-results: CHECK")),
@@ -78,7 +78,7 @@ fn a_dockerfile_is_used_as_it_is() {
 #[test]
 fn a_folder_with_nothing_to_tell_says_what_to_do() {
     let dir = folder(&[("README.md", "hello\n")]);
-    let err = init::init(dir.path()).unwrap_err().to_string();
+    let err = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap_err().to_string();
     assert!(err.contains("has no Dockerfile and no Python web app that stackbench can tell"), "{err}");
     assert!(err.contains("write stackbench.toml by hand"), "{err}");
 }

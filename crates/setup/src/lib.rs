@@ -33,6 +33,8 @@ pub enum Error {
     NotRoot,
     #[error("dockerd did not answer within 60 s; the end of {DOCKERD_LOG}:\n{0}")]
     NoAnswer(String),
+    #[error("stackbench needs a Docker engine and none answers at {SOCKET}: {0}; or set DOCKER_HOST to one")]
+    NoEngine(Box<Error>),
     #[error("cannot start dockerd: {0}")]
     Start(std::io::Error),
 }
@@ -69,7 +71,7 @@ fn is_root() -> bool {
 
 fn start_engine(step: &mut dyn FnMut(&str)) -> Result<(), Error> {
     step(&format!("no Docker engine answers at {SOCKET}"));
-    ensure_installed("dockerd", "docker.io", step)?;
+    ensure_installed("dockerd", "docker.io", step).map_err(|e| Error::NoEngine(Box::new(e)))?;
     if !is_root() {
         return Err(Error::NotRoot);
     }
