@@ -1,4 +1,4 @@
-"""gunicorn settings for the gunicorn-flask matrix: the worker class by a short name.
+"""gunicorn settings for the gunicorn-flask matrix and flask-gevent: the worker class by a short name.
 
 GUNICORN_WORKER is sync, gthread, gevent or meinheld (meinheld's class has a long
 path); gthread runs GUNICORN_THREADS threads per worker (default 40).

@@ -7,9 +7,7 @@ use crate::{setup, sys};
 
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     if args.is_empty() {
-        bail!(
-            "bench needs scenario files, e.g. `cargo xtask bench scenarios/gunicorn-flask.toml --only worker=gevent`"
-        );
+        bail!("bench needs scenario files, e.g. `cargo xtask bench scenarios/flask-gevent.toml`");
     }
     setup::run()?;
     sys::step("building stackbench (release)");

@@ -117,8 +117,51 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// An error as one line for the user: each cause after the message, unless the text before it already says
+/// it (many library errors name their source in their own message, as `cannot read scenario 'x': No such
+/// file or directory`, and `{:#}` would say it twice).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if !message.contains(&cause) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&cause);
+        }
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
+    use anyhow::Context;
+
+    /// A cause is said once: not again when the message before it already holds it.
+    #[test]
+    fn an_error_says_each_cause_once() {
+        #[derive(Debug)]
+        struct Read {
+            source: std::io::Error,
+        }
+        impl std::fmt::Display for Read {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "cannot read 'x': {}", self.source)
+            }
+        }
+        impl std::error::Error for Read {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.source)
+            }
+        }
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let said_twice = anyhow::Error::new(Read { source: io() });
+        assert_eq!(format!("{said_twice:#}"), "cannot read 'x': No such file or directory: No such file or directory");
+        assert_eq!(super::error_message(&said_twice), "cannot read 'x': No such file or directory");
+        let chained = Err::<(), _>(io()).context("cannot read 'y'").context("bench").unwrap_err();
+        assert_eq!(super::error_message(&chained), "bench: cannot read 'y': No such file or directory");
+    }
+
     /// clap's own checks of every subcommand's arguments (unique names, ...), which it makes only when a
     /// subcommand is parsed.
     #[test]

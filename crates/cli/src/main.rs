@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     match stackbench::run(opts) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", stackbench::error_message(&e));
             ExitCode::FAILURE
         }
     }

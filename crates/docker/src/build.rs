@@ -125,67 +125,6 @@ pub async fn build_image_until(
     Ok(Built { image_id: image.id.unwrap_or_default(), log })
 }
 
-/// The images a Dockerfile starts from (not `scratch`, not earlier stages),
-/// with `$NAME` and `${NAME}` in `FROM` lines replaced as Docker does: by the
-/// build argument, else the default of the `ARG` declared before the first `FROM`.
-pub fn base_images(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec<String> {
-    let mut stages = Vec::new();
-    let mut images = Vec::new();
-    let mut args_before_from: BTreeMap<String, String> = BTreeMap::new();
-    let mut seen_from = false;
-    for line in dockerfile.lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if !seen_from && words.first().is_some_and(|w| w.eq_ignore_ascii_case("ARG")) {
-            for declared in &words[1..] {
-                let (name, default) = declared.split_once('=').unwrap_or((declared, ""));
-                let value = build_args.get(name).cloned().unwrap_or_else(|| default.trim_matches('"').to_string());
-                args_before_from.insert(name.to_string(), value);
-            }
-        }
-        if !words.first().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
-            continue;
-        }
-        seen_from = true;
-        let expanded: Vec<String> = words[1..].iter().map(|w| expand_args(w, &args_before_from)).collect();
-        let args: Vec<&str> = expanded.iter().map(String::as_str).filter(|w| !w.starts_with("--")).collect();
-        let Some(&image) = args.first() else { continue };
-        if image != "scratch" && !stages.iter().any(|s| s == image) {
-            images.push(image.to_string());
-        }
-        if let (Some(kw), Some(stage)) = (args.get(1), args.get(2)) {
-            if kw.eq_ignore_ascii_case("AS") {
-                stages.push(stage.to_string());
-            }
-        }
-    }
-    images.dedup();
-    images
-}
-
-/// `word` with `${NAME}` and `$NAME` replaced from `args` (unknown names become empty, as in Docker).
-fn expand_args(word: &str, args: &BTreeMap<String, String>) -> String {
-    let mut out = String::new();
-    let mut rest = word;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, next) = match after.strip_prefix('{') {
-            Some(inner) => match inner.find('}') {
-                Some(end) => (&inner[..end], &inner[end + 1..]),
-                None => (inner, ""),
-            },
-            None => {
-                let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-                (&after[..end], &after[end..])
-            }
-        };
-        out.push_str(args.get(name).map_or("", String::as_str));
-        rest = next;
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Adds the CA bundle after every `FROM` line.
 fn with_ca(dockerfile: &str) -> String {
     let mut out = String::with_capacity(dockerfile.len() + 512);
@@ -204,13 +143,14 @@ fn with_ca(dockerfile: &str) -> String {
 }
 
 /// The build context as a tar, without what its `.dockerignore` leaves out,
-/// with the Dockerfile rewritten and the CA added.
+/// with the Dockerfile's unused stages emptied and the CA added.
 fn context_tar(spec: &BuildSpec) -> io::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     tar.follow_symlinks(false);
     let ignored = dockerignore(&spec.context)?;
     append_dir(&mut tar, &spec.context, Path::new(""), &spec.dockerfile, &ignored)?;
     let dockerfile = std::fs::read_to_string(spec.context.join(&spec.dockerfile))?;
+    let dockerfile = crate::dockerfile::without_unused_stages(&dockerfile, &spec.build_args);
     let dockerfile = match &spec.ca_bundle {
         Some(ca) => {
             append_bytes(&mut tar, CA_IN_CONTEXT, &std::fs::read(ca)?)?;
@@ -286,21 +226,6 @@ pub(crate) fn tail_lines(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_base_images() {
-        let df =
-            "FROM golang:1.19 AS build\nRUN go build\nFROM build AS again\nFROM scratch\nCOPY --from=build /a /a\n";
-        let none = BTreeMap::new();
-        assert_eq!(base_images(df, &none), vec!["golang:1.19"]);
-        assert_eq!(base_images("from --platform=linux/amd64 debian:bookworm\n", &none), vec!["debian:bookworm"]);
-        // Build arguments in FROM, as Docker expands them; a stage picked by one is a stage.
-        let df = "ARG PYTHON=3.11\nARG V\nFROM debian:bookworm AS python-3.11\nFROM debian:trixie AS python-3.13\n\
-                  FROM python-${PYTHON}\nFROM stackbench/base-python:$PYTHON$V\n";
-        assert_eq!(base_images(df, &none), ["debian:bookworm", "debian:trixie", "stackbench/base-python:3.11"]);
-        let args = BTreeMap::from([("PYTHON".to_string(), "3.13".to_string())]);
-        assert_eq!(base_images(df, &args), ["debian:bookworm", "debian:trixie", "stackbench/base-python:3.13"]);
-    }
 
     #[test]
     fn ca_follows_every_from() {

@@ -10,6 +10,7 @@ mod build;
 mod cgroup;
 mod clean;
 mod container;
+mod dockerfile;
 mod listeners;
 mod transfer;
 
@@ -20,10 +21,11 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 pub use base_image::{ensure_base_image, remove_tree, BaseImage};
-pub use build::{base_images, build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
+pub use build::{build_image, build_image_until, BuildFailed, BuildSpec, Built, IMAGE_CA_PATH};
 pub use cgroup::{CgroupCounters, Sample};
 pub use clean::{Cleaned, Disk, DISK_LOW_FREE};
 pub use container::{ContainerSpec, ContainerState, Running, OPEN_FILES};
+pub use dockerfile::base_images;
 pub use listeners::is_loopback_only;
 
 /// The label on everything stackbench creates; its value is the run id.

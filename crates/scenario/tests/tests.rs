@@ -1,6 +1,7 @@
 //! Scenario parsing: a good file, and a table of bad ones, each error located.
 
 mod matrix;
+mod project;
 
 use std::path::{Path, PathBuf};
 
