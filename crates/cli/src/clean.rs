@@ -16,9 +16,6 @@ pub struct CleanOpts {
     pub engine: Option<String>,
 }
 
-/// Temporary folders stackbench makes (the debootstrap root, the generator's and the profiler's build contexts).
-const TEMPORARY: [&str; 3] = ["stackbench-rootfs-", "stackbench-generator-", "stackbench-profiler-"];
-
 pub fn run(opts: CleanOpts) -> anyhow::Result<ExitCode> {
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
@@ -56,6 +53,15 @@ pub fn run(opts: CleanOpts) -> anyhow::Result<ExitCode> {
         if !benches.is_empty() {
             let pids: Vec<String> = benches.iter().map(u32::to_string).collect();
             println!("left alone: temporary folders, as `stackbench bench` is running (pid {})", pids.join(", "));
+        }
+        if !cleaned.inherited.is_empty() {
+            println!(
+                "left alone: {} image(s) built FROM an image of stackbench's, not by stackbench (they carry the {} \
+                 label only through it): {}",
+                cleaned.inherited.len(),
+                docker::IMAGE_LABEL,
+                list(&cleaned.inherited)
+            );
         }
         if !cleaned.unlabelled.is_empty() {
             println!(
@@ -105,7 +111,7 @@ fn remove_temporary() -> Vec<String> {
     let mut removed = Vec::new();
     for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !TEMPORARY.iter().any(|prefix| name.starts_with(prefix)) {
+        if !docker::temporary::is_temporary(&name) {
             continue;
         }
         let path: PathBuf = entry.path();

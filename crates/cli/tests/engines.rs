@@ -277,7 +277,8 @@ fn a_server_on_a_second_engine_loaded_by_two_generator_containers() {
 
 /// `stackbench clean` on an engine where a killed run left its server: that
 /// container and the image stackbench built go, the base image it did not
-/// build and an unlabelled `stackbench/...` image stay (and are named), a
+/// build, an unlabelled `stackbench/...` image and a user's image built FROM
+/// stackbench's outside stackbench stay (and are named), a
 /// temporary folder of a run goes, and it says how much disk it freed.
 #[test]
 fn clean_removes_what_stackbench_made_and_nothing_else() {
@@ -303,7 +304,19 @@ fn clean_removes_what_stackbench_made_and_nothing_else() {
         text(&out.stdout)
     };
     docker(&["tag", "debian:bookworm", "stackbench/unlabelled:1"]);
-    let temporary = std::env::temp_dir().join("stackbench-profiler-clean-test");
+    // A user's own image built on one of stackbench's, outside stackbench: it inherits the label.
+    let user = dir.path().join("user-image");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(user.join("Dockerfile"), "FROM stackbench/cli-engines:latest\nENV USER_APP=1\n").unwrap();
+    let out = Command::new("docker")
+        .args(["-H", &second.socket(), "build", "-q", "-t", "myapp:1", user.to_str().unwrap()])
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker build: {}", text(&out.stderr));
+    let inherited = docker(&["inspect", "--format", "{{index .Config.Labels \"stackbench.image\"}}", "myapp:1"]);
+    assert_eq!(inherited.trim(), "stackbench/cli-engines:latest", "the user's image inherits the label");
+    let temporary = std::env::temp_dir().join("stackbench-tmp-profiler-clean-test");
     std::fs::create_dir_all(&temporary).unwrap();
     std::fs::write(temporary.join("Dockerfile"), "FROM debian:bookworm\n").unwrap();
 
@@ -312,9 +325,16 @@ fn clean_removes_what_stackbench_made_and_nothing_else() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("removed 1 container(s) of runs that are gone: stackbench-cli-engines-"), "{stdout}");
     assert!(stdout.contains("removed 1 image(s): stackbench/cli-engines:latest"), "{stdout}");
-    assert!(stdout.contains("stackbench-profiler-clean-test"), "{stdout}");
+    assert!(stdout.contains("stackbench-tmp-profiler-clean-test"), "{stdout}");
     assert!(
         stdout.contains("left alone: 1 image(s) named stackbench/... without the stackbench.image label"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "left alone: 1 image(s) built FROM an image of stackbench's, not by stackbench (they carry \
+                         the stackbench.image label only through it): myapp:1"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("freed ") && stdout.contains(" GiB free of "), "{stdout}");
@@ -322,7 +342,7 @@ fn clean_removes_what_stackbench_made_and_nothing_else() {
     let images = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     let mut images: Vec<&str> = images.lines().collect();
     images.sort_unstable();
-    assert_eq!(images, ["debian:bookworm", "stackbench/unlabelled:1"], "only what stackbench made went");
+    assert_eq!(images, ["debian:bookworm", "myapp:1", "stackbench/unlabelled:1"], "only what stackbench made went");
     assert!(!temporary.exists());
 }
 

@@ -79,7 +79,7 @@ async fn build_offline(
         ));
     }
     let mirror = debian_mirror();
-    let rootfs = RootFs(std::env::temp_dir().join(format!("stackbench-rootfs-{suite}-{}", std::process::id())));
+    let rootfs = RootFs(crate::temporary::path("rootfs", &format!("{suite}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&rootfs.0);
     on_line(&format!("debootstrap --variant=minbase {suite} {} {mirror}", rootfs.0.display()));
     // Its own process group, so that giving up (a dropped future) stops every

@@ -2,7 +2,9 @@
 //! are gone and the images it built; and how full the engine's disk is.
 //!
 //! Only what carries stackbench's labels is touched ([`RUN_LABEL`] on
-//! containers, [`IMAGE_LABEL`] on images).
+//! containers, [`IMAGE_LABEL`] on images), and of images only those whose own
+//! build set the label: a user's image built `FROM stackbench/base-python`
+//! inherits the label with the base's value, and is left alone.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -25,6 +27,9 @@ pub struct Cleaned {
     /// Images named `stackbench/...` without [`IMAGE_LABEL`] (built before it
     /// was added, or by someone else): left alone.
     pub unlabelled: Vec<String>,
+    /// Images that carry [`IMAGE_LABEL`] only because they start FROM an image
+    /// stackbench built (not built by stackbench): left alone.
+    pub inherited: Vec<String>,
     /// Bytes its disk gained (`None` for an engine on another machine).
     pub freed: Option<u64>,
 }
@@ -58,7 +63,7 @@ impl std::fmt::Display for Disk {
 
 impl Engine {
     /// Removes the containers of runs whose process is gone, then every image
-    /// with [`IMAGE_LABEL`] that no container uses.
+    /// stackbench built ([`IMAGE_LABEL`] set by its own build) that no container uses.
     pub async fn clean(&self) -> Result<Cleaned, Error> {
         let before = self.disk().await;
         let mut cleaned = Cleaned { containers: self.reap().await?, ..Cleaned::default() };
@@ -77,6 +82,10 @@ impl Engine {
             let tags: Vec<String> = image.repo_tags.into_iter().filter(|t| t != "<none>:<none>").collect();
             // An untagged image goes by its id; a tagged one tag by tag (the last tag removes it).
             let names = if tags.is_empty() { vec![image.id.clone()] } else { tags };
+            if !self.built_by_stackbench(&image.id).await? {
+                cleaned.inherited.extend(names);
+                continue;
+            }
             for name in names {
                 let options = RemoveImageOptionsBuilder::default().force(false).build();
                 match self.docker.remove_image(&name, Some(options), None).await {
@@ -100,6 +109,24 @@ impl Engine {
         }
         cleaned.freed = before.zip(self.disk().await).map(|(before, after)| after.free.saturating_sub(before.free));
         Ok(cleaned)
+    }
+
+    /// Whether stackbench built image `id`, not only an image it starts FROM: its build's last steps are
+    /// the steps that set stackbench's labels (the legacy builder adds a build's labels as `LABEL` steps
+    /// at its end), the one that sets [`IMAGE_LABEL`] among them. A user's image built on one of
+    /// stackbench's carries the label too, through its base, but its own last step is another.
+    async fn built_by_stackbench(&self, id: &str) -> Result<bool, Error> {
+        let history = self.docker.image_history(id).await.map_err(api(format!("reading the history of image {id}")))?;
+        let sets_image_label = format!("LABEL {IMAGE_LABEL}=");
+        for layer in &history {
+            if !layer.created_by.contains("LABEL stackbench.") {
+                return Ok(false);
+            }
+            if layer.created_by.contains(&sets_image_label) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// How full the disk of this engine's images is; none for an engine on

@@ -12,6 +12,7 @@ mod clean;
 mod container;
 mod dockerfile;
 mod listeners;
+pub mod temporary;
 mod transfer;
 
 use std::collections::HashMap;

@@ -25,10 +25,10 @@ pub(crate) fn base_names() -> Vec<&'static str> {
     BASES.iter().map(|(name, _)| *name).collect()
 }
 
-/// `files` written to a new temporary folder (`stackbench-PURPOSE-*`, which
+/// `files` written to a new temporary folder (`docker::temporary`, which
 /// `stackbench clean` removes if a run is killed before it does).
 pub(crate) fn write(purpose: &str, files: Files) -> std::io::Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new().prefix(&format!("stackbench-{purpose}-")).tempdir()?;
+    let dir = docker::temporary::folder(purpose)?;
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text)?;
     }

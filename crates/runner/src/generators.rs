@@ -199,7 +199,7 @@ pub fn generator_tag(binary: &Path) -> std::io::Result<String> {
 /// A build context holding the binary and a Dockerfile that runs it.
 fn generator_context(binary: &Path) -> std::io::Result<tempfile::TempDir> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::Builder::new().prefix("stackbench-generator-").tempdir()?;
+    let dir = docker::temporary::folder("generator")?;
     let path: &Path = dir.path();
     std::fs::copy(binary, path.join("stackbench"))?;
     std::fs::set_permissions(path.join("stackbench"), std::fs::Permissions::from_mode(0o755))?;
