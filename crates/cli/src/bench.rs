@@ -616,24 +616,20 @@ async fn watch_signals(cancel: Cancel) {
 
 /// Draws a profile as a flame graph beside its results file
 /// (`RUN.profile-ENDPOINT-AT.svg`, `AT` the level's connections or
-/// `capacity`); none without samples.
+/// `capacity`: `At::slug`); none without samples.
 fn write_flame_graph(
     scenario: &str,
-    (endpoint, method, path): (&str, &str, &str),
-    at: Option<usize>,
+    workload: &record::Workload,
+    at: record::At,
     profile: &record::ProfileRecord,
     results: &std::path::Path,
 ) -> Result<Option<PathBuf>, String> {
     if profile.folded.is_empty() {
         return Ok(None);
     }
-    let (title_at, file_at) = match at {
-        Some(connections) => (format!("{connections} connections"), connections.to_string()),
-        None => ("its capacity".to_string(), "capacity".to_string()),
-    };
-    let title = format!("{scenario}: {method} {path} at {title_at} ({})", profile.tool);
+    let title = format!("{scenario}: {} {} at {at} ({})", workload.method, workload.path, profile.tool);
     let svg = report::profile::flame_graph(&profile.folded, &title)?;
-    let svg_path = results.with_extension(format!("profile-{endpoint}-{file_at}.svg"));
+    let svg_path = results.with_extension(format!("profile-{}-{}.svg", workload.endpoint, at.slug()));
     std::fs::write(&svg_path, svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
     Ok(Some(svg_path))
 }
@@ -649,11 +645,11 @@ fn print_event(event: Event<'_>, progress: &Progress) {
         Event::Warning(s) => eprintln!("warning: {s}"),
         Event::Detail(_) | Event::Measuring { .. } => {}
         Event::Level(level) => eprintln!("    {}", table::level_line(level)),
-        Event::Profile { scenario, endpoint, method, path, at, profile, before_rps, results } => {
+        Event::Profile { scenario, workload, at, profile, before_rps, results } => {
             for line in report::profile::describe(profile, before_rps) {
                 eprintln!("    {line}");
             }
-            match write_flame_graph(scenario, (endpoint, method, path), at, profile, results) {
+            match write_flame_graph(scenario, &workload, at, profile, results) {
                 Ok(Some(svg)) => eprintln!("    flame graph: {}", svg.display()),
                 Ok(None) => {}
                 // The folded stacks are in the results file: the report draws them again.

@@ -32,7 +32,7 @@ pub fn render(records: &[RunRecord]) -> String {
             // The endpoint's capacity, searched in the same run, beside each of its levels.
             let capacity = capacities
                 .iter()
-                .find(|g| g.endpoint == level.endpoint && g.keepalive == level.keepalive)
+                .find(|g| g.workload.endpoint == level.endpoint && g.workload.keepalive == level.keepalive)
                 .and_then(|g| g.rows.first())
                 .map_or("-".into(), report::export::capacity_figure);
             rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len(), capacity));
@@ -84,8 +84,7 @@ fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
 pub fn render_capacities(records: &[RunRecord]) -> String {
     let mut out = String::new();
     for group in report::model::capacities(records) {
-        let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
-        let _ = writeln!(out, "\ncapacity: {} {} ({}){keepalive}", group.method, group.path, group.endpoint);
+        let _ = writeln!(out, "\ncapacity: {}", group.workload);
         let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::capacity_cells).collect();
         aligned(&mut out, &CAPACITY_HEADERS, &rows);
     }

@@ -4,11 +4,15 @@
 //!
 //! Architecture invariant: types, an atomic write and a read; no other I/O.
 
+mod workload;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
+
+pub use workload::{At, Workload};
 
 /// Bump on any change that can break a reader. 2: levels hold version 2 load
 /// results (late responses, abandoned requests, goodput). Readers take every

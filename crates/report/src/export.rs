@@ -11,6 +11,7 @@ use crate::model::{
 use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
 use crate::units::{metric, objectives, time_us};
+use record::At;
 
 pub trait Exporter {
     /// The file it writes in the output folder.
@@ -98,20 +99,14 @@ impl Exporter for Markdown {
         if !report.capacities.is_empty() {
             let _ = writeln!(out, "## Capacity at the objectives\n\n{CAPACITY_INTRO}\n");
             for group in &report.capacities {
-                let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
-                let _ = writeln!(out, "### {} {} (`{}`){keepalive}\n", group.method, group.path, group.endpoint);
+                let _ = writeln!(out, "### {}\n", group.workload);
                 markdown_table(&mut out, &CAPACITY_HEADERS, group.rows.iter().map(capacity_cells));
             }
         }
         let headers = headers(report);
         let verdict_idx = headers.iter().position(|h| *h == "verdict").expect("the tables have a verdict column");
         for group in &report.groups {
-            let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
-            let _ = writeln!(
-                out,
-                "## {} {} (`{}`), {} connections{keepalive}\n",
-                group.method, group.path, group.endpoint, group.connections
-            );
+            let _ = writeln!(out, "## {}, {}\n", group.workload, At::Connections(group.connections));
             let rows = group.rows.iter().map(|row| {
                 let mut cells = cells(row, has_baseline(report));
                 if row.verdict != Verdict::ServerBound {
@@ -170,17 +165,14 @@ pub const SUMMARY_HEADERS: [&str; 13] = [
 
 /// A workload's title in the summary: `GET /health (health)`, and its objectives when searched.
 pub fn summary_title(group: &SummaryGroup) -> String {
-    let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
     let slo =
         group.rows.iter().find_map(|r| r.capacity.as_ref()).map(|c| format!(", objectives {}", objectives(&c.slo)));
-    format!("{} {} ({}){keepalive}{}", group.method, group.path, group.endpoint, slo.unwrap_or_default())
+    format!("{}{}", group.workload, slo.unwrap_or_default())
 }
 
 /// The best stack per CPU budget of a summary group's workload, when it ran at several.
 pub fn best_per_budget<'r>(report: &'r Report, group: &SummaryGroup) -> Option<&'r BestPerBudget> {
-    report.best_per_budget.iter().find(|b| {
-        (&b.endpoint, &b.method, &b.path, b.keepalive) == (&group.endpoint, &group.method, &group.path, group.keepalive)
-    })
+    report.best_per_budget.iter().find(|b| b.workload == group.workload)
 }
 
 pub(crate) const SCALING_INTRO: &str = "Each family of matrix variants against the numeric key it varies, per \
@@ -189,8 +181,7 @@ that figure per CPU of the server's limit. One column per combination of the fam
 
 /// A scaling section's title.
 pub fn scaling_title(s: &Scaling) -> String {
-    let keepalive = if s.keepalive { "" } else { ", keep-alive off" };
-    format!("{} by {}: {} {} ({}){keepalive}", s.family, s.key, s.method, s.path, s.endpoint)
+    format!("{} by {}: {}", s.family, s.key, s.workload)
 }
 
 /// A scaling table: a row per value of the key, a column per series; each cell
@@ -388,11 +379,11 @@ impl Exporter for Csv {
         let rows = report.groups.iter().flat_map(|g| {
             g.rows.iter().map(move |r| {
                 vec![
-                    g.endpoint.clone(),
-                    g.method.clone(),
-                    g.path.clone(),
+                    g.workload.endpoint.clone(),
+                    g.workload.method.clone(),
+                    g.workload.path.clone(),
                     g.connections.to_string(),
-                    g.keepalive.to_string(),
+                    g.workload.keepalive.to_string(),
                     r.stack.clone(),
                     r.runs.to_string(),
                     r.requests.to_string(),
@@ -448,10 +439,10 @@ impl Exporter for CapacityCsv {
         let rows = report.capacities.iter().flat_map(|g| {
             g.rows.iter().map(move |r| {
                 vec![
-                    g.endpoint.clone(),
-                    g.method.clone(),
-                    g.path.clone(),
-                    g.keepalive.to_string(),
+                    g.workload.endpoint.clone(),
+                    g.workload.method.clone(),
+                    g.workload.path.clone(),
+                    g.workload.keepalive.to_string(),
                     r.stack.clone(),
                     r.status.clone(),
                     opt(r.capacity_rps),

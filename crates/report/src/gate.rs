@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use record::{LevelStatus, RunRecord};
+use record::{At, LevelStatus, RunRecord};
 
 use crate::units::{metric, time_us};
 
@@ -184,13 +184,7 @@ fn figures(records: &[&RunRecord]) -> BTreeMap<Key, Side> {
     for record in records {
         let stack = record.scenario.name.clone();
         for level in &record.levels {
-            let what = format!(
-                "{} {}, {} connections{}",
-                level.method,
-                level.path,
-                level.connections,
-                if level.keepalive { "" } else { ", keep-alive off" }
-            );
+            let what = format!("{}, {}", level.workload(), At::Connections(level.connections));
             let load = level.load.as_ref().filter(|_| level.status == LevelStatus::Ok);
             let rps = load.map(|l| (l.rps, l.rps, l.rps));
             let p99 = load.map(|l| l.latency_us.p99 as f64).map(|p| (p, p, p));
@@ -198,13 +192,7 @@ fn figures(records: &[&RunRecord]) -> BTreeMap<Key, Side> {
             out.entry((stack.clone(), what, Measure::P99)).or_default().runs.push(p99);
         }
         for search in &record.capacities {
-            let what = format!(
-                "{} {}{} at {}",
-                search.method,
-                search.path,
-                if search.keepalive { "" } else { ", keep-alive off" },
-                crate::units::objectives(&search.capacity.slo)
-            );
+            let what = format!("{} at {}", search.workload(), crate::units::objectives(&search.capacity.slo));
             let found = search.capacity.capacity_rps.map(|c| (c, c, c.max(search.capacity.bracket.1)));
             out.entry((stack.clone(), what, Measure::Capacity)).or_default().runs.push(found);
         }

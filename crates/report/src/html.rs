@@ -1,6 +1,7 @@
 //! `index.html`: one self-contained page (no network, no scripts) with the
 //! tables and inline SVG charts, rendered from a tera template.
 
+use record::At;
 use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
@@ -105,22 +106,25 @@ impl Exporter for Html {
         let with_baseline = has_baseline(report);
         let mut endpoints: Vec<EndpointView> = Vec::new();
         for group in &report.groups {
-            let title = format!("{} {} ({})", group.method, group.path, group.endpoint);
+            let title = format!("{} {} ({})", group.workload.method, group.workload.path, group.workload.endpoint);
             if endpoints.last().is_none_or(|e| e.title != title) {
                 let same: Vec<&Group> = report
                     .groups
                     .iter()
-                    .filter(|g| (&g.method, &g.path, &g.endpoint) == (&group.method, &group.path, &group.endpoint))
+                    .filter(|g| {
+                        (&g.workload.method, &g.workload.path, &g.workload.endpoint)
+                            == (&group.workload.method, &group.workload.path, &group.workload.endpoint)
+                    })
                     .collect();
                 endpoints.push(EndpointView {
                     throughput_chart: line_chart(
-                        &format!("req/s by connections: {}", group.path),
+                        &format!("req/s by connections: {}", group.workload.path),
                         ("connections", Axis::Log),
                         ("req/s", Axis::Linear),
                         &by_stack(&same, |g, r| r.map(|r| (g.connections as f64, r.rps.median))),
                     ),
                     cpu_chart: line_chart(
-                        &format!("server CPU by req/s: {}", group.path),
+                        &format!("server CPU by req/s: {}", group.workload.path),
                         ("req/s", Axis::Linear),
                         ("server CPU %", Axis::Linear),
                         &by_stack(&same, |_, r| r.and_then(|r| Some((r.rps.median, r.server_cpu_pct?)))),
@@ -129,19 +133,19 @@ impl Exporter for Html {
                     groups: Vec::new(),
                 });
             }
-            let keepalive = if group.keepalive { "" } else { ", keep-alive off" };
+            let keepalive = if group.workload.keepalive { "" } else { ", keep-alive off" };
             let series = |f: &dyn Fn(&crate::model::Row) -> Vec<(f64, f64)>| -> Vec<Series> {
                 group.rows.iter().map(|r| Series::of(&r.stack, f(r))).collect()
             };
             let view = GroupView {
-                title: format!("{} connections{keepalive}", group.connections),
+                title: format!("{}{keepalive}", At::Connections(group.connections)),
                 rows: group
                     .rows
                     .iter()
                     .map(|r| RowView { verdict: r.verdict.label(), cells: cells(r, with_baseline) })
                     .collect(),
                 latency_chart: line_chart(
-                    &format!("latency by percentile, {} connections", group.connections),
+                    &format!("latency by percentile, {}", At::Connections(group.connections)),
                     ("percentile", Axis::Percentile),
                     ("latency ms", Axis::Linear),
                     &series(&|r| r.percentiles.iter().map(|&(q, us)| (q, us / 1000.0)).collect()),
@@ -159,7 +163,7 @@ impl Exporter for Html {
                 SummaryView {
                     title: summary_title(group),
                     chart: bar_chart(
-                        &format!("{} {}", group.method, group.path),
+                        &format!("{} {}", group.workload.method, group.workload.path),
                         "req/s: capacity at the objectives where searched (at least, when not found), else peak",
                         &bars,
                     ),
@@ -212,7 +216,7 @@ impl Exporter for Html {
 /// A workload's capacity table, and its latency by offered load: a p50 and a
 /// p99 line per stack through its probes, in order of rate.
 fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
-    let keepalive = if group.keepalive { ", keep-alive off" } else { "" };
+    let keepalive = if group.workload.keepalive { ", keep-alive off" } else { "" };
     let mut series = Vec::new();
     for row in &group.rows {
         let mut probes = row.probes.clone();
@@ -228,10 +232,10 @@ fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
         });
     }
     CapacityView {
-        title: format!("{} {} ({}){keepalive}", group.method, group.path, group.endpoint),
+        title: format!("{} {} ({}){keepalive}", group.workload.method, group.workload.path, group.workload.endpoint),
         rows: group.rows.iter().map(capacity_cells).collect(),
         chart: line_chart(
-            &format!("latency by offered load: {}", group.path),
+            &format!("latency by offered load: {}", group.workload.path),
             // Offered rates span decades between stacks (100 to 40k req/s on /health).
             ("offered req/s", Axis::Log),
             ("latency ms", Axis::Log),
@@ -327,7 +331,7 @@ pub fn scaling_charts(s: &Scaling) -> (String, String) {
             })
             .collect()
     };
-    let what = format!("{} {}", s.family, s.path);
+    let what = format!("{} {}", s.family, s.workload.path);
     (
         line_chart(
             &format!("req/s by {}: {what}", s.key),
@@ -363,22 +367,19 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                     let rows: Vec<(usize, &Row)> = report
                         .groups
                         .iter()
-                        .filter(|l| {
-                            (&l.endpoint, &l.method, &l.path, l.keepalive)
-                                == (&g.endpoint, &g.method, &g.path, g.keepalive)
-                        })
+                        .filter(|l| l.workload == g.workload)
                         .filter_map(|l| Some((l.connections, l.rows.iter().find(|r| r.stack == stack)?)))
                         .collect();
                     let level_profiles = rows.iter().filter_map(|(connections, row)| {
                         let (profile, own_rps) = row.profile.as_ref()?;
-                        let at = format!("{connections} connections");
+                        let at = At::Connections(*connections);
                         Some((
                             format!("Profile at {at}"),
-                            profile_view(profile, *own_rps, &format!("{stack}: {} at {at}", g.path)),
+                            profile_view(profile, *own_rps, &format!("{stack}: {} at {at}", g.workload.path)),
                         ))
                     });
                     let capacity_profile = capacity.and_then(|c| c.profile.as_ref()).map(|(profile, hold_rps)| {
-                        let title = format!("{stack}: {} at its capacity", g.path);
+                        let title = format!("{stack}: {} at {}", g.workload.path, At::Capacity);
                         ("Profile at the capacity".to_string(), profile_view(profile, *hold_rps, &title))
                     });
                     let profiles = level_profiles.chain(capacity_profile).collect();

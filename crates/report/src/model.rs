@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use record::Workload;
 use record::{CapacityRecord, LevelRecord, LevelStatus, RunRecord, RunStatus, ServerUsage};
 use serde::Serialize;
 
@@ -47,10 +48,9 @@ pub struct Report {
 /// One workload's capacity searches across stacks, the highest capacity first.
 #[derive(Debug, Clone, Serialize)]
 pub struct CapacityGroup {
-    pub endpoint: String,
-    pub method: String,
-    pub path: String,
-    pub keepalive: bool,
+    /// The endpoint's request (`GET /health (health)`).
+    #[serde(flatten)]
+    pub workload: Workload,
     pub rows: Vec<CapacityRow>,
 }
 
@@ -97,11 +97,10 @@ pub fn by_rank(a: (u8, f64), b: (u8, f64)) -> std::cmp::Ordering {
 /// One workload at one connection level, across stacks.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
-    pub endpoint: String,
-    pub method: String,
-    pub path: String,
+    /// The endpoint's request (`GET /health (health)`).
+    #[serde(flatten)]
+    pub workload: Workload,
     pub connections: usize,
-    pub keepalive: bool,
     pub rows: Vec<Row>,
 }
 
@@ -233,8 +232,8 @@ pub fn server_busy(cpu_pct: f64, limit_pct: f64) -> bool {
 
 /// Builds the report from `(file name, record)` pairs, in a stable order.
 pub fn build(records: &[(String, RunRecord)]) -> Report {
-    // (endpoint, method, path, connections, keep-alive) -> stack -> that level in each run.
-    type Key = (String, String, String, usize, bool);
+    // (workload, connections) -> stack -> that level in each run.
+    type Key = (Workload, usize);
     type Runs<'a> = Vec<(&'a LevelRecord, &'a RunRecord)>;
     let mut levels: BTreeMap<Key, BTreeMap<String, Runs<'_>>> = BTreeMap::new();
     let mut not_runnable = BTreeMap::new();
@@ -245,17 +244,16 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
             not_runnable.insert(record.scenario.name.clone(), reason.lines().next().unwrap_or_default().to_string());
         }
         for level in &record.levels {
-            let key =
-                (level.endpoint.clone(), level.method.clone(), level.path.clone(), level.connections, level.keepalive);
+            let key = (level.workload(), level.connections);
             levels.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push((level, record));
         }
     }
     let groups: Vec<Group> = levels
         .into_iter()
-        .map(|((endpoint, method, path, connections, keepalive), stacks)| {
+        .map(|((workload, connections), stacks)| {
             let mut rows: Vec<Row> = stacks.into_iter().map(|(stack, runs)| row(stack, &runs)).collect();
             rows.sort_by(|a, b| b.rps.median.total_cmp(&a.rps.median).then_with(|| a.stack.cmp(&b.stack)));
-            Group { endpoint, method, path, connections, keepalive, rows }
+            Group { workload, connections, rows }
         })
         .collect();
     let capacities = capacities(records.iter().map(|(_, r)| r));
@@ -435,21 +433,19 @@ fn server_trouble(runs: &[(&LevelRecord, &RunRecord)]) -> Vec<String> {
 /// The capacity searches of `records`, grouped by workload and ranked: the
 /// report and the terminal table both show these rows.
 pub fn capacities<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<CapacityGroup> {
-    type Key = (String, String, String, bool);
-    let mut searches: BTreeMap<Key, BTreeMap<String, Vec<&CapacityRecord>>> = BTreeMap::new();
+    let mut searches: BTreeMap<Workload, BTreeMap<String, Vec<&CapacityRecord>>> = BTreeMap::new();
     for record in records {
         for c in &record.capacities {
-            let key = (c.endpoint.clone(), c.method.clone(), c.path.clone(), c.keepalive);
-            searches.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push(c);
+            searches.entry(c.workload()).or_default().entry(record.scenario.name.clone()).or_default().push(c);
         }
     }
     searches
         .into_iter()
-        .map(|((endpoint, method, path, keepalive), stacks)| {
+        .map(|(workload, stacks)| {
             let mut rows: Vec<CapacityRow> =
                 stacks.into_iter().map(|(stack, runs)| capacity_row(stack, &runs)).collect();
             rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
-            CapacityGroup { endpoint, method, path, keepalive, rows }
+            CapacityGroup { workload, rows }
         })
         .collect()
 }
@@ -516,8 +512,8 @@ fn percentile_curve(histograms: &[Option<loadgen::Histogram<u64>>]) -> Vec<(f64,
 pub fn compare(report: &mut Report, baseline: &Report) {
     for group in &mut report.groups {
         let Some(base_group) = baseline.groups.iter().find(|g| {
-            (&g.endpoint, &g.path, g.connections, g.keepalive)
-                == (&group.endpoint, &group.path, group.connections, group.keepalive)
+            (&g.workload.endpoint, &g.workload.path, g.connections, g.workload.keepalive)
+                == (&group.workload.endpoint, &group.workload.path, group.connections, group.workload.keepalive)
         }) else {
             continue;
         };

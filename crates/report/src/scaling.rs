@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use record::Workload;
 use serde::Serialize;
 
 use crate::summary::{SummaryGroup, SummaryRow};
@@ -23,10 +24,9 @@ pub struct StackOf {
 /// One family's variants on one workload against the key they vary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scaling {
-    pub endpoint: String,
-    pub method: String,
-    pub path: String,
-    pub keepalive: bool,
+    /// The endpoint's request (`GET /health (health)`).
+    #[serde(flatten)]
+    pub workload: Workload,
     pub family: String,
     /// The matrix key on the x axis: `cpus` when it varies, else the first numeric key that does.
     pub key: String,
@@ -83,10 +83,9 @@ impl Figure {
 /// One workload's best stack at each CPU budget, when its stacks ran at more than one.
 #[derive(Debug, Clone, Serialize)]
 pub struct BestPerBudget {
-    pub endpoint: String,
-    pub method: String,
-    pub path: String,
-    pub keepalive: bool,
+    /// The endpoint's request (`GET /health (health)`).
+    #[serde(flatten)]
+    pub workload: Workload,
     /// (CPU limit, the best stack there, its figure), fewest CPUs first.
     pub budgets: Vec<(f64, String, f64, Figure)>,
 }
@@ -148,15 +147,7 @@ pub fn build(summary: &[SummaryGroup], stacks: &BTreeMap<String, StackOf>) -> (V
                     ScalingSeries { label, points }
                 })
                 .collect();
-            scalings.push(Scaling {
-                endpoint: group.endpoint.clone(),
-                method: group.method.clone(),
-                path: group.path.clone(),
-                keepalive: group.keepalive,
-                family: family.to_string(),
-                key,
-                series,
-            });
+            scalings.push(Scaling { workload: group.workload.clone(), family: family.to_string(), key, series });
         }
         // The summary ranks its rows: the first at each budget is that budget's best.
         let mut budgets: Vec<(f64, String, f64, Figure)> = Vec::new();
@@ -167,13 +158,7 @@ pub fn build(summary: &[SummaryGroup], stacks: &BTreeMap<String, StackOf>) -> (V
         }
         if budgets.len() > 1 {
             budgets.sort_by(|a, b| a.0.total_cmp(&b.0));
-            best.push(BestPerBudget {
-                endpoint: group.endpoint.clone(),
-                method: group.method.clone(),
-                path: group.path.clone(),
-                keepalive: group.keepalive,
-                budgets,
-            });
+            best.push(BestPerBudget { workload: group.workload.clone(), budgets });
         }
     }
     (scalings, best)

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use record::Workload;
 use serde::Serialize;
 
 use crate::model::{by_rank, CapacityGroup, CapacityRow, Group, Row, Verdict};
@@ -13,10 +14,9 @@ use crate::model::{by_rank, CapacityGroup, CapacityRow, Group, Row, Verdict};
 /// One workload (endpoint, method, path, keep-alive) across stacks, best first.
 #[derive(Debug, Clone, Serialize)]
 pub struct SummaryGroup {
-    pub endpoint: String,
-    pub method: String,
-    pub path: String,
-    pub keepalive: bool,
+    /// The endpoint's request (`GET /health (health)`).
+    #[serde(flatten)]
+    pub workload: Workload,
     pub rows: Vec<SummaryRow>,
 }
 
@@ -51,6 +51,10 @@ impl SummaryRow {
 /// (path, endpoint, method, keep-alive off): workloads in order of path, keep-alive first.
 type Key = (String, String, String, bool);
 
+fn key(w: &Workload) -> Key {
+    (w.path.clone(), w.endpoint.clone(), w.method.clone(), !w.keepalive)
+}
+
 /// The summary of `groups` (levels) and `capacities`, one group per workload,
 /// in order of path.
 pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup> {
@@ -71,7 +75,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
     let mut levels: BTreeMap<(Key, String), Vec<(usize, &Row)>> = BTreeMap::new();
     for g in groups {
         for r in &g.rows {
-            let key = (g.path.clone(), g.endpoint.clone(), g.method.clone(), !g.keepalive);
+            let key = key(&g.workload);
             levels.entry((key, r.stack.clone())).or_default().push((g.connections, r));
         }
     }
@@ -88,7 +92,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
     }
     for c in capacities {
         for r in &c.rows {
-            let key = (c.path.clone(), c.endpoint.clone(), c.method.clone(), !c.keepalive);
+            let key = key(&c.workload);
             row(&mut workloads, key, &r.stack).capacity = Some(r.clone());
         }
     }
@@ -97,7 +101,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
         .map(|((path, endpoint, method, keepalive_off), stacks)| {
             let mut rows: Vec<SummaryRow> = stacks.into_values().collect();
             rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
-            SummaryGroup { endpoint, method, path, keepalive: !keepalive_off, rows }
+            SummaryGroup { workload: Workload { endpoint, method, path, keepalive: !keepalive_off }, rows }
         })
         .collect()
 }

@@ -44,16 +44,14 @@ pub enum Event<'a> {
     Probe(&'a loadgen::capacity::Probe),
     /// A capacity search ended and was written to the results file.
     Capacity(&'a record::CapacityRecord),
-    /// A profile was taken and written to the results file `results`, with
-    /// the level it looked at (`at` its connections) or, `at` none, with the
-    /// capacity search whose confirmed rate it looked at; `before_rps` is
-    /// that level's or hold's own (unprofiled) req/s.
+    /// A profile was taken and written to the results file `results`, of
+    /// `workload` at a level (`At::Connections`) or at the rate its capacity
+    /// search confirmed (`At::Capacity`); `before_rps` is that level's or
+    /// hold's own (unprofiled) req/s.
     Profile {
         scenario: &'a str,
-        endpoint: &'a str,
-        method: &'a str,
-        path: &'a str,
-        at: Option<usize>,
+        workload: record::Workload,
+        at: record::At,
         profile: &'a record::ProfileRecord,
         before_rps: f64,
         results: &'a std::path::Path,
@@ -61,6 +59,16 @@ pub enum Event<'a> {
     /// Load from this process starts: `length` with its warm-up; `control`
     /// tells how it goes (live counts) until the level or probe's own event.
     Measuring { length: std::time::Duration, control: &'a loadgen::Control },
+}
+
+/// How records name `endpoint`'s request.
+pub(crate) fn workload(endpoint: &plan::EndpointPlan) -> record::Workload {
+    record::Workload {
+        endpoint: endpoint.name.clone(),
+        method: endpoint.method.clone(),
+        path: endpoint.path.clone(),
+        keepalive: endpoint.keepalive,
+    }
 }
 
 /// Why a run stopped when it was cancelled (Ctrl-C or SIGTERM in the CLI).

@@ -107,7 +107,7 @@ impl Runner<'_> {
     async fn profiled_run(&self, at: &Looked<'_>, server: &Server) -> Result<(ProfileRecord, Seen), Halt> {
         let (plan, endpoint, rate_hz) = (at.plan, at.endpoint, self.options.profile_rate_hz);
         let what = match at.rate() {
-            None => format!("{} connections", at.connections),
+            None => record::At::Connections(at.connections).to_string(),
             Some(rate) => format!("{rate:.1} req/s (the confirmed capacity)"),
         };
         self.emit(Event::Step(&format!(
@@ -225,10 +225,11 @@ impl Looked<'_> {
     ) -> Event<'a> {
         Event::Profile {
             scenario: &self.plan.name,
-            endpoint: &self.endpoint.name,
-            method: &self.endpoint.method,
-            path: &self.endpoint.path,
-            at: self.open_loop.is_none().then_some(self.connections),
+            workload: crate::workload(self.endpoint),
+            at: match self.open_loop {
+                None => record::At::Connections(self.connections),
+                Some(_) => record::At::Capacity,
+            },
             profile,
             before_rps,
             results,

@@ -1,0 +1,99 @@
+//! What a figure was measured on ([`Workload`]) and at which point
+//! ([`At`]), each named one way by every table, page, gate and message.
+
+use serde::{Deserialize, Serialize};
+
+/// One endpoint's request as it was measured. Two endpoints may share a
+/// method and path (other headers, body or keep-alive): the name tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Workload {
+    /// The endpoint's name in its scenario.
+    pub endpoint: String,
+    pub method: String,
+    pub path: String,
+    pub keepalive: bool,
+}
+
+impl std::fmt::Display for Workload {
+    /// `GET /health (health)`, and `, keep-alive off` when each request opened its own connection.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} ({})", self.method, self.path, self.endpoint)?;
+        if !self.keepalive {
+            f.write_str(", keep-alive off")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where on a workload a figure was measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum At {
+    /// A level: this many connections, closed loop.
+    Connections(usize),
+    /// An offered rate, open loop (req/s).
+    Rate(f64),
+    /// The rate a capacity search confirmed.
+    Capacity,
+}
+
+impl At {
+    /// Its part of a file name: `100`, `250rps`, `capacity`.
+    pub fn slug(&self) -> String {
+        match self {
+            At::Connections(n) => n.to_string(),
+            At::Rate(rate) => format!("{rate:.0}rps"),
+            At::Capacity => "capacity".to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for At {
+    /// `100 connections`, `250 req/s`, `its capacity`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Connections(n) => write!(f, "{n} connections"),
+            At::Rate(rate) => write!(f, "{rate:.0} req/s"),
+            At::Capacity => f.write_str("its capacity"),
+        }
+    }
+}
+
+impl crate::LevelRecord {
+    pub fn workload(&self) -> Workload {
+        Workload {
+            endpoint: self.endpoint.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            keepalive: self.keepalive,
+        }
+    }
+}
+
+impl crate::CapacityRecord {
+    pub fn workload(&self) -> Workload {
+        Workload {
+            endpoint: self.endpoint.clone(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            keepalive: self.keepalive,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_prints_itself_one_way() {
+        let w =
+            |keepalive| Workload { endpoint: "health".into(), method: "GET".into(), path: "/health".into(), keepalive };
+        assert_eq!(w(true).to_string(), "GET /health (health)");
+        assert_eq!(w(false).to_string(), "GET /health (health), keep-alive off");
+        assert_eq!(At::Connections(100).to_string(), "100 connections");
+        assert_eq!(At::Rate(249.6).to_string(), "250 req/s");
+        assert_eq!(At::Capacity.to_string(), "its capacity");
+        let slugs: Vec<String> = [At::Connections(100), At::Rate(249.6), At::Capacity].iter().map(At::slug).collect();
+        assert_eq!(slugs, ["100", "250rps", "capacity"]);
+    }
+}
