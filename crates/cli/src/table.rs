@@ -3,47 +3,56 @@
 
 use std::fmt::Write as _;
 
-use record::{LevelRecord, LevelStatus, RunRecord, RunStatus};
+use record::{RunRecord, RunStatus};
 
 use report::export::CAPACITY_HEADERS;
-use report::model::{generator_busy, generators_note, server_busy};
-use report::units::{metric, time_us};
 
-const HEADER: [&str; 15] = [
-    "stack", "endpoint", "conns", "requests", "req/s", "goodput", "mean", "p99", "max", "errors", "timeouts", "CPU%",
-    "mem", "capacity", "notes",
-];
-const NOTES: usize = HEADER.len() - 1;
-
+/// The report's level tables as one table: a row per stack, endpoint and
+/// connections (repeats folded, as the report folds them), in the order the
+/// levels ran; the report's columns, notes and verdict (`report::notes`), with
+/// the endpoint and connections after the stack. Then the capacity searches and
+/// the summary.
 pub fn render(records: &[RunRecord]) -> String {
-    let mut rows: Vec<[String; HEADER.len()]> = Vec::new();
+    let named: Vec<(String, RunRecord)> = records.iter().map(|r| (String::new(), r.clone())).collect();
+    let built = report::build(&named);
+    let level_headers = report::export::level_headers(false);
+    let headers: Vec<&str> =
+        ["stack", "endpoint", "conns"].into_iter().chain(level_headers[1..].iter().copied()).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut shown = Vec::new();
     for record in records {
-        if record.levels.is_empty() {
+        if record.levels.is_empty() && record.capacities.is_empty() {
             let reason = record.reason.as_deref().unwrap_or("no levels ran");
             let first_line = reason.lines().next().unwrap_or_default();
-            rows.push(std::array::from_fn(|i| match i {
-                0 => record.scenario.name.clone(),
-                NOTES => format!("{}: {first_line}", record.status),
-                _ => "-".into(),
-            }));
+            let mut cells = vec!["-".to_string(); headers.len()];
+            cells[0] = record.scenario.name.clone();
+            *cells.last_mut().expect("a notes column") = format!("{}: {first_line}", record.status);
+            rows.push(cells);
         }
-        let capacities = report::model::capacities([record]);
         for level in &record.levels {
-            // The endpoint's capacity, searched in the same run, beside each of its levels.
-            let capacity = capacities
+            let key = (record.scenario.name.clone(), level.workload(), level.connections);
+            if shown.contains(&key) {
+                continue;
+            }
+            let Some(row) = built
+                .groups
                 .iter()
-                .find(|g| g.workload.endpoint == level.endpoint && g.workload.keepalive == level.keepalive)
-                .and_then(|g| g.rows.first())
-                .map_or("-".into(), report::export::capacity_figure);
-            rows.push(row(&record.scenario.name, level, record.provenance.generator_cpus.len(), capacity));
+                .filter(|g| g.workload == key.1 && g.connections == key.2)
+                .find_map(|g| g.rows.iter().find(|r| r.stack == key.0))
+            else {
+                continue;
+            };
+            let cells = report::export::level_cells(row, false);
+            let mut line = vec![key.0.clone(), key.1.endpoint.clone(), key.2.to_string()];
+            line.extend(cells.into_iter().skip(1));
+            rows.push(line);
+            shown.push(key);
         }
     }
-    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
     let mut out = String::new();
-    aligned(&mut out, &HEADER, &rows);
-    out.push_str(&render_capacities(records));
-    let named: Vec<(String, RunRecord)> = records.iter().map(|r| (String::new(), r.clone())).collect();
-    out.push_str(&render_summary(&report::build(&named)));
+    aligned(&mut out, &headers, &rows);
+    out.push_str(&render_capacities(&built.capacities));
+    out.push_str(&render_summary(&built));
     out
 }
 
@@ -81,9 +90,9 @@ fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
 
 /// The capacity searches, one table per workload, highest capacity first;
 /// nothing when no run searched.
-pub fn render_capacities(records: &[RunRecord]) -> String {
+pub fn render_capacities(capacities: &[report::model::CapacityGroup]) -> String {
     let mut out = String::new();
-    for group in report::model::capacities(records) {
+    for group in capacities {
         let _ = writeln!(out, "\ncapacity: {}", group.workload);
         let rows: Vec<Vec<String>> = group.rows.iter().map(report::export::capacity_cells).collect();
         aligned(&mut out, &CAPACITY_HEADERS, &rows);
@@ -111,76 +120,7 @@ pub fn render_verified(records: &[RunRecord]) -> String {
     out
 }
 
-fn row(stack: &str, level: &LevelRecord, n_generator_cpus: usize, capacity: String) -> [String; HEADER.len()] {
-    let dash = || "-".to_string();
-    let load = level.load.as_ref();
-    let lat = |f: fn(&loadgen::LatencySummary) -> f64| load.map_or_else(dash, |l| time_us(f(&l.latency_us)));
-    [
-        stack.to_string(),
-        level.endpoint.clone(),
-        level.connections.to_string(),
-        load.map_or_else(dash, |l| l.requests.to_string()),
-        load.map_or_else(dash, |l| format!("{:.1}", l.rps)),
-        load.filter(|l| l.schema_version >= 2).map_or_else(dash, |l| format!("{:.1}", l.goodput_rps)),
-        lat(|l| l.mean),
-        lat(|l| l.p99 as f64),
-        lat(|l| l.max as f64),
-        load.map_or_else(dash, |l| (l.errors.total() - l.errors.timeout).to_string()),
-        load.map_or_else(dash, |l| l.errors.timeout.to_string()),
-        level.server.as_ref().map_or_else(dash, |s| format!("{:.0}", s.cpu_pct_mean)),
-        level.server.as_ref().map_or_else(dash, |s| format!("{:.1}MiB", s.memory_peak as f64 / (1 << 20) as f64)),
-        capacity,
-        notes(level, n_generator_cpus),
-    ]
-}
-
-/// What went wrong, in words.
-pub fn notes(level: &LevelRecord, n_generator_cpus: usize) -> String {
-    let mut notes = Vec::new();
-    if let Some(f) = &level.failure {
-        notes.push(f.message.clone());
-    }
-    if let Some(l) = &level.load {
-        notes.extend(l.errors.kinds().into_iter().map(|(n, what)| format!("{n} {what}")));
-    }
-    notes.extend(generators_note(&level.generators));
-    if generator_busy(level.generator_cpu_pct, n_generator_cpus) {
-        notes.push(format!("generator CPU {:.0}%: may be generator-bound", level.generator_cpu_pct));
-    }
-    if let Some(s) = &level.server {
-        if s.nr_throttled > 0 && server_busy(s.cpu_pct_mean, s.cpu_limit_pct) {
-            notes.push("server at its CPU limit".to_string());
-        }
-    }
-    notes.extend(trouble(level));
-    notes.join("; ")
-}
-
-/// What the server's figures show went wrong, unless the failure already says it.
-fn trouble(level: &LevelRecord) -> Vec<String> {
-    let said = level.failure.as_ref().map_or("", |f| f.message.as_str());
-    level.server.iter().flat_map(record::ServerUsage::trouble).filter(|t| !said.contains(t.as_str())).collect()
-}
-
 /// One line per finished level, printed as the sweep goes.
-pub fn level_line(level: &LevelRecord) -> String {
-    let status = if level.status == LevelStatus::Ok { "" } else { " FAILED:" };
-    match &level.load {
-        Some(l) => {
-            format!(
-                "{} conns:{status} {} req/s, p99 {}, {} errors, server CPU {}{}",
-                level.connections,
-                metric(l.rps),
-                time_us(l.latency_us.p99 as f64),
-                l.errors.total(),
-                level.server.as_ref().map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
-                level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
-            ) + &trouble(level).iter().map(|t| format!("; {t}")).collect::<String>()
-        }
-        None => format!(
-            "{} conns:{status} {}",
-            level.connections,
-            level.failure.as_ref().map_or("no result", |f| f.message.as_str())
-        ),
-    }
+pub fn level_line(level: &record::LevelRecord) -> String {
+    report::notes::level_line(level)
 }

@@ -29,7 +29,7 @@ fn a_server_at_its_memory_limit_says_so() {
     let record = record_of(&results, name);
     let server = record.levels[0].server.clone().unwrap_or_else(|| panic!("no server figures: {record:#?}"));
     assert_eq!(server.memory_limit, 64 << 20);
-    assert!(server.memory_peak as f64 >= record::MEMORY_NEAR_LIMIT * (64 << 20) as f64, "{server:?}\n{stderr}");
+    assert!(server.memory_peak as f64 >= report::notes::MEMORY_NEAR_LIMIT * (64 << 20) as f64, "{server:?}\n{stderr}");
     assert!(server.oom_kills > 0, "{server:?}\n{stderr}");
     let churn = server.processes.expect("processes counted");
     assert!(churn.ended > 0 && churn.started > 0, "the master replaced its worker: {server:?}");

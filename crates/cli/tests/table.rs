@@ -109,5 +109,5 @@ fn capacity_table() {
     };
     let records =
         [searched("flask-gevent", Status::Found, 2400.0), searched("go-nethttp", Status::GeneratorBound, 9000.0)];
-    insta::assert_snapshot!(stackbench::table::render_capacities(&records));
+    insta::assert_snapshot!(stackbench::table::render_capacities(&report::model::capacities(&records)));
 }

@@ -490,7 +490,7 @@ fn judge(config: &Config, slo: &Slo, load: LoadResult, connections_capped: bool)
     if ((load.sent + 1) as f64) < ACHIEVED_SHARE * offered * load.duration_s {
         failed.push("achieved".to_string());
     }
-    if generator_busy(load.generator_cpu_pct(), config.n_threads) {
+    if generator_busy(load.generator_cpu_pct(), config.n_cpus()) {
         failed.push("generator".to_string());
     }
     Probe {

@@ -119,6 +119,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// The CPUs its threads run on, as the generator-busy rule counts them:
+    /// the distinct CPUs they are pinned to, at most one per thread; unpinned,
+    /// one per thread, at most the machine's.
+    pub fn n_cpus(&self) -> usize {
+        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = match &self.cpus {
+            Some(cpus) => cpus.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            None => available,
+        };
+        cpus.min(self.n_threads).max(1)
+    }
+
     /// A closed-loop GET with wrk's defaults: 10 connections, 10 s, 2 s timeout.
     pub fn new(target: Target) -> Config {
         Config {
@@ -321,6 +333,22 @@ mod tests {
     fn target_errors() {
         assert!(matches!(Target::parse("https://127.0.0.1/"), Err(ConfigError::Url { .. })));
         assert!(matches!(Target::parse("not a url"), Err(ConfigError::Url { .. })));
+    }
+
+    /// The generator-busy rule counts CPUs, not threads: two threads pinned to one CPU can use one.
+    #[test]
+    fn cpus_are_counted_as_the_threads_can_use_them() {
+        let config = |n_threads, cpus: Option<Vec<usize>>| Config {
+            n_threads,
+            cpus,
+            ..Config::new(Target::parse("http://127.0.0.1:1/").unwrap())
+        };
+        assert_eq!(config(2, Some(vec![0])).n_cpus(), 1);
+        assert_eq!(config(2, Some(vec![0, 0])).n_cpus(), 1);
+        assert_eq!(config(1, Some(vec![0, 1])).n_cpus(), 1);
+        assert_eq!(config(4, Some(vec![0, 1, 2])).n_cpus(), 3);
+        let machine = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(config(64, None).n_cpus(), machine.min(64));
     }
 
     #[test]

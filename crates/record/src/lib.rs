@@ -383,55 +383,6 @@ pub struct Churn {
     pub started: u32,
 }
 
-/// A server at this share of its memory limit or more is at its limit.
-pub const MEMORY_NEAR_LIMIT: f64 = 0.95;
-
-/// A window in which other processes took more than this (percent of one
-/// CPU) on the run's CPUs is noisy: the figures may be low by about as much.
-pub const INTERFERENCE_NOISY_PCT: f64 = 5.0;
-
-impl ServerUsage {
-    /// What went wrong around the server in the window, in words that name
-    /// the figures: its memory at the limit, OOM kills, processes replaced,
-    /// other processes on its CPUs. The one rule for the terminal and the report.
-    pub fn trouble(&self) -> Vec<String> {
-        let mib = |b: u64| b as f64 / 1048576.0;
-        let memory_limit = self.memory_limit;
-        let mut said = Vec::new();
-        let near = memory_limit > 0 && self.memory_peak as f64 >= MEMORY_NEAR_LIMIT * memory_limit as f64;
-        if near || self.oom_kills > 0 {
-            let mut what =
-                format!("memory at its limit of {:.0} MiB (peak {:.1} MiB", mib(memory_limit), mib(self.memory_peak));
-            if self.oom_kills > 0 {
-                what += &format!(", {} process(es) OOM-killed", self.oom_kills);
-            }
-            said.push(what + ")");
-        }
-        if let Some(Churn { ended, started }) = self.processes.filter(|c| c.ended > 0 || c.started > 0) {
-            said.push(format!(
-                "{ended} server process(es) ended and {started} started during the window (workers restarted, or a \
-                 process per connection)"
-            ));
-        }
-        if self.missing_s > 0.0 {
-            said.push(format!(
-                "server figures missing for {:.1}s of the window (the engine did not answer): these are of the rest",
-                self.missing_s
-            ));
-        }
-        if let Some(other) = self.interference_pct.filter(|&p| p > INTERFERENCE_NOISY_PCT) {
-            let busiest: Vec<String> =
-                self.busiest_others.iter().map(|i| format!("{} {:.0}%", i.name, i.cpu_pct)).collect();
-            let busiest = if busiest.is_empty() { String::new() } else { format!("; busiest: {}", busiest.join(", ")) };
-            said.push(format!(
-                "noisy machine: other processes took {other:.0}% of a CPU on the run's CPUs (over \
-                 {INTERFERENCE_NOISY_PCT:.0}%{busiest}): figures may be low"
-            ));
-        }
-        said
-    }
-}
-
 impl RunRecord {
     /// The run ended: complete, or stopped by the stack (its failure is the
     /// result). One interrupted, or whose process died mid-way (still

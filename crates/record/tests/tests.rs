@@ -148,35 +148,3 @@ fn a_failed_write_leaves_the_earlier_file_untouched() {
     assert_eq!(std::fs::read(busy.join("keep")).unwrap(), b"x");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
-
-/// What a window's server figures say went wrong, and nothing when nothing did.
-#[test]
-fn trouble_names_the_limit_and_the_figures() {
-    let calm = ServerUsage {
-        memory_peak: 40 << 20,
-        memory_limit: 64 << 20,
-        processes: Some(record::Churn::default()),
-        interference_pct: Some(record::INTERFERENCE_NOISY_PCT),
-        ..ServerUsage::default()
-    };
-    assert!(calm.trouble().is_empty(), "{:?}", calm.trouble());
-    let near = ServerUsage { memory_peak: 62 << 20, ..calm };
-    assert_eq!(near.trouble(), ["memory at its limit of 64 MiB (peak 62.0 MiB)"]);
-    let killed = ServerUsage {
-        oom_kills: 2,
-        missing_s: 1.25,
-        processes: Some(record::Churn { ended: 2, started: 2 }),
-        interference_pct: Some(31.4),
-        busiest_others: vec![record::Interferer { name: "burn".into(), cpu_pct: 30.9 }],
-        ..calm
-    };
-    assert_eq!(
-        killed.trouble(),
-        [
-            "memory at its limit of 64 MiB (peak 40.0 MiB, 2 process(es) OOM-killed)",
-            "2 server process(es) ended and 2 started during the window (workers restarted, or a process per connection)",
-            "server figures missing for 1.2s of the window (the engine did not answer): these are of the rest",
-            "noisy machine: other processes took 31% of a CPU on the run's CPUs (over 5%; busiest: burn 31%): figures may be low",
-        ]
-    );
-}

@@ -5,9 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{
-    CapacityRow, Report, Row, Verdict, ERROR_SHARE, GENERATOR_BUSY, LITTLE_SHARE, NOISY_CV, SERVER_BUSY,
-};
+use crate::model::{CapacityRow, Report, Row, Verdict};
+use crate::notes::{ERROR_SHARE, GENERATOR_BUSY, INTERFERENCE_NOISY_PCT, LITTLE_SHARE, NOISY_CV, SERVER_BUSY};
 use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
 use crate::units::{metric, objectives, time_us};
@@ -48,7 +47,7 @@ pub(crate) fn verdict_legend() -> String {
         SERVER_BUSY * 100.0,
         LITTLE_SHARE * 100.0,
         NOISY_CV * 100.0,
-        record::INTERFERENCE_NOISY_PCT
+        INTERFERENCE_NOISY_PCT
     )
 }
 
@@ -108,7 +107,7 @@ impl Exporter for Markdown {
         for group in &report.groups {
             let _ = writeln!(out, "## {}, {}\n", group.workload, At::Connections(group.connections));
             let rows = group.rows.iter().map(|row| {
-                let mut cells = cells(row, has_baseline(report));
+                let mut cells = level_cells(row, has_baseline(report));
                 if row.verdict != Verdict::ServerBound {
                     cells[verdict_idx] = format!("**{}**", cells[verdict_idx]);
                 }
@@ -289,17 +288,22 @@ pub(crate) fn has_baseline(report: &Report) -> bool {
     report.groups.iter().flat_map(|g| &g.rows).any(|r| r.baseline.is_some())
 }
 
-/// Column names of the tables; with a baseline, its column comes before the notes.
+/// Column names of the level tables; with a baseline, its column comes before the notes.
 pub(crate) fn headers(report: &Report) -> Vec<&'static str> {
+    level_headers(has_baseline(report))
+}
+
+/// Column names of a level table, `stack` first; with a baseline, its column comes before the notes.
+pub fn level_headers(with_baseline: bool) -> Vec<&'static str> {
     let mut h = HEADERS.to_vec();
-    if has_baseline(report) {
+    if with_baseline {
         h.insert(h.len() - 1, "vs baseline");
     }
     h
 }
 
-/// A row's cells as the tables show them (Markdown and HTML alike).
-pub(crate) fn cells(row: &Row, with_baseline: bool) -> Vec<String> {
+/// A row's cells as the level tables show them (Markdown, HTML and the terminal alike).
+pub fn level_cells(row: &Row, with_baseline: bool) -> Vec<String> {
     let mut cells = vec![
         row.stack.clone(),
         row.requests.to_string(),

@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
 use crate::export::{
-    best_per_budget, capacity_cells, capacity_figure, cells, has_baseline, headers, is_text_column, scaling_table,
-    scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS, CAPACITY_INTRO, INTRO,
-    LEAD, SCALING_INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
+    best_per_budget, capacity_cells, capacity_figure, has_baseline, headers, is_text_column, level_cells,
+    scaling_table, scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
+    CAPACITY_INTRO, INTRO, LEAD, SCALING_INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
 use crate::model::{Group, Report, Row};
 use crate::scaling::Scaling;
@@ -142,7 +142,7 @@ impl Exporter for Html {
                 rows: group
                     .rows
                     .iter()
-                    .map(|r| RowView { verdict: r.verdict.label(), cells: cells(r, with_baseline) })
+                    .map(|r| RowView { verdict: r.verdict.label(), cells: level_cells(r, with_baseline) })
                     .collect(),
                 latency_chart: line_chart(
                     &format!("latency by percentile, {}", At::Connections(group.connections)),
@@ -387,7 +387,7 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                         .into_iter()
                         .map(|(connections, row)| ScenarioLevel {
                             connections,
-                            cells: cells(row, with_baseline),
+                            cells: level_cells(row, with_baseline),
                             rps_chart: line_chart(
                                 &format!("req/s each second, {connections} connections"),
                                 ("second", Axis::Linear),

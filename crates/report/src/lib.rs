@@ -5,11 +5,11 @@
 //! output depends on the time or the order files were found in.
 
 pub mod charts;
-pub mod diagnosis;
 pub mod export;
 pub mod gate;
 pub mod html;
 pub mod model;
+pub mod notes;
 pub mod profile;
 pub mod scaling;
 pub mod summary;

@@ -7,17 +7,7 @@ use record::Workload;
 use record::{CapacityRecord, LevelRecord, LevelStatus, RunRecord, RunStatus, ServerUsage};
 use serde::Serialize;
 
-/// Spread (coefficient of variation of req/s over repeats) above which a row is noisy.
-pub const NOISY_CV: f64 = 0.05;
-/// Errors (timeouts included) above this share of requests make a row error-bound.
-pub const ERROR_SHARE: f64 = 0.01;
-pub use loadgen::result::{generator_busy, GENERATOR_BUSY};
-/// A server above this share of its CPU limit is saturated.
-pub const SERVER_BUSY: f64 = 0.90;
-/// Closed loop: if requests in flight (req/s x mean latency, Little's law, plus
-/// the connections that waited out a timeout) are below this share of the
-/// connections, they spent their time on the generator's side, not waiting for the server.
-pub const LITTLE_SHARE: f64 = 0.80;
+pub use crate::notes::{generators_note, server_busy};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -130,6 +120,7 @@ pub struct Row {
     pub server_memory_peak: Option<u64>,
     pub rps_per_server_cpu_s: Option<f64>,
     pub generator_cpu_pct: f64,
+    /// Its repeats disagree (`notes::NOISY_CV`); set, with the verdict and notes, by `notes::say`.
     pub noisy: bool,
     pub verdict: Verdict,
     pub notes: Vec<String>,
@@ -225,11 +216,6 @@ impl Verdict {
     }
 }
 
-/// The verdict's rule for the server: its CPU at [`SERVER_BUSY`] or more of its limit (both in percent of one CPU).
-pub fn server_busy(cpu_pct: f64, limit_pct: f64) -> bool {
-    cpu_pct >= SERVER_BUSY * limit_pct
-}
-
 /// Builds the report from `(file name, record)` pairs, in a stable order.
 pub fn build(records: &[(String, RunRecord)]) -> Report {
     // (workload, connections) -> stack -> that level in each run.
@@ -314,16 +300,6 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
     let latency_mean_us = med(&|l| l.latency_us.mean);
     let connections = runs.first().map_or(0, |(l, _)| l.connections);
     let closed_loop = measured.iter().all(|(_, _, l)| l.rate.is_none());
-    let failures: Vec<String> =
-        runs.iter().filter_map(|(l, _)| l.failure.as_ref().map(|f| f.message.clone())).collect();
-    let any_failed = runs.iter().any(|(l, _)| l.status == LevelStatus::Failed);
-
-    let error_share = (errors + timeouts) as f64 / requests.max(1) as f64;
-    let generator_busy = generator_busy(generator_cpu_pct, n_generator_cpus);
-    let server_busy = match (server_cpu_pct, server_cpu_limit_pct) {
-        (Some(cpu), Some(limit)) => server_busy(cpu, limit),
-        _ => false,
-    };
     // Little's law over answered requests (late ones included), plus the connections that waited
     // without an answer meanwhile: until the timeout closed them (results before schema 2), or,
     // kept open to the give-up bound, through the window (a request held since the warm-up
@@ -333,40 +309,16 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         let held_s = if l.schema_version >= 2 { l.options.give_up_s } else { l.options.timeout_s };
         l.rps * l.latency_us.mean / 1e6 + unanswered * held_s.min(l.duration_s) / l.duration_s.max(1e-9)
     });
-    let idle_connections = closed_loop && connections > 0 && in_flight < LITTLE_SHARE * connections as f64;
-    let verdict = if any_failed || measured.is_empty() || error_share > ERROR_SHARE {
-        Verdict::ErrorBound
-    } else if (generator_busy && !server_busy) || idle_connections {
-        Verdict::GeneratorBound
-    } else {
-        Verdict::ServerBound
+    let seen = crate::notes::Seen {
+        n_generator_cpus,
+        throttled,
+        idle_connections: (closed_loop
+            && connections > 0
+            && in_flight < crate::notes::LITTLE_SHARE * connections as f64)
+            .then_some(in_flight),
+        connections,
+        any_failed: runs.iter().any(|(l, _)| l.status == LevelStatus::Failed),
     };
-
-    let noisy = measured.len() > 1 && rps.cv > NOISY_CV;
-    let mut notes = failures;
-    if noisy {
-        notes.push(format!("noisy: req/s spread {:.1}% over {} runs", rps.cv * 100.0, measured.len()));
-    }
-    if timeouts > 0 {
-        notes.push(match (late, abandoned) {
-            (0, 0) => format!("{timeouts} timeouts"),
-            _ => format!("{timeouts} timeouts ({late} answered late, {abandoned} abandoned)"),
-        });
-    }
-    if errors > 0 {
-        notes.push(format!("{errors} errors"));
-    }
-    if generator_busy {
-        notes.push(format!("generator CPU {generator_cpu_pct:.0}%"));
-    }
-    if idle_connections && !generator_busy {
-        notes.push(format!("only {in_flight:.0} of {connections} connections busy (Little's law)"));
-    }
-    if server_busy && throttled {
-        notes.push("server throttled at its CPU limit".to_string());
-    }
-    notes.extend(runs.iter().find_map(|(l, _)| generators_note(&l.generators)));
-    notes.extend(server_trouble(runs));
     let mut row = Row {
         stack,
         runs: measured.len(),
@@ -387,9 +339,9 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
         server_memory_limit: runs.first().map(|(_, r)| r.provenance.server_memory).filter(|&m| m > 0),
         rps_per_server_cpu_s: server_cpu_pct.filter(|&c| c > 0.0).map(|c| rps.median / (c / 100.0)),
         generator_cpu_pct,
-        noisy,
-        verdict,
-        notes,
+        noisy: false,
+        verdict: Verdict::ErrorBound,
+        notes: Vec::new(),
         baseline: None,
         percentiles: percentile_curve(&histograms),
         per_second: measured
@@ -406,28 +358,8 @@ fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> Row {
             .rev()
             .find_map(|(l, _)| Some((l.profile.clone()?, l.load.as_ref().map_or(0.0, |load| load.rps)))),
     };
-    let found = crate::diagnosis::level(&row);
-    row.notes.extend(found);
+    crate::notes::say(&mut row, &seen, runs);
     row
-}
-
-/// What the server's figures of each repeat show went wrong
-/// (`ServerUsage::trouble`) that its failure does not already say, naming
-/// the repeat when there are several; a record from before the memory limit was kept with each level takes its
-/// run's.
-fn server_trouble(runs: &[(&LevelRecord, &RunRecord)]) -> Vec<String> {
-    let mut said = Vec::new();
-    for (k, (level, run)) in runs.iter().enumerate() {
-        let Some(mut server) = level.server.clone() else { continue };
-        if server.memory_limit == 0 {
-            server.memory_limit = run.provenance.server_memory;
-        }
-        let failure = level.failure.as_ref().map_or("", |f| f.message.as_str());
-        for trouble in server.trouble().into_iter().filter(|t| !failure.contains(t.as_str())) {
-            said.push(if runs.len() > 1 { format!("run {}: {trouble}", k + 1) } else { trouble });
-        }
-    }
-    said
 }
 
 /// The capacity searches of `records`, grouped by workload and ranked: the
@@ -649,15 +581,4 @@ pub fn median(values: &[f64]) -> f64 {
     } else {
         (v[mid - 1] + v[mid]) / 2.0
     }
-}
-
-/// Each generator container's share of a level and its CPU, so that a
-/// saturated one shows: `2 generators: 2.50k req/s at CPU 97%, ...`.
-pub fn generators_note(generators: &[record::GeneratorRecord]) -> Option<String> {
-    if generators.is_empty() {
-        return None;
-    }
-    let each: Vec<String> =
-        generators.iter().map(|g| format!("{} req/s at CPU {:.0}%", crate::units::metric(g.rps), g.cpu_pct)).collect();
-    Some(format!("{} generators: {}", generators.len(), each.join(", ")))
 }

@@ -29,7 +29,7 @@ pub struct SummaryRow {
     /// when every level was), and its connections; `None` when only the
     /// capacity was measured.
     pub peak: Option<(usize, Row)>,
-    /// What its levels show together (`diagnosis::across`), then the peak level's notes.
+    /// What its levels show together (`notes::diagnosis::across`), then the peak level's notes.
     pub diagnosis: Vec<String>,
 }
 
@@ -87,7 +87,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
                 summary.peak = Some((connections, r.clone()));
             }
         }
-        summary.diagnosis = crate::diagnosis::across(&levels);
+        summary.diagnosis = crate::notes::diagnosis::across(&levels);
         summary.diagnosis.extend(summary.peak.iter().flat_map(|(_, r)| r.notes.iter().cloned()));
     }
     for c in capacities {

@@ -75,3 +75,35 @@ fn forty_milliseconds_with_an_idle_server_is_nagle_meeting_delayed_acks() {
         assert!(!diagnosed(record("s", "01", &[quiet])).1[0].contains("Nagle"));
     }
 }
+
+/// What a window's server figures say went wrong, and nothing when nothing did.
+#[test]
+fn trouble_names_the_limit_and_the_figures() {
+    let calm = record::ServerUsage {
+        memory_peak: 40 << 20,
+        memory_limit: 64 << 20,
+        processes: Some(record::Churn::default()),
+        interference_pct: Some(report::notes::INTERFERENCE_NOISY_PCT),
+        ..record::ServerUsage::default()
+    };
+    assert!(report::notes::trouble(&calm).is_empty(), "{:?}", report::notes::trouble(&calm));
+    let near = record::ServerUsage { memory_peak: 62 << 20, ..calm };
+    assert_eq!(report::notes::trouble(&near), ["memory at its limit of 64 MiB (peak 62.0 MiB)"]);
+    let killed = record::ServerUsage {
+        oom_kills: 2,
+        missing_s: 1.25,
+        processes: Some(record::Churn { ended: 2, started: 2 }),
+        interference_pct: Some(31.4),
+        busiest_others: vec![record::Interferer { name: "burn".into(), cpu_pct: 30.9 }],
+        ..calm
+    };
+    assert_eq!(
+        report::notes::trouble(&killed),
+        [
+            "memory at its limit of 64 MiB (peak 40.0 MiB, 2 process(es) OOM-killed)",
+            "2 server process(es) ended and 2 started during the window (workers restarted, or a process per connection)",
+            "server figures missing for 1.2s of the window (the engine did not answer): these are of the rest",
+            "noisy machine: other processes took 31% of a CPU on the run's CPUs (over 5%; busiest: burn 31%): figures may be low",
+        ]
+    );
+}

@@ -339,11 +339,9 @@ impl Runner<'_> {
         } else {
             None
         };
-        if let Some(mut failure) = failure {
-            // What the server's figures show is part of why: its memory limit, OOM kills, workers replaced.
-            for trouble in level.server.iter().flat_map(record::ServerUsage::trouble) {
-                failure.message = format!("{}; {trouble}", failure.message);
-            }
+        if let Some(failure) = failure {
+            // What the server's figures show beyond it (its memory limit, OOM kills, workers replaced) is said
+            // beside it by `report::notes`, from the figures kept with the level.
             level = level.failed(failure);
         }
         level.load = Some(result);

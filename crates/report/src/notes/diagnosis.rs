@@ -17,7 +17,7 @@ pub const FLAT: f64 = 0.10;
 pub const IDLE_CPU: f64 = 0.6;
 
 /// What one level's figures show (what the server's own figures show, its
-/// memory at the limit among them, is `record::ServerUsage::trouble`).
+/// memory at the limit among them, is [`super::trouble`]).
 pub fn level(row: &Row) -> Vec<String> {
     [errors_at_start(row), nagle(row)].into_iter().flatten().collect()
 }
