@@ -2,16 +2,14 @@
 //! `--repeat` times, interleaved), printing progress and the results table.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 use plan::{Choices, Hosts};
-use record::RunStatus;
-use runner::cpulock::{CpuLockError, CpuLocks};
-use runner::{Cancel, Event, RunOptions, Runner};
+use runner::{Cancel, Event, RunOptions, Runner, SuiteEnd};
 use scenario::parse_duration;
 
 use crate::progress::Progress;
@@ -163,7 +161,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     }
     // Read before anything runs: a baseline that cannot be read, or has no repeats to judge with, wastes no run.
     let baseline = match &opts.baseline {
-        Some(path) => Some(read_baseline(path, opts.fail_on.is_some())?),
+        Some(path) => Some(report::gate::read_baseline(path, opts.fail_on.is_some())?),
         None => None,
     };
     for &n in opts.connections.iter().flatten() {
@@ -183,7 +181,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     };
     // Which suite goes on: its runs are read again once the CPUs are this run's.
     let resumed = match &opts.resume {
-        Some(which) => Some(Suite::read(&results, which)?.id),
+        Some(which) => Some(runner::StoredSuite::read(&results, which, &mut |w| eprintln!("warning: {w}"))?.id),
         None => None,
     };
     let options = RunOptions {
@@ -200,9 +198,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,
-        suite_id: resumed
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}", runner::compact_utc(std::time::SystemTime::now()), std::process::id())),
+        suite_id: resumed.clone().unwrap_or_else(record::folder::new_suite_id),
         verify_only: opts.verify_only,
         sweep: !opts.capacity_only,
         capacity: !opts.no_capacity,
@@ -220,26 +216,6 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The runs of a baseline: a folder's latest suite of each stack, or the files given.
-fn read_baseline(path: &Path, judging: bool) -> anyhow::Result<Vec<record::RunRecord>> {
-    let selection = if path.is_dir() { report::Selection::Latest } else { report::Selection::Paths(vec![path.into()]) };
-    let records: Vec<record::RunRecord> =
-        report::select(path, &selection, path)?.into_iter().map(|(_, record)| record).collect();
-    if records.is_empty() {
-        anyhow::bail!("--baseline {}: no results there (a results folder, or a results file)", path.display());
-    }
-    let most = records.iter().map(|r| r.repeat as usize).max().unwrap_or(1);
-    let min = report::gate::MIN_REPEATS;
-    if judging && most < min {
-        anyhow::bail!(
-            "--baseline {}: its runs have {most} repeat(s), too few to know their spread, so --fail-on regression \
-             cannot judge; run the baseline with --repeat {min} or more",
-            path.display()
-        );
-    }
-    Ok(records)
-}
-
 /// This run against `--baseline`: the Markdown comparison on stdout (and in
 /// `--comparison`), and with `--fail-on regression` the exit code.
 fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &BenchOpts) -> anyhow::Result<ExitCode> {
@@ -250,95 +226,15 @@ fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &Be
         eprintln!("==> comparison with the baseline: {}", file.display());
     }
     println!("\n{markdown}");
-    match opts.fail_on {
-        Some(FailOn::Regression) if gate.regressions() > 0 => {
-            eprintln!("==> {} figure(s) regressed against the baseline: exit {EXIT_REGRESSION}", gate.regressions());
+    match (opts.fail_on, gate.verdict()) {
+        (None, _) | (_, report::gate::Verdict::Passed) => Ok(ExitCode::SUCCESS),
+        (Some(FailOn::Regression), report::gate::Verdict::Regressed(n)) => {
+            eprintln!("==> {n} figure(s) regressed against the baseline: exit {EXIT_REGRESSION}");
             Ok(ExitCode::from(EXIT_REGRESSION))
         }
-        Some(FailOn::Regression) if gate.without_repeats() > 0 || gate.figures.is_empty() => {
+        (Some(FailOn::Regression), report::gate::Verdict::NotJudged) => {
             eprintln!("==> the comparison could not judge every figure (see above): exit 1");
             Ok(ExitCode::FAILURE)
-        }
-        _ => Ok(ExitCode::SUCCESS),
-    }
-}
-
-/// The runs of a suite stored in a results folder, by scenario and repeat.
-struct Suite {
-    id: String,
-    runs: std::collections::BTreeMap<(String, u32), (PathBuf, record::RunRecord)>,
-}
-
-impl Suite {
-    /// Suite `which` (`latest`: the one whose run started last) from the
-    /// results files in `results` (files that do not read are skipped).
-    fn read(results: &std::path::Path, which: &str) -> anyhow::Result<Suite> {
-        let mut all = Vec::new();
-        for dir in std::fs::read_dir(results).into_iter().flatten().flatten() {
-            for file in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
-                let path = file.path();
-                if path.extension().is_some_and(|e| e == "json") {
-                    all.extend(record::RunRecord::read(&path).ok().map(|r| (path, r)));
-                }
-            }
-        }
-        let id = match which {
-            "latest" => match all.iter().max_by(|a, b| a.1.started_at.cmp(&b.1.started_at)) {
-                Some((_, r)) => r.suite_id.clone(),
-                None => anyhow::bail!("--resume: no results in {} to go on with", results.display()),
-            },
-            id => id.to_string(),
-        };
-        let runs: std::collections::BTreeMap<_, _> = all
-            .into_iter()
-            .filter(|(_, r)| r.suite_id == id)
-            .map(|(path, r)| ((r.scenario.name.clone(), r.repeat), (path, r)))
-            .collect();
-        if runs.is_empty() {
-            anyhow::bail!(
-                "--resume {id}: no run of that suite in {} (its id is printed at its start)",
-                results.display()
-            );
-        }
-        Ok(Suite { id, runs })
-    }
-}
-
-/// Takes the lock of each CPU of this machine the run measures on: every CPU
-/// when the server shares the machine, else the generator's. Another run on
-/// them would take CPU time from both, and both would report wrong figures
-/// without a word: this one refuses, naming it, or with `wait` waits for it
-/// (none when cancelled while waiting).
-async fn hold_cpus(
-    hosts: &Hosts,
-    generator_cpus: &[usize],
-    holder: &str,
-    wait: bool,
-    cancel: &Cancel,
-) -> anyhow::Result<Option<CpuLocks>> {
-    let cpus: Vec<usize> = match hosts {
-        Hosts::Shared(machine) => (0..machine.n_cpus).collect(),
-        Hosts::Apart { .. } => generator_cpus.to_vec(),
-    };
-    let dir = runner::cpulock::lock_dir();
-    let mut said = false;
-    loop {
-        match CpuLocks::try_acquire(&dir, &cpus, holder) {
-            Ok(locks) => return Ok(Some(locks)),
-            Err(CpuLockError::Busy { cpu, holder }) if wait => {
-                if !std::mem::replace(&mut said, true) {
-                    eprintln!("==> waiting for CPU {cpu}: another stackbench run holds it ({holder})");
-                }
-                tokio::select! {
-                    () = cancel.cancelled() => return Ok(None),
-                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-            }
-            Err(busy @ CpuLockError::Busy { .. }) => anyhow::bail!(
-                "{busy}: two runs on the same CPUs would both report wrong figures; wait for it to end, or pass \
-                 --wait to start when it does"
-            ),
-            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -426,48 +322,6 @@ fn variants(opts: &BenchOpts) -> anyhow::Result<Vec<scenario::Loaded>> {
     Ok(loaded)
 }
 
-/// The engines of a suite: this machine's, the server's, and one per generator container.
-struct Engines {
-    local: docker::Engine,
-    server: docker::Engine,
-    generators: Vec<docker::Engine>,
-}
-
-/// Connects to each engine once and checks the server's address against where it runs.
-async fn connect(opts: &BenchOpts, server_address: std::net::IpAddr) -> anyhow::Result<Engines> {
-    let local = docker::Engine::connect().await?;
-    let server = match &opts.server_engine {
-        Some(endpoint) => docker::Engine::connect_to(endpoint).await?,
-        None => local.clone(),
-    };
-    eprintln!(
-        "==> Docker {} (API {}) at {}, kernel {}",
-        server.version, server.api_version, server.endpoint, server.kernel
-    );
-    match (server.is_local(), server_address.is_loopback()) {
-        (true, false) => anyhow::bail!(
-            "--server-address {server_address}: the server runs on this machine's engine with host networking, \
-             where it may listen on loopback only; to serve from another host, name its engine with --server-engine"
-        ),
-        (false, true) => eprintln!(
-            "warning: the server runs on {} and binds {server_address}: unless that engine is on this machine, \
-             pass --server-address with its host's address",
-            server.endpoint
-        ),
-        _ => {}
-    }
-    // Generator containers are dealt out over the engines in turn; each engine is connected to once.
-    let mut engines = Vec::new();
-    for endpoint in &opts.generator_engines {
-        engines.push(docker::Engine::connect_to(endpoint).await?);
-    }
-    if engines.is_empty() {
-        engines.push(local.clone());
-    }
-    let generators = (0..opts.generators.unwrap_or(0)).map(|idx| engines[idx % engines.len()].clone()).collect();
-    Ok(Engines { local, server, generators })
-}
-
 async fn run_suite(
     loaded: Vec<scenario::Loaded>,
     options: RunOptions,
@@ -475,10 +329,19 @@ async fn run_suite(
     opts: &BenchOpts,
 ) -> anyhow::Result<(ExitCode, Vec<record::RunRecord>)> {
     let repeat = opts.repeat;
-    let suite_id = options.suite_id.clone();
-    let results = options.results.clone();
     let server_address = options.choices.server_address;
-    let Engines { local, server: engine, generators } = connect(opts, server_address).await?;
+    let runner::Engines { local, server: engine, generators } = runner::Engines::connect(
+        opts.server_engine.as_deref(),
+        &opts.generator_engines,
+        opts.generators.unwrap_or(0),
+        server_address,
+        &mut |w| eprintln!("warning: {w}"),
+    )
+    .await?;
+    eprintln!(
+        "==> Docker {} (API {}) at {}, kernel {}",
+        engine.version, engine.api_version, engine.endpoint, engine.kernel
+    );
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
     let progress = Progress::new(std::io::stderr().is_terminal());
@@ -510,64 +373,10 @@ async fn run_suite(
             engine.endpoint
         );
     }
-    // Held to the end of the suite. A build and a verification measure nothing: they need no CPU of their own.
-    let _cpus = if verify_only {
-        None
-    } else {
-        let names: Vec<String> = loaded.iter().map(scenario::Loaded::stack_name).collect();
-        let holder = format!(
-            "pid {}, scenario {}, since {}",
-            std::process::id(),
-            names.join(", "),
-            runner::compact_utc(std::time::SystemTime::now())
-        );
-        match hold_cpus(runner.hosts(), &generator_cpus, &holder, opts.wait, &cancel).await? {
-            Some(locks) => Some(locks),
-            None => {
-                eprintln!("==> interrupted while waiting for the CPUs: nothing ran");
-                return Ok((ExitCode::from(EXIT_INTERRUPTED), Vec::new()));
-            }
-        }
-    };
-    if !verify_only {
-        eprintln!("==> suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped");
-    }
-    // Read again now that the CPUs are this run's: a run of the suite that held them (`--wait`) has ended.
-    let mut earlier = if resume { Suite::read(&results, &suite_id)?.runs } else { Default::default() };
-    let mut records = Vec::new();
-    'suite: for round in 1..=repeat {
-        for scenario in &loaded {
-            if cancel.is_cancelled() {
-                break 'suite;
-            }
-            let name = scenario.stack_name();
-            eprintln!("==> scenario {name} ({}), run {round} of {repeat}", scenario.path.display());
-            let (path, record) = match earlier.remove(&(name.clone(), round)) {
-                Some((path, record)) if record.is_finished() => {
-                    eprintln!("==> finished before ({}): {}", record.status, path.display());
-                    records.push(record);
-                    continue;
-                }
-                Some((path, mut record)) => {
-                    record.drop_interrupted();
-                    eprintln!(
-                        "==> going on with {} ({} level(s) and {} capacity search(es) kept)",
-                        path.display(),
-                        record.levels.len(),
-                        record.capacities.len()
-                    );
-                    runner.resume(scenario, path, record).await?
-                }
-                None => runner.run(scenario, round).await?,
-            };
-            eprintln!("==> results: {}", path.display());
-            match (&record.status, &record.reason) {
-                (RunStatus::Interrupted, Some(reason)) => eprintln!("==> {reason}"),
-                (status, Some(reason)) => eprintln!("==> {status}: {reason}"),
-                (_, None) => {}
-            }
-            records.push(record);
-        }
+    let suite = runner::SuiteOptions { repeat, resume, wait: opts.wait };
+    let runner::SuiteRun { records, end } = runner.run_suite(&loaded, &suite).await?;
+    if end == SuiteEnd::NothingRan {
+        return Ok((ExitCode::from(EXIT_INTERRUPTED), Vec::new()));
     }
     if verify_only {
         println!("{}", table::render_verified(&records));
@@ -577,12 +386,10 @@ async fn run_suite(
     if let Some(t) = records.iter().find_map(|r| r.to_first_measured_s) {
         println!("time from command start to the first measured request: {t:.2}s");
     }
-    let code = if records.iter().any(|r| r.status == RunStatus::Interrupted) || cancel.is_cancelled() {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if records.iter().any(|r| r.status == RunStatus::Failed) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    let code = match end {
+        SuiteEnd::Interrupted | SuiteEnd::NothingRan => ExitCode::from(EXIT_INTERRUPTED),
+        SuiteEnd::Failed => ExitCode::FAILURE,
+        SuiteEnd::Complete => ExitCode::SUCCESS,
     };
     Ok((code, records))
 }
@@ -629,7 +436,7 @@ fn write_flame_graph(
     }
     let title = format!("{scenario}: {} {} at {at} ({})", workload.method, workload.path, profile.tool);
     let svg = report::profile::flame_graph(&profile.folded, &title)?;
-    let svg_path = results.with_extension(format!("profile-{}-{}.svg", workload.endpoint, at.slug()));
+    let svg_path = record::folder::flame_graph_file(results, workload, at);
     std::fs::write(&svg_path, svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
     Ok(Some(svg_path))
 }

@@ -47,7 +47,7 @@ fn parse_objective(s: &str) -> Result<(String, String), String> {
 
 /// A precision: a share above 0% and below 100%.
 fn parse_precision(s: &str) -> Result<f64, String> {
-    loadgen::capacity::parse_share(s)
+    loadgen::capacity::parse_percent(s)
         .filter(|p| *p > 0.0 && *p < 1.0)
         .ok_or_else(|| format!("'{s}' is not a share such as 5%"))
 }

@@ -79,7 +79,7 @@ pub fn run(opts: K8sOpts) -> anyhow::Result<ExitCode> {
     };
     let now = SystemTime::now();
     let options = k8s::RenderOptions {
-        run_id: format!("{}-{}", k8s_name(&loaded), runner::compact_utc(now).to_lowercase()),
+        run_id: k8s::run_id(&loaded, now),
         namespace: opts.namespace,
         registry: opts.registry,
         generator_tag,
@@ -135,13 +135,4 @@ pub fn merge(opts: MergeOpts) -> anyhow::Result<ExitCode> {
         print!("{}", summary::render(&merged, false)?);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A scenario's name in a Kubernetes object's name: a variant's slug holds `_` and
-/// `.` and can be long, so a variant is its scenario's name and a hash of its values.
-fn k8s_name(loaded: &scenario::Loaded) -> String {
-    match &loaded.variant {
-        Some(_) => format!("{}-{}", loaded.scenario.name.get_ref(), &runner::sha256_hex(loaded.slug().as_bytes())[..8]),
-        None => loaded.slug(),
-    }
 }

@@ -84,16 +84,8 @@ pub struct LoadOpts {
     #[arg(long, value_name = "UNIX_TIME")]
     pub start_at: Option<f64>,
     /// Run share I (from 0) of N of the connections and the rate, as one of N generators
-    #[arg(long, value_name = "I/N", value_parser = parse_share)]
-    pub share: Option<(usize, usize)>,
-}
-
-fn parse_share(s: &str) -> Result<(usize, usize), String> {
-    let parsed = s.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-    match parsed {
-        Some((i, n)) if i < n => Ok((i, n)),
-        _ => Err(format!("'{s}' is not a share I/N with 0 <= I < N, e.g. 0/4")),
-    }
+    #[arg(long, value_name = "I/N")]
+    pub share: Option<plan::Share>,
 }
 
 impl LoadOpts {
@@ -125,25 +117,12 @@ impl LoadOpts {
             (None, None) => RunLength::Duration(Duration::from_secs(10)),
         };
         // As one of N generators: this one's part of the connections, threads and rate.
-        let (connections, rate) = match self.share {
-            Some((i, n)) => {
-                let shares = loadgen::shares(self.connections, n);
-                let Some(&mine) = shares.get(i) else {
-                    anyhow::bail!(
-                        "--share {i}/{n}: {} connections make only {} shares",
-                        self.connections,
-                        shares.len()
-                    );
-                };
-                (mine, self.rate.map(|r| r * mine as f64 / self.connections as f64))
-            }
-            None => (self.connections, self.rate),
+        let part = match self.share {
+            Some(share) => share.part(self.connections, self.threads, self.rate).map_err(anyhow::Error::msg)?,
+            None => plan::Part { connections: self.connections, rate: self.rate, threads: self.threads },
         };
-        let n_threads = match (self.threads, self.share) {
-            (Some(threads), Some(_)) => threads.min(connections),
-            (Some(threads), None) => threads,
-            (None, _) => default_threads.min(connections).max(1),
-        };
+        let (connections, rate) = (part.connections, part.rate);
+        let n_threads = part.threads.unwrap_or_else(|| default_threads.min(connections).max(1));
         let config = Config {
             method: self.method.to_ascii_uppercase(),
             headers,

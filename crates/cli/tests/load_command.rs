@@ -218,11 +218,11 @@ fn a_scenario_renders_as_kubernetes_objects() {
     let out = stackbench(&args);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("one scenario is rendered at a time, and 14 variant(s) are picked"),
+        text(&out.stderr).contains("one scenario is rendered at a time, and 13 variant(s) are picked"),
         "{}",
         text(&out.stderr)
     );
-    let args = [&args[..], &["--only", "worker=gevent,workers=1,python=3.11"]].concat();
+    let args = [&args[..], &["--only", "worker=gevent,workers=4,python=3.11"]].concat();
     let out = stackbench(&[&args[..], &["--generators", "3", "--endpoint", "sleep"]].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -115,26 +115,13 @@ pub fn init(dir: &Path, results: &Path) -> Result<Init, Error> {
 /// The folder's name as a scenario name, else `app`.
 fn scenario_name(dir: &Path) -> String {
     let folder = std::path::absolute(dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()));
-    let name = slug(&folder.unwrap_or_default());
+    let name = scenario::slug(&folder.unwrap_or_default());
     let usable = scenario::Name::parse(&name).is_ok() && !name.starts_with(scenario::BASE_IMAGE_PREFIX);
     if usable {
         name
     } else {
         "app".to_string()
     }
-}
-
-/// `text` in lower-case letters, digits and single dashes (`/api/v1/Health` -> `api-v1-health`).
-fn slug(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.to_lowercase().chars() {
-        match c {
-            'a'..='z' | '0'..='9' => out.push(c),
-            _ if !out.is_empty() && !out.ends_with('-') => out.push('-'),
-            _ => {}
-        }
-    }
-    out.trim_end_matches('-').to_string()
 }
 
 /// The first Python web app in `dir`'s `.py` files (and those of its
@@ -334,7 +321,7 @@ slo = {{ p99 = "50ms", errors = "0.1%" }}
 
 /// `/` -> `root`, `/api/health` -> `api-health` (a scenario name), else `endpoint-N`.
 fn endpoint_name(path: &str, idx: usize) -> String {
-    match slug(path) {
+    match scenario::slug(path) {
         name if name.is_empty() && path == "/" => "root".to_string(),
         name if scenario::Name::parse(&name).is_ok() => name,
         _ => format!("endpoint-{}", idx + 1),

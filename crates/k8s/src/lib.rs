@@ -64,6 +64,16 @@ pub enum Error {
     Target(#[from] loadgen::ConfigError),
 }
 
+/// A run's name in its objects' names: the scenario's name (a variant's: its scenario's name and a hash of
+/// its values, since its slug holds `_` and `.` and can be long) and when it was rendered, lower case.
+pub fn run_id(loaded: &scenario::Loaded, rendered: std::time::SystemTime) -> String {
+    let name = match &loaded.variant {
+        Some(_) => format!("{}-{}", loaded.scenario.name.get_ref(), &record::sha256_hex(loaded.slug().as_bytes())[..8]),
+        None => loaded.slug(),
+    };
+    format!("{name}-{}", record::folder::compact_utc(rendered).to_lowercase())
+}
+
 /// The run plan of `loaded` for a cluster, with generator pods of
 /// `generator_cpus` whole CPUs each. Node sizes are the scheduler's business,
 /// so the plan is made for nodes with room; services bind their pod's address

@@ -24,14 +24,14 @@ fn options(scenario: &str, endpoint: &str) -> k8s::RenderOptions {
     }
 }
 
-/// The scenario file and the one variant of its matrix each test stack is.
+/// The scenario file and the one variant of its matrix (if it has one) each test stack is.
 fn variant_of(stack: &str) -> (PathBuf, scenario::Pick) {
     let (file, only) = match stack {
-        "flask-gevent" => ("gunicorn-flask", "worker=gevent,workers=1,python=3.11"),
-        "fastapi-async" => ("fastapi-async", "python=3.11,cpus=1"),
+        "flask-gevent" => ("flask-gevent", None),
+        "fastapi-async" => ("fastapi-async", Some("python=3.11,cpus=1")),
         other => panic!("no test stack {other}"),
     };
-    let pick = scenario::Pick { lists: Vec::new(), only: vec![only.parse().unwrap()] };
+    let pick = scenario::Pick { lists: Vec::new(), only: only.into_iter().map(|o| o.parse().unwrap()).collect() };
     (root().join("scenarios").join(format!("{file}.toml")), pick)
 }
 

@@ -72,7 +72,7 @@ impl fmt::Display for Percentile {
 }
 
 /// A share written as a percentage, `0.1%` to `100%`, as a fraction (0.001 to 1).
-pub fn parse_share(s: &str) -> Option<f64> {
+pub fn parse_percent(s: &str) -> Option<f64> {
     s.trim()
         .strip_suffix('%')
         .and_then(|p| p.trim().parse::<f64>().ok())
@@ -107,7 +107,7 @@ impl Slo {
     ) -> Result<(), String> {
         if name == "errors" {
             self.error_share =
-                parse_share(value).ok_or_else(|| format!("errors = '{value}' is not a share such as 0.1%"))?;
+                parse_percent(value).ok_or_else(|| format!("errors = '{value}' is not a share such as 0.1%"))?;
             return Ok(());
         }
         let Some(percentile) = Percentile::ALL.into_iter().find(|p| p.name() == name) else {

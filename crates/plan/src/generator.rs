@@ -71,6 +71,56 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
     Ok(args)
 }
 
+/// `--share I/N`: generator `index` (from 0) of `of`, as [`generator_args`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub index: usize,
+    pub of: usize,
+}
+
+impl std::str::FromStr for Share {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Share, String> {
+        let parsed = s.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, of)) if index < of => Ok(Share { index, of }),
+            _ => Err(format!("'{s}' is not a share I/N with 0 <= I < N, e.g. 0/4")),
+        }
+    }
+}
+
+/// One generator's part of a level whose whole settings [`generator_args`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Part {
+    pub connections: usize,
+    /// Its part of the rate, in proportion to its connections.
+    pub rate: Option<f64>,
+    /// The level's threads, but no more than its own connections.
+    pub threads: Option<usize>,
+}
+
+impl Share {
+    /// This generator's part of `connections` (`loadgen::shares`), `threads` and `rate`; an error when
+    /// the connections do not make this many shares.
+    pub fn part(self, connections: usize, threads: Option<usize>, rate: Option<f64>) -> Result<Part, String> {
+        let shares = loadgen::shares(connections, self.of);
+        let Some(&mine) = shares.get(self.index) else {
+            return Err(format!(
+                "--share {}/{}: {connections} connections make only {} shares",
+                self.index,
+                self.of,
+                shares.len()
+            ));
+        };
+        Ok(Part {
+            connections: mine,
+            rate: rate.map(|r| r * mine as f64 / connections as f64),
+            threads: threads.map(|t| t.min(mine)),
+        })
+    }
+}
+
 /// A duration that parses back to the same nanoseconds: `10s`, `250ms`, or `1500ns`.
 fn exact(d: Duration) -> String {
     let ns = d.as_nanos();
@@ -80,5 +130,26 @@ fn exact(d: Duration) -> String {
         format!("{}ms", ns / 1_000_000)
     } else {
         format!("{ns}ns")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--share I/N` as written and as taken: connections as `loadgen::shares` deals them, the rate in
+    /// proportion, threads no more than the part's connections.
+    #[test]
+    fn a_share_takes_its_part_of_the_level() {
+        let share: Share = "1/3".parse().unwrap();
+        assert_eq!(share, Share { index: 1, of: 3 });
+        for bad in ["3/3", "1", "a/b", "-1/2"] {
+            assert!(bad.parse::<Share>().unwrap_err().contains("is not a share I/N"), "{bad}");
+        }
+        let part = share.part(10, Some(8), Some(1000.0)).unwrap();
+        assert_eq!(part, Part { connections: 3, rate: Some(300.0), threads: Some(3) });
+        assert_eq!(share.part(10, None, None).unwrap(), Part { connections: 3, rate: None, threads: None });
+        let err = Share { index: 2, of: 3 }.part(2, None, None).unwrap_err();
+        assert_eq!(err, "--share 2/3: 2 connections make only 2 shares");
     }
 }

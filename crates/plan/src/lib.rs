@@ -18,7 +18,7 @@ use std::time::Duration;
 use loadgen::{Config, ConfigError, Expect, RunLength, Target};
 use scenario::{Loaded, Ready};
 
-pub use generator::{generator_args, NonUtf8Body};
+pub use generator::{generator_args, NonUtf8Body, Part, Share};
 pub use machine::{Hosts, Machine};
 
 /// A plan that cannot be carried out.

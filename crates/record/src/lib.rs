@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: types, an atomic write and a read; no other I/O.
 
+pub mod folder;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,12 @@ use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
 
 pub use workload::{At, Workload};
+
+/// Lower-case hex SHA-256 of `bytes` (a scenario file's, in [`ScenarioInfo`]; image tags).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Bump on any change that can break a reader. 2: levels hold version 2 load
 /// results (late responses, abandoned requests, goodput). Readers take every

@@ -201,6 +201,43 @@ fn figures(records: &[&RunRecord]) -> BTreeMap<Key, Side> {
 }
 
 /// `now`'s figures against `baseline`'s.
+/// What the gate says of a comparison as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No figure regressed, and every one was judged.
+    Passed,
+    /// This many figures regressed.
+    Regressed(usize),
+    /// None regressed, but some could not be judged (too few repeats), or there was nothing to compare.
+    NotJudged,
+}
+
+/// The runs of a baseline: a folder's latest suite of each stack, or the one results file given. With
+/// `judging` (`--fail-on regression`), runs with fewer than [`MIN_REPEATS`] repeats are refused before
+/// anything runs.
+pub fn read_baseline(path: &std::path::Path, judging: bool) -> Result<Vec<RunRecord>, crate::Error> {
+    let selection = if path.is_dir() { crate::Selection::Latest } else { crate::Selection::Paths(vec![path.into()]) };
+    let records: Vec<RunRecord> = match crate::select(path, &selection, path) {
+        Ok(records) => records.into_iter().map(|(_, r)| r).collect(),
+        Err(crate::Error::Empty(_)) => {
+            return Err(crate::Error::Baseline(format!(
+                "--baseline {}: no results there (a results folder, or a results file)",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let most = records.iter().map(|r| r.repeat as usize).max().unwrap_or(1);
+    if judging && most < MIN_REPEATS {
+        return Err(crate::Error::Baseline(format!(
+            "--baseline {}: its runs have {most} repeat(s), too few to know their spread, so --fail-on regression \
+             cannot judge; run the baseline with --repeat {MIN_REPEATS} or more",
+            path.display()
+        )));
+    }
+    Ok(records)
+}
+
 pub fn compare(baseline: &[&RunRecord], now: &[&RunRecord]) -> Gate {
     let mut then = figures(baseline);
     let mut gate = Gate::default();
@@ -225,6 +262,15 @@ impl Gate {
     }
 
     /// The figures whose spread is not known on some side.
+    /// Regressed when a figure did; else not judged when one could not be, or none was compared.
+    pub fn verdict(&self) -> Verdict {
+        match self.regressions() {
+            0 if self.without_repeats() > 0 || self.figures.is_empty() => Verdict::NotJudged,
+            0 => Verdict::Passed,
+            n => Verdict::Regressed(n),
+        }
+    }
+
     pub fn without_repeats(&self) -> usize {
         self.figures.iter().filter(|f| f.judgement() == Judgement::NoRepeats).count()
     }

@@ -29,6 +29,9 @@ pub enum Error {
     Read { path: PathBuf, reason: String },
     #[error("no results files under '{}'; run `cargo xtask bench scenarios/NAME.toml` first", .0.display())]
     Empty(PathBuf),
+    /// A baseline the gate cannot judge with.
+    #[error("{0}")]
+    Baseline(String),
     #[error("cannot write report '{}': {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
 }
@@ -56,13 +59,18 @@ pub fn select(results_dir: &Path, selection: &Selection, base: &Path) -> Result<
         Selection::Paths(paths) => {
             for p in paths {
                 if p.is_dir() {
-                    collect(p, &mut files)?;
+                    files.extend(
+                        record::folder::files(p).map_err(|e| Error::Read { path: p.clone(), reason: e.to_string() })?,
+                    );
                 } else {
                     files.push(p.clone());
                 }
             }
         }
-        Selection::Latest | Selection::All => collect(results_dir, &mut files)?,
+        Selection::Latest | Selection::All => files.extend(
+            record::folder::files(results_dir)
+                .map_err(|e| Error::Read { path: results_dir.to_path_buf(), reason: e.to_string() })?,
+        ),
     }
     files.sort();
     files.dedup();
@@ -112,7 +120,7 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
     let mut newest: BTreeMap<String, String> = BTreeMap::new();
     let mut newest_of: BTreeMap<Measured, String> = BTreeMap::new();
     for (_, r) in records.iter() {
-        let suite = suite_of(r);
+        let suite = record::folder::suite_of(r).to_string();
         let name = &r.scenario.name;
         keep_newest(newest.entry(name.clone()).or_default(), &suite);
         let levels = r.levels.iter().map(|l| Measured::level(name, l));
@@ -121,7 +129,7 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
         }
     }
     records.retain_mut(|(_, r)| {
-        let suite = suite_of(r);
+        let suite = record::folder::suite_of(r).to_string();
         if newest.get(&r.scenario.name) == Some(&suite) {
             return true;
         }
@@ -130,28 +138,6 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
         r.capacities.retain(|c| newest_of.get(&Measured::capacity(&name, c)) == Some(&suite));
         !r.levels.is_empty() || !r.capacities.is_empty()
     });
-}
-
-/// Runs from before suites were recorded count as a suite of their own.
-fn suite_of(r: &RunRecord) -> String {
-    if r.suite_id.is_empty() {
-        r.started_at.clone()
-    } else {
-        r.suite_id.clone()
-    }
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Read { path: dir.to_path_buf(), reason: e.to_string() })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, files)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Writes every export of `report` into `out`; returns the files written.

@@ -10,11 +10,13 @@ mod cancel;
 mod capacity;
 pub mod cpulock;
 mod embedded;
+mod engines;
 mod generators;
 mod levels;
 mod profile;
 mod sampler;
 mod service;
+mod suite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,8 +28,10 @@ use record::{CapacityRecord, LevelRecord, Provenance, RunRecord, RunStatus, Scen
 use scenario::Loaded;
 
 pub use cancel::Cancel;
+pub use engines::Engines;
 pub use generators::{generator_tag, GeneratorError};
 pub use profile::RATE_HZ as PROFILE_RATE_HZ;
+pub use suite::{StoredSuite, SuiteEnd, SuiteOptions, SuiteRun};
 
 /// What the runner reports while it works.
 #[derive(Debug)]
@@ -100,6 +104,25 @@ pub enum Error {
     EngineLost { cause: Box<docker::Error>, results: PathBuf, levels: usize, searches: usize, left: String },
     #[error("cannot read the stackbench binary {} for the generator image: {source}", path.display())]
     GeneratorBinary { path: PathBuf, source: std::io::Error },
+    /// The CPUs the run measures on are another run's (or their lock files cannot be used).
+    #[error("{}", cpus_message(.0))]
+    Cpus(crate::cpulock::CpuLockError),
+    /// `--resume` found no suite to go on with.
+    #[error("{0}")]
+    NoSuite(String),
+    /// The server cannot bind the address asked for where it runs.
+    #[error("{0}")]
+    Address(String),
+}
+
+fn cpus_message(e: &crate::cpulock::CpuLockError) -> String {
+    match e {
+        crate::cpulock::CpuLockError::Busy { .. } => format!(
+            "{e}: two runs on the same CPUs would both report wrong figures; wait for it to end, or pass --wait to \
+             start when it does"
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// What to do when a results file cannot be written.
@@ -330,10 +353,9 @@ impl<'a> Runner<'a> {
         let plan = Plan::new(loaded, &self.options.choices, &self.hosts)?;
         let started_at = SystemTime::now();
         let stamp = compact_utc(started_at);
-        let dir = self.options.results.join(&plan.slug);
-        std::fs::create_dir_all(&dir).map_err(|source| Error::Results { path: dir.clone(), source })?;
-        let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
-        let path = dir.join(format!("{stamp}{suffix}.json"));
+        let path = record::folder::run_file(&self.options.results, &plan.slug, &stamp, repeat);
+        let dir = path.parent().expect("a results file is in its stack's folder");
+        std::fs::create_dir_all(dir).map_err(|source| Error::Results { path: dir.to_path_buf(), source })?;
         let record = RunRecord {
             schema_version: record::RECORD_VERSION,
             run_id: format!("{}-{stamp}-{}", plan.slug, std::process::id()),
@@ -536,16 +558,8 @@ pub(crate) fn save(record: &RunRecord, path: &Path) -> Result<(), Error> {
     record.write(path).map_err(|source| Error::Results { path: path.to_path_buf(), source })
 }
 
-/// `20261124T073300Z`: sortable, and safe in file names.
-pub fn compact_utc(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string().replace(['-', ':'], "")
-}
-
-/// Lower-case hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use record::folder::compact_utc;
+pub use record::sha256_hex;
 
 /// The commit checked out at `root`, read from `.git` without running git.
 fn git_commit(root: &Path) -> Option<String> {

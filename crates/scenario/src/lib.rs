@@ -22,7 +22,7 @@ pub use toml::Spanned;
 
 pub use matrix::{load_file, parse_file, Expanded, MatrixList, Only, Pick, Scalar, Variant};
 pub use scaffold::{scaffold, Scaffold};
-pub use values::{parse_duration, ByteSize, Cpus, Dur, Name, ProjectPath};
+pub use values::{parse_duration, slug, ByteSize, Cpus, Dur, Name, ProjectPath};
 
 /// A scenario, as written in its TOML file.
 #[derive(Debug, Clone, Deserialize)]

@@ -112,20 +112,10 @@ impl Variant {
     }
 }
 
-/// Lower-case letters and digits kept, a dot between two of them kept, any
-/// other run of characters one dash.
+/// [`crate::slug`] of each part between dots, the dots kept between parts
+/// (`3.11` stays `3.11`): a matrix value in a folder, file and image name.
 fn safe(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars().flat_map(char::to_lowercase) {
-        let alnum = c.is_ascii_lowercase() || c.is_ascii_digit();
-        let after_alnum = out.ends_with(|p: char| p.is_ascii_alphanumeric());
-        if alnum {
-            out.push(c);
-        } else if after_alnum {
-            out.push(if c == '.' { '.' } else { '-' });
-        }
-    }
-    out.trim_end_matches(['-', '.']).to_string()
+    s.split('.').map(crate::slug).filter(|part| !part.is_empty()).collect::<Vec<_>>().join(".")
 }
 
 /// What the command line picks from matrix files: lists given instead of the

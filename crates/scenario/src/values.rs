@@ -184,3 +184,18 @@ impl<'de> Deserialize<'de> for ProjectPath {
         Ok(ProjectPath(s))
     }
 }
+
+/// `text` in lower-case letters, digits and single dashes, any other run of
+/// characters one dash, none at the ends (`/api/v1/Health` -> `api-v1-health`):
+/// the one rule for making names from free text.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        match c {
+            'a'..='z' | '0'..='9' => out.push(c),
+            _ if !out.is_empty() && !out.ends_with('-') => out.push('-'),
+            _ => {}
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}

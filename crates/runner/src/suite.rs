@@ -1,0 +1,208 @@
+//! A suite: the scenarios of one `bench` invocation run `repeat` times,
+//! interleaved (A B A B, not A A B B), on CPUs no other run measures on, going
+//! on with one that stopped (`resume`); and how it ended.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use plan::Hosts;
+use record::{RunRecord, RunStatus};
+use scenario::Loaded;
+
+use crate::cpulock::{CpuLockError, CpuLocks};
+use crate::{Error, Event, Runner};
+
+/// How a suite is run, beyond what each run needs ([`crate::RunOptions`], whose `suite_id` names it).
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// Each scenario this many times, interleaved.
+    pub repeat: u32,
+    /// Go on with the stored runs of the suite `RunOptions::suite_id` names.
+    pub resume: bool,
+    /// When another run holds the CPUs, wait for it to end instead of refusing.
+    pub wait: bool,
+}
+
+/// How a suite ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuiteEnd {
+    /// Every run finished (a level the server failed under load is a result).
+    Complete,
+    /// A scenario could not be built, started or verified.
+    Failed,
+    /// Cancelled: what finished is kept.
+    Interrupted,
+    /// Cancelled while waiting for the CPUs: nothing ran.
+    NothingRan,
+}
+
+/// What a suite measured, in the order run, and how it ended.
+#[derive(Debug)]
+pub struct SuiteRun {
+    pub records: Vec<RunRecord>,
+    pub end: SuiteEnd,
+}
+
+/// The runs of a suite stored in a results folder, by stack and repeat.
+#[derive(Debug)]
+pub struct StoredSuite {
+    pub id: String,
+    runs: BTreeMap<(String, u32), (PathBuf, RunRecord)>,
+}
+
+impl StoredSuite {
+    /// Suite `which` (`latest`: the newest, `record::folder::latest_suite`) from the results files in
+    /// `results`; a file that does not read is named in a warning through `warn`, and left.
+    pub fn read(results: &Path, which: &str, warn: &mut dyn FnMut(&str)) -> Result<StoredSuite, Error> {
+        let no_suite = |why: String| Error::NoSuite(why);
+        let files = record::folder::files(results)
+            .map_err(|e| no_suite(format!("--resume: cannot read the results in {}: {e}", results.display())))?;
+        let mut all = Vec::new();
+        for path in files {
+            match RunRecord::read(&path) {
+                Ok(record) => all.push((path, record)),
+                Err(e) => {
+                    warn(&format!("--resume: {} is not a results file stackbench can read ({e}): left", path.display()))
+                }
+            }
+        }
+        let id = match which {
+            "latest" => match record::folder::latest_suite(all.iter().map(|(_, r)| r)) {
+                Some(id) => id.to_string(),
+                None => return Err(no_suite(format!("--resume: no results in {} to go on with", results.display()))),
+            },
+            id => id.to_string(),
+        };
+        let runs: BTreeMap<_, _> = all
+            .into_iter()
+            .filter(|(_, r)| record::folder::suite_of(r) == id)
+            .map(|(path, r)| ((r.scenario.name.clone(), r.repeat), (path, r)))
+            .collect();
+        if runs.is_empty() {
+            return Err(no_suite(format!(
+                "--resume {id}: no run of that suite in {} (its id is printed at its start)",
+                results.display()
+            )));
+        }
+        Ok(StoredSuite { id, runs })
+    }
+}
+
+impl Runner<'_> {
+    /// Runs `loaded` as one suite: holds the CPUs it measures on (unless it only
+    /// verifies), then each scenario `repeat` times, interleaved; with `resume`, a
+    /// run the stored suite finished is kept as it is and one it left half-way goes
+    /// on from its first unfinished level. `Err` is for what stops the whole suite.
+    pub async fn run_suite(&self, loaded: &[Loaded], suite: &SuiteOptions) -> Result<SuiteRun, Error> {
+        let suite_id = self.options.suite_id.clone();
+        // Held to the end of the suite. A build and a verification measure nothing: they need no CPU of their own.
+        let _cpus = if self.options.verify_only {
+            None
+        } else {
+            let names: Vec<String> = loaded.iter().map(Loaded::stack_name).collect();
+            let holder = format!(
+                "pid {}, scenario {}, since {}",
+                std::process::id(),
+                names.join(", "),
+                crate::compact_utc(std::time::SystemTime::now())
+            );
+            match self.hold_cpus(&holder, suite.wait).await? {
+                Some(locks) => Some(locks),
+                None => {
+                    self.emit(Event::Step("interrupted while waiting for the CPUs: nothing ran"));
+                    return Ok(SuiteRun { records: Vec::new(), end: SuiteEnd::NothingRan });
+                }
+            }
+        };
+        if !self.options.verify_only {
+            self.emit(Event::Step(&format!(
+                "suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped"
+            )));
+        }
+        // Read again now that the CPUs are this run's: a run of the suite that held them (`--wait`) has ended.
+        let mut earlier = if suite.resume {
+            StoredSuite::read(&self.options.results, &suite_id, &mut |w| self.emit(Event::Warning(w)))?.runs
+        } else {
+            BTreeMap::new()
+        };
+        let mut records = Vec::new();
+        'suite: for round in 1..=suite.repeat {
+            for scenario in loaded {
+                if self.cancel.is_cancelled() {
+                    break 'suite;
+                }
+                let name = scenario.stack_name();
+                self.emit(Event::Step(&format!(
+                    "scenario {name} ({}), run {round} of {}",
+                    scenario.path.display(),
+                    suite.repeat
+                )));
+                let (path, record) = match earlier.remove(&(name.clone(), round)) {
+                    Some((path, record)) if record.is_finished() => {
+                        self.emit(Event::Step(&format!("finished before ({}): {}", record.status, path.display())));
+                        records.push(record);
+                        continue;
+                    }
+                    Some((path, mut record)) => {
+                        record.drop_interrupted();
+                        self.emit(Event::Step(&format!(
+                            "going on with {} ({} level(s) and {} capacity search(es) kept)",
+                            path.display(),
+                            record.levels.len(),
+                            record.capacities.len()
+                        )));
+                        self.resume(scenario, path, record).await?
+                    }
+                    None => self.run(scenario, round).await?,
+                };
+                self.emit(Event::Step(&format!("results: {}", path.display())));
+                match (&record.status, &record.reason) {
+                    (RunStatus::Interrupted, Some(reason)) => self.emit(Event::Step(reason)),
+                    (status, Some(reason)) => self.emit(Event::Step(&format!("{status}: {reason}"))),
+                    (_, None) => {}
+                }
+                records.push(record);
+            }
+        }
+        let end = if records.iter().any(|r| r.status == RunStatus::Interrupted) || self.cancel.is_cancelled() {
+            SuiteEnd::Interrupted
+        } else if records.iter().any(|r| r.status == RunStatus::Failed) {
+            SuiteEnd::Failed
+        } else {
+            SuiteEnd::Complete
+        };
+        Ok(SuiteRun { records, end })
+    }
+
+    /// Takes the lock of each CPU of this machine the run measures on: every CPU
+    /// when the server shares the machine, else the generator's. Another run on
+    /// them would take CPU time from both, and both would report wrong figures
+    /// without a word: this one refuses, naming it, or with `wait` waits for it
+    /// (none when cancelled while waiting).
+    async fn hold_cpus(&self, holder: &str, wait: bool) -> Result<Option<CpuLocks>, Error> {
+        let cpus: Vec<usize> = match &self.hosts {
+            Hosts::Shared(machine) => (0..machine.n_cpus).collect(),
+            Hosts::Apart { .. } => self.options.choices.generator_cpus.clone(),
+        };
+        let dir = crate::cpulock::lock_dir();
+        let mut said = false;
+        loop {
+            match CpuLocks::try_acquire(&dir, &cpus, holder) {
+                Ok(locks) => return Ok(Some(locks)),
+                Err(CpuLockError::Busy { cpu, holder }) if wait => {
+                    if !std::mem::replace(&mut said, true) {
+                        self.emit(Event::Step(&format!(
+                            "waiting for CPU {cpu}: another stackbench run holds it ({holder})"
+                        )));
+                    }
+                    tokio::select! {
+                        () = self.cancel.cancelled() => return Ok(None),
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                Err(e) => return Err(Error::Cpus(e)),
+            }
+        }
+    }
+}
