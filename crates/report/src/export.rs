@@ -5,7 +5,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{CapacityRow, Report, Row, Verdict};
+use crate::compose::Report;
+use crate::model::{CapacityRow, Row, Verdict};
 use crate::notes::{ERROR_SHARE, GENERATOR_BUSY, INTERFERENCE_NOISY_PCT, LITTLE_SHARE, NOISY_CV, SERVER_BUSY};
 use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
@@ -49,10 +50,6 @@ pub(crate) fn verdict_legend() -> String {
         NOISY_CV * 100.0,
         INTERFERENCE_NOISY_PCT
     )
-}
-
-pub fn all() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(Markdown), Box::new(Csv), Box::new(CapacityCsv), Box::new(Json), Box::new(crate::html::Html)]
 }
 
 pub struct Markdown;

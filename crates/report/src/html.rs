@@ -5,12 +5,13 @@ use record::At;
 use serde::Serialize;
 
 use crate::charts::{bar_chart, line_chart, Axis, Series};
+use crate::compose::Report;
 use crate::export::{
     best_per_budget, capacity_cells, capacity_figure, has_baseline, headers, is_text_column, level_cells,
     scaling_table, scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
     CAPACITY_INTRO, INTRO, LEAD, SCALING_INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
 };
-use crate::model::{Group, Report, Row};
+use crate::model::{Group, Row};
 use crate::scaling::Scaling;
 use crate::units::{metric, time_us};
 

@@ -5,6 +5,7 @@
 //! output depends on the time or the order files were found in.
 
 pub mod charts;
+pub mod compose;
 pub mod export;
 pub mod gate;
 pub mod html;
@@ -19,9 +20,10 @@ use std::path::{Path, PathBuf};
 
 use record::RunRecord;
 
+pub use compose::{build, compare, Report};
 pub use export::Exporter;
 pub use html::Html;
-pub use model::{build, compare, Report, Row, Verdict};
+pub use model::{Row, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -140,11 +142,22 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
     });
 }
 
+/// Every export the report is written as, one file each.
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(export::Markdown),
+        Box::new(export::Csv),
+        Box::new(export::CapacityCsv),
+        Box::new(export::Json),
+        Box::new(html::Html),
+    ]
+}
+
 /// Writes every export of `report` into `out`; returns the files written.
 pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(out).map_err(|source| Error::Write { path: out.to_path_buf(), source })?;
     let mut written = Vec::new();
-    for exporter in export::all() {
+    for exporter in exporters() {
         let path = out.join(exporter.file_name());
         std::fs::write(&path, exporter.render(report)).map_err(|source| Error::Write { path: path.clone(), source })?;
         written.push(path);

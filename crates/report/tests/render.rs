@@ -75,7 +75,7 @@ fn capacity_tables() {
     assert_eq!(sanic.rps_per_server_cpu_s, Some(10_000.0));
     insta::assert_snapshot!(report::export::Markdown.render(&report));
     insta::assert_snapshot!("capacity_csv", report::export::CapacityCsv.render(&report));
-    let html = report::export::all().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
+    let html = report::exporters().into_iter().find(|e| e.file_name() == "index.html").unwrap().render(&report);
     assert!(
         html.contains("<h2 id=\"capacity\">Capacity at the objectives</h2>")
             && html.contains("latency by offered load: /health")

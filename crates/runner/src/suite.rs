@@ -56,8 +56,11 @@ impl StoredSuite {
     /// `results`; a file that does not read is named in a warning through `warn`, and left.
     pub fn read(results: &Path, which: &str, warn: &mut dyn FnMut(&str)) -> Result<StoredSuite, Error> {
         let no_suite = |why: String| Error::NoSuite(why);
-        let files = record::folder::files(results)
-            .map_err(|e| no_suite(format!("--resume: cannot read the results in {}: {e}", results.display())))?;
+        let files = match record::folder::files(results) {
+            Ok(files) => files,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(no_suite(format!("--resume: cannot read the results in {}: {e}", results.display()))),
+        };
         let mut all = Vec::new();
         for path in files {
             match RunRecord::read(&path) {

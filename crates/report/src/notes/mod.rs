@@ -10,7 +10,7 @@ pub mod diagnosis;
 
 use record::{Churn, GeneratorRecord, LevelRecord, LevelStatus, RunRecord, ServerUsage};
 
-use crate::model::{Row, Verdict};
+use crate::model::{Row, Seen, Verdict};
 
 /// Spread (coefficient of variation of req/s over repeats) above which a row's
 /// repeats disagree: `spread`, not the busy machine of [`INTERFERENCE_NOISY_PCT`].
@@ -35,29 +35,19 @@ pub fn server_busy(cpu_pct: f64, limit_pct: f64) -> bool {
     cpu_pct >= SERVER_BUSY * limit_pct
 }
 
-/// What a row's figures alone do not hold, read from its repeats' records.
-pub(crate) struct Seen {
-    /// The generator's CPUs (the busy rule divides by them).
-    pub n_generator_cpus: usize,
-    /// The server was throttled at its CPU limit in some repeat.
-    pub throttled: bool,
-    /// Closed loop, and requests in flight (Little's law) under [`LITTLE_SHARE`] of the connections.
-    pub idle_connections: Option<f64>,
-    pub connections: usize,
-    pub any_failed: bool,
-}
-
 /// Sets `row`'s verdict and notes from its figures and what was `seen` in its repeats `runs`.
 pub(crate) fn say(row: &mut Row, seen: &Seen, runs: &[(&LevelRecord, &RunRecord)]) {
     let error_share = (row.errors + row.timeouts) as f64 / row.requests.max(1) as f64;
     let generator_busy = generator_busy(row.generator_cpu_pct, seen.n_generator_cpus);
+    // Closed loop: fewer requests in flight than connections means they waited on the generator's side.
+    let idle_connections = seen.in_flight.filter(|&n| n < LITTLE_SHARE * seen.connections as f64);
     let server_busy = match (row.server_cpu_pct, row.server_cpu_limit_pct) {
         (Some(cpu), Some(limit)) => server_busy(cpu, limit),
         _ => false,
     };
     row.verdict = if seen.any_failed || row.runs == 0 || error_share > ERROR_SHARE {
         Verdict::ErrorBound
-    } else if (generator_busy && !server_busy) || seen.idle_connections.is_some() {
+    } else if (generator_busy && !server_busy) || idle_connections.is_some() {
         Verdict::GeneratorBound
     } else {
         Verdict::ServerBound
@@ -81,7 +71,7 @@ pub(crate) fn say(row: &mut Row, seen: &Seen, runs: &[(&LevelRecord, &RunRecord)
     if generator_busy {
         notes.push(format!("generator CPU {:.0}%", row.generator_cpu_pct));
     }
-    if let Some(in_flight) = seen.idle_connections.filter(|_| !generator_busy) {
+    if let Some(in_flight) = idle_connections.filter(|_| !generator_busy) {
         notes.push(format!("only {in_flight:.0} of {} connections busy (Little's law)", seen.connections));
     }
     if server_busy && seen.throttled {

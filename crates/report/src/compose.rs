@@ -1,0 +1,227 @@
+//! The whole report: every level's rows with what they say, the capacity
+//! searches, the summary, the scaling sections, the environment; and a run
+//! against a baseline. The one place that puts the other modules together.
+
+use std::collections::BTreeMap;
+
+use record::{LevelRecord, RunRecord, RunStatus, Workload};
+use serde::Serialize;
+
+use crate::model::{capacities, row, CapacityGroup, Change, Group, Row, Spread};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The results files read, in order.
+    pub files: Vec<String>,
+    pub environment: Vec<(String, String)>,
+    /// Per stack: what it is, how it was built and run (its page's environment).
+    pub stacks: BTreeMap<String, Vec<(String, String)>>,
+    pub groups: Vec<Group>,
+    /// Capacity at the objectives, per workload, best first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capacities: Vec<CapacityGroup>,
+    /// The answer first: per workload, each stack's capacity and peak level, ranked.
+    pub summary: Vec<crate::summary::SummaryGroup>,
+    /// Families of matrix variants against the numeric key they vary, per workload.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<crate::scaling::Scaling>,
+    /// The best stack at each CPU budget, per workload that ran at several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub best_per_budget: Vec<crate::scaling::BestPerBudget>,
+    /// Each stack's page (`<stem>.html`), by stack.
+    #[serde(skip)]
+    pub pages: BTreeMap<String, String>,
+    /// Scenarios that never reached a measured level, with the reason.
+    pub not_runnable: Vec<(String, String)>,
+}
+
+/// Builds the report from `(file name, record)` pairs, in a stable order.
+pub fn build(records: &[(String, RunRecord)]) -> Report {
+    // (workload, connections) -> stack -> that level in each run.
+    type Key = (Workload, usize);
+    type Runs<'a> = Vec<(&'a LevelRecord, &'a RunRecord)>;
+    let mut levels: BTreeMap<Key, BTreeMap<String, Runs<'_>>> = BTreeMap::new();
+    let mut not_runnable = BTreeMap::new();
+    for (_, record) in records {
+        // A run of capacity searches only (`--capacity-only`) ran: it has no levels by choice.
+        if record.levels.is_empty() && record.capacities.is_empty() && record.status != RunStatus::Running {
+            let reason = record.reason.as_deref().unwrap_or("no level ran");
+            not_runnable.insert(record.scenario.name.clone(), reason.lines().next().unwrap_or_default().to_string());
+        }
+        for level in &record.levels {
+            let key = (level.workload(), level.connections);
+            levels.entry(key).or_default().entry(record.scenario.name.clone()).or_default().push((level, record));
+        }
+    }
+    let groups: Vec<Group> = levels
+        .into_iter()
+        .map(|((workload, connections), stacks)| {
+            let mut rows: Vec<Row> = stacks
+                .into_iter()
+                .map(|(stack, runs)| {
+                    let (mut row, seen) = row(stack, &runs);
+                    crate::notes::say(&mut row, &seen, &runs);
+                    row
+                })
+                .collect();
+            rows.sort_by(|a, b| b.rps.median.total_cmp(&a.rps.median).then_with(|| a.stack.cmp(&b.stack)));
+            Group { workload, connections, rows }
+        })
+        .collect();
+    let capacities = capacities(records.iter().map(|(_, r)| r));
+    let summary = crate::summary::build(&groups, &capacities);
+    let stack_of: BTreeMap<String, crate::scaling::StackOf> = records
+        .iter()
+        .map(|(_, r)| {
+            let of = crate::scaling::StackOf {
+                family: r.scenario.family_name().to_string(),
+                matrix: r.scenario.matrix.clone(),
+                cpus: r.provenance.server_cpus,
+            };
+            (r.scenario.name.clone(), of)
+        })
+        .collect();
+    let (scaling, best_per_budget) = crate::scaling::build(&summary, &stack_of);
+    Report {
+        files: records.iter().map(|(f, _)| f.clone()).collect(),
+        environment: environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>()),
+        stacks: stack_facts(records),
+        pages: records.iter().map(|(_, r)| (r.scenario.name.clone(), r.scenario.stem().to_string())).collect(),
+        summary,
+        scaling,
+        best_per_budget,
+        groups,
+        capacities,
+        not_runnable: not_runnable.into_iter().collect(),
+    }
+}
+
+/// Adds to each row its change against the same row (stack, workload,
+/// level) of `baseline`.
+pub fn compare(report: &mut Report, baseline: &Report) {
+    for group in &mut report.groups {
+        let Some(base_group) = baseline.groups.iter().find(|g| {
+            (&g.workload.endpoint, &g.workload.path, g.connections, g.workload.keepalive)
+                == (&group.workload.endpoint, &group.workload.path, group.connections, group.workload.keepalive)
+        }) else {
+            continue;
+        };
+        for row in &mut group.rows {
+            let Some(base) = base_group.rows.iter().find(|b| b.stack == row.stack) else { continue };
+            let change = |now: f64, then: f64| if then > 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 };
+            let rps_change_pct = change(row.rps.median, base.rps.median);
+            let summary = |s: &Spread, runs| crate::gate::Summary { median: s.median, lo: s.min, hi: s.max, runs };
+            let judged = crate::gate::judge(true, summary(&base.rps, base.runs), summary(&row.rps, row.runs));
+            row.baseline = Some(Change {
+                rps: base.rps.median,
+                rps_change_pct,
+                p99_change_pct: change(row.latency_p99_us as f64, base.latency_p99_us as f64),
+                beyond_spread: match judged {
+                    crate::gate::Judgement::NoRepeats => None,
+                    crate::gate::Judgement::WithinSpread => Some(false),
+                    crate::gate::Judgement::Regression | crate::gate::Judgement::Improvement => Some(true),
+                },
+            });
+        }
+    }
+}
+
+/// Each value of `f` over the runs, once each, in order: one when they agree.
+fn values(records: &[&RunRecord], f: &dyn Fn(&RunRecord) -> String) -> String {
+    // An empty value is a field older records lack: it says nothing.
+    let mut all: Vec<String> = records.iter().map(|r| f(r)).filter(|v| !v.is_empty()).collect();
+    all.sort();
+    all.dedup();
+    all.join("; ")
+}
+
+/// Per stack, what its page says about it: the scenario, its images, its
+/// runs, then the environment of its runs alone.
+fn stack_facts(records: &[(String, RunRecord)]) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut by_stack: BTreeMap<&str, Vec<(&str, &RunRecord)>> = BTreeMap::new();
+    for (file, record) in records {
+        by_stack.entry(record.scenario.name.as_str()).or_default().push((file.as_str(), record));
+    }
+    by_stack
+        .into_iter()
+        .map(|(stack, runs)| {
+            let records: Vec<&RunRecord> = runs.iter().map(|(_, r)| *r).collect();
+            let values = |f: &dyn Fn(&RunRecord) -> String| values(&records, f);
+            let mut facts = vec![
+                ("description".to_string(), values(&|r| r.scenario.description.clone())),
+                (
+                    "scenario file".into(),
+                    values(&|r| {
+                        format!(
+                            "{} (sha256 {})",
+                            r.scenario.file,
+                            &r.scenario.sha256[..r.scenario.sha256.len().min(12)]
+                        )
+                    }),
+                ),
+                (
+                    "images".into(),
+                    values(&|r| {
+                        let images: Vec<String> = r
+                            .provenance
+                            .images
+                            .iter()
+                            .map(|(name, id)| format!("{name} {}", &id[..id.len().min(19)]))
+                            .collect();
+                        images.join(", ")
+                    }),
+                ),
+                ("network".into(), values(&|r| r.provenance.network.clone())),
+                ("server engine".into(), values(&|r| r.provenance.server_engine.clone())),
+            ];
+            let overrides = values(&|r| r.scenario.overrides.join(" "));
+            if !overrides.is_empty() {
+                facts.push(("overrides (--set)".into(), overrides));
+            }
+            let built: Vec<String> = records
+                .iter()
+                .flat_map(|r| r.build_logs.keys().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            facts.push((
+                "images built during these runs".into(),
+                if built.is_empty() { "none (all were cached)".into() } else { built.join(", ") },
+            ));
+            let files: Vec<&str> = runs.iter().map(|(f, _)| *f).collect();
+            facts.push((format!("runs ({})", files.len()), files.join(", ")));
+            facts.extend(environment(&records));
+            facts.retain(|(_, value)| !value.is_empty());
+            (stack.to_string(), facts)
+        })
+        .collect()
+}
+
+/// Where the runs were made; a value that differs between runs lists each.
+fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
+    let values = |f: &dyn Fn(&RunRecord) -> String| values(records, f);
+    vec![
+        ("CPU".into(), values(&|r| format!("{} ({} CPUs)", r.provenance.cpu_model, r.provenance.n_cpus))),
+        ("generator CPUs".into(), values(&|r| format!("{:?}", r.provenance.generator_cpus))),
+        ("server cpuset".into(), values(&|r| r.provenance.server_cpuset.clone())),
+        (
+            "server limits".into(),
+            values(&|r| format!("{} CPUs, {} MiB", r.provenance.server_cpus, r.provenance.server_memory >> 20)),
+        ),
+        ("kernel".into(), values(&|r| r.provenance.kernel.clone())),
+        (
+            "Docker".into(),
+            values(&|r| format!("{} (API {})", r.provenance.docker_version, r.provenance.docker_api_version)),
+        ),
+        (
+            "stackbench".into(),
+            values(&|r| {
+                format!(
+                    "{} at {}",
+                    r.provenance.stackbench_version,
+                    r.provenance.git_commit.as_deref().map_or("unknown commit", |c| &c[..c.len().min(12)])
+                )
+            }),
+        ),
+    ]
+}
