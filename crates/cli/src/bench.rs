@@ -12,7 +12,7 @@ use plan::{Choices, Hosts};
 use runner::{Cancel, Event, RunOptions, Runner, SuiteEnd};
 use scenario::parse_duration;
 
-use crate::progress::Progress;
+use crate::progress::Screen;
 use crate::{table, EXIT_INTERRUPTED};
 
 #[derive(Debug, Clone, Args)]
@@ -226,13 +226,13 @@ fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &Be
         eprintln!("==> comparison with the baseline: {}", file.display());
     }
     println!("\n{markdown}");
-    match (opts.fail_on, gate.verdict()) {
-        (None, _) | (_, report::gate::Verdict::Passed) => Ok(ExitCode::SUCCESS),
-        (Some(FailOn::Regression), report::gate::Verdict::Regressed(n)) => {
+    match (opts.fail_on, gate.outcome()) {
+        (None, _) | (_, report::gate::Outcome::Passed) => Ok(ExitCode::SUCCESS),
+        (Some(FailOn::Regression), report::gate::Outcome::Regressed(n)) => {
             eprintln!("==> {n} figure(s) regressed against the baseline: exit {EXIT_REGRESSION}");
             Ok(ExitCode::from(EXIT_REGRESSION))
         }
-        (Some(FailOn::Regression), report::gate::Verdict::NotJudged) => {
+        (Some(FailOn::Regression), report::gate::Outcome::NotJudged) => {
             eprintln!("==> the comparison could not judge every figure (see above): exit 1");
             Ok(ExitCode::FAILURE)
         }
@@ -344,12 +344,12 @@ async fn run_suite(
     );
     let cancel = Cancel::new();
     tokio::spawn(watch_signals(cancel.clone()));
-    let progress = Progress::new(std::io::stderr().is_terminal());
+    let display = Screen::new(std::io::stderr().is_terminal());
     let generator_cpus = options.choices.generator_cpus.clone();
     let verify_only = options.verify_only;
     let mut builder = Runner::builder(engine.clone(), options)
         .cancel(cancel.clone())
-        .observer(move |event| print_event(event, &progress))
+        .observer(move |event| print_event(event, &display))
         .images_from(local);
     if !generators.is_empty() {
         let binary = std::env::current_exe().context("cannot find the stackbench binary for the generator image")?;
@@ -441,11 +441,11 @@ fn write_flame_graph(
     Ok(Some(svg_path))
 }
 
-fn print_event(event: Event<'_>, progress: &Progress) {
+fn print_event(event: Event<'_>, display: &Screen) {
     match event {
-        Event::Detail(s) => return progress.detail(s),
-        Event::Measuring { length, control } => return progress.measuring(length, control),
-        _ => progress.clear(),
+        Event::Detail(s) => return display.detail(s),
+        Event::Measuring { length, control } => return display.measuring(length, control),
+        _ => display.clear(),
     }
     match event {
         Event::Step(s) => eprintln!("==> {s}"),

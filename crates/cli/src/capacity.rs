@@ -129,10 +129,10 @@ pub fn run(opts: CapacityOpts) -> anyhow::Result<ExitCode> {
 
 /// A probe in a line: offered, achieved, p50, p99, errors, pass or what failed.
 pub fn probe_line(p: &Probe) -> String {
-    let verdict = if p.passed { "pass".to_string() } else { format!("FAIL ({})", p.failed.join(", ")) };
+    let outcome = if p.passed { "pass".to_string() } else { format!("FAIL ({})", p.failed.join(", ")) };
     let capped = if p.connections_capped { " (capped by the open-files limit)" } else { "" };
     format!(
-        "offered {:>8} req/s, achieved {:>8} req/s, p50 {:>8}, p99 {:>8}, {} errors, {} connections{capped}: {verdict}",
+        "offered {:>8} req/s, achieved {:>8} req/s, p50 {:>8}, p99 {:>8}, {} errors, {} connections{capped}: {outcome}",
         metric(p.offered),
         metric(p.achieved),
         time_us(p.latency_us.p50 as f64),

@@ -12,14 +12,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 const TICK: Duration = Duration::from_millis(250);
 
 /// The bar or spinner on screen, if any; a line printed clears it first.
-pub struct Progress {
+pub struct Screen {
     tty: bool,
     shown: Mutex<Option<ProgressBar>>,
 }
 
-impl Progress {
-    pub fn new(tty: bool) -> Progress {
-        Progress { tty, shown: Mutex::new(None) }
+impl Screen {
+    pub fn new(tty: bool) -> Screen {
+        Screen { tty, shown: Mutex::new(None) }
     }
 
     /// A line of detail (build output): on the spinner, or printed.

@@ -179,7 +179,7 @@ fn the_gate_passes_the_same_stack_and_fails_one_made_slower() {
     let (out, markdown) = gate("slower", &["--set", "server.SLOW=0.02"]);
     assert_eq!(out.status.code(), Some(3), "{}\n{markdown}", text(&out.stderr));
     assert!(markdown.contains("**2 regression(s)** in 2 figure(s)"), "{markdown}");
-    assert!(markdown.contains("| cli-gate | GET /health, 4 connections | req/s |"), "{markdown}");
+    assert!(markdown.contains("| cli-gate | GET /health (health), 4 connections | req/s |"), "{markdown}");
     assert!(text(&out.stderr).contains("2 figure(s) regressed against the baseline: exit 3"));
 }
 

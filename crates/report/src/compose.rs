@@ -100,10 +100,9 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
 /// level) of `baseline`.
 pub fn compare(report: &mut Report, baseline: &Report) {
     for group in &mut report.groups {
-        let Some(base_group) = baseline.groups.iter().find(|g| {
-            (&g.workload.endpoint, &g.workload.path, g.connections, g.workload.keepalive)
-                == (&group.workload.endpoint, &group.workload.path, group.connections, group.workload.keepalive)
-        }) else {
+        let Some(base_group) =
+            baseline.groups.iter().find(|g| g.workload == group.workload && g.connections == group.connections)
+        else {
             continue;
         };
         for row in &mut group.rows {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::compose::Report;
 use crate::model::{CapacityRow, Row, Verdict};
-use crate::notes::{ERROR_SHARE, GENERATOR_BUSY, INTERFERENCE_NOISY_PCT, LITTLE_SHARE, NOISY_CV, SERVER_BUSY};
+use crate::notes::{ERROR_SHARE, GENERATOR_BUSY, INTERFERENCE_NOISY_PCT, LITTLE_SHARE, SERVER_BUSY, UNSTEADY_CV};
 use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
 use crate::units::{metric, objectives, time_us};
@@ -40,14 +40,14 @@ pub(crate) fn verdict_legend() -> String {
          the generator's CPUs were at {:.0}% or more while the server was under {:.0}% of its limit, or (closed loop) \
          req/s × mean latency (plus the connections waiting out timeouts) was under {:.0}% of the connections \
          (Little's law); such a row is not the server's \
-         capacity. server-bound: otherwise. Rows whose req/s spread over repeats is above {:.0}% are marked noisy; \
+         capacity. server-bound: otherwise. Rows whose req/s spread over repeats is above {:.0}% are marked unsteady; \
          a level during which other processes took more than {:.0}% of a CPU on the generator's and the server's \
          CPUs says \"noisy machine\" in its notes.",
         ERROR_SHARE * 100.0,
         GENERATOR_BUSY * 100.0,
         SERVER_BUSY * 100.0,
         LITTLE_SHARE * 100.0,
-        NOISY_CV * 100.0,
+        UNSTEADY_CV * 100.0,
         INTERFERENCE_NOISY_PCT
     )
 }
@@ -336,8 +336,8 @@ fn spread(row: &Row) -> String {
     if row.runs < 2 {
         return "-".into();
     }
-    let noisy = if row.noisy { " noisy" } else { "" };
-    format!("{:.1}% ({:.0}..{:.0}){noisy}", row.rps.cv * 100.0, row.rps.min, row.rps.max)
+    let unsteady = if row.unsteady { " unsteady" } else { "" };
+    format!("{:.1}% ({:.0}..{:.0}){unsteady}", row.rps.cv * 100.0, row.rps.min, row.rps.max)
 }
 
 impl Exporter for Csv {
@@ -373,7 +373,7 @@ impl Exporter for Csv {
             "server_memory_peak_bytes",
             "rps_per_server_cpu_s",
             "generator_cpu_pct",
-            "noisy",
+            "unsteady",
             "verdict",
             "notes",
         ];
@@ -406,7 +406,7 @@ impl Exporter for Csv {
                     r.server_memory_peak.map_or(String::new(), |m| m.to_string()),
                     opt(r.rps_per_server_cpu_s),
                     format!("{:.1}", r.generator_cpu_pct),
-                    r.noisy.to_string(),
+                    r.unsteady.to_string(),
                     r.verdict.label().to_string(),
                     r.notes.join("; "),
                 ]

@@ -203,7 +203,7 @@ fn figures(records: &[&RunRecord]) -> BTreeMap<Key, Side> {
 /// `now`'s figures against `baseline`'s.
 /// What the gate says of a comparison as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Outcome {
     /// No figure regressed, and every one was judged.
     Passed,
     /// This many figures regressed.
@@ -263,11 +263,11 @@ impl Gate {
 
     /// The figures whose spread is not known on some side.
     /// Regressed when a figure did; else not judged when one could not be, or none was compared.
-    pub fn verdict(&self) -> Verdict {
+    pub fn outcome(&self) -> Outcome {
         match self.regressions() {
-            0 if self.without_repeats() > 0 || self.figures.is_empty() => Verdict::NotJudged,
-            0 => Verdict::Passed,
-            n => Verdict::Regressed(n),
+            0 if self.without_repeats() > 0 || self.figures.is_empty() => Outcome::NotJudged,
+            0 => Outcome::Passed,
+            n => Outcome::Regressed(n),
         }
     }
 

@@ -92,21 +92,15 @@ pub fn select(results_dir: &Path, selection: &Selection, base: &Path) -> Result<
 }
 
 /// What one bench invocation measured and a later one may measure again: a
-/// scenario's endpoint at a level (connections, keep-alive), or its capacity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Measured {
-    Level(String, String, String, usize, bool),
-    Capacity(String, String, String, bool),
+/// stack's workload at a level (its connections), or its capacity (none).
+type Point = (String, record::Workload, Option<usize>);
+
+fn level_point(stack: &str, l: &record::LevelRecord) -> Point {
+    (stack.to_string(), l.workload(), Some(l.connections))
 }
 
-impl Measured {
-    fn level(scenario: &str, l: &record::LevelRecord) -> Measured {
-        Measured::Level(scenario.to_string(), l.endpoint.clone(), l.path.clone(), l.connections, l.keepalive)
-    }
-
-    fn capacity(scenario: &str, c: &record::CapacityRecord) -> Measured {
-        Measured::Capacity(scenario.to_string(), c.endpoint.clone(), c.path.clone(), c.keepalive)
-    }
+fn capacity_point(stack: &str, c: &record::CapacityRecord) -> Point {
+    (stack.to_string(), c.workload(), None)
 }
 
 /// Keeps each scenario's latest suite whole, and of earlier suites only what
@@ -120,13 +114,13 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
         }
     }
     let mut newest: BTreeMap<String, String> = BTreeMap::new();
-    let mut newest_of: BTreeMap<Measured, String> = BTreeMap::new();
+    let mut newest_of: BTreeMap<Point, String> = BTreeMap::new();
     for (_, r) in records.iter() {
         let suite = record::folder::suite_of(r).to_string();
         let name = &r.scenario.name;
         keep_newest(newest.entry(name.clone()).or_default(), &suite);
-        let levels = r.levels.iter().map(|l| Measured::level(name, l));
-        for m in levels.chain(r.capacities.iter().map(|c| Measured::capacity(name, c))) {
+        let levels = r.levels.iter().map(|l| level_point(name, l));
+        for m in levels.chain(r.capacities.iter().map(|c| capacity_point(name, c))) {
             keep_newest(newest_of.entry(m).or_default(), &suite);
         }
     }
@@ -136,8 +130,8 @@ fn latest(records: &mut Vec<(String, RunRecord)>) {
             return true;
         }
         let name = r.scenario.name.clone();
-        r.levels.retain(|l| newest_of.get(&Measured::level(&name, l)) == Some(&suite));
-        r.capacities.retain(|c| newest_of.get(&Measured::capacity(&name, c)) == Some(&suite));
+        r.levels.retain(|l| newest_of.get(&level_point(&name, l)) == Some(&suite));
+        r.capacities.retain(|c| newest_of.get(&capacity_point(&name, c)) == Some(&suite));
         !r.levels.is_empty() || !r.capacities.is_empty()
     });
 }

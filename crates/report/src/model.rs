@@ -93,7 +93,7 @@ pub struct Row {
     pub rps_per_server_cpu_s: Option<f64>,
     pub generator_cpu_pct: f64,
     /// Its repeats disagree (`notes::NOISY_CV`); set, with the verdict and notes, by `notes::say`.
-    pub noisy: bool,
+    pub unsteady: bool,
     pub verdict: Verdict,
     pub notes: Vec<String>,
     /// Against the baseline run, when one was given.
@@ -270,7 +270,7 @@ pub(crate) fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> (Row, S
         server_memory_limit: runs.first().map(|(_, r)| r.provenance.server_memory).filter(|&m| m > 0),
         rps_per_server_cpu_s: server_cpu_pct.filter(|&c| c > 0.0).map(|c| rps.median / (c / 100.0)),
         generator_cpu_pct,
-        noisy: false,
+        unsteady: false,
         verdict: Verdict::ErrorBound,
         notes: Vec::new(),
         baseline: None,

@@ -49,18 +49,18 @@ fn errors_over_one_percent_are_error_bound() {
 }
 
 #[test]
-fn spread_over_repeats_marks_noisy_rows() {
+fn spread_over_repeats_marks_unsteady_rows() {
     let runs = |rps: [f64; 3]| {
         let records = rps.iter().enumerate().map(|(i, &r)| record("stack", &format!("0{i}"), &[level(100, r, 21_000)]));
         report::build(&named(records.collect())).groups[0].rows[0].clone()
     };
     let steady = runs([4600.0, 4650.0, 4620.0]);
-    assert!(!steady.noisy && steady.rps.cv < 0.01, "{:?}", steady.rps);
+    assert!(!steady.unsteady && steady.rps.cv < 0.01, "{:?}", steady.rps);
     assert_eq!(steady.rps.median, 4620.0);
-    let noisy = runs([4000.0, 4600.0, 5200.0]);
-    assert!(noisy.noisy && (noisy.rps.cv - 0.1304).abs() < 0.001, "{:?}", noisy.rps);
-    assert_eq!((noisy.rps.min, noisy.rps.max), (4000.0, 5200.0));
-    assert!(noisy.notes[0].starts_with("noisy: req/s spread 13.0% over 3 runs"), "{:?}", noisy.notes);
+    let unsteady = runs([4000.0, 4600.0, 5200.0]);
+    assert!(unsteady.unsteady && (unsteady.rps.cv - 0.1304).abs() < 0.001, "{:?}", unsteady.rps);
+    assert_eq!((unsteady.rps.min, unsteady.rps.max), (4000.0, 5200.0));
+    assert!(unsteady.notes[0].starts_with("unsteady: req/s spread 13.0% over 3 runs"), "{:?}", unsteady.notes);
 }
 
 #[test]

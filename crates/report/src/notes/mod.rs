@@ -13,8 +13,8 @@ use record::{Churn, GeneratorRecord, LevelRecord, LevelStatus, RunRecord, Server
 use crate::model::{Row, Seen, Verdict};
 
 /// Spread (coefficient of variation of req/s over repeats) above which a row's
-/// repeats disagree: `spread`, not the busy machine of [`INTERFERENCE_NOISY_PCT`].
-pub const NOISY_CV: f64 = 0.05;
+/// repeats disagree: the row is unsteady (not the noisy machine of [`INTERFERENCE_NOISY_PCT`]).
+pub const UNSTEADY_CV: f64 = 0.05;
 /// Errors (timeouts included) above this share of requests make a row error-bound.
 pub const ERROR_SHARE: f64 = 0.01;
 pub use loadgen::result::{generator_busy, GENERATOR_BUSY};
@@ -52,12 +52,12 @@ pub(crate) fn say(row: &mut Row, seen: &Seen, runs: &[(&LevelRecord, &RunRecord)
     } else {
         Verdict::ServerBound
     };
-    row.noisy = row.runs > 1 && row.rps.cv > NOISY_CV;
+    row.unsteady = row.runs > 1 && row.rps.cv > UNSTEADY_CV;
 
     let mut notes: Vec<String> =
         runs.iter().filter_map(|(l, _)| l.failure.as_ref().map(|f| f.message.clone())).collect();
-    if row.noisy {
-        notes.push(format!("noisy: req/s spread {:.1}% over {} runs", row.rps.cv * 100.0, row.runs));
+    if row.unsteady {
+        notes.push(format!("unsteady: req/s spread {:.1}% over {} runs", row.rps.cv * 100.0, row.runs));
     }
     if row.timeouts > 0 {
         notes.push(match (row.late, row.abandoned) {
