@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use docker::{ContainerSpec, Engine};
+use docker::ContainerSpec;
+
+use crate::EngineRef;
 use loadgen::{Config, LoadResult};
 use plan::Plan;
 use record::GeneratorRecord;
@@ -55,7 +57,7 @@ impl Runner<'_> {
         for engine in crate::distinct(&self.generators) {
             if !engine.has_image(&image.tag).await {
                 self.ensure_base(engine, GENERATOR_BASE).await?;
-                self.emit(Event::Step(&format!("building {} on {}", image.tag, engine.endpoint)));
+                self.emit(Event::Step(&format!("building {} on {}", image.tag, engine.endpoint())));
                 let context = generator_context(&image.binary)
                     .map_err(|e| Halt::Failed(format!("cannot write the generator's build context: {e}")))?;
                 let spec = docker::BuildSpec {
@@ -124,7 +126,7 @@ impl Runner<'_> {
     /// they measured) and reads its result.
     async fn collect(
         &self,
-        started: &[(&Engine, String, String, usize)],
+        started: &[(&EngineRef, String, String, usize)],
     ) -> Result<Vec<(LoadResult, GeneratorRecord)>, GeneratorError> {
         let waits = futures_util::future::join_all(started.iter().map(|(engine, id, ..)| engine.wait_exit(id)));
         let mut waits = std::pin::pin!(waits);
@@ -149,7 +151,7 @@ impl Runner<'_> {
                         parsed.err().map(|e| format!(", and its output is not a result ({e})")).unwrap_or_default();
                     return Err(GeneratorError::Exited {
                         name: name.clone(),
-                        engine: engine.endpoint.clone(),
+                        engine: engine.endpoint().to_string(),
                         code,
                         why,
                         logs,
@@ -157,7 +159,7 @@ impl Runner<'_> {
                 }
             };
             let record = GeneratorRecord {
-                engine: engine.endpoint.clone(),
+                engine: engine.endpoint().to_string(),
                 container: name.clone(),
                 connections: *connections,
                 requests: result.requests,
@@ -173,15 +175,18 @@ impl Runner<'_> {
     /// Makes sure `engine` has base image `image`: copied from the engine
     /// images come from when that one has it (a remote engine may reach no
     /// registry), else found, pulled or made offline there.
-    pub(crate) async fn ensure_base(&self, engine: &Engine, image: &str) -> Result<(), Halt> {
-        if let Some(from) = self.images_from.as_ref().filter(|from| from.endpoint != engine.endpoint) {
-            if !engine.has_image(image).await && from.has_image(image).await {
-                self.emit(Event::Step(&format!("copying {image} from {} to {}", from.endpoint, engine.endpoint)));
-                let copy = from.copy_image(image, engine);
+    pub(crate) async fn ensure_base(&self, engine: &EngineRef, image: &str) -> Result<(), Halt> {
+        let copy_between =
+            self.images_from.as_ref().zip(engine.docker()).filter(|(from, to)| from.endpoint != to.endpoint);
+        if let Some((from, to)) = copy_between {
+            if !to.has_image(image).await && from.has_image(image).await {
+                self.emit(Event::Step(&format!("copying {image} from {} to {}", from.endpoint, to.endpoint)));
+                let copy = from.copy_image(image, to);
                 return self.until_cancelled(copy).await?.map_err(|e| Halt::Failed(e.to_string()));
             }
         }
-        let outcome = docker::ensure_base_image(engine, image, |line| self.emit(Event::Detail(line)));
+        let mut on_line = |line: &str| self.emit(Event::Detail(line));
+        let outcome = engine.ensure_base(image, &mut on_line);
         let made = self.until_cancelled(outcome).await?.map_err(|e| Halt::Failed(e.to_string()))?;
         if made == docker::BaseImage::BuiltOffline {
             self.emit(Event::Step(&format!("built base image {image} offline (kept for later runs)")));

@@ -10,6 +10,7 @@ mod cancel;
 mod capacity;
 pub mod cpulock;
 mod embedded;
+mod engine;
 mod engines;
 mod generators;
 mod levels;
@@ -20,9 +21,10 @@ mod suite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use docker::Engine;
+pub use engine::{ContainerEngine, EngineRef};
 use plan::{Choices, Hosts, Machine, Plan};
 use record::{CapacityRecord, LevelRecord, Provenance, RunRecord, RunStatus, ScenarioInfo};
 use scenario::Loaded;
@@ -173,12 +175,12 @@ struct GeneratorImage {
 /// Builds a [`Runner`]: the server's engine and the options are required; by
 /// default the load runs in this process and nothing is observed.
 pub struct RunnerBuilder<'a> {
-    engine: Engine,
+    engine: EngineRef,
     options: RunOptions,
     cancel: Cancel,
-    generators: Vec<Engine>,
+    generators: Vec<EngineRef>,
     generator_binary: Option<PathBuf>,
-    images_from: Option<Engine>,
+    images_from: Option<docker::Engine>,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
 }
 
@@ -197,14 +199,14 @@ impl<'a> RunnerBuilder<'a> {
 
     /// Load from one generator container per engine given (an engine may be
     /// given more than once), built from the `stackbench` binary at `binary`.
-    pub fn generators(mut self, engines: Vec<Engine>, binary: PathBuf) -> Self {
-        self.generators = engines;
+    pub fn generators(mut self, engines: Vec<docker::Engine>, binary: PathBuf) -> Self {
+        self.generators = engines.into_iter().map(|e| Arc::new(e) as EngineRef).collect();
         self.generator_binary = Some(binary);
         self
     }
 
     /// An engine to copy base images from when another engine lacks them (this machine's).
-    pub fn images_from(mut self, engine: Engine) -> Self {
+    pub fn images_from(mut self, engine: docker::Engine) -> Self {
         self.images_from = Some(engine);
         self
     }
@@ -242,20 +244,20 @@ impl<'a> RunnerBuilder<'a> {
 /// The machines of a run: this one's facts for an engine on this machine (and
 /// for load from this process), the engine's own report for another. They
 /// share one machine when every engine runs on this one.
-fn hosts(this: &Machine, server: &Engine, generators: &[Engine]) -> Hosts {
-    let machine = |engine: &Engine| {
+fn hosts(this: &Machine, server: &EngineRef, generators: &[EngineRef]) -> Hosts {
+    let machine = |engine: &EngineRef| {
         if engine.on_this_machine() {
             this.clone()
         } else {
             Machine {
-                n_cpus: engine.n_cpus,
-                cpu_model: format!("not reported by the engine at {}", engine.endpoint),
-                kernel: engine.kernel.clone(),
+                n_cpus: engine.n_cpus(),
+                cpu_model: format!("not reported by the engine at {}", engine.endpoint()),
+                kernel: engine.kernel().to_string(),
                 open_files: open_files(this),
             }
         }
     };
-    if server.on_this_machine() && generators.iter().all(Engine::on_this_machine) {
+    if server.on_this_machine() && generators.iter().all(|g| g.on_this_machine()) {
         Hosts::Shared(this.clone())
     } else {
         Hosts::Apart { server: machine(server), generator: generators.first().map_or_else(|| this.clone(), machine) }
@@ -275,15 +277,15 @@ fn open_files(this: &Machine) -> u64 {
 /// this process or from generator containers.
 pub struct Runner<'a> {
     /// Where the server and its sidecars run.
-    engine: Engine,
+    engine: EngineRef,
     options: RunOptions,
     cancel: Cancel,
     /// One engine per generator container; empty: the load runs in this process.
-    generators: Vec<Engine>,
+    generators: Vec<EngineRef>,
     /// Set exactly when `generators` is not empty.
     generator_image: Option<GeneratorImage>,
     /// An engine to copy base images from when another engine lacks them (this machine's).
-    images_from: Option<Engine>,
+    images_from: Option<docker::Engine>,
     /// This machine.
     this: Machine,
     /// The machines of the server and of the load.
@@ -294,9 +296,10 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub fn builder(engine: Engine, options: RunOptions) -> RunnerBuilder<'a> {
+    /// A runner whose server and sidecars run on `engine` (a `docker::Engine`; a fake in tests).
+    pub fn builder(engine: impl ContainerEngine + 'static, options: RunOptions) -> RunnerBuilder<'a> {
         RunnerBuilder {
-            engine,
+            engine: Arc::new(engine),
             options,
             cancel: Cancel::new(),
             generators: Vec::new(),
@@ -322,7 +325,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Every engine the run uses, each once.
-    fn engines(&self) -> Vec<&Engine> {
+    fn engines(&self) -> Vec<&EngineRef> {
         distinct(std::iter::once(&self.engine).chain(&self.generators))
     }
 
@@ -405,8 +408,8 @@ impl<'a> Runner<'a> {
         Provenance {
             stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
             git_commit: git_commit(&plan.project),
-            docker_version: self.engine.version.clone(),
-            docker_api_version: self.engine.api_version.clone(),
+            docker_version: self.engine.version().to_string(),
+            docker_api_version: self.engine.api_version().to_string(),
             kernel: server_machine.kernel.clone(),
             cpu_model: server_machine.cpu_model.clone(),
             n_cpus: server_machine.n_cpus,
@@ -417,8 +420,8 @@ impl<'a> Runner<'a> {
             server_pids: plan.server.pids,
             network: format!("host, server bound to {}", self.options.choices.server_address),
             images: BTreeMap::new(),
-            server_engine: self.engine.endpoint.clone(),
-            generator_engines: self.generators.iter().map(|e| e.endpoint.clone()).collect(),
+            server_engine: self.engine.endpoint().to_string(),
+            generator_engines: self.generators.iter().map(|e| e.endpoint().to_string()).collect(),
         }
     }
 
@@ -520,10 +523,10 @@ fn scenario_info(loaded: &Loaded, plan: &Plan) -> ScenarioInfo {
 }
 
 /// Each engine once (by endpoint), in order.
-pub(crate) fn distinct<'e>(engines: impl IntoIterator<Item = &'e Engine>) -> Vec<&'e Engine> {
-    let mut seen: Vec<&Engine> = Vec::new();
+pub(crate) fn distinct<'e>(engines: impl IntoIterator<Item = &'e EngineRef>) -> Vec<&'e EngineRef> {
+    let mut seen: Vec<&EngineRef> = Vec::new();
     for engine in engines {
-        if !seen.iter().any(|e| e.endpoint == engine.endpoint) {
+        if !seen.iter().any(|e| e.endpoint() == engine.endpoint()) {
             seen.push(engine);
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use docker::{CgroupCounters, Engine, Sample};
+use docker::{CgroupCounters, Sample};
 use tokio::sync::oneshot;
 
 use record::{Churn, Interferer, ServerUsage};
@@ -17,12 +17,12 @@ pub(crate) enum Probe {
     /// Its cgroup files, on this machine (exact and cheap).
     Cgroup(CgroupCounters),
     /// The engine's stats API: the container runs on another machine.
-    Api(Engine, String),
+    Api(crate::EngineRef, String),
 }
 
 impl Probe {
     /// The server's probe: its cgroup when it runs here, else the engine's API.
-    pub fn of(engine: &Engine, running: &docker::Running) -> Option<Probe> {
+    pub fn of(engine: &crate::EngineRef, running: &docker::Running) -> Option<Probe> {
         match &running.counters {
             Some(counters) => Some(Probe::Cgroup(counters.clone())),
             None => (!engine.is_local()).then(|| Probe::Api(engine.clone(), running.id.clone())),

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use docker::{CgroupCounters, ContainerSpec, Engine, Running};
+use docker::{CgroupCounters, ContainerSpec, Running};
+
+use crate::EngineRef;
 
 use crate::{Event, Halt, Runner};
 use plan::{EndpointPlan, Plan, ServicePlan};
@@ -39,13 +41,13 @@ pub(crate) const LOG_TAIL: usize = 20;
 #[derive(Default)]
 pub(crate) struct Containers {
     /// Each one's engine, id and name.
-    ids: Vec<(Engine, String, String)>,
+    ids: Vec<(EngineRef, String, String)>,
     /// The cgroups of those on this machine.
     cgroups: Vec<CgroupCounters>,
 }
 
 impl Containers {
-    pub fn track(&mut self, engine: &Engine, running: &Running) {
+    pub fn track(&mut self, engine: &EngineRef, running: &Running) {
         self.ids.push((engine.clone(), running.id.clone(), running.name.clone()));
         self.cgroups.extend(running.counters.clone());
     }
@@ -61,7 +63,7 @@ impl Containers {
         let mut left = Vec::new();
         for (engine, id, name) in std::mem::take(&mut self.ids) {
             if engine.remove(&id).await.is_err() {
-                left.push(format!("{name} on {}", engine.endpoint));
+                left.push(format!("{name} on {}", engine.endpoint()));
             }
         }
         left
@@ -193,11 +195,11 @@ impl Runner<'_> {
     /// `Err`, like [`Runner::until_cancelled`]; the build's own outcome is `Ok`.
     pub(crate) async fn build_on(
         &self,
-        engine: &Engine,
+        engine: &EngineRef,
         spec: &docker::BuildSpec,
     ) -> Result<Result<docker::Built, docker::Error>, Halt> {
-        let on_line = |line: &str| self.emit(Event::Detail(line));
-        match docker::build_image_until(engine, spec, on_line, self.cancel.cancelled()).await {
+        let mut on_line = |line: &str| self.emit(Event::Detail(line));
+        match engine.build(spec, &mut on_line, Box::pin(self.cancel.cancelled())).await {
             Err(docker::Error::Stopped(_)) => Err(Halt::Failed(crate::INTERRUPTED.into())),
             outcome => Ok(outcome),
         }
