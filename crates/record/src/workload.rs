@@ -58,25 +58,21 @@ impl std::fmt::Display for At {
     }
 }
 
+impl Workload {
+    pub fn new(endpoint: &str, method: &str, path: &str, keepalive: bool) -> Workload {
+        Workload { endpoint: endpoint.into(), method: method.into(), path: path.into(), keepalive }
+    }
+}
+
 impl crate::LevelRecord {
     pub fn workload(&self) -> Workload {
-        Workload {
-            endpoint: self.endpoint.clone(),
-            method: self.method.clone(),
-            path: self.path.clone(),
-            keepalive: self.keepalive,
-        }
+        Workload::new(&self.endpoint, &self.method, &self.path, self.keepalive)
     }
 }
 
 impl crate::CapacityRecord {
     pub fn workload(&self) -> Workload {
-        Workload {
-            endpoint: self.endpoint.clone(),
-            method: self.method.clone(),
-            path: self.path.clone(),
-            keepalive: self.keepalive,
-        }
+        Workload::new(&self.endpoint, &self.method, &self.path, self.keepalive)
     }
 }
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-pub use engine::{ContainerEngine, EngineRef};
+pub use engine::{Answer, ContainerEngine, EngineRef, OnLine, Stop};
 use plan::{Choices, Hosts, Machine, Plan};
 use record::{CapacityRecord, LevelRecord, Provenance, RunRecord, RunStatus, ScenarioInfo};
 use scenario::Loaded;
@@ -69,12 +69,7 @@ pub enum Event<'a> {
 
 /// How records name `endpoint`'s request.
 pub(crate) fn workload(endpoint: &plan::EndpointPlan) -> record::Workload {
-    record::Workload {
-        endpoint: endpoint.name.clone(),
-        method: endpoint.method.clone(),
-        path: endpoint.path.clone(),
-        keepalive: endpoint.keepalive,
-    }
+    record::Workload::new(&endpoint.name, &endpoint.method, &endpoint.path, endpoint.keepalive)
 }
 
 /// Why a run stopped when it was cancelled (Ctrl-C or SIGTERM in the CLI).

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use docker::{BaseImage, BuildSpec, Built, ContainerSpec, ContainerState, Disk, Error, Running, Sample};
 use futures_util::future::BoxFuture;
-use runner::ContainerEngine;
+use runner::{Answer, ContainerEngine, OnLine, Stop};
 
 /// What goes wrong, and when, counted from the server's start.
 #[derive(Debug, Clone, Copy, Default)]
@@ -161,7 +161,7 @@ impl ContainerEngine for FakeEngine {
     fn on_this_machine(&self) -> bool {
         true
     }
-    fn start<'a>(&'a self, spec: &'a ContainerSpec) -> BoxFuture<'a, Result<Running, Error>> {
+    fn start<'a>(&'a self, spec: &'a ContainerSpec) -> Answer<'a, Running> {
         Box::pin(async move {
             self.lost()?;
             let port = spec.env.iter().find_map(|e| e.strip_prefix("STACKBENCH_PORT=")).and_then(|p| p.parse().ok());
@@ -182,7 +182,7 @@ impl ContainerEngine for FakeEngine {
             Ok(Running { id, name: spec.name.clone(), pid: 0, counters: None })
         })
     }
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn remove<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
         Box::pin(async move {
             self.lost()?;
             let mut state = self.state.lock().unwrap();
@@ -193,10 +193,10 @@ impl ContainerEngine for FakeEngine {
             Ok(())
         })
     }
-    fn reap(&self) -> BoxFuture<'_, Result<Vec<String>, Error>> {
+    fn reap(&self) -> Answer<'_, Vec<String>> {
         Box::pin(async { Ok(Vec::new()) })
     }
-    fn state<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<ContainerState, Error>> {
+    fn state<'a>(&'a self, id: &'a str) -> Answer<'a, ContainerState> {
         Box::pin(async move {
             self.lost()?;
             let exited = self.exited(id);
@@ -206,11 +206,11 @@ impl ContainerEngine for FakeEngine {
     fn logs_tail<'a>(&'a self, _id: &'a str, _lines: usize) -> BoxFuture<'a, String> {
         Box::pin(async { "the fake server's log\n".to_string() })
     }
-    fn listening<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<Vec<SocketAddr>, Error>> {
+    fn listening<'a>(&'a self, _id: &'a str) -> Answer<'a, Vec<SocketAddr>> {
         Box::pin(async { Ok(Vec::new()) })
     }
     /// Half a CPU busy since the start, 10 MiB of memory.
-    fn stats_sample<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Sample, Error>> {
+    fn stats_sample<'a>(&'a self, id: &'a str) -> Answer<'a, Sample> {
         Box::pin(async move {
             self.lost()?;
             let started = {
@@ -230,14 +230,14 @@ impl ContainerEngine for FakeEngine {
             })
         })
     }
-    fn wait_exit<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<i64, Error>> {
+    fn wait_exit<'a>(&'a self, _id: &'a str) -> Answer<'a, i64> {
         Box::pin(async { Ok(0) })
     }
     /// The profiler's report: it could not look (the fake runs none).
-    fn stdout<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<String, Error>> {
+    fn stdout<'a>(&'a self, _id: &'a str) -> Answer<'a, String> {
         Box::pin(async { Ok("stackbench-profiler: unavailable the fake engine runs no profiler\n".to_string()) })
     }
-    fn signal<'a>(&'a self, _id: &'a str, _signal: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+    fn signal<'a>(&'a self, _id: &'a str, _signal: &'a str) -> Answer<'a, ()> {
         Box::pin(async { Ok(()) })
     }
     fn has_image<'a>(&'a self, _image: &'a str) -> BoxFuture<'a, bool> {
@@ -246,12 +246,7 @@ impl ContainerEngine for FakeEngine {
     fn disk(&self) -> BoxFuture<'_, Option<Disk>> {
         Box::pin(async { None })
     }
-    fn build<'a>(
-        &'a self,
-        spec: &'a BuildSpec,
-        on_line: &'a mut (dyn FnMut(&str) + Send),
-        _stop: BoxFuture<'a, ()>,
-    ) -> BoxFuture<'a, Result<Built, Error>> {
+    fn build<'a>(&'a self, spec: &'a BuildSpec, on_line: OnLine<'a>, _stop: Stop<'a>) -> Answer<'a, Built> {
         Box::pin(async move {
             self.lost()?;
             self.state.lock().unwrap().calls.push(format!("build {}", spec.tag));
@@ -259,11 +254,7 @@ impl ContainerEngine for FakeEngine {
             Ok(Built { image_id: format!("sha256:fake-{}", spec.tag), log: String::new() })
         })
     }
-    fn ensure_base<'a>(
-        &'a self,
-        _image: &'a str,
-        _on_line: &'a mut (dyn FnMut(&str) + Send),
-    ) -> BoxFuture<'a, Result<BaseImage, Error>> {
+    fn ensure_base<'a>(&'a self, _image: &'a str, _on_line: OnLine<'a>) -> Answer<'a, BaseImage> {
         Box::pin(async { Ok(BaseImage::Present) })
     }
 }

@@ -12,20 +12,15 @@ use runner::{Cancel, Event, RunOptions, Runner};
 use crate::fake::{FakeEngine, Log, Script, SERVICE_TIME};
 use crate::util::{options, scenario, temp_results};
 
-/// Short levels, and objectives the fake's one worker meets below its capacity.
-const WORKLOAD: &str = r#"
-[workload]
-duration = "300ms"
-warmup = "100ms"
-pause = "100ms"
-connections = [2, 4]
-
-[[workload.endpoints]]
-name = "health"
-path = "/health"
-expect_body = "ok"
-slo = { p99 = "50ms", errors = "0.1%" }
-"#;
+/// `runs.rs`'s workload with shorter levels, and objectives the fake's one worker meets below its capacity.
+fn workload() -> String {
+    let short = crate::runs::WORKLOAD
+        .replace("duration = \"1s\"", "duration = \"300ms\"")
+        .replace("warmup = \"200ms\"", "warmup = \"100ms\"")
+        .replace("pause = \"200ms\"", "pause = \"100ms\"")
+        .replace("connections = [2, 8]", "connections = [2, 4]");
+    short + "slo = { p99 = \"50ms\", errors = \"0.1%\" }\n"
+}
 
 /// What a run against the fake did: its result, the events as text, and the engine's log.
 struct Ran {
@@ -66,7 +61,7 @@ fn no_capacity(results: &std::path::Path) -> RunOptions {
 async fn levels_run_in_order_then_the_capacity_search_then_cleanup() {
     let results = temp_results("fake-ok");
     let started = Instant::now();
-    let ran = run_fake(&scenario("fake-ok", "", WORKLOAD), Script::default(), options(results.path())).await;
+    let ran = run_fake(&scenario("fake-ok", "", &workload()), Script::default(), options(results.path())).await;
     let (path, record) = ran.result.unwrap();
     assert_eq!(record.status, RunStatus::Complete, "{:?}", record.reason);
     assert_eq!(
@@ -110,7 +105,7 @@ async fn levels_run_in_order_then_the_capacity_search_then_cleanup() {
 async fn a_server_that_exits_fails_its_level_and_a_new_one_serves_the_next() {
     let results = temp_results("fake-exits");
     // Each server exits 700 ms after it starts: within two or three levels, never within one.
-    let workload = WORKLOAD.replace("connections = [2, 4]", "connections = [2, 2, 2, 2, 2]");
+    let workload = workload().replace("connections = [2, 4]", "connections = [2, 2, 2, 2, 2]");
     let script = Script { exit_after: Some(Duration::from_millis(700)), ..Script::default() };
     let ran = run_fake(&scenario("fake-exits", "", &workload), script, no_capacity(results.path())).await;
     let (_, record) = ran.result.unwrap();
@@ -133,7 +128,7 @@ async fn an_engine_lost_mid_level_keeps_the_level_and_names_what_was_left() {
     let results = temp_results("fake-lost");
     // Lost after two stats samples: in the first level's measured window.
     let script = Script { lost_after_samples: Some(2), ..Script::default() };
-    let ran = run_fake(&scenario("fake-lost", "", WORKLOAD), script, no_capacity(results.path())).await;
+    let ran = run_fake(&scenario("fake-lost", "", &workload()), script, no_capacity(results.path())).await;
     let error = ran.result.unwrap_err();
     let said = error.to_string();
     assert!(matches!(error, runner::Error::EngineLost { levels: 1, .. }), "{said}");
@@ -150,7 +145,7 @@ async fn an_engine_lost_mid_level_keeps_the_level_and_names_what_was_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_run_measures_only_what_is_left() {
     let results = temp_results("fake-resume");
-    let loaded = scenario("fake-resume", "", WORKLOAD);
+    let loaded = scenario("fake-resume", "", &workload());
     let ran = run_fake(&loaded, Script::default(), no_capacity(results.path())).await;
     let (path, mut record) = ran.result.unwrap();
     // As if it had stopped after its first level.
@@ -177,7 +172,7 @@ async fn a_resumed_run_measures_only_what_is_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_runs_the_level_again_beside_a_profiler_and_removes_it() {
     let results = temp_results("fake-profile");
-    let workload = WORKLOAD.replace("connections = [2, 4]", "connections = [2]");
+    let workload = workload().replace("connections = [2, 4]", "connections = [2]");
     let mut options = no_capacity(results.path());
     options.choices.profile = true;
     let ran = run_fake(&scenario("fake-profile", "", &workload), Script::default(), options).await;

@@ -1,5 +1,6 @@
 # Answers every request after burning a little CPU in burn_cpu_here, the
-# function the profiler's test expects at the top of the profile.
+# function the profiler's test expects at the top of the profile. grow.py
+# answers the same way (Handler.work is what each does first).
 import http.server
 import os
 
@@ -17,8 +18,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     wbufsize = -1
     disable_nagle_algorithm = True
 
-    def do_GET(self):
+    def work(self):
         burn_cpu_here()
+
+    def do_GET(self):
+        self.work()
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -29,5 +33,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-port = int(os.environ.get("STACKBENCH_PORT") or os.environ.get("PORT") or 8080)
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+if __name__ == "__main__":
+    port = int(os.environ.get("STACKBENCH_PORT") or os.environ.get("PORT") or 8080)
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()

@@ -4,24 +4,14 @@
 import http.server
 import os
 
+import app
+
 kept = []
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1
-    disable_nagle_algorithm = True
-
-    def do_GET(self):
+class Handler(app.Handler):
+    def work(self):
         kept.append(b"x" * (1 << 20))
-        body = b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["STACKBENCH_PORT"])), Handler)
