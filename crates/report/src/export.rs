@@ -154,7 +154,7 @@ pub const SUMMARY_HEADERS: [&str; 13] = [
     "errors",
     "timeouts",
     "server CPU",
-    "req/s per CPU-s",
+    "CPU/req",
     "verdict",
     "diagnosis",
 ];
@@ -216,7 +216,7 @@ pub fn summary_cells(row: &SummaryRow) -> Vec<String> {
         p.map_or_else(dash, |(_, r)| r.errors.to_string()),
         p.map_or_else(dash, |(_, r)| r.timeouts.to_string()),
         p.and_then(|(_, r)| r.server_cpu_pct).map_or_else(dash, |c| format!("{c:.0}%")),
-        p.and_then(|(_, r)| r.rps_per_server_cpu_s).map_or_else(dash, metric),
+        p.and_then(|(_, r)| r.cpu_us_per_request).map_or_else(dash, |c| time_us(c.median)),
         p.map_or_else(dash, |(_, r)| r.verdict.label().to_string()),
         row.diagnosis.join("; "),
     ]
@@ -236,7 +236,7 @@ const HEADERS: [&str; 16] = [
     "timeouts",
     "server CPU",
     "peak mem",
-    "req/s per CPU-s",
+    "CPU/req",
     "verdict",
     "notes",
 ];
@@ -256,7 +256,7 @@ probes ran out, the capacity is at least the rate shown; stopped: the search end
 it was interrupted); none: no rate probed met the objectives.";
 
 pub const CAPACITY_HEADERS: [&str; 7] =
-    ["stack", "capacity", "p99 at capacity", "server CPU", "req/s per CPU-s", "status", "objectives"];
+    ["stack", "capacity", "p99 at capacity", "server CPU", "CPU/req", "status", "objectives"];
 
 /// The capacity of a row, the rate it is at least when none was found, or
 /// "none" when no rate probed met the objectives.
@@ -275,7 +275,7 @@ pub fn capacity_cells(row: &CapacityRow) -> Vec<String> {
         capacity_figure(row),
         row.p99_us.map_or("-".into(), |us| time_us(us as f64)),
         row.server_cpu_pct.map_or("-".into(), |c| format!("{c:.0}%")),
-        row.rps_per_server_cpu_s.map_or("-".into(), metric),
+        row.cpu_us_per_request.map_or("-".into(), time_us),
         row.status.clone(),
         objectives(&row.slo),
     ]
@@ -315,7 +315,7 @@ pub fn level_cells(row: &Row, with_baseline: bool) -> Vec<String> {
         row.timeouts.to_string(),
         row.server_cpu_pct.map_or("-".into(), |c| format!("{c:.0}%")),
         row.server_memory_peak.map_or("-".into(), |m| format!("{:.1} MiB", m as f64 / 1048576.0)),
-        row.rps_per_server_cpu_s.map_or("-".into(), metric),
+        row.cpu_us_per_request.map_or("-".into(), |c| with_spread(time_us(c.median), &c, row.runs)),
         row.verdict.label().to_string(),
     ];
     if with_baseline {
@@ -330,6 +330,14 @@ pub fn level_cells(row: &Row, with_baseline: bool) -> Vec<String> {
     }
     cells.push(row.notes.join("; "));
     cells
+}
+
+/// A figure of several repeats with its spread (coefficient of variation): `1.25ms ±4.1%`.
+fn with_spread(figure: String, spread: &crate::model::Spread, runs: usize) -> String {
+    if runs < 2 {
+        return figure;
+    }
+    format!("{figure} ±{:.1}%", spread.cv * 100.0)
 }
 
 fn spread(row: &Row) -> String {
@@ -371,7 +379,8 @@ impl Exporter for Csv {
             "server_cpu_pct",
             "server_cpu_limit_pct",
             "server_memory_peak_bytes",
-            "rps_per_server_cpu_s",
+            "cpu_us_per_request",
+            "cpu_per_request_cv",
             "generator_cpu_pct",
             "unsteady",
             "verdict",
@@ -404,7 +413,8 @@ impl Exporter for Csv {
                     opt(r.server_cpu_pct),
                     opt(r.server_cpu_limit_pct),
                     r.server_memory_peak.map_or(String::new(), |m| m.to_string()),
-                    opt(r.rps_per_server_cpu_s),
+                    opt(r.cpu_us_per_request.map(|c| c.median)),
+                    r.cpu_us_per_request.map_or(String::new(), |c| format!("{:.4}", c.cv)),
                     format!("{:.1}", r.generator_cpu_pct),
                     r.unsteady.to_string(),
                     r.verdict.label().to_string(),
@@ -433,7 +443,7 @@ impl Exporter for CapacityCsv {
             "at_least_rps",
             "p99_us",
             "server_cpu_pct",
-            "rps_per_server_cpu_s",
+            "cpu_us_per_request",
             "objectives",
             "search_s",
         ];
@@ -450,7 +460,7 @@ impl Exporter for CapacityCsv {
                     format!("{:.2}", r.at_least_rps),
                     r.p99_us.map_or(String::new(), |us| us.to_string()),
                     opt(r.server_cpu_pct),
-                    opt(r.rps_per_server_cpu_s),
+                    opt(r.cpu_us_per_request),
                     objectives(&r.slo),
                     r.search_s.map_or(String::new(), |s| format!("{s:.1}")),
                 ]

@@ -28,7 +28,8 @@ pub struct CapacityRow {
     /// At the capacity (the passing hold): p99, the server's CPU, and req/s per server CPU-second.
     pub p99_us: Option<u64>,
     pub server_cpu_pct: Option<f64>,
-    pub rps_per_server_cpu_s: Option<f64>,
+    /// Server CPU per completed request at the capacity's hold, in µs (lower is better).
+    pub cpu_us_per_request: Option<f64>,
     pub slo: loadgen::capacity::Slo,
     /// How long a search took (median), when the records kept it.
     pub search_s: Option<f64>,
@@ -90,7 +91,10 @@ pub struct Row {
     pub server_cpu_pct: Option<f64>,
     pub server_cpu_limit_pct: Option<f64>,
     pub server_memory_peak: Option<u64>,
-    pub rps_per_server_cpu_s: Option<f64>,
+    /// Server CPU per completed request over each repeat's window (its cgroup's CPU time between the
+    /// window's first and last reading over the requests completed), in µs: median and spread over
+    /// repeats (lower is better). It counts the work a request costs, not how fast the CPU ran it.
+    pub cpu_us_per_request: Option<Spread>,
     pub generator_cpu_pct: f64,
     /// Its repeats disagree (`notes::NOISY_CV`); set, with the verdict and notes, by `notes::say`.
     pub unsteady: bool,
@@ -268,7 +272,16 @@ pub(crate) fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> (Row, S
         server_cpu_limit_pct,
         server_memory_peak: server.iter().map(|s| s.memory_peak).max(),
         server_memory_limit: runs.first().map(|(_, r)| r.provenance.server_memory).filter(|&m| m > 0),
-        rps_per_server_cpu_s: server_cpu_pct.filter(|&c| c > 0.0).map(|c| rps.median / (c / 100.0)),
+        cpu_us_per_request: {
+            let each: Vec<f64> = measured
+                .iter()
+                .filter_map(|(l, _, load)| {
+                    let cpu = l.server.as_ref()?.cpu_pct_mean;
+                    (cpu > 0.0 && load.requests > 0).then(|| cpu / 100.0 * load.duration_s * 1e6 / load.requests as f64)
+                })
+                .collect();
+            (!each.is_empty()).then(|| Spread::of(&each))
+        },
         generator_cpu_pct,
         unsteady: false,
         verdict: Verdict::ErrorBound,
@@ -312,8 +325,9 @@ pub fn capacities<'a>(records: impl IntoIterator<Item = &'a RunRecord>) -> Vec<C
         .collect()
 }
 
-/// A search at its capacity: the rate, the p99 of the passing hold, and the server during it.
-type AtCapacity = (f64, u64, Option<ServerUsage>);
+/// A search at its capacity: the rate, the p99 of the passing hold, the server during it, and the hold's
+/// completed req/s.
+type AtCapacity = (f64, u64, Option<ServerUsage>, f64);
 
 fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
     let at_capacity: Vec<AtCapacity> = runs
@@ -322,7 +336,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             let rps = c.capacity.capacity_rps?;
             let hold = c.capacity.confirm.as_ref()?;
             let held = c.capacity.probes.iter().rposition(|p| p == hold);
-            Some((rps, hold.latency_us.p99, held.and_then(|i| c.servers.get(i).cloned().flatten())))
+            Some((rps, hold.latency_us.p99, held.and_then(|i| c.servers.get(i).cloned().flatten()), hold.achieved))
         })
         .collect();
     let first = runs[0];
@@ -339,7 +353,10 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         at_least_rps: median(&runs.iter().map(|c| c.capacity.bracket.0).collect::<Vec<_>>()),
         p99_us: med(&|a| Some(a.1 as f64)).map(|v| v as u64),
         server_cpu_pct,
-        rps_per_server_cpu_s: capacity_rps.zip(server_cpu_pct.filter(|&c| c > 0.0)).map(|(r, c)| r / (c / 100.0)),
+        cpu_us_per_request: med(&|a| {
+            let cpu = a.2.as_ref()?.cpu_pct_mean;
+            (cpu > 0.0 && a.3 > 0.0).then(|| cpu / 100.0 * 1e6 / a.3)
+        }),
         slo: first.capacity.slo.clone(),
         search_s: {
             let kept: Vec<f64> = runs.iter().map(|c| c.elapsed_s).filter(|&s| s > 0.0).collect();
