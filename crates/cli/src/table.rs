@@ -50,7 +50,10 @@ pub fn render(records: &[RunRecord]) -> String {
         }
     }
     let mut out = String::new();
-    aligned(&mut out, &headers, &rows);
+    // A capacity-only suite has no level to show: its capacity tables follow.
+    if !rows.is_empty() {
+        aligned(&mut out, &headers, &rows);
+    }
     out.push_str(&render_capacities(&built.capacities));
     out.push_str(&render_summary(&built));
     out

@@ -111,3 +111,17 @@ fn capacity_table() {
         [searched("flask-gevent", Status::Found, 2400.0), searched("go-nethttp", Status::GeneratorBound, 9000.0)];
     insta::assert_snapshot!(stackbench::table::render_capacities(&report::model::capacities(&records)));
 }
+
+/// A capacity-only suite (`--capacity-only`) has no level: its table is left out, the capacity tables lead.
+#[test]
+fn a_capacity_only_suite_shows_no_empty_level_table() {
+    let status = loadgen::capacity::Status::Found;
+    let capacity_only = RunRecord {
+        levels: Vec::new(),
+        capacities: vec![record::fixture::search(status, vec![probe(2400.0)], vec![None])],
+        ..record()
+    };
+    let text = stackbench::table::render(&[capacity_only]);
+    assert!(text.starts_with("\ncapacity: GET /health (health)\n"), "{text}");
+    assert!(!text.contains("conns  requests"), "{text}");
+}

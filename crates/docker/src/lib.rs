@@ -4,6 +4,7 @@
 //! Architecture invariant: this crate talks to the Docker API (and reads
 //! cgroup files and `/proc`); it never shells out to the `docker` CLI and knows nothing
 //! about HTTP load.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 mod base_image;
 mod build;

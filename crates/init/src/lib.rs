@@ -2,6 +2,7 @@
 //! or ASGI app, its requirements, its routes), and the scenario that
 //! benchmarks it. Invariant: it only reads the folder; it returns text and
 //! writes nothing.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 use std::path::{Path, PathBuf};
 

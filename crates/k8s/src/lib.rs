@@ -6,6 +6,7 @@
 //!
 //! Architecture invariant: this crate renders objects (k8s-openapi types); it
 //! never talks to a cluster and knows nothing about Docker.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 use std::collections::BTreeMap;
 

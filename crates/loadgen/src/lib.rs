@@ -1,6 +1,7 @@
 //! An HTTP/1.1 load generator: closed loop like wrk, open loop like wrk2,
 //! one event loop per thread. Give [`run`] a [`Config`] and a [`Control`]; it
 //! returns a [`LoadResult`]. It never prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 pub mod capacity;
 pub mod config;

@@ -6,6 +6,7 @@
 //!
 //! Architecture invariant: no Docker, no tokio, no network. It reads the body
 //! files a scenario names and nothing else; the machines' facts are given to it.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 mod generator;
 mod machine;

@@ -3,6 +3,7 @@
 //! report reads it.
 //!
 //! Architecture invariant: types, an atomic write and a read; no other I/O.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 pub mod folder;
 mod workload;

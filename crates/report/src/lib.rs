@@ -3,6 +3,7 @@
 //! Architecture invariant: the report reads results files and writes report
 //! files; it never runs a benchmark. Same inputs, same bytes: nothing in the
 //! output depends on the time or the order files were found in.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 pub mod charts;
 pub mod compose;

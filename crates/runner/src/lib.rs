@@ -5,6 +5,7 @@
 //! Architecture invariant: the runner never prints and never renders tables;
 //! it reports through [`Event`]s and returns [`RunRecord`]s. It uses
 //! `loadgen` as a library and reaches Docker only through the `docker` crate.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 mod cancel;
 mod capacity;

@@ -8,6 +8,7 @@
 //! applies at parse time so that a scenario that parses is one the generator accepts.
 //! Values are checked while they are deserialized (see `values.rs`), so every
 //! error carries the span of the key that caused it.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 mod matrix;
 mod scaffold;

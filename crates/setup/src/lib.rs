@@ -4,6 +4,7 @@
 //! otherwise it says what to do, and changes nothing.
 //!
 //! Every step it takes is told to `step` (one line each), before it is taken.
+#![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
