@@ -158,7 +158,10 @@ fn mark<DB: DrawingBackend>(kind: Marker, at: (i32, i32), color: RGBColor) -> Dy
 /// top, each in its stack's colour and labelled with its value.
 pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
     let n = bars.len().max(1);
-    let size = (SIZE.0 * 2, 60 + 26 * n as u32);
+    // Rows of the chart: a range of one value has no height in plotters (one bar was drawn -8 px high),
+    // so one bar gets two rows, the upper one empty.
+    let rows = n.max(2);
+    let size = (SIZE.0 * 2, 60 + 26 * rows as u32);
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.15;
     let mut svg = String::new();
     {
@@ -170,20 +173,24 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
                 .margin(8)
                 .x_label_area_size(30)
                 .y_label_area_size(150)
-                // A discrete range includes its end: segments 0 to n - 1, bar i from the top in n - 1 - i.
-                .build_cartesian_2d(0.0..max, (0..n - 1).into_segmented())?;
+                // A discrete range includes its end: segments 0 to rows - 1, bar i from the top in n - 1 - i.
+                .build_cartesian_2d(0.0..max, (0..rows - 1).into_segmented())?;
             let name = |v: &SegmentValue<usize>| match v {
-                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
-                    bars.get(n.saturating_sub(1 + i)).map_or(String::new(), |b| b.0.clone())
+                SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
+                    bars.get(n - 1 - i).map_or(String::new(), |b| b.0.clone())
                 }
+                SegmentValue::CenterOf(_) | SegmentValue::Exact(_) => String::new(),
                 SegmentValue::Last => String::new(),
             };
             chart
                 .configure_mesh()
                 .disable_y_mesh()
+                // plotters sizes labels by the chart's height (5%): a short chart would get unreadable ones.
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 12))
                 .x_desc(x_desc)
                 .x_labels(6)
-                .y_labels(n)
+                .y_labels(rows)
                 .x_label_formatter(&|v| short(*v))
                 .y_label_formatter(&name)
                 .draw()?;
@@ -382,13 +389,32 @@ mod tests {
         assert!(!bars.to_uppercase().contains(&hex("go-nethttp")));
     }
 
+    /// The numbers after `attr="` in `svg`.
+    fn attributes(svg: &str, attr: &str) -> Vec<f64> {
+        let key = format!("{attr}=\"");
+        svg.match_indices(&key).filter_map(|(at, _)| svg[at + key.len()..].split('"').next()?.parse().ok()).collect()
+    }
+
+    /// Right at 1, 2 and 60 stacks as at 25: every bar has a height, every stack its name beside its bar,
+    /// and no text is smaller than the line charts' labels (one stack drew a bar -8 px high, and
+    /// labels of 1.61 px, sized by plotters as a share of a short chart's height).
     #[test]
     fn bars_from_one_to_many() {
-        for n in [0, 1, 2, 25] {
-            let bars: Vec<(String, f64)> = (0..n).map(|i| (format!("s{i}"), 10.0 * (i + 1) as f64)).collect();
+        let smallest = attributes(&line_chart("t", ("x", Axis::Linear), ("y", Axis::Linear), &[]), "font-size")
+            .into_iter()
+            .fold(f64::INFINITY, f64::min);
+        for n in [0, 1, 2, 25, 60] {
+            let bars: Vec<(String, f64)> = (0..n).map(|i| (format!("stack-{i}"), 10.0 * (i + 1) as f64)).collect();
             let svg = bar_chart("t", "x", &bars);
             assert!(svg.starts_with("<svg "), "{n} bars: {svg}");
             assert_eq!(svg.matches("<rect").count(), 1 + n, "{n} bars");
+            let heights = attributes(&svg, "height");
+            assert!(heights.iter().all(|&h| h > 0.0), "{n} bars: heights {heights:?}");
+            let fonts = attributes(&svg, "font-size");
+            assert!(fonts.iter().all(|&f| f >= smallest), "{n} bars: fonts {fonts:?} (smallest elsewhere {smallest})");
+            for (name, _) in &bars {
+                assert!(svg.contains(&format!("\n{name}\n")), "{n} bars: no label {name}");
+            }
         }
     }
 
