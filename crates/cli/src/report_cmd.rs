@@ -44,8 +44,12 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     }
     let out = opts.out.clone().unwrap_or_else(|| opts.reports.dir.clone());
     let mut text = String::new();
-    for path in report::write(&built, &out)? {
+    let written = report::write(&built, &out)?;
+    for path in &written.files {
         text.push_str(&format!("wrote {}\n", path.display()));
+    }
+    for path in &written.removed {
+        text.push_str(&format!("removed {} (a stack no longer in the report)\n", path.display()));
     }
     text.push_str(&crate::table::render_summary(&built));
     text.push_str(&format!(

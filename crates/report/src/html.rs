@@ -349,6 +349,9 @@ pub fn scaling_charts(s: &Scaling) -> (String, String) {
     )
 }
 
+/// How every stack page's title starts (the template's), by which a report finds the pages it wrote.
+pub(crate) const STACK_PAGE_TITLE: &str = "<title>stackbench: ";
+
 /// One page per stack (`<stem>.html`, its name as a file name): each workload's capacity probes, and
 /// its levels with their second-by-second charts. Self-contained like the main page.
 pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {

@@ -148,19 +148,45 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
     ]
 }
 
-/// Writes every export of `report` into `out`; returns the files written.
-pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>, Error> {
+/// What [`write`] did in a report's folder.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: Vec<PathBuf>,
+    /// Pages of stacks no longer in the report, removed so that none is read as current.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Writes every export of `report` into `out`, then removes the stack pages
+/// there that it did not write (a stack that left the report: renamed, or its
+/// results archived). A page is a stack page by its title (`stackbench: STACK`,
+/// the stack page template's); no other file is touched.
+pub fn write(report: &Report, out: &Path) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(|source| Error::Write { path: out.to_path_buf(), source })?;
-    let mut written = Vec::new();
+    let mut written = Written::default();
     for exporter in exporters() {
         let path = out.join(exporter.file_name());
         std::fs::write(&path, exporter.render(report)).map_err(|source| Error::Write { path: path.clone(), source })?;
-        written.push(path);
+        written.files.push(path);
     }
     for (name, page) in html::scenario_pages(report) {
         let path = out.join(name);
         std::fs::write(&path, page).map_err(|source| Error::Write { path: path.clone(), source })?;
-        written.push(path);
+        written.files.push(path);
     }
+    let entries = std::fs::read_dir(out).map_err(|source| Error::Write { path: out.to_path_buf(), source })?;
+    for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+        let is_page = path.extension().is_some_and(|e| e == "html") && !written.files.contains(&path);
+        if is_page && is_stack_page(&path) {
+            std::fs::remove_file(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+            written.removed.push(path);
+        }
+    }
+    written.removed.sort();
     Ok(written)
+}
+
+/// Whether the HTML file at `path` is a stack page a report wrote (the stack page template's title).
+fn is_stack_page(path: &Path) -> bool {
+    let head: Vec<u8> = std::fs::read(path).unwrap_or_default().into_iter().take(512).collect();
+    String::from_utf8_lossy(&head).contains(html::STACK_PAGE_TITLE)
 }

@@ -110,15 +110,39 @@ fn the_committed_results_render_to_the_committed_report() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let records = report::select(&root.join("reports/results"), &report::Selection::Latest, &root).unwrap();
     let out = tempfile::tempdir().unwrap();
-    for path in report::write(&report::build(&records), out.path()).unwrap() {
+    let written = report::write(&report::build(&records), out.path()).unwrap();
+    for path in &written.files {
         let name = path.file_name().unwrap();
         let committed = std::fs::read(root.join("reports").join(name)).unwrap();
-        assert!(
-            std::fs::read(&path).unwrap() == committed,
-            "{} differs from the committed one",
-            name.to_string_lossy()
-        );
+        assert!(std::fs::read(path).unwrap() == committed, "{} differs from the committed one", name.to_string_lossy());
     }
+    // And no page of a stack that left it stays among them.
+    let pages = |dir: &std::path::Path| -> Vec<std::ffi::OsString> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".html"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(pages(&root.join("reports")), pages(out.path()));
+}
+
+/// A page of a stack that left the report is removed when the report is written again; other files stay.
+#[test]
+fn pages_of_stacks_that_left_the_report_are_removed() {
+    let out = tempfile::tempdir().unwrap();
+    let stale = out.path().join("gone-stack.html");
+    std::fs::write(&stale, "<!doctype html>\n<html lang=\"en\">\n<head>\n<title>stackbench: gone-stack</title>")
+        .unwrap();
+    let mine = out.path().join("notes.html");
+    std::fs::write(&mine, "<title>my notes</title>").unwrap();
+    let records = named(vec![record("flask-gevent", "01", &[level(10, 5000.0, 1900)])]);
+    let written = report::write(&report::build(&records), out.path()).unwrap();
+    assert_eq!(written.removed, [stale.clone()]);
+    assert!(!stale.exists() && mine.exists());
+    assert!(written.files.iter().any(|f| f.ends_with("index.html")), "{:?}", written.files);
 }
 
 /// Every committed results file, archived ones too, whatever version of the format
@@ -130,6 +154,6 @@ fn every_committed_results_file_renders() {
     let records = report::select(&root.join("reports/results"), &report::Selection::Paths(folders), &root).unwrap();
     assert!(records.iter().any(|(_, r)| r.schema_version < record::RECORD_VERSION), "older files are among them");
     let out = tempfile::tempdir().unwrap();
-    let written = report::write(&report::build(&records), out.path()).unwrap();
+    let written = report::write(&report::build(&records), out.path()).unwrap().files;
     assert!(written.iter().any(|p| p.ends_with("index.html")) && written.len() > 20, "{written:?}");
 }
