@@ -140,7 +140,7 @@ fn pages_of_stacks_that_left_the_report_are_removed() {
     std::fs::write(&mine, "<title>my notes</title>").unwrap();
     let records = named(vec![record("flask-gevent", "01", &[level(10, 5000.0, 1900)])]);
     let written = report::write(&report::build(&records), out.path()).unwrap();
-    assert_eq!(written.removed, [stale.clone()]);
+    assert_eq!(written.removed, std::slice::from_ref(&stale));
     assert!(!stale.exists() && mine.exists());
     assert!(written.files.iter().any(|f| f.ends_with("index.html")), "{:?}", written.files);
 }
