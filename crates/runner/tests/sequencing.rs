@@ -126,9 +126,11 @@ async fn a_server_that_exits_fails_its_level_and_a_new_one_serves_the_next() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_lost_mid_level_keeps_the_level_and_names_what_was_left() {
     let results = temp_results("fake-lost");
-    // Lost after two stats samples: in the first level's measured window.
+    // Lost after two stats samples: in the first level's measured window, which at 1 s has four or five
+    // (one every 250 ms), so that two are kept and the rest are missing however the ticks fall.
     let script = Script { lost_after_samples: Some(2), ..Script::default() };
-    let ran = run_fake(&scenario("fake-lost", "", &workload()), script, no_capacity(results.path())).await;
+    let workload = workload().replace("duration = \"300ms\"", "duration = \"1s\"");
+    let ran = run_fake(&scenario("fake-lost", "", &workload), script, no_capacity(results.path())).await;
     let error = ran.result.unwrap_err();
     let said = error.to_string();
     assert!(matches!(error, runner::Error::EngineLost { levels: 1, .. }), "{said}");
