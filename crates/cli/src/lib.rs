@@ -118,12 +118,12 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
 }
 
 /// An error as one line for the user: each cause after the message, unless the text before it already says
-/// it (many library errors name their source in their own message, as `cannot read scenario 'x': No such
-/// file or directory`, and `{:#}` would say it twice).
+/// it after a colon (many library errors name their source in their own message, as `cannot read scenario
+/// 'x': No such file or directory`, and `{:#}` would say it twice).
 pub fn error_message(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain().map(ToString::to_string) {
-        if !message.contains(&cause) {
+        if !message.contains(&format!(": {cause}")) {
             if !message.is_empty() {
                 message.push_str(": ");
             }
@@ -160,6 +160,9 @@ mod tests {
         assert_eq!(super::error_message(&said_twice), "cannot read 'x': No such file or directory");
         let chained = Err::<(), _>(io()).context("cannot read 'y'").context("bench").unwrap_err();
         assert_eq!(super::error_message(&chained), "bench: cannot read 'y': No such file or directory");
+        // A cause whose words stand in the message but not as its cause is still said.
+        let named = Err::<(), _>(std::io::Error::other("timeout")).context("no timeout given").unwrap_err();
+        assert_eq!(super::error_message(&named), "no timeout given: timeout");
     }
 
     /// clap's own checks of every subcommand's arguments (unique names, ...), which it makes only when a
