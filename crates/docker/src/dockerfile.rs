@@ -62,11 +62,7 @@ fn stages(lines: &[&str], build_args: &BTreeMap<String, String>) -> Vec<Stage> {
 /// names (by name or index), and so on down.
 fn needed(lines: &[&str], stages: &[Stage]) -> Vec<bool> {
     let find = |reference: &str| -> Option<usize> {
-        let reference = reference.to_ascii_lowercase();
-        stages
-            .iter()
-            .position(|s| s.name.as_deref() == Some(reference.as_str()))
-            .or_else(|| reference.parse::<usize>().ok().filter(|&i| i < stages.len()))
+        named(stages, reference).or_else(|| reference.parse::<usize>().ok().filter(|&i| i < stages.len()))
     };
     let mut needed = vec![false; stages.len()];
     let mut todo: Vec<usize> = stages.len().checked_sub(1).into_iter().collect();
@@ -91,6 +87,12 @@ fn needed(lines: &[&str], stages: &[Stage]) -> Vec<bool> {
     needed
 }
 
+/// The stage `AS name` (Docker compares stage names case-insensitively).
+fn named(stages: &[Stage], name: &str) -> Option<usize> {
+    let name = name.to_ascii_lowercase();
+    stages.iter().position(|s| s.name.as_deref() == Some(name.as_str()))
+}
+
 /// The images a Dockerfile's needed stages start from (not `scratch`, not
 /// earlier stages), in order of appearance.
 pub fn base_images(dockerfile: &str, build_args: &BTreeMap<String, String>) -> Vec<String> {
@@ -99,8 +101,7 @@ pub fn base_images(dockerfile: &str, build_args: &BTreeMap<String, String>) -> V
     let needed = needed(&lines, &stages);
     let mut images: Vec<String> = Vec::new();
     for (idx, stage) in stages.iter().enumerate().filter(|(idx, _)| needed[*idx]) {
-        let is_stage =
-            stages[..idx].iter().any(|s| s.name.as_deref() == Some(stage.base.to_ascii_lowercase().as_str()));
+        let is_stage = named(&stages[..idx], &stage.base).is_some();
         if stage.base != "scratch" && !is_stage && !images.contains(&stage.base) {
             images.push(stage.base.clone());
         }
