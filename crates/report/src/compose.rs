@@ -109,15 +109,15 @@ pub fn compare(report: &mut Report, baseline: &Report) {
             let Some(base) = base_group.rows.iter().find(|b| b.stack == row.stack) else { continue };
             let change = |now: f64, then: f64| if then > 0.0 { (now / then - 1.0) * 100.0 } else { 0.0 };
             let rps_change_pct = change(row.rps.median, base.rps.median);
-            let summary = |s: &Spread, runs| crate::gate::Summary { median: s.median, lo: s.min, hi: s.max, runs };
+            let summary = |s: &Spread, runs| crate::gate::Summary { median: s.median, lo: s.lo, hi: s.hi, runs };
             let judged = crate::gate::judge(true, summary(&base.rps, base.runs), summary(&row.rps, row.runs));
             row.baseline = Some(Change {
                 rps: base.rps.median,
                 rps_change_pct,
                 p99_change_pct: change(row.latency_p99_us as f64, base.latency_p99_us as f64),
-                beyond_spread: match judged {
+                beyond_noise: match judged {
                     crate::gate::Judgement::NoRepeats => None,
-                    crate::gate::Judgement::WithinSpread => Some(false),
+                    crate::gate::Judgement::WithinNoise => Some(false),
                     crate::gate::Judgement::Regression | crate::gate::Judgement::Improvement => Some(true),
                 },
             });

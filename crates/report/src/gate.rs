@@ -1,8 +1,10 @@
 //! The regression gate (`stackbench bench --baseline RESULTS --fail-on
 //! regression`): each figure of a run (capacity at the objectives, req/s and
 //! p99 at each level) against the same figure of a baseline run. A figure is
-//! worse only when it is worse by more than the spread both runs measured
-//! over their repeats; with fewer than [`MIN_REPEATS`] on a side it is not judged.
+//! worse only when its 95% interval over repeats lies wholly on the worse side
+//! of the baseline's (`stats::Interval`); with fewer than [`MIN_REPEATS`] on a
+//! side it is not judged. Unpaired (the two ran at different times), so a drift
+//! of the machine between them counts as a change: `stackbench compare` pairs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,10 +13,8 @@ use record::{At, LevelStatus, RunRecord};
 
 use crate::units::{metric, time_us};
 
-/// Runs each side needs for a figure to be judged. With normal noise and the
-/// rule of [`Compared::judgement`], an unchanged figure is judged a regression
-/// 6% of the time with two runs a side, 0.7% with three, under 0.01% with five
-/// (simulated): two would fail one pull request in eight over two figures.
+/// Runs each side needs for a figure to be judged: with two, Student's t interval is so wide (the
+/// mean ± 6.4 times the runs' distance) that almost nothing can be judged.
 pub const MIN_REPEATS: usize = 3;
 
 /// Which figure, and which way is better.
@@ -62,38 +62,34 @@ pub struct Side {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     pub median: f64,
-    /// The interval the repeats (and what each is known within) cover.
+    /// The 95% interval of the median (widened to what each run is known within).
     pub lo: f64,
     pub hi: f64,
     pub runs: usize,
 }
 
-/// The one rule of "changed beyond the noise", for the gate and the report's
-/// baseline column: `now` is worse (better) than `then` when its median is
-/// worse (better) by more than the spread of both, `hi - lo` each; with fewer
-/// than [`MIN_REPEATS`] runs on a side it is not judged.
+/// The one rule of "changed beyond the noise" between two unpaired sets of runs, for the gate and the
+/// report's baseline column: `now` is worse (better) than `then` when its interval lies wholly on the
+/// worse (better) side of `then`'s; with fewer than [`MIN_REPEATS`] runs on a side it is not judged.
 pub fn judge(higher_is_better: bool, then: Summary, now: Summary) -> Judgement {
     if then.runs < MIN_REPEATS || now.runs < MIN_REPEATS {
         return Judgement::NoRepeats;
     }
-    let better_by = if higher_is_better { now.median - then.median } else { then.median - now.median };
-    let spread = (then.hi - then.lo) + (now.hi - now.lo);
-    if -better_by > spread {
-        Judgement::Regression
-    } else if better_by > spread {
-        Judgement::Improvement
-    } else {
-        Judgement::WithinSpread
+    let (now_above, now_below) = (now.lo > then.hi, now.hi < then.lo);
+    match (now_above, now_below, higher_is_better) {
+        (true, _, false) | (_, true, true) => Judgement::Regression,
+        (true, _, true) | (_, true, false) => Judgement::Improvement,
+        _ => Judgement::WithinNoise,
     }
 }
 
 impl Side {
     /// `None` when no run measured the figure.
     fn summary(&self) -> Option<Summary> {
-        let median = self.median()?;
-        let lo = self.runs.iter().flatten().map(|(_, lo, _)| *lo).fold(f64::INFINITY, f64::min);
-        let hi = self.runs.iter().flatten().map(|(_, _, hi)| *hi).fold(f64::NEG_INFINITY, f64::max);
-        Some(Summary { median, lo, hi, runs: self.runs.len() })
+        let interval = stats::Interval::of(&self.values())?;
+        let lo = self.runs.iter().flatten().map(|(_, lo, _)| *lo).fold(interval.lo, f64::min);
+        let hi = self.runs.iter().flatten().map(|(_, _, hi)| *hi).fold(interval.hi, f64::max);
+        Some(Summary { median: interval.median, lo, hi, runs: self.runs.len() })
     }
 
     fn values(&self) -> Vec<f64> {
@@ -101,8 +97,7 @@ impl Side {
     }
 
     fn median(&self) -> Option<f64> {
-        let values = self.values();
-        (!values.is_empty()).then(|| crate::model::Spread::of(&values).median)
+        stats::median(&self.values())
     }
 
     fn failed(&self) -> bool {
@@ -110,10 +105,10 @@ impl Side {
     }
 
     fn describe(&self, measure: Measure) -> String {
-        let Some(median) = self.median() else { return format!("not measured ({} runs)", self.runs.len()) };
-        let values = self.values();
-        let crate::model::Spread { min: lo, max: hi, .. } = crate::model::Spread::of(&values);
-        let failed = self.runs.len() - values.len();
+        let Some(Summary { median, lo, hi, .. }) = self.summary() else {
+            return format!("not measured ({} runs)", self.runs.len());
+        };
+        let failed = self.runs.len() - self.values().len();
         let failed = if failed > 0 { format!(", {failed} failed") } else { String::new() };
         match self.runs.len() {
             1 => format!("{} (1 run{failed})", measure.format(median)),
@@ -127,13 +122,14 @@ impl Side {
 /// What the gate says of one figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Judgement {
-    /// Worse than the baseline by more than the spread of both runs, or
-    /// failed where the baseline measured.
+    /// Its interval wholly on the worse side of the baseline's, or failed
+    /// where the baseline measured.
     Regression,
-    /// Better by more than the spread of both runs.
+    /// Its interval wholly on the better side of the baseline's.
     Improvement,
-    WithinSpread,
-    /// A side has fewer than [`MIN_REPEATS`] runs: its spread is not known well enough.
+    /// The two intervals overlap.
+    WithinNoise,
+    /// A side has fewer than [`MIN_REPEATS`] runs: its noise is not known well enough.
     NoRepeats,
 }
 
@@ -150,7 +146,7 @@ pub struct Compared {
 
 impl Compared {
     pub fn judgement(&self) -> Judgement {
-        // A failure where the baseline measured needs no spread to tell.
+        // A failure where the baseline measured needs no interval to tell.
         if self.now.failed() && !self.baseline.failed() {
             return Judgement::Regression;
         }
@@ -158,7 +154,7 @@ impl Compared {
             (Some(then), Some(now)) => judge(self.measure.higher_is_better(), then, now),
             // Neither measured it.
             _ if self.baseline.runs.len() < MIN_REPEATS || self.now.runs.len() < MIN_REPEATS => Judgement::NoRepeats,
-            _ => Judgement::WithinSpread,
+            _ => Judgement::WithinNoise,
         }
     }
 
@@ -230,7 +226,7 @@ pub fn read_baseline(path: &std::path::Path, judging: bool) -> Result<Vec<RunRec
     let most = records.iter().map(|r| r.repeat as usize).max().unwrap_or(1);
     if judging && most < MIN_REPEATS {
         return Err(crate::Error::Baseline(format!(
-            "--baseline {}: its runs have {most} repeat(s), too few to know their spread, so --fail-on regression \
+            "--baseline {}: its runs have {most} repeat(s), too few to know their noise, so --fail-on regression \
              cannot judge; run the baseline with --repeat {MIN_REPEATS} or more",
             path.display()
         )));
@@ -261,7 +257,7 @@ impl Gate {
         self.figures.iter().filter(|f| f.judgement() == Judgement::Regression).count()
     }
 
-    /// The figures whose spread is not known on some side.
+    /// The figures whose noise is not known on some side.
     /// Regressed when a figure did; else not judged when one could not be, or none was compared.
     pub fn outcome(&self) -> Outcome {
         match self.regressions() {
@@ -285,12 +281,12 @@ impl Gate {
             (0, 0) => format!("**No regression** in {} figure(s).", self.figures.len()),
             (0, n) => format!(
                 "**Not judged**: {n} of {} figure(s) have fewer than {MIN_REPEATS} runs on a side, so their \
-                 spread is not known (run both with `--repeat {MIN_REPEATS}` or more).",
+                 noise is not known (run both with `--repeat {MIN_REPEATS}` or more).",
                 self.figures.len()
             ),
             (r, _) => format!("**{r} regression(s)** in {} figure(s).", self.figures.len()),
         };
-        let _ = writeln!(md, "{verdict} A figure regresses when it is worse than the baseline by more than the spread of both runs' repeats (for a capacity, also the search's step), or fails where the baseline measured.\n");
+        let _ = writeln!(md, "{verdict} A figure regresses when its 95% interval over repeats (for a capacity, widened to the search's step) lies wholly on the worse side of the baseline's, or it fails where the baseline measured. The two sides ran at different times, so a drift of the machine between them reads as a change; `stackbench compare` measures both in alternating windows instead.\n");
         if !self.figures.is_empty() {
             md.push_str("| stack | workload | figure | baseline | this run | change | |\n");
             md.push_str("|---|---|---|--:|--:|--:|---|\n");
@@ -301,7 +297,7 @@ impl Gate {
                 let judged = match f.judgement() {
                     Judgement::Regression => "**regression**",
                     Judgement::Improvement => "improvement",
-                    Judgement::WithinSpread => "within spread",
+                    Judgement::WithinNoise => "within noise",
                     Judgement::NoRepeats => "not judged (too few runs)",
                 };
                 let _ = writeln!(

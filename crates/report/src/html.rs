@@ -9,7 +9,7 @@ use crate::compose::Report;
 use crate::export::{
     best_per_budget, capacity_cells, capacity_figure, has_baseline, headers, is_text_column, level_cells,
     scaling_table, scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
-    CAPACITY_INTRO, INTRO, LEAD, SCALING_INTRO, SUMMARY_HEADERS, SUMMARY_INTRO,
+    CAPACITY_INTRO, INTRO, LEAD, SCALING_INTRO, SUMMARY_HEADERS,
 };
 use crate::model::{Group, Row};
 use crate::scaling::Scaling;
@@ -27,7 +27,7 @@ struct Page<'a> {
     verdicts: String,
     environment: &'a [(String, String)],
     headers: Vec<&'static str>,
-    summary_intro: &'static str,
+    summary_intro: String,
     summary_headers: &'static [&'static str],
     /// Per column of the summary and capacity tables: it holds text (left-aligned).
     summary_text: Vec<bool>,
@@ -192,7 +192,7 @@ impl Exporter for Html {
         let page = Page {
             lead: LEAD,
             intro: INTRO,
-            summary_intro: SUMMARY_INTRO,
+            summary_intro: crate::export::summary_intro(),
             summary_headers: &SUMMARY_HEADERS,
             summary_text: SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
             capacity_text: CAPACITY_HEADERS.iter().map(|h| is_text_column(h)).collect(),

@@ -30,6 +30,11 @@ pub struct CapacityRow {
     pub server_cpu_pct: Option<f64>,
     /// Server CPU per completed request at the capacity's hold, in µs (lower is better).
     pub cpu_us_per_request: Option<f64>,
+    /// The capacity, the hold's p99 (µs) and its CPU per request over the searches that found a capacity,
+    /// each with its interval (their medians are the figures above).
+    pub capacity_spread: Option<Spread>,
+    pub p99_spread: Option<Spread>,
+    pub cpu_spread: Option<Spread>,
     pub slo: loadgen::capacity::Slo,
     /// How long a search took (median), when the records kept it.
     pub search_s: Option<f64>,
@@ -80,6 +85,8 @@ pub struct Row {
     pub latency_mean_us: f64,
     pub latency_p50_us: u64,
     pub latency_p99_us: u64,
+    /// Each repeat's p99 (µs), with its interval: `latency_p99_us` is its median.
+    pub latency_p99: Spread,
     pub latency_max_us: u64,
     /// Errors other than timeouts, and timeouts (medians over repeats).
     pub errors: u64,
@@ -133,13 +140,14 @@ pub struct Change {
     /// Relative change of the median req/s, in percent.
     pub rps_change_pct: f64,
     pub p99_change_pct: f64,
-    /// Whether req/s changed by more than the spread of both sides
+    /// Whether req/s changed beyond the noise: the two 95% intervals do not overlap
     /// ([`crate::gate::judge`], the regression gate's rule); `None` when a side
-    /// has too few repeats to know its spread.
-    pub beyond_spread: Option<bool>,
+    /// has too few repeats to know its noise.
+    pub beyond_noise: Option<bool>,
 }
 
-/// The median of a figure over repeats, and how far the repeats spread.
+/// The median of a figure over repeats, how far the repeats spread, and the 95% interval of the median
+/// (`stats::Interval`: the one rule of how sure a figure is, for every table, ranking and the gate).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Spread {
     pub median: f64,
@@ -147,23 +155,41 @@ pub struct Spread {
     pub cv: f64,
     pub min: f64,
     pub max: f64,
+    /// The 95% interval of the median; `lo = hi = median` for one run (`runs` says so).
+    pub lo: f64,
+    pub hi: f64,
+    pub runs: usize,
 }
 
 impl Spread {
     pub fn of(values: &[f64]) -> Spread {
-        if values.is_empty() {
-            return Spread { median: 0.0, cv: 0.0, min: 0.0, max: 0.0 };
-        }
+        let Some(interval) = stats::Interval::of(values) else {
+            return Spread { median: 0.0, cv: 0.0, min: 0.0, max: 0.0, lo: 0.0, hi: 0.0, runs: 0 };
+        };
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
         let var =
             if values.len() > 1 { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
         Spread {
-            median: median(values),
+            median: interval.median,
             cv: if mean > 0.0 { var.sqrt() / mean } else { 0.0 },
             min: values.iter().copied().fold(f64::INFINITY, f64::min),
             max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            lo: interval.lo,
+            hi: interval.hi,
+            runs: interval.runs,
         }
+    }
+
+    /// The interval as `stats` has it.
+    pub fn interval(&self) -> stats::Interval {
+        let method = stats::Method::for_runs(self.runs);
+        stats::Interval { median: self.median, lo: self.lo, hi: self.hi, runs: self.runs, method }
+    }
+
+    /// Whether the two can be told apart (`stats::Interval::apart`).
+    pub fn apart(&self, other: &Spread) -> bool {
+        self.interval().apart(&other.interval())
     }
 }
 
@@ -263,6 +289,12 @@ pub(crate) fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> (Row, S
         latency_mean_us,
         latency_p50_us: quantile(0.5) as u64,
         latency_p99_us: quantile(0.99) as u64,
+        latency_p99: Spread::of(
+            &histograms
+                .iter()
+                .map(|h| h.as_ref().map_or(0.0, |h| h.value_at_quantile(0.99) as f64))
+                .collect::<Vec<_>>(),
+        ),
         latency_max_us: quantile(1.0) as u64,
         errors,
         timeouts,
@@ -340,23 +372,30 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         })
         .collect();
     let first = runs[0];
-    let med = |f: &dyn Fn(&AtCapacity) -> Option<f64>| {
+    let spread = |f: &dyn Fn(&AtCapacity) -> Option<f64>| {
         let values: Vec<f64> = at_capacity.iter().filter_map(f).collect();
-        (!values.is_empty()).then(|| median(&values))
+        (!values.is_empty()).then(|| Spread::of(&values))
     };
-    let capacity_rps = med(&|a| Some(a.0));
+    let med = |f: &dyn Fn(&AtCapacity) -> Option<f64>| spread(f).map(|s| s.median);
+    let capacity_spread = spread(&|a| Some(a.0));
+    let p99_spread = spread(&|a| Some(a.1 as f64));
+    let cpu_spread = spread(&|a| {
+        let cpu = a.2.as_ref()?.cpu_pct_mean;
+        (cpu > 0.0 && a.3 > 0.0).then(|| cpu / 100.0 * 1e6 / a.3)
+    });
+    let capacity_rps = capacity_spread.map(|s| s.median);
     let server_cpu_pct = med(&|a| a.2.as_ref().map(|s| s.cpu_pct_mean));
     CapacityRow {
         stack,
         status: if capacity_rps.is_some() { "found".to_string() } else { first.capacity.status.to_string() },
         capacity_rps,
         at_least_rps: median(&runs.iter().map(|c| c.capacity.bracket.0).collect::<Vec<_>>()),
-        p99_us: med(&|a| Some(a.1 as f64)).map(|v| v as u64),
+        p99_us: p99_spread.map(|s| s.median as u64),
         server_cpu_pct,
-        cpu_us_per_request: med(&|a| {
-            let cpu = a.2.as_ref()?.cpu_pct_mean;
-            (cpu > 0.0 && a.3 > 0.0).then(|| cpu / 100.0 * 1e6 / a.3)
-        }),
+        cpu_us_per_request: cpu_spread.map(|s| s.median),
+        capacity_spread,
+        p99_spread,
+        cpu_spread,
         slo: first.capacity.slo.clone(),
         search_s: {
             let kept: Vec<f64> = runs.iter().map(|c| c.elapsed_s).filter(|&s| s > 0.0).collect();
@@ -386,16 +425,7 @@ fn percentile_curve(histograms: &[Option<loadgen::Histogram<u64>>]) -> Vec<(f64,
     CURVE_QUANTILES.iter().map(|&q| (q, h.value_at_quantile(q) as f64)).collect()
 }
 
+/// The median (`stats::median`), 0 for no values.
 pub fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
+    stats::median(values).unwrap_or(0.0)
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use record::Workload;
 use serde::Serialize;
 
-use crate::model::{by_rank, CapacityGroup, CapacityRow, Group, Row, Verdict};
+use crate::model::{by_rank, CapacityGroup, CapacityRow, Group, Row, Spread, Verdict};
 
 /// One workload (endpoint, method, path, keep-alive) across stacks, best first.
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +31,10 @@ pub struct SummaryRow {
     pub peak: Option<(usize, Row)>,
     /// What its levels show together (`notes::diagnosis::across`), then the peak level's notes.
     pub diagnosis: Vec<String>,
+    /// Its place in the ranking, from 1; a row that cannot be told apart from the first row of the rank
+    /// above shares that rank (`tied`): see [`SummaryRow::apart`].
+    pub rank: usize,
+    pub tied: bool,
 }
 
 impl SummaryRow {
@@ -45,6 +49,32 @@ impl SummaryRow {
     /// The figure a bar chart of the ranking shows: the capacity, its lower bound, or peak req/s.
     pub fn bar(&self) -> f64 {
         self.rank().1
+    }
+
+    /// The ranked figure's repeats: the capacity's, or peak req/s's; `None` for a lower bound only.
+    fn ranked(&self) -> Option<&Spread> {
+        match &self.capacity {
+            Some(c) => c.capacity_spread.as_ref(),
+            None => self.peak.as_ref().map(|(_, r)| &r.rps),
+        }
+    }
+
+    /// Whether this row, ranked below `above`, is told apart from it: the same kind of figure (a capacity
+    /// found, a lower bound, peak req/s alone) by `stats::Interval::apart` (95% intervals that do not
+    /// overlap, or, for a figure of one run, a factor of `stats::ONE_RUN_FACTOR`); a different kind always is.
+    fn apart(&self, above: &SummaryRow) -> bool {
+        if self.rank().0 != above.rank().0 {
+            return true;
+        }
+        match (self.ranked(), above.ranked()) {
+            (Some(a), Some(b)) => a.apart(b),
+            _ => false,
+        }
+    }
+
+    /// The rank as the tables show it: `2`, or `2=` when tied with the row above.
+    pub fn rank_label(&self) -> String {
+        format!("{}{}", self.rank, if self.tied { "=" } else { "" })
     }
 }
 
@@ -69,6 +99,8 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
             capacity: None,
             peak: None,
             diagnosis: Vec::new(),
+            rank: 0,
+            tied: false,
         })
     }
     // Each stack's levels of each workload, fewest connections first.
@@ -101,6 +133,17 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
         .map(|((path, endpoint, method, keepalive_off), stacks)| {
             let mut rows: Vec<SummaryRow> = stacks.into_values().collect();
             rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
+            // A row shares a rank when it cannot be told apart from the first row of that rank (so that a
+            // chain of small steps does not tie the last with the first).
+            let mut leader = 0;
+            for i in 0..rows.len() {
+                let tied = i > 0 && !rows[i].apart(&rows[leader]);
+                if !tied {
+                    leader = i;
+                }
+                rows[i].tied = tied;
+                rows[i].rank = leader + 1;
+            }
             SummaryGroup { workload: Workload { endpoint, method, path, keepalive: !keepalive_off }, rows }
         })
         .collect()

@@ -1,4 +1,4 @@
-//! Rows against a baseline: the change, and whether it exceeds the spread.
+//! Rows against a baseline: the change, and whether it is beyond the noise (the two intervals apart).
 
 use crate::util::{level, named, record};
 
@@ -17,22 +17,22 @@ fn compared(now: &[f64], then: &[f64]) -> report::model::Change {
 }
 
 #[test]
-fn a_change_beyond_the_spread_says_so() {
+fn a_change_beyond_the_noise_says_so() {
     let c = compared(&[5500.0, 5520.0, 5480.0], &[5000.0, 5010.0, 4990.0]);
     assert!((c.rps_change_pct - 10.0).abs() < 0.01, "{c:?}");
-    assert_eq!(c.beyond_spread, Some(true));
+    assert_eq!(c.beyond_noise, Some(true));
 }
 
 #[test]
-fn a_change_within_the_spread_says_so() {
+fn a_change_within_the_noise_says_so() {
     let c = compared(&[5100.0, 4600.0, 5600.0], &[5000.0, 4500.0, 5500.0]);
-    assert_eq!(c.beyond_spread, Some(false), "{c:?}");
+    assert_eq!(c.beyond_noise, Some(false), "{c:?}");
 }
 
 #[test]
-fn single_runs_have_no_spread_to_judge_by() {
+fn single_runs_have_no_noise_to_judge_by() {
     let c = compared(&[5500.0], &[5000.0]);
-    assert_eq!(c.beyond_spread, None);
+    assert_eq!(c.beyond_noise, None);
     assert!((c.rps_change_pct - 10.0).abs() < 0.01);
 }
 
@@ -43,7 +43,7 @@ fn the_tables_gain_a_baseline_column() {
     report::compare(&mut r, &report::build(&named(vec![record("stack", "b", &[level(100, 5000.0, 20_000)])])));
     let md = report::export::Markdown.render(&r);
     assert!(md.contains("| vs baseline |"), "{md}");
-    assert!(md.contains("+10.0% req/s, +0.0% p99, spread unknown (too few runs)"), "{md}");
+    assert!(md.contains("+10.0% req/s, +0.0% p99, noise unknown (too few runs)"), "{md}");
 }
 
 /// With a baseline column, the verdict is still the cell set in bold (it once was the baseline's).

@@ -22,7 +22,7 @@ fn the_same_stack_within_its_spread_passes() {
     let judged = judged(&then, &now);
     assert_eq!(
         judged,
-        vec![("app Rps".into(), Judgement::WithinSpread), ("app P99".into(), Judgement::WithinSpread)],
+        vec![("app Rps".into(), Judgement::WithinNoise), ("app P99".into(), Judgement::WithinNoise)],
         "{judged:?}"
     );
 }

@@ -103,6 +103,36 @@ fn summary_ranks_capacity_then_peak() {
     insta::assert_snapshot!(report::export::Markdown.render(&report).split("## Environment").next().unwrap());
 }
 
+/// Ties: a stack whose 95% interval overlaps that of the first stack of the rank above shares it (`2=`);
+/// one that rests on one run is told apart only by more than `stats::ONE_RUN_FACTOR`.
+#[test]
+fn stacks_that_cannot_be_told_apart_share_a_rank() {
+    let runs = |stack: &str, rps: &[f64]| -> Vec<record::RunRecord> {
+        rps.iter().enumerate().map(|(i, &r)| record(stack, &format!("0{i}"), &[level(10, r, 2000)])).collect()
+    };
+    let mut records = Vec::new();
+    records.extend(runs("a", &[5000.0, 5050.0, 4950.0])); // t interval about 4876-5124
+    records.extend(runs("b", &[4900.0, 4950.0, 4850.0])); // overlaps a's: tied
+    records.extend(runs("c", &[4000.0, 4040.0, 3960.0])); // apart from both
+    records.extend(runs("d", &[3500.0])); // one run, within 2x of c: tied with it
+    records.extend(runs("e", &[1000.0])); // one run, more than 2x below c: apart
+    // Each stack's runs are one suite, so the report folds them.
+    for r in &mut records {
+        r.suite_id = format!("suite-{}", r.scenario.name);
+        r.repeat = r.levels[0].repeat;
+    }
+    let report = report::build(&named(records));
+    let ranks: Vec<(String, String)> =
+        report.summary[0].rows.iter().map(|r| (r.stack.clone(), r.rank_label())).collect();
+    let expected = [("a", "1"), ("b", "1="), ("c", "3"), ("d", "3="), ("e", "5")];
+    assert_eq!(ranks, expected.map(|(s, r)| (s.to_string(), r.to_string())));
+    let a = &report.summary[0].rows[0];
+    let cells = report::export::summary_cells(a);
+    assert!(cells[4].starts_with("5.00k (4.8") && cells[4].ends_with(')'), "{cells:?}");
+    let e = report::export::summary_cells(&report.summary[0].rows[4]);
+    assert_eq!(e[4], "1.00k (1 run)");
+}
+
 /// The committed results (written by earlier versions of the format) still render, to the very
 /// bytes of the committed report: `cargo xtask report` reproduces `reports/`.
 #[test]
