@@ -1,5 +1,7 @@
 // Go net/http: GET /health answers "ok", GET /sleep sleeps 0.1 s,
-// POST /login checks a JSON body and a Token header, waits 0.2 s, answers JSON.
+// POST /login checks a JSON body and a Token header, waits 0.2 s, answers JSON;
+// GET /work spins WORK iterations of arithmetic (default 100000) before "ok": a
+// CPU cost per request that is a knob (cargo xtask bench-gate).
 // It listens on STACKBENCH_HOST:STACKBENCH_PORT and sets GOMAXPROCS from
 // STACKBENCH_WORKERS (the CPU limit), not from the host's CPU count.
 package main
@@ -63,6 +65,20 @@ func main() {
 		io.WriteString(w, "ok")
 	})
 	http.HandleFunc("/login", login)
+	work := 100000
+	if n, err := strconv.Atoi(os.Getenv("WORK")); err == nil && n >= 0 {
+		work = n
+	}
+	http.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
+		x := uint64(r.ContentLength) + 1
+		for i := 0; i < work; i++ {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		if x == 0 {
+			io.WriteString(w, "!") // never: keeps the loop from being optimised away
+		}
+		io.WriteString(w, "ok")
+	})
 	addr := os.Getenv("STACKBENCH_HOST") + ":" + os.Getenv("STACKBENCH_PORT")
 	log.Fatal(http.ListenAndServe(addr, nil))
 }

@@ -4,6 +4,7 @@
 //! library crates, not here.
 
 mod bench;
+mod bench_gate;
 mod bench_loadgen;
 mod bench_overload;
 mod bench_profile;
@@ -31,6 +32,9 @@ commands:
                        [--duration 10s] [--rounds 3] [--connections 50,1000] [--big 19000]
   bench-overload       wrk and `stackbench load` against a server past its capacity (40 slots x
                        100 ms, 2000 connections): completed req/s and latency side by side [--duration 10s]
+  bench-gate           the regression gates calibrated: A/A and +3/+5/+10% CPU per request, N times,
+                       paired `compare` and stored `--baseline` side by side [--n 20] [--sizes 3,5,10]
+                       [--work 1000000] [--paired-only]
   bench-profile        the profiler's cost on three Python stacks: each level without, with and again
                        without it, repeated; the median cost per stack [--repeat 5] [--duration 5s]
                        [--profile-rate HZ] [SCENARIO:ENDPOINT...]";
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Some("new") => new::run(&args[1..]),
         Some("bench-loadgen") => bench_loadgen::run(&args[1..]),
         Some("bench-overload") => bench_overload::run(&args[1..]),
+        Some("bench-gate") => bench_gate::run(&args[1..]),
         Some("bench-profile") => bench_profile::run(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");

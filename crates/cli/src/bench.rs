@@ -396,7 +396,7 @@ async fn run_suite(
 
 /// First SIGINT/SIGTERM: stop after recording what finished and removing
 /// containers. Third: give up on cleanup and exit.
-async fn watch_signals(cancel: Cancel) {
+pub(crate) async fn watch_signals(cancel: Cancel) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
         return;
@@ -441,7 +441,7 @@ fn write_flame_graph(
     Ok(Some(svg_path))
 }
 
-fn print_event(event: Event<'_>, display: &Screen) {
+pub(crate) fn print_event(event: Event<'_>, display: &Screen) {
     match event {
         Event::Detail(s) => return display.detail(s),
         Event::Measuring { length, control } => return display.measuring(length, control),

@@ -4,6 +4,7 @@
 mod bench;
 mod capacity;
 mod clean;
+mod compare_cmd;
 mod init_cmd;
 mod k8s_cmd;
 mod load;
@@ -22,6 +23,7 @@ use clap::{Parser, Subcommand};
 pub use bench::BenchOpts;
 pub use capacity::CapacityOpts;
 pub use clean::CleanOpts;
+pub use compare_cmd::CompareOpts;
 pub use init_cmd::InitOpts;
 pub use k8s_cmd::{K8sOpts, MergeOpts};
 pub use load::LoadOpts;
@@ -50,6 +52,9 @@ pub enum Command {
     Load(LoadOpts),
     /// Build, start and load the stacks described by scenario files, and store the results
     Bench(BenchOpts),
+    /// Compare two stacks, or one at two versions, in alternating windows on the same machine: paired
+    /// ratios with intervals, and a regression gate
+    Compare(CompareOpts),
     /// Find the highest offered rate at which a server meets latency and error objectives
     Capacity(CapacityOpts),
     /// Render the comparison (Markdown, CSV, JSON) from stored results; runs nothing
@@ -107,6 +112,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Load(load) => load::run(load),
         Command::Bench(bench) => bench::run(bench),
         Command::Capacity(opts) => capacity::run(opts),
+        Command::Compare(opts) => compare_cmd::run(opts),
         Command::Report(opts) => report_cmd::run(opts),
         Command::New(opts) => new::run(opts).map(|()| ExitCode::SUCCESS),
         Command::K8s(opts) => k8s_cmd::run(opts),

@@ -74,7 +74,7 @@ pub fn render_summary(report: &report::Report) -> String {
 /// Rows under `headers` (comfy-table, no borders), two spaces between
 /// columns: text left-aligned, figures right-aligned, by the report's one
 /// rule (`report::export::is_text_column`); no line ends in spaces.
-fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn aligned(out: &mut String, headers: &[&str], rows: &[Vec<String>]) {
     use comfy_table::{presets::NOTHING, CellAlignment, Table};
     let mut table = Table::new();
     table.load_preset(NOTHING).set_header(headers.to_vec());

@@ -16,6 +16,14 @@ pub fn new_suite_id() -> String {
     format!("{}-{}", compact_utc(std::time::SystemTime::now()), std::process::id())
 }
 
+/// The folder of a results folder that holds `stackbench compare`'s records (not results files).
+pub const COMPARISONS: &str = "comparisons";
+
+/// Where a comparison started at `stamp` (compact UTC) is written.
+pub fn comparison_file(results: &Path, stamp: &str) -> PathBuf {
+    results.join(COMPARISONS).join(format!("{stamp}.json"))
+}
+
 /// Where run `repeat` (from 1) of the stack named `slug`, started at `stamp` (compact UTC), is written.
 pub fn run_file(results: &Path, slug: &str, stamp: &str, repeat: u32) -> PathBuf {
     let suffix = if repeat > 1 { format!("-r{repeat}") } else { String::new() };
@@ -40,7 +48,7 @@ pub fn files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
+        if path.is_dir() && path.file_name().is_some_and(|n| n != COMPARISONS) {
             collect(&path, files)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             files.push(path);

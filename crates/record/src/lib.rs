@@ -5,6 +5,7 @@
 //! Architecture invariant: types, an atomic write and a read; no other I/O.
 #![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
+pub mod comparison;
 pub mod folder;
 mod workload;
 
@@ -15,6 +16,18 @@ use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
 
 pub use workload::{At, Workload};
+
+/// Writes `value` as pretty JSON to `path` atomically: a temporary file renamed over it, removed on failure,
+/// so a failed write leaves the earlier file.
+pub(crate) fn write_json(value: &impl Serialize, path: &Path) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
 
 /// Lower-case hex SHA-256 of `bytes` (a scenario file's, in [`ScenarioInfo`]; image tags).
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -410,13 +423,7 @@ impl RunRecord {
     /// Writes the record to `path` atomically (a temporary file renamed over
     /// it), so that a reader or a crash never sees half a file.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let written = std::fs::write(&tmp, text + "\n").and_then(|()| std::fs::rename(&tmp, path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        write_json(self, path)
     }
 
     pub fn read(path: &Path) -> std::io::Result<RunRecord> {

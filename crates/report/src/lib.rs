@@ -12,6 +12,7 @@ pub mod gate;
 pub mod html;
 pub mod model;
 pub mod notes;
+pub mod paired;
 pub mod profile;
 pub mod scaling;
 pub mod summary;

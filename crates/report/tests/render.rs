@@ -116,7 +116,7 @@ fn stacks_that_cannot_be_told_apart_share_a_rank() {
     records.extend(runs("c", &[4000.0, 4040.0, 3960.0])); // apart from both
     records.extend(runs("d", &[3500.0])); // one run, within 2x of c: tied with it
     records.extend(runs("e", &[1000.0])); // one run, more than 2x below c: apart
-    // Each stack's runs are one suite, so the report folds them.
+                                          // Each stack's runs are one suite, so the report folds them.
     for r in &mut records {
         r.suite_id = format!("suite-{}", r.scenario.name);
         r.repeat = r.levels[0].repeat;

@@ -220,7 +220,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    async fn start_server(
+    pub(crate) async fn start_server(
         &self,
         plan: &Plan,
         run_id: &str,
@@ -232,7 +232,7 @@ impl Runner<'_> {
     }
 
     /// A short burst so that the first level does not pay for cold caches.
-    async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, server: SocketAddr) {
+    pub(crate) async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, server: SocketAddr) {
         let Ok(target) = server_target(server, &endpoint.path) else { return };
         let mut config = plan.load_config(endpoint, 4.min(endpoint.connections[0]), target);
         config.stop = RunLength::Requests(100);

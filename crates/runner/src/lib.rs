@@ -9,6 +9,7 @@
 
 mod cancel;
 mod capacity;
+mod compare;
 pub mod cpulock;
 mod embedded;
 mod engine;
@@ -31,6 +32,7 @@ use record::{CapacityRecord, LevelRecord, Provenance, RunRecord, RunStatus, Scen
 use scenario::Loaded;
 
 pub use cancel::Cancel;
+pub use compare::{CompareOptions, SHARE_OF_CAPACITY};
 pub use engines::Engines;
 pub use generators::{generator_tag, GeneratorError};
 pub use profile::RATE_HZ as PROFILE_RATE_HZ;
@@ -108,6 +110,9 @@ pub enum Error {
     /// `--resume` found no suite to go on with.
     #[error("{0}")]
     NoSuite(String),
+    /// `compare`'s two stacks cannot be compared: what failed, on which side.
+    #[error("cannot compare: {0}")]
+    Compare(String),
     /// The server cannot bind the address asked for where it runs.
     #[error("{0}")]
     Address(String),
@@ -355,14 +360,20 @@ impl<'a> Runner<'a> {
         let path = record::folder::run_file(&self.options.results, &plan.slug, &stamp, repeat);
         let dir = path.parent().expect("a results file is in its stack's folder");
         std::fs::create_dir_all(dir).map_err(|source| Error::Results { path: dir.to_path_buf(), source })?;
-        let record = RunRecord {
+        let record = self.new_record(loaded, &plan, format!("{}-{stamp}-{}", plan.slug, std::process::id()), repeat);
+        self.carry_out(&plan, path, record).await
+    }
+
+    /// A run's record before anything ran, started now.
+    pub(crate) fn new_record(&self, loaded: &Loaded, plan: &Plan, run_id: String, repeat: u32) -> RunRecord {
+        RunRecord {
             schema_version: record::RECORD_VERSION,
-            run_id: format!("{}-{stamp}-{}", plan.slug, std::process::id()),
+            run_id,
             suite_id: self.options.suite_id.clone(),
-            scenario: scenario_info(loaded, &plan),
+            scenario: scenario_info(loaded, plan),
             repeat,
-            provenance: self.provenance(&plan),
-            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            provenance: self.provenance(plan),
+            started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             resumed_at: Vec::new(),
             finished_at: None,
             status: RunStatus::Running,
@@ -371,8 +382,7 @@ impl<'a> Runner<'a> {
             levels: Vec::new(),
             capacities: Vec::new(),
             build_logs: BTreeMap::new(),
-        };
-        self.carry_out(&plan, path, record).await
+        }
     }
 
     /// Goes on with a run that stopped before its end (`earlier`, read from

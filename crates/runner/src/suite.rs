@@ -183,7 +183,7 @@ impl Runner<'_> {
     /// them would take CPU time from both, and both would report wrong figures
     /// without a word: this one refuses, naming it, or with `wait` waits for it
     /// (none when cancelled while waiting).
-    async fn hold_cpus(&self, holder: &str, wait: bool) -> Result<Option<CpuLocks>, Error> {
+    pub(crate) async fn hold_cpus(&self, holder: &str, wait: bool) -> Result<Option<CpuLocks>, Error> {
         let cpus: Vec<usize> = match &self.hosts {
             Hosts::Shared(machine) => (0..machine.n_cpus).collect(),
             Hosts::Apart { .. } => self.options.choices.generator_cpus.clone(),

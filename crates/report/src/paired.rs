@@ -1,0 +1,127 @@
+//! A paired comparison (`stackbench compare`) in words: per endpoint, each figure on both sides, the
+//! ratio CANDIDATE / BASE with its 95% interval, and the verdict; the same rows for the terminal and
+//! for Markdown, and what the comparison as a whole says.
+
+use std::fmt::Write as _;
+
+use record::comparison::{ComparisonRecord, FigureComparison};
+
+use crate::units::{metric, time_us};
+
+/// What a comparison says as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No figure worse; every one decided.
+    Passed,
+    /// This many figures worse.
+    Regressed(usize),
+    /// None worse, but this many undecided after the most pairs.
+    Undecided(usize),
+}
+
+pub fn outcome(c: &ComparisonRecord) -> Outcome {
+    let figures = || c.endpoints.iter().flat_map(|e| &e.figures);
+    let worse = figures().filter(|f| f.verdict == stats::paired::Verdict::Worse.words()).count();
+    let undecided = figures().filter(|f| f.verdict == stats::paired::Verdict::Undecided.words()).count();
+    match (worse, undecided) {
+        (0, 0) => Outcome::Passed,
+        (0, n) => Outcome::Undecided(n),
+        (n, _) => Outcome::Regressed(n),
+    }
+}
+
+pub const HEADERS: [&str; 7] = ["endpoint", "figure", "BASE", "CANDIDATE", "CANDIDATE/BASE", "pairs", "verdict"];
+
+fn value(f: &FigureComparison, v: f64) -> String {
+    match f.figure.as_str() {
+        "cpu_us_per_request" | "p99_us" => time_us(v),
+        _ => metric(v),
+    }
+}
+
+fn name(f: &FigureComparison) -> &str {
+    match f.figure.as_str() {
+        "cpu_us_per_request" => "CPU/req",
+        "p99_us" => "p99",
+        "goodput_rps" => "goodput",
+        _ => "req/s",
+    }
+}
+
+/// One row per endpoint and figure.
+pub fn rows(c: &ComparisonRecord) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for e in &c.endpoints {
+        for f in &e.figures {
+            let at = if f.figure == "rps" {
+                format!("{} conns", e.connections)
+            } else {
+                format!("{} req/s", e.rate.map_or("-".into(), metric))
+            };
+            let ratio =
+                if f.ratios.is_empty() { "-".into() } else { format!("{:.3} ({:.3}-{:.3})", f.ratio, f.lo, f.hi) };
+            rows.push(vec![
+                e.workload.to_string(),
+                format!("{} at {at}", name(f)),
+                value(f, f.base_median),
+                value(f, f.candidate_median),
+                ratio,
+                f.ratios.len().to_string(),
+                format!("{} (min. effect {:.0}%)", f.verdict, f.min_effect * 100.0),
+            ]);
+        }
+    }
+    rows
+}
+
+/// The verdict in one sentence.
+pub fn verdict(c: &ComparisonRecord) -> String {
+    match outcome(c) {
+        Outcome::Passed => "No regression: every figure is decided, none worse.".into(),
+        Outcome::Regressed(n) => {
+            format!("**{n} figure(s) worse**: beyond their interval and not shown smaller than the minimum effect.")
+        }
+        Outcome::Undecided(n) => format!(
+            "**Undecided**: {n} figure(s) neither worse nor shown within the minimum effect after the most pairs; \
+             more pairs (--max-pairs) or a quieter machine would decide them."
+        ),
+    }
+}
+
+/// How the figures were measured, in words.
+pub fn method(c: &ComparisonRecord) -> String {
+    format!(
+        "Both stacks ran at once on CPU(s) {} (the load, from CPU(s) {}, went to one at a time), in windows of \
+         {:.1} s after {:.1} s of warm-up, ordered in balanced blocks (ABBA, BAAB; seed {}). Each pair of adjacent \
+         windows gives CANDIDATE/BASE; shown is their Hodges-Lehmann median with its 95% interval (Wilcoxon \
+         signed-rank), Holm-corrected across each endpoint's figures. BASE and CANDIDATE columns are the medians \
+         of the windows.",
+        c.server_cpuset,
+        c.generator_cpus.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
+        c.window_s,
+        c.warmup_s,
+        c.seed
+    )
+}
+
+/// The comparison as Markdown, for a pull request's comment.
+pub fn markdown(c: &ComparisonRecord) -> String {
+    let mut md = format!("## stackbench compare: {} against {}\n\n", c.candidate, c.base);
+    let _ = writeln!(md, "{}\n", verdict(c));
+    let _ = writeln!(md, "| {} |", HEADERS.join(" | "));
+    let _ = writeln!(md, "|---|---|--:|--:|--:|--:|---|");
+    for row in rows(c) {
+        let _ = writeln!(md, "| {} |", row.join(" | "));
+    }
+    let _ =
+        writeln!(md, "\nBASE: {} ({}). CANDIDATE: {} ({}).", c.base, c.base_source, c.candidate, c.candidate_source);
+    for e in &c.endpoints {
+        let _ =
+            writeln!(md, "{}: open-loop rate {}; {} pairs in {:.0} s.", e.workload, e.rate_from, e.pairs, e.elapsed_s);
+    }
+    let _ = writeln!(md, "\n{}", method(c));
+    if c.status != "complete" {
+        let _ = writeln!(md, "\nNot complete: {}", c.status);
+    }
+    md
+}
