@@ -45,8 +45,8 @@ pub struct BenchOpts {
     /// folder (the latest suite of each stack in it) or one results file; printed as Markdown, for a pull request
     #[arg(long, value_name = "RESULTS")]
     pub baseline: Option<PathBuf>,
-    /// Exit 3 when a figure is worse than the --baseline by more than the spread of both runs' repeats (both
-    /// need --repeat 3 or more)
+    /// Exit 3 when a figure's 95% interval over repeats lies wholly on the worse side of the --baseline's
+    /// (both need --repeat 3 or more; unpaired: `stackbench compare` pairs the two)
     #[arg(long, value_name = "WHAT", requires = "baseline")]
     pub fail_on: Option<FailOn>,
     /// Also write the comparison with --baseline to this file (Markdown)
@@ -121,7 +121,7 @@ pub struct BenchOpts {
 /// What fails the run (`--fail-on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailOn {
-    /// A figure worse than the baseline by more than the spread of both runs
+    /// A figure whose interval lies wholly on the worse side of the baseline's
     Regression,
 }
 
@@ -154,7 +154,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
     let min = report::gate::MIN_REPEATS;
     if opts.fail_on.is_some() && (opts.repeat as usize) < min {
         anyhow::bail!(
-            "--fail-on regression: a figure is judged against the spread of its repeats, which {} run(s) do not \
+            "--fail-on regression: a figure is judged by the interval of its repeats, which {} run(s) do not \
              tell well enough; pass --repeat {min} or more",
             opts.repeat
         );
@@ -226,6 +226,7 @@ fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &Be
         eprintln!("==> comparison with the baseline: {}", file.display());
     }
     println!("\n{markdown}");
+    eprintln!("warning: an unpaired comparison: {}", report::gate::UNPAIRED);
     match (opts.fail_on, gate.outcome()) {
         (None, _) | (_, report::gate::Outcome::Passed) => Ok(ExitCode::SUCCESS),
         (Some(FailOn::Regression), report::gate::Outcome::Regressed(n)) => {

@@ -45,7 +45,7 @@ pub struct CompareOpts {
     #[arg(long, value_parser = parse_duration, default_value = "500ms")]
     pub warmup: Duration,
     /// Stop after this many pairs of windows per figure even when undecided
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(6..=400))]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(stats::paired::MIN_PAIRS as u64..=400))]
     pub max_pairs: u64,
     /// The smallest change that matters for CPU per request, goodput and req/s, in percent
     #[arg(long, default_value_t = 3.0)]
@@ -237,7 +237,13 @@ pub fn run(opts: CompareOpts) -> anyhow::Result<ExitCode> {
     })?;
     drop(worktree);
     let (compared, cancelled) = outcome;
-    let compared = compared?;
+    let compared = match compared {
+        Err(e) if cancelled => {
+            eprintln!("==> interrupted: {e}");
+            return Ok(ExitCode::from(EXIT_INTERRUPTED));
+        }
+        other => other?,
+    };
     let markdown = report::paired::markdown(&compared);
     if let Some(file) = &opts.comparison {
         std::fs::write(file, &markdown).with_context(|| format!("cannot write {}", file.display()))?;
@@ -257,13 +263,41 @@ pub fn run(opts: CompareOpts) -> anyhow::Result<ExitCode> {
     if cancelled {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(match (report::paired::outcome(&compared), opts.fail_on) {
-        (report::paired::Outcome::Regressed(_), Some(_))
-        | (report::paired::Outcome::Undecided(_), Some(FailOn::Undecided)) => ExitCode::from(EXIT_REGRESSION),
-        (report::paired::Outcome::Undecided(n), _) => {
-            eprintln!("warning: {n} figure(s) undecided after {} pairs: not judged", opts.max_pairs);
-            ExitCode::SUCCESS
-        }
-        _ => ExitCode::SUCCESS,
-    })
+    let (code, warning) = exit_code(report::paired::outcome(&compared), opts.fail_on);
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// The exit code of a comparison that ran to its end, and a warning to print: 3 when a figure is worse and
+/// `--fail-on` was given (or one is undecided with `--fail-on undecided`); else 0, warning when some are
+/// undecided.
+fn exit_code(outcome: report::paired::Outcome, fail_on: Option<FailOn>) -> (u8, Option<String>) {
+    use report::paired::Outcome;
+    let undecided = |n| format!("{n} figure(s) undecided after the most pairs: not judged");
+    match (outcome, fail_on) {
+        (Outcome::Regressed(_), Some(_)) => (EXIT_REGRESSION, None),
+        (Outcome::Undecided(n), Some(FailOn::Undecided)) => (EXIT_REGRESSION, Some(undecided(n))),
+        (Outcome::Undecided(n), _) => (0, Some(undecided(n))),
+        (Outcome::Regressed(_) | Outcome::Passed, None) | (Outcome::Passed, _) => (0, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use report::paired::Outcome;
+
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(Outcome::Passed, Some(FailOn::Regression)), (0, None));
+        assert_eq!(exit_code(Outcome::Regressed(2), Some(FailOn::Regression)).0, 3);
+        assert_eq!(exit_code(Outcome::Regressed(2), None).0, 0, "without --fail-on it only reports");
+        let (code, warning) = exit_code(Outcome::Undecided(1), Some(FailOn::Regression));
+        assert_eq!(code, 0);
+        assert!(warning.unwrap().contains("1 figure(s) undecided"));
+        assert_eq!(exit_code(Outcome::Undecided(1), Some(FailOn::Undecided)).0, 3);
+    }
 }

@@ -4,6 +4,7 @@ mod util;
 
 mod bench_command;
 mod capacity_command;
+mod compare_command;
 mod engines;
 mod faults;
 mod load_command;

@@ -163,6 +163,39 @@ pub struct Provenance {
     /// The engine of each generator container, in order; empty: the load ran in the stackbench process.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub generator_engines: Vec<String>,
+    /// How steady this machine's CPU ran just before the suite, on the server's first CPU; None when not
+    /// measured (verification, a remote engine, records from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_speed: Option<MachineSpeed>,
+}
+
+/// A fixed loop counted in short slices on one CPU: how much the CPU's speed itself varies here, which
+/// no figure of a run can be trusted to better than.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MachineSpeed {
+    pub cpu: usize,
+    pub slices: usize,
+    pub slice_ms: u64,
+    /// Coefficient of variation of the loop's count per slice.
+    pub cv: f64,
+    /// The slowest and fastest slice against the median slice.
+    pub slowest: f64,
+    pub fastest: f64,
+}
+
+impl std::fmt::Display for MachineSpeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a fixed loop on CPU {} in {} slices of {} ms varied {:.1}% (CV), slowest {:.0}% and fastest {:.0}% of the median",
+            self.cpu,
+            self.slices,
+            self.slice_ms,
+            self.cv * 100.0,
+            self.slowest * 100.0,
+            self.fastest * 100.0
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -375,6 +408,11 @@ pub struct ServerUsage {
     /// remote engine, or records from before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interference_pct: Option<f64>,
+    /// The run's own kernel work on those CPUs meanwhile (interrupts, softirqs and the softirq threads:
+    /// on loopback, its packets), in percent of one CPU; not counted in `interference_pct` (records from
+    /// before it was kept counted it there). None when not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_kernel_pct: Option<f64>,
     /// The busiest other processes meanwhile (at most three over half a
     /// percent of a CPU each, wherever they ran), busiest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -501,6 +539,7 @@ pub mod fixture {
                 images: Default::default(),
                 server_engine: "unix:///var/run/docker.sock".into(),
                 generator_engines: Vec::new(),
+                machine_speed: None,
             },
             repeat: 1,
             started_at: format!("2026-11-24T00:00:{suite}Z"),

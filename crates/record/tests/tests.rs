@@ -26,6 +26,8 @@ fn every_kind() -> Vec<RunRecord> {
     with_everything.scenario.overrides = vec!["db.DB_ROWS=1000".into()];
     with_everything.provenance.server_engine = "tcp://127.0.0.1:2376".into();
     with_everything.provenance.generator_engines = vec!["unix:///var/run/docker.sock".into(); 2];
+    with_everything.provenance.machine_speed =
+        Some(record::MachineSpeed { cpu: 1, slices: 20, slice_ms: 100, cv: 0.0625, slowest: 0.5, fastest: 1.25 });
     with_everything.build_logs.insert("server".into(), "/tmp/x.build-server.log".into());
     with_everything.levels = vec![
         measured.clone(),
@@ -51,6 +53,7 @@ fn every_kind() -> Vec<RunRecord> {
                 oom_kills: 1,
                 processes: Some(record::Churn { ended: 2, started: 1 }),
                 interference_pct: Some(2.5),
+                own_kernel_pct: Some(9.5),
                 busiest_others: vec![record::Interferer { name: "dockerd".into(), cpu_pct: 1.5 }],
                 missing_s: 1.25,
             }),
@@ -89,6 +92,57 @@ fn every_kind_of_record_survives_a_write_and_a_read() {
         .filter(|n| !n.ends_with(".json"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A comparison is written and read back whole, beside results files that the folder's listing keeps
+/// apart from it.
+#[test]
+fn a_comparison_survives_a_write_and_a_read_and_is_not_a_results_file() {
+    use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
+    let dir = tempfile::tempdir().unwrap();
+    let figure = FigureComparison {
+        figure: "cpu_us_per_request".into(),
+        higher_is_better: false,
+        min_effect: 0.03,
+        base_median: 100.5,
+        candidate_median: 105.25,
+        ratio: 1.046875,
+        lo: 1.03125,
+        hi: 1.0625,
+        p_worse: 0.0009765625,
+        verdict: "worse".into(),
+        ratios: vec![1.03125, 1.046875, 1.0625],
+    };
+    let c = ComparisonRecord {
+        schema_version: COMPARISON_VERSION,
+        base: "a".into(),
+        candidate: "b".into(),
+        base_source: "a.toml".into(),
+        candidate_source: "b.toml".into(),
+        started_at: "2026-12-04T20:00:00Z".into(),
+        finished_at: None,
+        status: "complete".into(),
+        window_s: 1.0,
+        warmup_s: 0.5,
+        seed: 7,
+        server_cpuset: "1".into(),
+        generator_cpus: vec![0],
+        endpoints: vec![EndpointComparison {
+            workload: record::Workload::new("work", "GET", "/work", true),
+            rate: Some(600.0),
+            rate_from: "--rate".into(),
+            connections: 4,
+            pairs: 3,
+            elapsed_s: 12.5,
+            figures: vec![figure],
+        }],
+    };
+    let path = record::folder::comparison_file(dir.path(), "20261204T200000Z");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    c.write(&path).unwrap();
+    assert_eq!(ComparisonRecord::read(&path).unwrap(), c);
+    oldest().write(&dir.path().join("run.json")).unwrap();
+    assert_eq!(record::folder::files(dir.path()).unwrap(), [dir.path().join("run.json")]);
 }
 
 #[test]

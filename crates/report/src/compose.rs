@@ -196,10 +196,34 @@ fn stack_facts(records: &[(String, RunRecord)]) -> BTreeMap<String, Vec<(String,
         .collect()
 }
 
+/// How steady the CPU ran before the runs' suites (`record::MachineSpeed`): one suite's in words, several as
+/// their range; empty when none was measured.
+fn machine_speed(records: &[&RunRecord]) -> String {
+    let mut speeds: Vec<record::MachineSpeed> = records.iter().filter_map(|r| r.provenance.machine_speed).collect();
+    speeds.dedup();
+    match speeds.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        many => {
+            let cv = |f: fn(f64, f64) -> f64, init| many.iter().map(|s| s.cv * 100.0).fold(init, f);
+            let slowest = many.iter().map(|s| s.slowest).fold(f64::INFINITY, f64::min);
+            format!(
+                "over {} suites, a fixed loop in {} ms slices varied {:.1}-{:.1}% (CV); the slowest slice ran at {:.0}% \
+                 of its suite's median",
+                many.len(),
+                many[0].slice_ms,
+                cv(f64::min, f64::INFINITY),
+                cv(f64::max, 0.0),
+                slowest * 100.0
+            )
+        }
+    }
+}
+
 /// Where the runs were made; a value that differs between runs lists each.
 fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
     let values = |f: &dyn Fn(&RunRecord) -> String| values(records, f);
-    vec![
+    let mut environment = vec![
         ("CPU".into(), values(&|r| format!("{} ({} CPUs)", r.provenance.cpu_model, r.provenance.n_cpus))),
         ("generator CPUs".into(), values(&|r| format!("{:?}", r.provenance.generator_cpus))),
         ("server cpuset".into(), values(&|r| r.provenance.server_cpuset.clone())),
@@ -208,6 +232,7 @@ fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
             values(&|r| format!("{} CPUs, {} MiB", r.provenance.server_cpus, r.provenance.server_memory >> 20)),
         ),
         ("kernel".into(), values(&|r| r.provenance.kernel.clone())),
+        ("CPU speed before each suite".into(), machine_speed(records)),
         (
             "Docker".into(),
             values(&|r| format!("{} (API {})", r.provenance.docker_version, r.provenance.docker_api_version)),
@@ -222,5 +247,8 @@ fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
                 )
             }),
         ),
-    ]
+    ];
+    // Left out where no run measured it (records from before it was kept), as the committed report's.
+    environment.retain(|(_, value)| !value.is_empty());
+    environment
 }

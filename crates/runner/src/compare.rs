@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use loadgen::capacity::{probe_config, SearchOptions, Slo};
+use loadgen::capacity::{probe_config, SearchOptions};
 use loadgen::{Config, LoadResult, RunLength};
 use plan::{server_target, EndpointPlan, Plan};
 use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};

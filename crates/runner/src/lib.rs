@@ -19,6 +19,7 @@ mod levels;
 mod profile;
 mod sampler;
 mod service;
+mod speed;
 mod suite;
 
 use std::collections::BTreeMap;
@@ -237,6 +238,7 @@ impl<'a> RunnerBuilder<'a> {
             this,
             hosts,
             n_containers: Default::default(),
+            machine_speed: Default::default(),
             observer: self.observer,
         })
     }
@@ -293,6 +295,8 @@ pub struct Runner<'a> {
     hosts: Hosts,
     /// Makes container names unique within a run.
     n_containers: std::sync::atomic::AtomicU64,
+    /// This machine's CPU speed as `run_suite` measured it before its first run.
+    machine_speed: std::sync::Mutex<Option<record::MachineSpeed>>,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
 }
 
@@ -428,6 +432,7 @@ impl<'a> Runner<'a> {
             images: BTreeMap::new(),
             server_engine: self.engine.endpoint().to_string(),
             generator_engines: self.generators.iter().map(|e| e.endpoint().to_string()).collect(),
+            machine_speed: *self.machine_speed.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 

@@ -51,8 +51,11 @@ pub(crate) struct CpuWatch {
 /// One reading of a [`CpuWatch`].
 struct CpuReading {
     at: Instant,
-    /// Busy time of the watched CPUs, in clock ticks.
+    /// Busy time of the watched CPUs in processes' and other machines' use (user, nice, system, steal),
+    /// in clock ticks.
     busy_ticks: u64,
+    /// Their interrupt and softirq time: on loopback, the run's own packets.
+    kernel_ticks: u64,
     /// This process's CPU time, in clock ticks.
     own_ticks: u64,
     /// The run's containers' CPU time.
@@ -65,7 +68,8 @@ impl CpuWatch {
     fn read(&self) -> Option<CpuReading> {
         Some(CpuReading {
             at: Instant::now(),
-            busy_ticks: busy_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus)?,
+            busy_ticks: cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus, &BUSY)?,
+            kernel_ticks: cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus, &KERNEL)?,
             own_ticks: process_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
             ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
             others: self.others(),
@@ -100,6 +104,9 @@ fn busiest(a: &CpuReading, b: &CpuReading) -> Vec<Interferer> {
     for (pid, (name, ticks)) in &b.others {
         // A process that started in the window counts from 0. Kernel threads are named per CPU and a
         // kworker by its work queue of the moment (`kworker/0:1H-events_highpri`): one name for each kind.
+        if is_softirq_thread(name) {
+            continue;
+        }
         let before = a.others.get(pid).map_or(0, |(_, t)| *t);
         let name = name.split('/').next().unwrap_or(name);
         *by_name.entry(name).or_default() += ticks.saturating_sub(before) as f64 * tick_s / secs.max(1e-9) * 100.0;
@@ -114,18 +121,35 @@ fn busiest(a: &CpuReading, b: &CpuReading) -> Vec<Interferer> {
     busiest
 }
 
-/// Busy time (user, nice, system, irq, softirq and steal: another virtual
-/// machine's use counts) of `cpus` in `/proc/stat`, in clock ticks; none if a
-/// CPU is missing.
-fn busy_ticks(stat: &str, cpus: &[usize]) -> Option<u64> {
+/// `/proc/stat`'s columns of processes' and other machines' use: user, nice, system, steal.
+const BUSY: [usize; 4] = [0, 1, 2, 7];
+/// Its interrupt and softirq columns.
+const KERNEL: [usize; 2] = [5, 6];
+
+/// The sum of `columns` of `cpus` in `/proc/stat`, in clock ticks; none if a CPU is missing.
+fn cpu_ticks(stat: &str, cpus: &[usize], columns: &[usize]) -> Option<u64> {
     let mut total = 0;
     for cpu in cpus {
         let name = format!("cpu{cpu}");
         let line = stat.lines().find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
         let fields: Vec<u64> = line.split_whitespace().skip(1).map(|f| f.parse().unwrap_or(0)).collect();
-        total += [0, 1, 2, 5, 6, 7].iter().map(|&i| fields.get(i).copied().unwrap_or(0)).sum::<u64>();
+        total += columns.iter().map(|&i| fields.get(i).copied().unwrap_or(0)).sum::<u64>();
     }
     Some(total)
+}
+
+/// The kernel threads that carry the run's own network work when interrupts pile up.
+fn is_softirq_thread(name: &str) -> bool {
+    name.starts_with("ksoftirqd/")
+}
+
+/// CPU time of the softirq threads between two readings, in clock ticks.
+fn softirq_thread_ticks(a: &CpuReading, b: &CpuReading) -> u64 {
+    b.others
+        .iter()
+        .filter(|(_, (name, _))| is_softirq_thread(name))
+        .map(|(pid, (_, ticks))| ticks.saturating_sub(a.others.get(pid).map_or(0, |(_, t)| *t)))
+        .sum()
 }
 
 /// User and system time of a process from its `/proc/PID/stat`, in clock ticks.
@@ -135,7 +159,10 @@ fn process_ticks(stat: &str) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-/// CPU that others took between two readings, in percent of one CPU (at least 0).
+/// CPU that others took between two readings, in percent of one CPU (at least 0): the watched CPUs'
+/// process and steal time less this process's, the run's containers' and the softirq threads'. The
+/// run's own kernel work (interrupts and softirqs, which on loopback are its packets, and the softirq
+/// threads that take over when they pile up) is not others': it is [`own_kernel_pct`].
 fn interference_pct(a: &CpuReading, b: &CpuReading) -> Option<f64> {
     let secs = b.at.duration_since(a.at).as_secs_f64();
     if secs <= 0.0 {
@@ -144,8 +171,20 @@ fn interference_pct(a: &CpuReading, b: &CpuReading) -> Option<f64> {
     let tick_ns = 1e9 / clock_ticks_per_second();
     let busy = b.busy_ticks.saturating_sub(a.busy_ticks) as f64 * tick_ns;
     let own = b.own_ticks.saturating_sub(a.own_ticks) as f64 * tick_ns;
+    let softirq_threads = softirq_thread_ticks(a, b) as f64 * tick_ns;
     let ours = b.ours_ns.saturating_sub(a.ours_ns) as f64;
-    Some(((busy - own - ours) / 1e9 / secs * 100.0).max(0.0))
+    Some(((busy - own - ours - softirq_threads) / 1e9 / secs * 100.0).max(0.0))
+}
+
+/// The run's own kernel work on the watched CPUs between two readings (interrupts, softirqs and the
+/// softirq threads), in percent of one CPU.
+fn own_kernel_pct(a: &CpuReading, b: &CpuReading) -> Option<f64> {
+    let secs = b.at.duration_since(a.at).as_secs_f64();
+    if secs <= 0.0 {
+        return None;
+    }
+    let ticks = b.kernel_ticks.saturating_sub(a.kernel_ticks) + softirq_thread_ticks(a, b);
+    Some(ticks as f64 / clock_ticks_per_second() / secs * 100.0)
 }
 
 fn clock_ticks_per_second() -> f64 {
@@ -168,6 +207,7 @@ pub(crate) struct Readings {
     missing_s: f64,
     churn: Option<Churn>,
     interference_pct: Option<f64>,
+    own_kernel_pct: Option<f64>,
 }
 
 /// Server processes seen from one sample to the next.
@@ -230,12 +270,12 @@ pub(crate) fn spawn(
             }
         }
         let last = watch.as_ref().and_then(CpuWatch::read);
-        let (interference_pct, busiest) = match first.zip(last) {
-            Some((a, b)) => (interference_pct(&a, &b), busiest(&a, &b)),
-            None => (None, Vec::new()),
+        let (interference_pct, own_kernel_pct, busiest) = match first.zip(last) {
+            Some((a, b)) => (interference_pct(&a, &b), own_kernel_pct(&a, &b), busiest(&a, &b)),
+            None => (None, None, Vec::new()),
         };
         let missing_s = missed as f64 * EVERY.as_secs_f64();
-        Readings { samples, missing_s, churn: processes.map(|p| p.churn), interference_pct, busiest }
+        Readings { samples, missing_s, churn: processes.map(|p| p.churn), interference_pct, own_kernel_pct, busiest }
     })
 }
 
@@ -275,6 +315,7 @@ pub(crate) fn summarize(readings: &Readings, cpu_limit: f64, memory_limit: u64) 
         oom_kills: samples.iter().map(|s| s.oom_kills).max().unwrap_or(0).saturating_sub(first.oom_kills),
         processes: readings.churn,
         interference_pct: readings.interference_pct,
+        own_kernel_pct: readings.own_kernel_pct,
         busiest_others: readings.busiest.clone(),
         missing_s: readings.missing_s,
     })
@@ -309,6 +350,7 @@ mod tests {
             missing_s: 0.5,
             churn,
             interference_pct: Some(3.0),
+            own_kernel_pct: Some(12.0),
             busiest: busiest.clone(),
         };
         let u = summarize(&readings, 1.0, 64).unwrap();
@@ -317,6 +359,7 @@ mod tests {
         // The kernel's high-water mark rose in the window, to 32, above every sample.
         assert_eq!((u.memory_mean, u.memory_peak, u.nr_throttled), (20, 32, 4));
         assert_eq!((u.oom_kills, u.processes, u.interference_pct, u.missing_s), (2, churn, Some(3.0), 0.5));
+        assert_eq!(u.own_kernel_pct, Some(12.0));
         assert_eq!(u.busiest_others, busiest);
         let readings = Readings { samples: [samples, vec![gone]].concat(), ..Readings::default() };
         let u = summarize(&readings, 1.0, 64).unwrap();
@@ -327,9 +370,10 @@ mod tests {
     #[test]
     fn kernel_figures() {
         let stat = "cpu  9 9 9 9 9 9 9 9 0 0\ncpu0 100 1 20 500 7 2 3 4 0 0\ncpu1 10 0 5 900 0 0 1 0 0 0\n";
-        assert_eq!(busy_ticks(stat, &[0]), Some(130), "user nice system irq softirq steal, not idle or iowait");
-        assert_eq!(busy_ticks(stat, &[0, 1]), Some(146));
-        assert_eq!(busy_ticks(stat, &[2]), None);
+        assert_eq!(cpu_ticks(stat, &[0], &BUSY), Some(125), "user nice system steal, not idle or iowait");
+        assert_eq!(cpu_ticks(stat, &[0, 1], &BUSY), Some(140));
+        assert_eq!(cpu_ticks(stat, &[0], &KERNEL), Some(5), "irq softirq");
+        assert_eq!(cpu_ticks(stat, &[2], &BUSY), None);
         let own = "4242 (stack bench) (x) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100";
         assert_eq!(process_ticks(own), Some(290));
         let at = Instant::now();
@@ -337,6 +381,7 @@ mod tests {
         let a = CpuReading {
             at,
             busy_ticks: 0,
+            kernel_ticks: 0,
             own_ticks: 0,
             ours_ns: 0,
             others: others(&[
@@ -344,13 +389,17 @@ mod tests {
                 (2, "containerd-shim", 0),
                 (3, "kworker/0:1-events", 50),
                 (9, "gone", 5),
+                (11, "ksoftirqd/1", 0),
             ]),
         };
         let hz = clock_ticks_per_second();
-        // Over 2 s: 1.5 CPU-seconds busy, 0.5 ours in this process, 0.8 in the containers: 0.2 s others = 10%.
+        // Over 2 s: 1.7 CPU-seconds busy, 0.5 ours in this process, 0.8 in the containers, 0.2 in the
+        // softirq thread (the run's packets): 0.2 s others = 10%. The 0.2 s of interrupts and softirqs
+        // and the thread's are the run's own kernel work, 20%.
         let b = CpuReading {
             at: at + Duration::from_secs(2),
-            busy_ticks: (1.5 * hz) as u64,
+            busy_ticks: (1.7 * hz) as u64,
+            kernel_ticks: (0.2 * hz) as u64,
             own_ticks: (0.5 * hz) as u64,
             ours_ns: 800_000_000,
             // Over the 2 s: dockerd 0.3 s, two shims 0.1 s each, one of them new; a kworker (its work queue
@@ -360,13 +409,37 @@ mod tests {
                 (2, "containerd-shim", (0.1 * hz) as u64),
                 (4, "containerd-shim", (0.1 * hz) as u64),
                 (3, "kworker/0:1H-events_highpri", 50),
+                (11, "ksoftirqd/1", (0.2 * hz) as u64),
             ]),
         };
         assert!((interference_pct(&a, &b).unwrap() - 10.0).abs() < 1e-6);
+        assert!((own_kernel_pct(&a, &b).unwrap() - 20.0).abs() < 1e-6);
         let named: Vec<(String, u64)> =
             busiest(&a, &b).into_iter().map(|i| (i.name, i.cpu_pct.round() as u64)).collect();
         assert_eq!(named, [("dockerd".to_string(), 15), ("containerd-shim".to_string(), 10)]);
-        let quiet = CpuReading { ours_ns: 2_000_000_000, ..b };
+        let quiet = CpuReading { ours_ns: 2_000_000_000, others: b.others.clone(), ..b };
         assert_eq!(interference_pct(&a, &quiet), Some(0.0), "never below 0");
+    }
+
+    /// The noisy-machine flag reads this machine as it is: quiet when nothing else runs (the test's own
+    /// threads are this process), raised by a busy loop in another process.
+    #[test]
+    fn the_noise_flag_is_quiet_when_idle_and_raised_by_a_cpu_burner() {
+        let cpus: Vec<usize> = (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
+        let watch = CpuWatch { cpus, ours: Vec::new() };
+        let over = |secs: u64| {
+            let a = watch.read().unwrap();
+            std::thread::sleep(Duration::from_secs(secs));
+            let b = watch.read().unwrap();
+            (interference_pct(&a, &b).unwrap(), busiest(&a, &b))
+        };
+        let (idle, seen) = over(1);
+        assert!(idle < report::notes::INTERFERENCE_NOISY_PCT, "idle: {idle}% ({seen:?})");
+        let mut burner = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
+        let (busy, seen) = over(1);
+        let _ = burner.kill();
+        let _ = burner.wait();
+        assert!(busy > 50.0, "a busy loop: {busy}% ({seen:?})");
+        assert_eq!(seen.first().map(|i| i.name.as_str()), Some("sh"), "{seen:?}");
     }
 }

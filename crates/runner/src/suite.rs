@@ -122,6 +122,7 @@ impl Runner<'_> {
             self.emit(Event::Step(&format!(
                 "suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped"
             )));
+            self.measure_speed().await;
         }
         // Read again now that the CPUs are this run's: a run of the suite that held them (`--wait`) has ended.
         let mut earlier = if suite.resume {
@@ -176,6 +177,18 @@ impl Runner<'_> {
             SuiteEnd::Complete
         };
         Ok(SuiteRun { records, end })
+    }
+
+    /// This machine's CPU speed over two seconds on the server's first CPU (when the server runs here), kept
+    /// for every record of the suite and said.
+    async fn measure_speed(&self) {
+        let Hosts::Shared(machine) = &self.hosts else { return };
+        let Some(cpu) = (0..machine.n_cpus).find(|c| !self.options.choices.generator_cpus.contains(c)) else { return };
+        let speed = tokio::task::spawn_blocking(move || crate::speed::measure(cpu)).await.ok().flatten();
+        if let Some(s) = &speed {
+            self.emit(Event::Step(&format!("this machine's speed: {s}")));
+        }
+        *self.machine_speed.lock().unwrap_or_else(|e| e.into_inner()) = speed;
     }
 
     /// Takes the lock of each CPU of this machine the run measures on: every CPU
