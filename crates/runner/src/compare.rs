@@ -305,9 +305,8 @@ impl Runner<'_> {
             })
             .collect();
         self.emit(Event::Step(&format!(
-            "{} {}: windows of {} (+{} warm-up), {}closed loop at {connections} connections; pairs {} to {}",
-            base_endpoint.method,
-            base_endpoint.path,
+            "{}: windows of {} (+{} warm-up), {}closed loop at {connections} connections; pairs {} to {}",
+            crate::workload(&base_endpoint),
             humantime::format_duration(options.window),
             humantime::format_duration(options.warmup),
             rate.map_or(String::new(), |r| format!("open loop at {r:.0} req/s and ")),
