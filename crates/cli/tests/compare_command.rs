@@ -58,7 +58,8 @@ fn a_slower_candidate_is_a_regression_and_both_servers_ran_at_once() {
     let dir = temp_dir("compare-slow");
     let base = write_scenario(dir.path(), "cmp-base", "", "connections = [2]\ntimeout = \"200ms\"");
     // 20 ms a request, one process per connection: a few hundred req/s where the base does thousands.
-    let slow = write_scenario(dir.path(), "cmp-slow", "env = { SLOW = \"0.02\" }", "connections = [2]\ntimeout = \"200ms\"");
+    let slow =
+        write_scenario(dir.path(), "cmp-slow", "env = { SLOW = \"0.02\" }", "connections = [2]\ntimeout = \"200ms\"");
     let args: Vec<&str> = QUICK.iter().copied().chain(["--fail-on", "regression", "--json"]).collect();
     let (child, pid, mut stderr) = spawn_compare(&base, &slow, &args, dir.path());
     let mut seen = String::new();
