@@ -187,7 +187,12 @@ fn first_rps(dir: &Path) -> anyhow::Result<f64> {
 /// The CPU per request ratio a comparison's JSON estimates.
 fn cpu_ratio(json: &str) -> Option<f64> {
     let c: record::comparison::ComparisonRecord = serde_json::from_str(json).ok()?;
-    c.endpoints.first()?.figures.iter().find(|f| f.figure == "cpu_us_per_request").map(|f| f.ratio)
+    c.endpoints
+        .first()?
+        .figures
+        .iter()
+        .find(|f| f.figure == record::comparison::Figure::CpuUsPerRequest)
+        .map(|f| f.ratio)
 }
 
 fn median(v: &[f64]) -> f64 {

@@ -80,7 +80,7 @@ fn a_slower_candidate_is_a_regression_and_both_servers_ran_at_once() {
     assert_eq!(at_once.len(), 2, "both servers run while the windows alternate: {at_once:?}\n{seen}");
     assert_eq!(out.status.code(), Some(3), "{seen}");
     let compared: record::comparison::ComparisonRecord = serde_json::from_slice(&out.stdout).unwrap();
-    let rps = compared.endpoints[0].figures.iter().find(|f| f.figure == "rps").unwrap();
+    let rps = compared.endpoints[0].figures.iter().find(|f| f.figure == record::comparison::Figure::Rps).unwrap();
     assert_eq!(rps.verdict, "worse", "{rps:?}");
     assert!(rps.hi < 0.5, "a 20 ms wait per request costs most of the req/s: {rps:?}");
     assert!(seen.contains("8 pairs:"), "progress shows the interval narrowing: {seen}");

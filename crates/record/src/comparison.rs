@@ -47,11 +47,44 @@ pub struct EndpointComparison {
     pub figures: Vec<FigureComparison>,
 }
 
+/// A figure a comparison's windows give: three at a fixed offered rate (open loop), one at fixed connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    CpuUsPerRequest,
+    P99Us,
+    GoodputRps,
+    Rps,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 4] = [Figure::CpuUsPerRequest, Figure::P99Us, Figure::GoodputRps, Figure::Rps];
+
+    /// Its name in records (serde's) and in progress lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::CpuUsPerRequest => "cpu_us_per_request",
+            Figure::P99Us => "p99_us",
+            Figure::GoodputRps => "goodput_rps",
+            Figure::Rps => "rps",
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Figure::GoodputRps | Figure::Rps)
+    }
+
+    /// Measured at the fixed offered rate (else at fixed connections).
+    pub fn open_loop(self) -> bool {
+        self != Figure::Rps
+    }
+}
+
 /// One figure's pairs: each pair's ratio CANDIDATE / BASE, their estimate and the verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureComparison {
     /// `cpu_us_per_request`, `p99_us`, `goodput_rps` (open loop at `rate`), `rps` (closed loop).
-    pub figure: String,
+    pub figure: Figure,
     pub higher_is_better: bool,
     /// The smallest change that matters (0.03: 3%).
     pub min_effect: f64,
@@ -74,6 +107,6 @@ impl ComparisonRecord {
     }
 
     pub fn read(path: &std::path::Path) -> std::io::Result<ComparisonRecord> {
-        serde_json::from_str(&std::fs::read_to_string(path)?).map_err(std::io::Error::other)
+        crate::read_json(path)
     }
 }

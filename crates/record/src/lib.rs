@@ -29,6 +29,11 @@ pub(crate) fn write_json(value: &impl Serialize, path: &Path) -> std::io::Result
     written
 }
 
+/// Reads JSON written by [`write_json`].
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<T> {
+    serde_json::from_str(&std::fs::read_to_string(path)?).map_err(std::io::Error::other)
+}
+
 /// Lower-case hex SHA-256 of `bytes` (a scenario file's, in [`ScenarioInfo`]; image tags).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -423,6 +428,15 @@ pub struct ServerUsage {
     pub missing_s: f64,
 }
 
+impl ServerUsage {
+    /// The server's CPU time per completed request, in µs: its mean CPU over the window times `window_s`,
+    /// over the `requests` completed in it (per second of a hold: `requests` its req/s, `window_s` 1);
+    /// `None` without CPU or requests.
+    pub fn cpu_us_per_request(&self, requests: f64, window_s: f64) -> Option<f64> {
+        (self.cpu_pct_mean > 0.0 && requests > 0.0).then(|| self.cpu_pct_mean / 100.0 * window_s * 1e6 / requests)
+    }
+}
+
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
@@ -465,8 +479,7 @@ impl RunRecord {
     }
 
     pub fn read(path: &Path) -> std::io::Result<RunRecord> {
-        let text = std::fs::read_to_string(path)?;
-        serde_json::from_str(&text).map_err(std::io::Error::other)
+        read_json(path)
     }
 }
 

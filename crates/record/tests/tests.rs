@@ -101,7 +101,7 @@ fn a_comparison_survives_a_write_and_a_read_and_is_not_a_results_file() {
     use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
     let dir = tempfile::tempdir().unwrap();
     let figure = FigureComparison {
-        figure: "cpu_us_per_request".into(),
+        figure: record::comparison::Figure::CpuUsPerRequest,
         higher_is_better: false,
         min_effect: 0.03,
         base_median: 100.5,
@@ -141,6 +141,10 @@ fn a_comparison_survives_a_write_and_a_read_and_is_not_a_results_file() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     c.write(&path).unwrap();
     assert_eq!(ComparisonRecord::read(&path).unwrap(), c);
+    // Each figure is stored under the name progress lines give it.
+    for f in record::comparison::Figure::ALL {
+        assert_eq!(serde_json::to_value(f).unwrap(), f.name());
+    }
     oldest().write(&dir.path().join("run.json")).unwrap();
     assert_eq!(record::folder::files(dir.path()).unwrap(), [dir.path().join("run.json")]);
 }

@@ -199,8 +199,13 @@ fn stack_facts(records: &[(String, RunRecord)]) -> BTreeMap<String, Vec<(String,
 /// How steady the CPU ran before the runs' suites (`record::MachineSpeed`): one suite's in words, several as
 /// their range; empty when none was measured.
 fn machine_speed(records: &[&RunRecord]) -> String {
-    let mut speeds: Vec<record::MachineSpeed> = records.iter().filter_map(|r| r.provenance.machine_speed).collect();
-    speeds.dedup();
+    // A suite's runs share one reading, wherever they are among the records.
+    let mut speeds: Vec<record::MachineSpeed> = Vec::new();
+    for speed in records.iter().filter_map(|r| r.provenance.machine_speed) {
+        if !speeds.contains(&speed) {
+            speeds.push(speed);
+        }
+    }
     match speeds.as_slice() {
         [] => String::new(),
         [one] => one.to_string(),

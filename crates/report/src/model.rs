@@ -307,10 +307,7 @@ pub(crate) fn row(stack: String, runs: &[(&LevelRecord, &RunRecord)]) -> (Row, S
         cpu_us_per_request: {
             let each: Vec<f64> = measured
                 .iter()
-                .filter_map(|(l, _, load)| {
-                    let cpu = l.server.as_ref()?.cpu_pct_mean;
-                    (cpu > 0.0 && load.requests > 0).then(|| cpu / 100.0 * load.duration_s * 1e6 / load.requests as f64)
-                })
+                .filter_map(|(l, _, load)| l.server.as_ref()?.cpu_us_per_request(load.requests as f64, load.duration_s))
                 .collect();
             (!each.is_empty()).then(|| Spread::of(&each))
         },
@@ -379,10 +376,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
     let med = |f: &dyn Fn(&AtCapacity) -> Option<f64>| spread(f).map(|s| s.median);
     let capacity_spread = spread(&|a| Some(a.0));
     let p99_spread = spread(&|a| Some(a.1 as f64));
-    let cpu_spread = spread(&|a| {
-        let cpu = a.2.as_ref()?.cpu_pct_mean;
-        (cpu > 0.0 && a.3 > 0.0).then(|| cpu / 100.0 * 1e6 / a.3)
-    });
+    let cpu_spread = spread(&|a| a.2.as_ref()?.cpu_us_per_request(a.3, 1.0));
     let capacity_rps = capacity_spread.map(|s| s.median);
     let server_cpu_pct = med(&|a| a.2.as_ref().map(|s| s.cpu_pct_mean));
     CapacityRow {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use record::comparison::{ComparisonRecord, FigureComparison};
+use record::comparison::{ComparisonRecord, Figure, FigureComparison};
 
 use crate::units::{metric, time_us};
 
@@ -33,18 +33,19 @@ pub fn outcome(c: &ComparisonRecord) -> Outcome {
 pub const HEADERS: [&str; 7] = ["endpoint", "figure", "BASE", "CANDIDATE", "CANDIDATE/BASE", "pairs", "verdict"];
 
 fn value(f: &FigureComparison, v: f64) -> String {
-    match f.figure.as_str() {
-        "cpu_us_per_request" | "p99_us" => time_us(v),
-        _ => metric(v),
+    match f.figure {
+        Figure::CpuUsPerRequest | Figure::P99Us => time_us(v),
+        Figure::GoodputRps | Figure::Rps => metric(v),
     }
 }
 
-fn name(f: &FigureComparison) -> &str {
-    match f.figure.as_str() {
-        "cpu_us_per_request" => "CPU/req",
-        "p99_us" => "p99",
-        "goodput_rps" => "goodput",
-        _ => "req/s",
+/// As the report's tables name it.
+fn name(f: &FigureComparison) -> &'static str {
+    match f.figure {
+        Figure::CpuUsPerRequest => "CPU/req",
+        Figure::P99Us => "p99",
+        Figure::GoodputRps => "goodput",
+        Figure::Rps => "req/s",
     }
 }
 
@@ -53,7 +54,7 @@ pub fn rows(c: &ComparisonRecord) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for e in &c.endpoints {
         for f in &e.figures {
-            let at = if f.figure == "rps" {
+            let at = if !f.figure.open_loop() {
                 format!("{} conns", e.connections)
             } else {
                 format!("{} req/s", e.rate.map_or("-".into(), metric))

@@ -133,6 +133,24 @@ fn stacks_that_cannot_be_told_apart_share_a_rank() {
     assert_eq!(e[4], "1.00k (1 run)");
 }
 
+/// The environment states the CPU's speed once per suite, however the suites' runs are ordered.
+#[test]
+fn the_environment_says_each_suites_cpu_speed_once() {
+    let speed = |cv: f64| record::MachineSpeed { cpu: 1, slices: 20, slice_ms: 100, cv, slowest: 0.5, fastest: 1.1 };
+    let mut records = Vec::new();
+    for (stack, suite, cv) in [("a", "01", 0.02), ("b", "02", 0.08), ("c", "01", 0.02)] {
+        let mut r = record(stack, suite, &[level(10, 1000.0, 2000)]);
+        r.provenance.machine_speed = Some(speed(cv));
+        records.push(r);
+    }
+    let report = report::build(&named(records));
+    let said = report.environment.iter().find(|(k, _)| k == "CPU speed before each suite").map(|(_, v)| v.clone());
+    assert_eq!(
+        said.as_deref(),
+        Some("over 2 suites, a fixed loop in 100 ms slices varied 2.0-8.0% (CV); the slowest slice ran at 50% of its suite's median")
+    );
+}
+
 /// The committed results (written by earlier versions of the format) still render, to the very
 /// bytes of the committed report: `cargo xtask report` reproduces `reports/`.
 #[test]

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 use loadgen::capacity::{probe_config, SearchOptions};
 use loadgen::{Config, LoadResult, RunLength};
 use plan::{server_target, EndpointPlan, Plan};
-use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
+use record::comparison::{ComparisonRecord, EndpointComparison, Figure, FigureComparison, COMPARISON_VERSION};
 use scenario::Loaded;
 use stats::order::{Blocks, Side};
-use stats::paired::{Better, Figure, Look, Sequence, Verdict};
+use stats::paired::{Better, Look, Sequence, Verdict};
 
 use crate::levels::Server;
 use crate::service::Containers;
@@ -63,35 +63,15 @@ struct Running {
     server: Server,
 }
 
-/// A figure a window gives.
-#[derive(Debug, Clone, Copy)]
-struct Kind {
-    name: &'static str,
-    open_loop: bool,
-    better: Better,
-    p99: bool,
-}
-
-const KINDS: [Kind; 4] = [
-    Kind { name: "cpu_us_per_request", open_loop: true, better: Better::Lower, p99: false },
-    Kind { name: "p99_us", open_loop: true, better: Better::Lower, p99: true },
-    Kind { name: "goodput_rps", open_loop: true, better: Better::Higher, p99: false },
-    Kind { name: "rps", open_loop: false, better: Better::Higher, p99: false },
-];
-
-impl Kind {
-    fn of(self, load: &LoadResult, usage: Option<&record::ServerUsage>) -> Option<f64> {
-        let value = match self.name {
-            "cpu_us_per_request" => {
-                let cpu = usage?.cpu_pct_mean;
-                (load.requests > 0).then(|| cpu / 100.0 * load.duration_s * 1e6 / load.requests as f64)?
-            }
-            "p99_us" => load.latency_us.p99 as f64,
-            "goodput_rps" => load.goodput_rps,
-            _ => load.rps,
-        };
-        (value > 0.0 && value.is_finite()).then_some(value)
-    }
+/// `figure`'s value in one window (`None` when the window gives none, or nothing above 0).
+fn value(figure: Figure, load: &LoadResult, usage: Option<&record::ServerUsage>) -> Option<f64> {
+    let value = match figure {
+        Figure::CpuUsPerRequest => usage?.cpu_us_per_request(load.requests as f64, load.duration_s)?,
+        Figure::P99Us => load.latency_us.p99 as f64,
+        Figure::GoodputRps => load.goodput_rps,
+        Figure::Rps => load.rps,
+    };
+    (value > 0.0 && value.is_finite()).then_some(value)
 }
 
 /// A figure's values on each side, and the ratios of its pairs.
@@ -230,7 +210,7 @@ impl Runner<'_> {
         let run_id = format!("{}-{stamp}-{}-{}", plan.slug, label.to_lowercase(), std::process::id());
         // Build logs of a failed build go beside the comparison.
         let logs = record::folder::comparison_file(&self.options.results, &format!("{stamp}-{}", label.to_lowercase()));
-        let mut scratch = self.new_record(loaded, &plan, run_id.clone(), 1);
+        let mut scratch = self.new_record(loaded, &plan, run_id.clone(), 1, SystemTime::now());
         self.emit(Event::Step(&format!("{label}: {}", plan.name)));
         for svc in plan.sidecars.iter().chain(std::iter::once(&plan.server)) {
             self.build(svc, &plan.project, &mut scratch, &logs).await.map_err(halt)?;
@@ -264,9 +244,8 @@ impl Runner<'_> {
             return (None, "no objectives and no --rate: req/s at fixed connections only".into());
         };
         self.emit(Event::Step(&format!(
-            "{} {}: searching BASE's capacity for the open-loop rate ({:.0}% of it; --rate skips this)",
-            endpoint.method,
-            endpoint.path,
+            "{}: searching BASE's capacity for the open-loop rate ({:.0}% of it; --rate skips this)",
+            crate::workload(endpoint),
             SHARE_OF_CAPACITY * 100.0
         )));
         match self.run_capacity(&base.plan, &base.run_id, endpoint, slo, &[], 1, &base.server).await {
@@ -296,12 +275,12 @@ impl Runner<'_> {
             let levels = &base_endpoint.connections;
             levels[levels.len() / 2]
         });
-        let kinds: Vec<Kind> = KINDS.iter().copied().filter(|k| rate.is_some() || !k.open_loop).collect();
-        let figures: Vec<Figure> = kinds
+        let kinds: Vec<Figure> = Figure::ALL.into_iter().filter(|f| rate.is_some() || !f.open_loop()).collect();
+        let figures: Vec<stats::paired::Figure> = kinds
             .iter()
-            .map(|k| Figure {
-                better: k.better,
-                min_effect: if k.p99 { options.min_effect_p99 } else { options.min_effect },
+            .map(|&f| stats::paired::Figure {
+                better: if f.higher_is_better() { Better::Higher } else { Better::Lower },
+                min_effect: if f == Figure::P99Us { options.min_effect_p99 } else { options.min_effect },
             })
             .collect();
         self.emit(Event::Step(&format!(
@@ -335,13 +314,13 @@ impl Runner<'_> {
                     windows.push((side, self.window(running, config).await?));
                 }
                 for pair in windows.chunks(2) {
-                    for (i, kind) in kinds.iter().enumerate().filter(|(_, k)| k.open_loop == open_loop) {
-                        let value = |side: Side| {
+                    for (i, &kind) in kinds.iter().enumerate().filter(|(_, k)| k.open_loop() == open_loop) {
+                        let of = |side: Side| {
                             pair.iter()
                                 .find(|(s, _)| *s == side)
-                                .and_then(|(_, (load, usage))| kind.of(load, usage.as_ref()))
+                                .and_then(|(_, (load, usage))| value(kind, load, usage.as_ref()))
                         };
-                        if let (Some(b), Some(c)) = (value(Side::Base), value(Side::Candidate)) {
+                        if let (Some(b), Some(c)) = (of(Side::Base), of(Side::Candidate)) {
                             series[i].base.push(b);
                             series[i].candidate.push(c);
                             series[i].ratios.push(c / b);
@@ -367,8 +346,8 @@ impl Runner<'_> {
                 if l.done {
                     break;
                 }
-            } else if blocks * 2 >= options.sequence.max_pairs * 2 {
-                // Some figure had no value in twice the windows it would need (nothing answered): stop.
+            } else if blocks >= options.sequence.max_pairs {
+                // Some figure had no value in twice the blocks its most pairs need (two pairs a block): stop.
                 break;
             }
         }
@@ -382,8 +361,8 @@ impl Runner<'_> {
                 let s = &series[i];
                 let estimate = look.as_ref().map(|l| l.estimates[i]);
                 FigureComparison {
-                    figure: kind.name.to_string(),
-                    higher_is_better: kind.better == Better::Higher,
+                    figure: *kind,
+                    higher_is_better: kind.higher_is_better(),
                     min_effect: figure.min_effect,
                     base_median: stats::median(&s.base).unwrap_or(0.0),
                     candidate_median: stats::median(&s.candidate).unwrap_or(0.0),
@@ -451,12 +430,12 @@ impl Runner<'_> {
 }
 
 /// The figures' intervals so far, as the comparison narrows them.
-fn progress_line(kinds: &[Kind], look: &Look) -> String {
+fn progress_line(kinds: &[Figure], look: &Look) -> String {
     let pairs = look.estimates.iter().map(|e| e.pairs).min().unwrap_or(0);
     let figures: Vec<String> = kinds
         .iter()
         .zip(look.estimates.iter().zip(&look.verdicts))
-        .map(|(k, (e, v))| format!("{} x{:.3} ({:.3}-{:.3}) {}", k.name, e.ratio, e.lo, e.hi, v.words()))
+        .map(|(k, (e, v))| format!("{} x{:.3} ({:.3}-{:.3}) {}", k.name(), e.ratio, e.lo, e.hi, v.words()))
         .collect();
     format!("{pairs} pairs: {}", figures.join("; "))
 }

@@ -364,12 +364,20 @@ impl<'a> Runner<'a> {
         let path = record::folder::run_file(&self.options.results, &plan.slug, &stamp, repeat);
         let dir = path.parent().expect("a results file is in its stack's folder");
         std::fs::create_dir_all(dir).map_err(|source| Error::Results { path: dir.to_path_buf(), source })?;
-        let record = self.new_record(loaded, &plan, format!("{}-{stamp}-{}", plan.slug, std::process::id()), repeat);
+        let run_id = format!("{}-{stamp}-{}", plan.slug, std::process::id());
+        let record = self.new_record(loaded, &plan, run_id, repeat, started_at);
         self.carry_out(&plan, path, record).await
     }
 
-    /// A run's record before anything ran, started now.
-    pub(crate) fn new_record(&self, loaded: &Loaded, plan: &Plan, run_id: String, repeat: u32) -> RunRecord {
+    /// A run's record before anything ran, started at `started_at`.
+    pub(crate) fn new_record(
+        &self,
+        loaded: &Loaded,
+        plan: &Plan,
+        run_id: String,
+        repeat: u32,
+        started_at: SystemTime,
+    ) -> RunRecord {
         RunRecord {
             schema_version: record::RECORD_VERSION,
             run_id,
@@ -377,7 +385,7 @@ impl<'a> Runner<'a> {
             scenario: scenario_info(loaded, plan),
             repeat,
             provenance: self.provenance(plan),
-            started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             resumed_at: Vec::new(),
             finished_at: None,
             status: RunStatus::Running,

@@ -66,10 +66,11 @@ struct CpuReading {
 
 impl CpuWatch {
     fn read(&self) -> Option<CpuReading> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
         Some(CpuReading {
             at: Instant::now(),
-            busy_ticks: cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus, &BUSY)?,
-            kernel_ticks: cpu_ticks(&std::fs::read_to_string("/proc/stat").ok()?, &self.cpus, &KERNEL)?,
+            busy_ticks: cpu_ticks(&stat, &self.cpus, &BUSY)?,
+            kernel_ticks: cpu_ticks(&stat, &self.cpus, &KERNEL)?,
             own_ticks: process_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
             ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
             others: self.others(),
