@@ -143,11 +143,7 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let generator_cpus = match loadgen::parse_cpu_list(&opts.generator_cpus) {
-        Ok(cpus) => cpus,
-        Err(loadgen::ConfigError::Invalid { reason, .. }) => anyhow::bail!("--generator-cpus: {reason}"),
-        Err(e) => return Err(e.into()),
-    };
+    let generator_cpus = generator_cpus(&opts.generator_cpus)?;
     if opts.repeat == 0 {
         anyhow::bail!("--repeat: must be at least 1");
     }
@@ -237,6 +233,15 @@ fn gate(baseline: &[record::RunRecord], records: &[record::RunRecord], opts: &Be
             eprintln!("==> the comparison could not judge every figure (see above): exit 1");
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// `--generator-cpus` (of `bench` and `compare`): a CPU list, its error naming the flag.
+pub(crate) fn generator_cpus(value: &str) -> anyhow::Result<Vec<usize>> {
+    match loadgen::parse_cpu_list(value) {
+        Ok(cpus) => Ok(cpus),
+        Err(loadgen::ConfigError::Invalid { reason, .. }) => anyhow::bail!("--generator-cpus: {reason}"),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -181,8 +181,7 @@ pub fn run(opts: CompareOpts) -> anyhow::Result<ExitCode> {
         }
         None => (load_one(&base_arg, opts.root.as_deref())?, base_arg.clone()),
     };
-    let generator_cpus =
-        loadgen::parse_cpu_list(&opts.generator_cpus).map_err(|e| anyhow::anyhow!("--generator-cpus: {e}"))?;
+    let generator_cpus = crate::bench::generator_cpus(&opts.generator_cpus)?;
     if let Some(n) = opts.connections {
         loadgen::check_connections(n).map_err(|reason| anyhow::anyhow!("--connections: {reason}"))?;
     }
