@@ -27,6 +27,9 @@ pub struct ReportOpts {
     pub root: Option<PathBuf>,
 }
 
+/// Published tables the report sets beside its figures, under the project root (`report::reference`).
+pub const REFERENCES: &str = "references";
+
 pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     let root = crate::project_root(opts.root.as_deref())?;
     let selection = if opts.all {
@@ -38,6 +41,8 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     };
     let records = report::select(&opts.reports.results(), &selection, &root)?;
     let mut built = report::build(&records);
+    let references = report::reference::Reference::read_dir(&root.join(REFERENCES))?;
+    report::with_references(&mut built, &references);
     if let Some(baseline) = &opts.baseline {
         let base = report::select(baseline, &Selection::Paths(vec![baseline.clone()]), &root)?;
         report::compare(&mut built, &report::build(&base));

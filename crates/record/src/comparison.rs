@@ -41,7 +41,8 @@ pub struct EndpointComparison {
     pub rate_from: String,
     /// The connections of the closed-loop windows.
     pub connections: usize,
-    /// Pairs of windows measured (each mode), and the wall time the endpoint took.
+    /// The most pairs of windows any figure had (a mode whose figures were decided stopped sooner; each
+    /// figure's `ratios` are its own), and the wall time the endpoint took.
     pub pairs: usize,
     pub elapsed_s: f64,
     pub figures: Vec<FigureComparison>,

@@ -33,6 +33,9 @@ pub struct Report {
     pub pages: BTreeMap<String, String>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
+    /// Published tables set beside ours ([`with_references`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<crate::reference::ReferenceSection>,
 }
 
 /// Builds the report from `(file name, record)` pairs, in a stable order.
@@ -93,7 +96,13 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         groups,
         capacities,
         not_runnable: not_runnable.into_iter().collect(),
+        references: Vec::new(),
     }
+}
+
+/// Sets each published table beside the report's figures for its workload and level.
+pub fn with_references(report: &mut Report, references: &[crate::reference::Reference]) {
+    report.references = crate::reference::sections(references, &report.groups);
 }
 
 /// Adds to each row its change against the same row (stack, workload,

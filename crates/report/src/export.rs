@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::compose::Report;
-use crate::model::{CapacityRow, Row, Verdict};
+use crate::model::{with_interval, CapacityRow, Row, Verdict};
 use crate::notes::{ERROR_SHARE, GENERATOR_BUSY, INTERFERENCE_NOISY_PCT, LITTLE_SHARE, SERVER_BUSY, UNSTEADY_CV};
 use crate::scaling::{BestPerBudget, Scaling};
 use crate::summary::{SummaryGroup, SummaryRow};
@@ -86,6 +86,17 @@ impl Exporter for Markdown {
                 let (headers, rows) = scaling_table(scaling);
                 let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
                 markdown_table(&mut out, &headers, rows.into_iter());
+            }
+        }
+        if !report.references.is_empty() {
+            let _ = writeln!(out, "## Published figures beside ours\n\n{REFERENCES_INTRO}\n");
+            for section in &report.references {
+                let _ = writeln!(out, "### {}\n", section.reference.title);
+                for (key, value) in crate::reference::facts(section) {
+                    let _ = writeln!(out, "- {key}: {value}");
+                }
+                let _ = writeln!(out, "\n{}\n", section.verdict());
+                markdown_table(&mut out, &crate::reference::HEADERS, section.rows.iter().map(crate::reference::cells));
             }
         }
         let _ = writeln!(out, "## Reading the figures\n\n{INTRO}\n");
@@ -183,6 +194,12 @@ pub fn best_per_budget<'r>(report: &'r Report, group: &SummaryGroup) -> Option<&
     report.best_per_budget.iter().find(|b| b.workload == group.workload)
 }
 
+pub const REFERENCES_INTRO: &str = "Published tables (`references/*.toml`) beside ours at the same endpoint \
+and level. Their hardware, tool and settings differ from ours, so absolute req/s are not comparable: each row is \
+a ratio to the table's first stack that we measured too. Our ratio's interval runs from the low end of our \
+interval over the high end of the denominator's, and the other way round; theirs agrees when it lies inside it. \
+A ratio resting on one run of ours is judged only beyond a factor of 2.";
+
 pub(crate) const SCALING_INTRO: &str = "Each family of matrix variants against the numeric key it varies, per \
 workload: the summary's figure for each variant (capacity at the objectives where searched, else peak req/s), and \
 that figure per CPU of the server's limit. One column per combination of the family's other values.";
@@ -253,8 +270,19 @@ const HEADERS: [&str; 16] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 8] =
-    ["stack", "endpoint", "verdict", "notes", "vs baseline", "objectives", "status", "diagnosis"];
+const TEXT_COLUMNS: [&str; 11] = [
+    "stack",
+    "endpoint",
+    "verdict",
+    "notes",
+    "vs baseline",
+    "objectives",
+    "status",
+    "diagnosis",
+    "theirs",
+    "our stack",
+    "agreement",
+];
 
 /// Whether the column under `header` holds text (left-aligned) rather than figures (right-aligned),
 /// in every rendering: Markdown, HTML and the terminal.
@@ -351,15 +379,6 @@ pub fn level_cells(row: &Row, with_baseline: bool) -> Vec<String> {
     }
     cells.push(row.notes.join("; "));
     cells
-}
-
-/// A figure with the 95% interval of its median over repeats, `1.46k (1.02k-1.48k)`, or `1.46k (1 run)`
-/// when it rests on one run; `unit` writes the bounds as the figure is written.
-pub fn with_interval(figure: String, spread: &crate::model::Spread, unit: fn(f64) -> String) -> String {
-    if spread.runs <= 1 {
-        return format!("{figure} (1 run)");
-    }
-    format!("{figure} ({}-{})", unit(spread.lo), unit(spread.hi))
 }
 
 /// req/s's 95% interval over repeats, and whether the repeats disagree.

@@ -41,6 +41,19 @@ struct Page<'a> {
     endpoints: Vec<EndpointView>,
     not_runnable: &'a [(String, String)],
     files: &'a [String],
+    references_intro: &'static str,
+    reference_headers: &'static [&'static str],
+    reference_text: Vec<bool>,
+    references: Vec<ReferenceView>,
+}
+
+/// A published table beside ours.
+#[derive(Serialize)]
+struct ReferenceView {
+    title: String,
+    facts: Vec<(&'static str, String)>,
+    verdict: String,
+    rows: Vec<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -208,6 +221,19 @@ impl Exporter for Html {
             endpoints,
             not_runnable: &report.not_runnable,
             files: &report.files,
+            references_intro: crate::export::REFERENCES_INTRO,
+            reference_headers: &crate::reference::HEADERS,
+            reference_text: crate::reference::HEADERS.iter().map(|h| is_text_column(h)).collect(),
+            references: report
+                .references
+                .iter()
+                .map(|r| ReferenceView {
+                    title: r.reference.title.clone(),
+                    facts: crate::reference::facts(r),
+                    verdict: r.verdict(),
+                    rows: r.rows.iter().map(crate::reference::cells).collect(),
+                })
+                .collect(),
         };
         let context = tera::Context::from_serialize(&page).expect("the page serializes");
         tera::Tera::one_off(TEMPLATE, &context, true).expect("the built-in template renders")

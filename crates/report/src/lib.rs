@@ -14,6 +14,7 @@ pub mod model;
 pub mod notes;
 pub mod paired;
 pub mod profile;
+pub mod reference;
 pub mod scaling;
 pub mod summary;
 pub mod units;
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use record::RunRecord;
 
-pub use compose::{build, compare, Report};
+pub use compose::{build, compare, with_references, Report};
 pub use export::Exporter;
 pub use html::Html;
 pub use model::{Row, Verdict};
@@ -36,6 +37,9 @@ pub enum Error {
     /// A baseline the gate cannot judge with.
     #[error("{0}")]
     Baseline(String),
+    /// A reference file (`references/*.toml`) that cannot be read as one.
+    #[error("reference {0}")]
+    Reference(String),
     #[error("cannot write report '{}': {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
 }

@@ -193,6 +193,15 @@ impl Spread {
     }
 }
 
+/// A figure with the 95% interval of its median over repeats, `1.46k (1.02k-1.48k)`, or `1.46k (1 run)`
+/// when it rests on one run; `unit` writes the bounds as the figure is written.
+pub fn with_interval(figure: String, spread: &Spread, unit: fn(f64) -> String) -> String {
+    if spread.runs <= 1 {
+        return format!("{figure} (1 run)");
+    }
+    format!("{figure} ({}-{})", unit(spread.lo), unit(spread.hi))
+}
+
 /// What limited a row's throughput, by the rule documented on each variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

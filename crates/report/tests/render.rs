@@ -151,14 +151,17 @@ fn the_environment_says_each_suites_cpu_speed_once() {
     );
 }
 
-/// The committed results (written by earlier versions of the format) still render, to the very
-/// bytes of the committed report: `cargo xtask report` reproduces `reports/`.
+/// The committed results (written by earlier versions of the format) and references still render, to
+/// the very bytes of the committed report: `cargo xtask report` reproduces `reports/`.
 #[test]
 fn the_committed_results_render_to_the_committed_report() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let records = report::select(&root.join("reports/results"), &report::Selection::Latest, &root).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let written = report::write(&report::build(&records), out.path()).unwrap();
+    let mut built = report::build(&records);
+    let references = report::reference::Reference::read_dir(&root.join("references")).unwrap();
+    report::with_references(&mut built, &references);
+    let written = report::write(&built, out.path()).unwrap();
     for path in &written.files {
         let name = path.file_name().unwrap();
         let committed = std::fs::read(root.join("reports").join(name)).unwrap();

@@ -7,6 +7,7 @@ mod baseline;
 mod diagnoses;
 mod gate;
 mod html;
+mod references;
 mod render;
 mod scaling;
 mod select;

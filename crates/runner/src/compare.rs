@@ -303,6 +303,17 @@ impl Runner<'_> {
                 if self.cancel.is_cancelled() {
                     break 'blocks;
                 }
+                // A mode whose figures are all decided runs no more windows: its figures keep their verdicts.
+                let decided = look.as_ref().is_some_and(|l| {
+                    kinds
+                        .iter()
+                        .zip(&l.verdicts)
+                        .filter(|(k, _)| k.open_loop() == open_loop)
+                        .all(|(_, v)| *v != Verdict::Undecided)
+                });
+                if decided {
+                    continue;
+                }
                 let block = orders[usize::from(!open_loop)].next().expect("endless");
                 let mut windows = Vec::with_capacity(4);
                 for side in block {
@@ -380,7 +391,7 @@ impl Runner<'_> {
             rate,
             rate_from,
             connections,
-            pairs: series.iter().map(|s| s.ratios.len()).min().unwrap_or(0),
+            pairs: series.iter().map(|s| s.ratios.len()).max().unwrap_or(0),
             elapsed_s: started.elapsed().as_secs_f64(),
             figures,
         })
@@ -431,7 +442,7 @@ impl Runner<'_> {
 
 /// The figures' intervals so far, as the comparison narrows them.
 fn progress_line(kinds: &[Figure], look: &Look) -> String {
-    let pairs = look.estimates.iter().map(|e| e.pairs).min().unwrap_or(0);
+    let pairs = look.estimates.iter().map(|e| e.pairs).max().unwrap_or(0);
     let figures: Vec<String> = kinds
         .iter()
         .zip(look.estimates.iter().zip(&look.verdicts))

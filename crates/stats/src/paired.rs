@@ -215,7 +215,8 @@ pub fn judge(figures: &[(Estimate, Figure)], last: bool) -> Vec<Verdict> {
 }
 
 /// When a comparison looks and stops: after each block from `min_pairs` pairs on, until every figure is
-/// decided or `max_pairs` are in.
+/// decided or some figure has `max_pairs`. A figure's pairs may stop early (its windows are no longer run
+/// once it and the figures measured with it are decided), so each figure is judged on its own count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sequence {
     pub min_pairs: usize,
@@ -247,12 +248,14 @@ impl Sequence {
     pub fn look(&self, ratios: &[Vec<f64>], figures: &[Figure]) -> Option<Look> {
         let estimates: Vec<Estimate> =
             ratios.iter().zip(figures).map(|(r, f)| Estimate::of(r, f.better)).collect::<Option<_>>()?;
-        let pairs = estimates.iter().map(|e| e.pairs).min().unwrap_or(0);
-        let last = pairs >= self.max_pairs;
+        let last = estimates.iter().any(|e| e.pairs >= self.max_pairs);
         let judged: Vec<(Estimate, Figure)> = estimates.iter().copied().zip(figures.iter().copied()).collect();
-        let verdicts =
-            if pairs >= self.min_pairs { judge(&judged, last) } else { vec![Verdict::Undecided; figures.len()] };
-        let done = last || (pairs >= self.min_pairs && verdicts.iter().all(|v| *v != Verdict::Undecided));
+        let verdicts: Vec<Verdict> = judge(&judged, last)
+            .into_iter()
+            .zip(&estimates)
+            .map(|(v, e)| if e.pairs >= self.min_pairs { v } else { Verdict::Undecided })
+            .collect();
+        let done = last || verdicts.iter().all(|v| *v != Verdict::Undecided);
         Some(Look { estimates, verdicts, done })
     }
 }
@@ -278,6 +281,27 @@ mod tests {
         // The same ratios for a figure where higher is better: the candidate is better.
         let better = Estimate::of(&[1.1; 8], Better::Higher).unwrap();
         assert_eq!((better.p_worse, better.p_better), (worse.p_better, worse.p_worse));
+    }
+
+    #[test]
+    fn a_figure_whose_pairs_stopped_keeps_its_verdict_and_the_last_look_counts_the_most_pairs() {
+        let figures =
+            [Figure { better: Better::Lower, min_effect: 0.03 }, Figure { better: Better::Lower, min_effect: 0.10 }];
+        let sequence = Sequence { min_pairs: 8, max_pairs: 12 };
+        // The first figure decided within at 8 pairs; the second, noisy, goes on alone.
+        let steady = vec![1.0, 1.001, 0.999, 1.002, 0.998, 1.0, 1.001, 0.999];
+        let noisy: Vec<f64> = (0..11).map(|i| if i % 2 == 0 { 1.3 } else { 0.75 }).collect();
+        let look = sequence.look(&[steady.clone(), noisy.clone()], &figures).unwrap();
+        assert_eq!(look.verdicts, vec![Verdict::Within, Verdict::Undecided]);
+        assert!(!look.done);
+        let mut more = noisy;
+        more.push(1.3);
+        let look = sequence.look(&[steady, more], &figures).unwrap();
+        assert_eq!(look.verdicts[0], Verdict::Within);
+        assert!(look.done, "12 pairs of the second figure are the last look");
+        // A figure short of the first look is not judged, however clear.
+        let look = sequence.look(&[vec![1.5; 7], vec![1.0; 8]], &figures).unwrap();
+        assert_eq!(look.verdicts[0], Verdict::Undecided);
     }
 
     #[test]
