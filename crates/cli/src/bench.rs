@@ -70,6 +70,10 @@ pub struct BenchOpts {
     /// Build every image, start it and check every endpoint once; no load
     #[arg(long)]
     pub verify_only: bool,
+    /// Print what the command would run (variants, endpoints, levels, capacity searches, images to build)
+    /// and about how long it would take, then stop: nothing runs
+    #[arg(long, conflicts_with_all = ["verify_only", "resume", "baseline"])]
+    pub plan: bool,
     /// Skip the connection levels: only search the capacity of the endpoints with objectives ([workload.slo])
     #[arg(long, conflicts_with = "no_capacity")]
     pub capacity_only: bool,
@@ -362,6 +366,11 @@ async fn run_suite(
         builder = builder.generators(generators.clone(), binary);
     }
     let runner = builder.build()?;
+    if opts.plan {
+        let cost = runner.estimate(&loaded, repeat).await?;
+        print!("{}", table::render_plan(&cost));
+        return Ok((ExitCode::SUCCESS, Vec::new()));
+    }
     runner.reap().await?;
     let apart = match runner.hosts() {
         Hosts::Shared(_) => "the server containers get the other CPUs of this machine",

@@ -127,3 +127,48 @@ pub fn render_verified(records: &[RunRecord]) -> String {
 pub fn level_line(level: &record::LevelRecord) -> String {
     report::notes::level_line(level)
 }
+
+/// `bench --plan`: each run with what it measures and its estimated time, then the suite's total.
+pub fn render_plan(cost: &runner::estimate::SuiteCost) -> String {
+    use runner::estimate::{words, COLD_BUILD_S};
+    let rows: Vec<Vec<String>> = cost
+        .runs
+        .iter()
+        .map(|r| {
+            let searches = match (r.searches, r.searches_known) {
+                (0, _) => "0".to_string(),
+                (n, 0) => format!("{n} (typical)"),
+                (n, k) if k == n => format!("{n} (timed before)"),
+                (n, k) => format!("{n} ({k} timed before)"),
+            };
+            vec![r.stack.clone(), r.endpoints.to_string(), r.levels.to_string(), searches, words(r.seconds)]
+        })
+        .collect();
+    let mut out = String::new();
+    aligned(&mut out, &["stack", "endpoints", "levels", "capacity searches", "time per run"], &rows);
+    let levels: usize = cost.runs.iter().map(|r| r.levels).sum();
+    let searches: usize = cost.runs.iter().map(|r| r.searches).sum();
+    let builds = if cost.cold_images.is_empty() {
+        format!("{} image(s), all built before (each build is a cache check)", cost.images)
+    } else {
+        format!(
+            "{} image(s), {} not built yet from {} distinct build(s) (about {} each, a guess; the rest are cache hits)",
+            cost.images,
+            cost.cold_images.len(),
+            cost.cold_builds,
+            words(COLD_BUILD_S)
+        )
+    };
+    out.push_str(&format!(
+        "\n{} run(s) x {} repeat(s): {} level(s) and {} capacity search(es) in all; {builds}\n\
+         about {} in all (levels from their settings; searches from this stack's earlier ones in the results \
+         folder where there are some, else a typical search of {} probes)\n",
+        cost.runs.len(),
+        cost.repeat,
+        levels * cost.repeat as usize,
+        searches * cost.repeat as usize,
+        words(cost.seconds()),
+        runner::estimate::TYPICAL_PROBES,
+    ));
+    out
+}

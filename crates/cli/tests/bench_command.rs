@@ -759,3 +759,36 @@ path = "/health"
     assert_eq!(folders, ["cli-matrix_size-2"], "{stderr}");
     assert!(stderr.contains("matrix.toml: 1 of its 2 variant(s) (size)"), "{stderr}");
 }
+
+/// `--plan` says what a suite would run and about how long, and runs nothing: no CPU lock, no container,
+/// no results; an image the engine lacks is counted as a build.
+#[test]
+fn a_plan_prices_the_suite_and_runs_nothing() {
+    let dir = temp_dir("plan");
+    let file = write_scenario(dir.path(), "cli-plan", "", "duration = \"2s\"\nconnections = [2, 4]");
+    let results = dir.path().join("results");
+    let out = stackbench(&[
+        "bench",
+        file.to_str().unwrap(),
+        "--plan",
+        "--repeat",
+        "3",
+        "--no-capacity",
+        "--root",
+        crates_dir().to_str().unwrap(),
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let row = stdout.lines().find(|l| l.starts_with("cli-plan")).unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    // endpoints, levels, capacity searches, then the time of one run: 15 s to start and two levels of 2 s,
+    // each with the default 1 s pause after it.
+    assert_eq!(&cells[1..4], ["1", "2", "0"], "{row}");
+    assert!(row.ends_with("21 s"), "{row}");
+    assert!(stdout.contains("1 run(s) x 3 repeat(s): 6 level(s) and 0 capacity search(es) in all"), "{stdout}");
+    assert!(stdout.contains("stackbench/cli-plan:latest") || stdout.contains("1 image(s)"), "{stdout}");
+    assert!(!results.exists(), "a plan writes no results");
+    assert!(containers_running("cli-plan").is_empty());
+}

@@ -157,12 +157,27 @@ fn mark<DB: DrawingBackend>(kind: Marker, at: (i32, i32), color: RGBColor) -> Dy
 /// Horizontal bars, one per `(stack, value)`, in the order given from the
 /// top, each in its stack's colour and labelled with its value.
 pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
+    let bars: Vec<Bar> =
+        bars.iter().map(|(name, value)| Bar { name: name.clone(), value: *value, interval: None }).collect();
+    ranked_chart(title, x_desc, &bars)
+}
+
+/// One bar of a ranked chart: its value and, over repeats, its 95% interval (drawn as a whisker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub name: String,
+    pub value: f64,
+    pub interval: Option<(f64, f64)>,
+}
+
+/// Horizontal bars, first on top, each with its interval's whisker where it has one.
+pub fn ranked_chart(title: &str, x_desc: &str, bars: &[Bar]) -> String {
     let n = bars.len().max(1);
     // Rows of the chart: a range of one value has no height in plotters (one bar was drawn -8 px high),
     // so one bar gets two rows, the upper one empty.
     let rows = n.max(2);
     let size = (SIZE.0 * 2, 60 + 26 * rows as u32);
-    let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.15;
+    let max = bars.iter().map(|b| b.interval.map_or(b.value, |i| i.1.max(b.value))).fold(0.0, f64::max).max(1.0) * 1.15;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -177,7 +192,7 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
                 .build_cartesian_2d(0.0..max, (0..rows - 1).into_segmented())?;
             let name = |v: &SegmentValue<usize>| match v {
                 SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
-                    bars.get(n - 1 - i).map_or(String::new(), |b| b.0.clone())
+                    bars.get(n - 1 - i).map_or(String::new(), |b| b.name.clone())
                 }
                 SegmentValue::CenterOf(_) | SegmentValue::Exact(_) => String::new(),
                 SegmentValue::Last => String::new(),
@@ -185,6 +200,8 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
             chart
                 .configure_mesh()
                 .disable_y_mesh()
+                // Only the labelled lines: a minor grid line per bar's width cost most of the chart's bytes.
+                .x_max_light_lines(1)
                 // plotters sizes labels by the chart's height (5%): a short chart would get unreadable ones.
                 .label_style(("sans-serif", 12))
                 .axis_desc_style(("sans-serif", 12))
@@ -194,7 +211,7 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
                 .x_label_formatter(&|v| short(*v))
                 .y_label_formatter(&name)
                 .draw()?;
-            for (i, (stack, value)) in bars.iter().enumerate() {
+            for (i, Bar { name: stack, value, interval }) in bars.iter().enumerate() {
                 let y = n - 1 - i;
                 let (color, _) = identity(stack);
                 let mut bar = Rectangle::new(
@@ -203,9 +220,16 @@ pub fn bar_chart(title: &str, x_desc: &str, bars: &[(String, f64)]) -> String {
                 );
                 bar.set_margin(4, 4, 0, 0);
                 chart.draw_series(std::iter::once(bar))?;
+                if let Some((lo, hi)) = interval {
+                    chart.draw_series(std::iter::once(PathElement::new(
+                        vec![(*lo, SegmentValue::CenterOf(y)), (*hi, SegmentValue::CenterOf(y))],
+                        BLACK.stroke_width(2),
+                    )))?;
+                }
+                let label_at = interval.map_or(*value, |(_, hi)| hi.max(*value));
                 chart.draw_series(std::iter::once(Text::new(
                     format!(" {}", short(*value)),
-                    (*value, SegmentValue::CenterOf(y)),
+                    (label_at, SegmentValue::CenterOf(y)),
                     TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
                 )))?;
             }

@@ -31,6 +31,9 @@ pub struct Report {
     /// Each stack's page (`<stem>.html`), by stack.
     #[serde(skip)]
     pub pages: BTreeMap<String, String>,
+    /// Each stack's family and matrix values (a file without `[matrix]` is a family of one).
+    #[serde(skip)]
+    pub variants: BTreeMap<String, crate::scaling::StackOf>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
     /// Published tables set beside ours ([`with_references`]).
@@ -85,6 +88,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         })
         .collect();
     let (scaling, best_per_budget) = crate::scaling::build(&summary, &stack_of);
+    let variants = stack_of;
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
         environment: environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>()),
@@ -93,6 +97,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         summary,
         scaling,
         best_per_budget,
+        variants,
         groups,
         capacities,
         not_runnable: not_runnable.into_iter().collect(),

@@ -165,6 +165,11 @@ The sections below hold every level and probe.",
     )
 }
 
+/// The summary's columns on the HTML main page, where a table of many stacks must stay compact: the
+/// ranked figures, CPU per request, the verdict and the diagnosis (the rest are on each stack's page).
+pub const COMPACT_SUMMARY_HEADERS: [&str; 9] =
+    ["rank", "stack", "capacity", "p99 at capacity", "peak req/s", "at", "CPU/req", "verdict", "diagnosis"];
+
 pub const SUMMARY_HEADERS: [&str; 14] = [
     "rank",
     "stack",

@@ -4,14 +4,14 @@
 use record::At;
 use serde::Serialize;
 
-use crate::charts::{bar_chart, line_chart, Axis, Series};
+use crate::charts::{line_chart, ranked_chart, Axis, Bar, Series};
 use crate::compose::Report;
 use crate::export::{
-    best_per_budget, capacity_cells, capacity_figure, has_baseline, headers, is_text_column, level_cells,
-    scaling_table, scaling_title, summary_cells, summary_title, verdict_legend, Exporter, CAPACITY_HEADERS,
-    CAPACITY_INTRO, INTRO, LEAD, SCALING_INTRO, SUMMARY_HEADERS,
+    best_per_budget, capacity_figure, has_baseline, headers, is_text_column, level_cells, scaling_table, scaling_title,
+    summary_cells, summary_title, verdict_legend, Exporter, COMPACT_SUMMARY_HEADERS, INTRO, LEAD, SCALING_INTRO,
+    SUMMARY_HEADERS,
 };
-use crate::model::{Group, Row};
+use crate::model::Row;
 use crate::scaling::Scaling;
 use crate::units::{metric, time_us};
 
@@ -26,25 +26,21 @@ struct Page<'a> {
     intro: &'a str,
     verdicts: String,
     environment: &'a [(String, String)],
-    headers: Vec<&'static str>,
     summary_intro: String,
     summary_headers: &'static [&'static str],
     /// Per column of the summary and capacity tables: it holds text (left-aligned).
     summary_text: Vec<bool>,
-    capacity_text: Vec<bool>,
     summary: Vec<SummaryView>,
     scaling_intro: &'static str,
     scaling: Vec<ScalingView>,
-    capacity_intro: &'static str,
-    capacity_headers: &'static [&'static str],
-    capacities: Vec<CapacityView>,
-    endpoints: Vec<EndpointView>,
     not_runnable: &'a [(String, String)],
     files: &'a [String],
     references_intro: &'static str,
     reference_headers: &'static [&'static str],
     reference_text: Vec<bool>,
     references: Vec<ReferenceView>,
+    /// The families in the summary, for its filter.
+    families: Vec<String>,
 }
 
 /// A published table beside ours.
@@ -71,6 +67,13 @@ struct SummaryRowView {
     /// The stack's page, without `.html`.
     page: String,
     cells: Vec<String>,
+    /// The stack as the table shows it: its family, then only its matrix values (the full name on hover).
+    short: String,
+    family: String,
+    /// Its matrix values as ` key=value ` words, for the filter.
+    matrix: String,
+    /// The best-ranked of its family's variants in this table (when two or more are in it).
+    best: bool,
 }
 
 #[derive(Serialize)]
@@ -78,37 +81,6 @@ struct ScalingView {
     title: String,
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
-    chart: String,
-    per_cpu_chart: String,
-}
-
-#[derive(Serialize)]
-struct CapacityView {
-    title: String,
-    rows: Vec<Vec<String>>,
-    /// Latency against the offered rate, each probe a point: the curve whose knee is the capacity.
-    chart: String,
-}
-
-#[derive(Serialize)]
-struct EndpointView {
-    title: String,
-    throughput_chart: String,
-    cpu_chart: String,
-    groups: Vec<GroupView>,
-}
-
-#[derive(Serialize)]
-struct GroupView {
-    title: String,
-    rows: Vec<RowView>,
-    latency_chart: String,
-}
-
-#[derive(Serialize)]
-struct RowView {
-    verdict: &'static str,
-    cells: Vec<String>,
 }
 
 impl Exporter for Html {
@@ -117,78 +89,25 @@ impl Exporter for Html {
     }
 
     fn render(&self, report: &Report) -> String {
-        let with_baseline = has_baseline(report);
-        let mut endpoints: Vec<EndpointView> = Vec::new();
-        for group in &report.groups {
-            let title = format!("{} {} ({})", group.workload.method, group.workload.path, group.workload.endpoint);
-            if endpoints.last().is_none_or(|e| e.title != title) {
-                let same: Vec<&Group> = report
-                    .groups
-                    .iter()
-                    .filter(|g| {
-                        (&g.workload.method, &g.workload.path, &g.workload.endpoint)
-                            == (&group.workload.method, &group.workload.path, &group.workload.endpoint)
-                    })
-                    .collect();
-                endpoints.push(EndpointView {
-                    throughput_chart: line_chart(
-                        &format!("req/s by connections: {}", group.workload.path),
-                        ("connections", Axis::Log),
-                        ("req/s", Axis::Linear),
-                        &by_stack(&same, |g, r| r.map(|r| (g.connections as f64, r.rps.median))),
-                    ),
-                    cpu_chart: line_chart(
-                        &format!("server CPU by req/s: {}", group.workload.path),
-                        ("req/s", Axis::Linear),
-                        ("server CPU %", Axis::Linear),
-                        &by_stack(&same, |_, r| r.and_then(|r| Some((r.rps.median, r.server_cpu_pct?)))),
-                    ),
-                    title,
-                    groups: Vec::new(),
-                });
-            }
-            let keepalive = if group.workload.keepalive { "" } else { ", keep-alive off" };
-            let series = |f: &dyn Fn(&crate::model::Row) -> Vec<(f64, f64)>| -> Vec<Series> {
-                group.rows.iter().map(|r| Series::of(&r.stack, f(r))).collect()
-            };
-            let view = GroupView {
-                title: format!("{}{keepalive}", At::Connections(group.connections)),
-                rows: group
-                    .rows
-                    .iter()
-                    .map(|r| RowView { verdict: r.verdict.label(), cells: level_cells(r, with_baseline) })
-                    .collect(),
-                latency_chart: line_chart(
-                    &format!("latency by percentile, {}", At::Connections(group.connections)),
-                    ("percentile", Axis::Percentile),
-                    ("latency ms", Axis::Linear),
-                    &series(&|r| r.percentiles.iter().map(|&(q, us)| (q, us / 1000.0)).collect()),
-                ),
-            };
-            endpoints.last_mut().expect("pushed above").groups.push(view);
-        }
-        let capacities = report.capacities.iter().map(capacity_view).collect();
         let summary = report
             .summary
             .iter()
             .map(|group| {
-                let bars: Vec<(String, f64)> =
-                    group.rows.iter().filter(|r| r.bar() > 0.0).map(|r| (r.stack.clone(), r.bar())).collect();
+                let bars: Vec<Bar> = group
+                    .rows
+                    .iter()
+                    .filter(|r| r.bar() > 0.0)
+                    .map(|r| Bar { name: r.stack.clone(), value: r.bar(), interval: r.bar_interval() })
+                    .collect();
                 SummaryView {
                     title: summary_title(group),
-                    chart: bar_chart(
+                    chart: ranked_chart(
                         &format!("{} {}", group.workload.method, group.workload.path),
-                        "req/s: capacity at the objectives where searched (at least, when not found), else peak",
+                        "req/s: capacity at the objectives where searched (at least, when not found), else peak; \
+                         the line: its 95% interval over repeats",
                         &bars,
                     ),
-                    rows: group
-                        .rows
-                        .iter()
-                        .map(|r| SummaryRowView {
-                            page: report.pages.get(&r.stack).unwrap_or(&r.stack).clone(),
-                            cells: summary_cells(r),
-                        })
-                        .collect(),
+                    rows: summary_rows(report, group),
                     best: best_per_budget(report, group).map(|b| b.line()).unwrap_or_default(),
                 }
             })
@@ -198,29 +117,33 @@ impl Exporter for Html {
             .iter()
             .map(|s| {
                 let (headers, rows) = scaling_table(s);
-                let (chart, per_cpu_chart) = scaling_charts(s);
-                ScalingView { title: scaling_title(s), headers, rows, chart, per_cpu_chart }
+                ScalingView { title: scaling_title(s), headers, rows }
             })
             .collect();
         let page = Page {
             lead: LEAD,
             intro: INTRO,
             summary_intro: crate::export::summary_intro(),
-            summary_headers: &SUMMARY_HEADERS,
-            summary_text: SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
-            capacity_text: CAPACITY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
+            summary_headers: &COMPACT_SUMMARY_HEADERS,
+            summary_text: COMPACT_SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),
             summary,
             scaling_intro: SCALING_INTRO,
             scaling,
-            capacity_intro: CAPACITY_INTRO,
-            capacity_headers: &CAPACITY_HEADERS,
-            capacities,
             verdicts: verdict_legend(),
             environment: &report.environment,
-            headers: headers(report),
-            endpoints,
             not_runnable: &report.not_runnable,
             files: &report.files,
+            families: {
+                let mut families: Vec<String> = report
+                    .summary
+                    .iter()
+                    .flat_map(|g| g.rows.iter())
+                    .map(|r| report.variants.get(&r.stack).map_or(r.stack.clone(), |v| v.family.clone()))
+                    .collect();
+                families.sort();
+                families.dedup();
+                families
+            },
             references_intro: crate::export::REFERENCES_INTRO,
             reference_headers: &crate::reference::HEADERS,
             reference_text: crate::reference::HEADERS.iter().map(|h| is_text_column(h)).collect(),
@@ -240,54 +163,74 @@ impl Exporter for Html {
     }
 }
 
-/// A workload's capacity table, and its latency by offered load: a p50 and a
-/// p99 line per stack through its probes, in order of rate.
-fn capacity_view(group: &crate::model::CapacityGroup) -> CapacityView {
-    let keepalive = if group.workload.keepalive { ", keep-alive off" } else { "" };
-    let mut series = Vec::new();
-    for row in &group.rows {
-        let mut probes = row.probes.clone();
-        probes.sort_by(|a, b| a.0.total_cmp(&b.0));
-        series.push(Series {
+/// The cells of [`COMPACT_SUMMARY_HEADERS`] from a full summary row's.
+fn compact(cells: Vec<String>) -> Vec<String> {
+    SUMMARY_HEADERS.iter().zip(cells).filter(|(h, _)| COMPACT_SUMMARY_HEADERS.contains(h)).map(|(_, c)| c).collect()
+}
+
+/// A summary table's rows: each stack by its family and values, the best of each family marked.
+fn summary_rows(report: &Report, group: &crate::summary::SummaryGroup) -> Vec<SummaryRowView> {
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    let of = |stack: &str| report.variants.get(stack);
+    for r in &group.rows {
+        *seen.entry(of(&r.stack).map_or(r.stack.as_str(), |v| v.family.as_str())).or_default() += 1;
+    }
+    let mut marked = std::collections::BTreeSet::new();
+    group
+        .rows
+        .iter()
+        .map(|r| {
+            let (family, short, matrix) = match of(&r.stack) {
+                Some(v) if !v.matrix.is_empty() => {
+                    // The values in the name's order (the file's), not the keys' sorted order.
+                    let inside = r.stack.split_once('[').map_or("", |(_, rest)| rest.trim_end_matches(']'));
+                    let values: Vec<&str> =
+                        inside.split(',').filter_map(|kv| kv.split_once('=').map(|(_, v)| v)).collect();
+                    (
+                        v.family.clone(),
+                        format!("{} {}", v.family, values.join(" · ")),
+                        v.matrix.iter().map(|(k, v)| format!(" {k}={v} ")).collect(),
+                    )
+                }
+                Some(v) => (v.family.clone(), r.stack.clone(), String::new()),
+                None => (r.stack.clone(), r.stack.clone(), String::new()),
+            };
+            // Rows are ranked: the first of a family of several is its best.
+            let best = seen.get(family.as_str()).is_some_and(|n| *n > 1) && marked.insert(family.clone());
+            SummaryRowView {
+                page: report.pages.get(&r.stack).unwrap_or(&r.stack).clone(),
+                cells: compact(summary_cells(r)),
+                short,
+                family,
+                matrix,
+                best,
+            }
+        })
+        .collect()
+}
+
+/// Latency by offered load through a capacity search's probes (a p50 and a p99 line, in order of rate): the
+/// curve whose knee is the capacity.
+fn knee_chart(workload: &record::Workload, row: &crate::model::CapacityRow) -> String {
+    let mut probes = row.probes.clone();
+    probes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let series = [
+        Series {
             name: format!("{} p50", row.stack),
             thin: true,
             ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.1 as f64 / 1000.0)).collect())
-        });
-        series.push(Series {
+        },
+        Series {
             name: format!("{} p99", row.stack),
             ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.2 as f64 / 1000.0)).collect())
-        });
-    }
-    CapacityView {
-        title: format!("{} {} ({}){keepalive}", group.workload.method, group.workload.path, group.workload.endpoint),
-        rows: group.rows.iter().map(capacity_cells).collect(),
-        chart: line_chart(
-            &format!("latency by offered load: {}", group.workload.path),
-            // Offered rates span decades between stacks (100 to 40k req/s on /health).
-            ("offered req/s", Axis::Log),
-            ("latency ms", Axis::Log),
-            &series,
-        ),
-    }
-}
-
-/// One series per stack across `groups` (the levels of one workload).
-fn by_stack(
-    groups: &[&Group],
-    point: impl Fn(&Group, Option<&crate::model::Row>) -> Option<(f64, f64)>,
-) -> Vec<Series> {
-    let mut stacks: Vec<&str> = groups.iter().flat_map(|g| g.rows.iter().map(|r| r.stack.as_str())).collect();
-    stacks.sort();
-    stacks.dedup();
-    stacks
-        .into_iter()
-        .map(|stack| {
-            Series::of(
-                stack,
-                groups.iter().filter_map(|g| point(g, g.rows.iter().find(|r| r.stack == stack))).collect(),
-            )
-        })
-        .collect()
+        },
+    ];
+    line_chart(
+        &format!("latency by offered load: {}", workload.path),
+        ("offered req/s", Axis::Log),
+        ("latency ms", Axis::Log),
+        &series,
+    )
 }
 
 #[derive(Serialize)]
@@ -306,6 +249,10 @@ struct ScenarioWorkload {
     capacity: String,
     /// Each probe: its number, offered req/s, p50, p99.
     probes: Vec<[String; 4]>,
+    /// Latency by offered load through the probes (`knee_chart`); empty without a search.
+    knee_chart: String,
+    /// Its family's figure against each key the family varies (`scaling_chart`), this stack among the others.
+    scaling_charts: Vec<String>,
     levels: Vec<ScenarioLevel>,
     /// The levels' profiles, then the one at the capacity.
     profiles: Vec<(String, ProfileView)>,
@@ -348,30 +295,17 @@ fn profile_view(profile: &record::ProfileRecord, own_rps: f64, title: &str) -> P
 
 /// A family's figure against the key it varies, and the same per CPU of the
 /// server's limit: one line per combination of its other values.
-pub fn scaling_charts(s: &Scaling) -> (String, String) {
-    let line = |per_cpu: bool| -> Vec<Series> {
-        s.series
-            .iter()
-            .map(|series| {
-                let points = series.points.iter().map(|p| (p.x, if per_cpu { p.per_cpu } else { p.rps })).collect();
-                Series::of(&series.label, points)
-            })
-            .collect()
-    };
-    let what = format!("{} {}", s.family, s.workload.path);
-    (
-        line_chart(
-            &format!("req/s by {}: {what}", s.key),
-            (&s.key, Axis::Linear),
-            ("req/s", Axis::Linear),
-            &line(false),
-        ),
-        line_chart(
-            &format!("req/s per CPU of the limit by {}: {what}", s.key),
-            (&s.key, Axis::Linear),
-            ("req/s per CPU", Axis::Linear),
-            &line(true),
-        ),
+pub fn scaling_chart(s: &Scaling) -> String {
+    let series: Vec<Series> = s
+        .series
+        .iter()
+        .map(|series| Series::of(&series.label, series.points.iter().map(|p| (p.x, p.rps)).collect()))
+        .collect();
+    line_chart(
+        &format!("req/s by {}: {} {}", s.key, s.family, s.workload.path),
+        (&s.key, Axis::Linear),
+        ("req/s", Axis::Linear),
+        &series,
     )
 }
 
@@ -446,6 +380,14 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                         capacity: capacity
                             .map(|c| format!("{} ({})", capacity_figure(c), c.status))
                             .unwrap_or_default(),
+                        knee_chart: capacity.map(|c| knee_chart(&g.workload, c)).unwrap_or_default(),
+                        scaling_charts: report
+                            .scaling
+                            .iter()
+                            .filter(|s| s.workload == g.workload)
+                            .filter(|s| report.variants.get(stack).is_some_and(|v| v.family == s.family))
+                            .map(scaling_chart)
+                            .collect(),
                         probes: capacity
                             .map(|c| {
                                 c.probes

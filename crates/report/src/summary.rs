@@ -51,6 +51,11 @@ impl SummaryRow {
         self.rank().1
     }
 
+    /// The 95% interval of [`Self::bar`] over repeats, when it rests on two runs or more.
+    pub fn bar_interval(&self) -> Option<(f64, f64)> {
+        self.ranked().filter(|s| s.runs > 1).map(|s| (s.lo, s.hi))
+    }
+
     /// The ranked figure's repeats: the capacity's, or peak req/s's; `None` for a lower bound only.
     fn ranked(&self) -> Option<&Spread> {
         match &self.capacity {

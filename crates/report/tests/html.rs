@@ -45,7 +45,8 @@ fn page_snapshot() {
 fn pages_are_self_contained() {
     let pages = std::iter::once(("index.html".to_string(), html())).chain(report::html::scenario_pages(&fixture()));
     for (name, page) in pages {
-        for banned in ["http://", "https://", "<script", "src=", "<link", "@import", "url("] {
+        // An inline script (the summary's filter) is fine; nothing is fetched from anywhere.
+        for banned in ["http://", "https://", "<script src", "src=", "<link", "@import", "url("] {
             assert!(!page.contains(banned), "{name} contains {banned:?}");
         }
     }
@@ -133,13 +134,18 @@ fn profiles_are_on_the_stack_page() {
 fn every_chart_has_points() {
     let page = html();
     let charts: Vec<&str> = page.split("<svg").skip(1).collect();
-    // The summary's bars, then two per workload, and a latency curve per workload and level: 1 + 2 + 2.
-    assert_eq!(charts.len(), 5);
+    // The main page: the summary's bars per workload, and nothing that grows with levels.
+    assert_eq!(charts.len(), 1);
     // A bar per stack (and the background).
     assert_eq!(charts[0].matches("<rect").count(), 1 + 2, "{}", charts[0]);
-    for chart in &charts[1..] {
-        let title = chart.split("<text").nth(1).unwrap_or_default();
-        assert!(count_points(chart) >= 2, "a chart without data: {title}");
+    // The stack pages: req/s and p99 each second of each level.
+    for (name, page) in report::html::scenario_pages(&fixture()) {
+        let charts: Vec<&str> = page.split("<svg").skip(1).collect();
+        assert!(!charts.is_empty(), "{name} has no chart");
+        for chart in &charts {
+            let title = chart.split("<text").nth(1).unwrap_or_default();
+            assert!(count_points(chart) >= 2, "{name}: a chart without data: {title}");
+        }
     }
 }
 
@@ -223,4 +229,71 @@ document.body.appendChild(out);
             "at {size:?} the summary's first row ends at {bottom} px, below the first screen ({screen} px)"
         );
     }
+}
+
+/// `n` stacks in families of ten variants (matrix key `workers`), each measured at three levels of four
+/// workloads with a capacity search of each: a field far larger than this project's.
+fn synthetic_field(n: usize) -> report::Report {
+    let mut runs = Vec::new();
+    for i in 0..n {
+        let (family, workers) = (format!("family{:02}", i / 10), i % 10 + 1);
+        let stack = format!("{family}[workers={workers}]");
+        let rps = 1000.0 + 37.0 * i as f64;
+        let mut run =
+            record(&stack, "01", &[level(10, rps, 900), level(100, rps * 1.1, 9000), level(1000, rps, 90_000)]);
+        run.scenario.family = family.clone();
+        run.scenario.matrix = [("workers".to_string(), workers.to_string())].into();
+        let search =
+            searched(&stack, "01", Status::Found, &[(rps, true, 9000), (rps * 2.0, false, 90_000), (rps, true, 9000)]);
+        for (endpoint, path, keepalive) in [
+            ("health", "/health", true),
+            ("sleep", "/sleep", true),
+            ("db", "/db", true),
+            ("health-close", "/health", false),
+        ] {
+            for l in run.levels.clone().iter().filter(|l| l.endpoint == "health" && l.keepalive) {
+                if endpoint != "health" {
+                    run.levels.push(record::LevelRecord {
+                        endpoint: endpoint.into(),
+                        path: path.into(),
+                        keepalive,
+                        ..l.clone()
+                    });
+                }
+            }
+            let mut c = search.capacities[0].clone();
+            (c.endpoint, c.path, c.keepalive) = (endpoint.into(), path.into(), keepalive);
+            run.capacities.push(c);
+        }
+        runs.push(run);
+    }
+    report::build(&named(runs))
+}
+
+/// The main page grows with workloads and stacks, not stacks times levels: 200 stacks stay under 1 MB
+/// (level tables live on the stack pages).
+#[test]
+fn the_main_page_of_200_stacks_stays_under_a_megabyte() {
+    let report = synthetic_field(200);
+    assert_eq!(report.summary.len(), 4);
+    assert!(report.summary.iter().all(|g| g.rows.len() == 200));
+    let page = report::Html.render(&report);
+    eprintln!("200 stacks, 4 workloads: {} bytes", page.len());
+    assert!(page.len() <= 1_000_000, "{} bytes", page.len());
+    assert!(!page.contains("every level</summary>"), "no level tables on the main page");
+}
+
+/// A variant is shown by its family and values (the full name on hover), the best of each family marked
+/// once per table, and rows carry what the filter needs.
+#[test]
+fn variants_by_family_with_the_best_marked() {
+    let page = report::Html.render(&synthetic_field(20));
+    assert!(
+        page.contains(r#"title="family01[workers=10]"><a href="family01[workers=10].html">family01 10</a>"#),
+        "the short name"
+    );
+    // Two families on four workloads: eight marks, each on the family's best-ranked (its last variant here).
+    assert_eq!(page.matches("best of family</span>").count(), 8);
+    assert!(page.contains(r#"<tr data-family="family00" data-matrix=" workers=10 ">"#));
+    assert!(page.contains(r#"<select id="family">"#) && page.contains("<option>family01</option>"));
 }

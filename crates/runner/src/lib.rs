@@ -14,6 +14,7 @@ pub mod cpulock;
 mod embedded;
 mod engine;
 mod engines;
+pub mod estimate;
 mod generators;
 mod levels;
 mod profile;

@@ -131,14 +131,32 @@ impl Runner<'_> {
             BTreeMap::new()
         };
         let mut records = Vec::new();
+        // Each run's estimated time, for the suite's time left (a plan that cannot be made fails in its run).
+        let searched = crate::estimate::searched_times(&self.options.results);
+        let costs: Vec<f64> = loaded
+            .iter()
+            .map(|l| {
+                plan::Plan::new(l, &self.options.choices, self.hosts()).map_or(0.0, |p| {
+                    crate::estimate::run_cost(&p, self.options.sweep, self.options.capacity, &searched).seconds
+                })
+            })
+            .collect();
+        let mut done = 0;
         'suite: for round in 1..=suite.repeat {
             for scenario in loaded {
                 if self.cancel.is_cancelled() {
                     break 'suite;
                 }
                 let name = scenario.stack_name();
+                let left = if self.options.verify_only {
+                    String::new()
+                } else {
+                    let left = crate::estimate::left(&costs, suite.repeat, done);
+                    format!("; about {} left in the suite", crate::estimate::words(left))
+                };
+                done += 1;
                 self.emit(Event::Step(&format!(
-                    "scenario {name} ({}), run {round} of {}",
+                    "scenario {name} ({}), run {round} of {}{left}",
                     scenario.path.display(),
                     suite.repeat
                 )));
