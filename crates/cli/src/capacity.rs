@@ -81,6 +81,7 @@ pub fn run(opts: CapacityOpts) -> anyhow::Result<ExitCode> {
         max_probes: opts.max_probes,
         probe: opts.probe_duration,
         max_connections: loadgen::max_connections(loadgen::open_files_limit()),
+        ..SearchOptions::default()
     };
     install_interrupt_handler();
     if !opts.load.json {

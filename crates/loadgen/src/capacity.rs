@@ -137,6 +137,9 @@ impl Slo {
 pub struct SearchOptions {
     /// The first rate probed, requests per second.
     pub start_rate: f64,
+    /// Until a probe fails, each next rate is this many times the last: 2 from a guess, less from a first
+    /// rate that an estimate of the capacity gave.
+    pub growth: f64,
     /// Stop bisecting once (high - low) / high is at most this.
     pub precision: f64,
     /// Probes in all, the confirming holds included.
@@ -151,6 +154,7 @@ impl Default for SearchOptions {
     fn default() -> SearchOptions {
         SearchOptions {
             start_rate: 100.0,
+            growth: 2.0,
             precision: 0.05,
             max_probes: 12,
             probe: Duration::from_secs(3),
@@ -374,7 +378,7 @@ impl Search {
                 }
                 match self.high {
                     None => {
-                        self.rate = rate * 2.0;
+                        self.rate = rate * self.options.growth.max(1.01);
                         phase
                     }
                     // Nothing passed yet: halve, down to a floor far below the first rate.

@@ -22,8 +22,14 @@ fn the_search_finds_a_known_capacity() {
     // (128), so that no connect waits for a SYN to be sent again.
     let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.01 };
     // A first rate that does not double onto the capacity itself, where a short probe can still pass.
-    let options =
-        SearchOptions { start_rate: 120.0, precision: 0.05, max_probes: 12, probe: secs(2.0), max_connections: 2000 };
+    let options = SearchOptions {
+        start_rate: 120.0,
+        growth: 2.0,
+        precision: 0.05,
+        max_probes: 12,
+        probe: secs(2.0),
+        max_connections: 2000,
+    };
     let mut seen = Vec::new();
     let found = search(
         &base,
