@@ -5,6 +5,7 @@ mod bench;
 mod capacity;
 mod clean;
 mod compare_cmd;
+mod help;
 mod init_cmd;
 mod k8s_cmd;
 mod load;
@@ -36,7 +37,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Repeatable, honest benchmarks of web server stacks.
 #[derive(Debug, Parser)]
-#[command(name = "stackbench", version, about, after_help = EXIT_CODES)]
+#[command(name = "stackbench", version, about, after_help = EXIT_CODES, disable_help_subcommand = true)]
 pub struct Opts {
     #[command(subcommand)]
     pub command: Command,
@@ -73,6 +74,8 @@ pub enum Command {
     /// Make this machine ready: a Docker engine that answers (installs and starts one as root on Debian) and
     /// debootstrap (base images without a registry)
     Setup(SetupOpts),
+    /// Print this help, a command's, or `help scenario`: the scenario file format, every key annotated
+    Help(help::HelpOpts),
 }
 
 /// The folder results files (`results/`) and reports go to unless a flag names another: `--reports`, else
@@ -120,6 +123,7 @@ pub fn run(opts: Opts) -> anyhow::Result<ExitCode> {
         Command::Clean(opts) => clean::run(opts),
         Command::Setup(opts) => setup_cmd::run(opts),
         Command::Init(opts) => init_cmd::run(opts),
+        Command::Help(opts) => help::run(opts).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -7,6 +7,7 @@ mod capacity_command;
 mod compare_command;
 mod engines;
 mod faults;
+mod help_command;
 mod load_command;
 mod new_command;
 mod own_project;

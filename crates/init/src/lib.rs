@@ -21,7 +21,7 @@ pub enum Error {
     #[error(
         "{0} has no Dockerfile and no Python web app that stackbench can tell (a .py file with `app = Flask(...)`, \
          `FastAPI(...)`, `Starlette(...)` or Django's `get_wsgi_application()`): write {SCENARIO_FILE} by hand \
-         (`stackbench new --help`, and the format in the scenarios/README.md of stackbench's repository)"
+         (`stackbench help scenario` prints the format, every key annotated)"
     )]
     NothingFound(PathBuf),
 }
@@ -290,8 +290,8 @@ fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool) -> S
     format!(
         r#"# Written by `stackbench init`: how stackbench builds, starts and loads this app.
 # Check it once with `stackbench bench --verify-only {SCENARIO_FILE}` (builds, starts, requests each
-# endpoint once), then run it with `stackbench bench {SCENARIO_FILE}`. Every key is described in
-# scenarios/README.md of stackbench's source.
+# endpoint once), then run it with `stackbench bench {SCENARIO_FILE}`. Every key is described by
+# `stackbench help scenario`.
 name = "{name}"
 
 [server]
