@@ -80,6 +80,8 @@ pub fn stackbench(subcommand: &str, args: &[String]) -> Command {
     cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", subcommand, "--root"])
         .arg(project_root())
         .args(args)
-        .env("STACKBENCH_REPORTS", project_root().join("reports"));
+        .env("STACKBENCH_REPORTS", project_root().join("reports"))
+        // What it prints names commands as they are typed here (`cargo xtask report`).
+        .env("STACKBENCH_VIA", "cargo xtask");
     cmd
 }

@@ -101,6 +101,15 @@ impl ReportsFolder {
     }
 }
 
+/// `stackbench SUB` as the user would type it again: `cargo xtask SUB` when this run came through stackbench's
+/// own `cargo xtask` (which says so in `STACKBENCH_VIA`), else `stackbench SUB`.
+pub(crate) fn invoked_as(sub: &str) -> String {
+    match std::env::var("STACKBENCH_VIA") {
+        Ok(via) if via == "cargo xtask" => format!("cargo xtask {sub}"),
+        _ => format!("stackbench {sub}"),
+    }
+}
+
 /// The folder relative paths are relative to: `--root`, or the current folder.
 fn project_root(root: Option<&std::path::Path>) -> anyhow::Result<std::path::PathBuf> {
     match root {

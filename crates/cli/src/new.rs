@@ -62,11 +62,9 @@ pub fn run(opts: NewOpts) -> anyhow::Result<()> {
     println!("next:");
     println!("  1. change the app and Dockerfile in {}/", made.context);
     println!("  2. change `command` and `description` in scenarios/{}.toml", opts.name);
-    println!(
-        "  3. cargo xtask bench --verify-only scenarios/{}.toml   (builds, starts, checks every endpoint)",
-        opts.name
-    );
-    println!("  4. cargo xtask bench scenarios/{}.toml", opts.name);
+    let bench = crate::invoked_as("bench");
+    println!("  3. {bench} --verify-only scenarios/{}.toml   (builds, starts, checks every endpoint)", opts.name);
+    println!("  4. {bench} scenarios/{}.toml", opts.name);
     Ok(())
 }
 

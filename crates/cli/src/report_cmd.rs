@@ -43,6 +43,7 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     let mut built = report::build(&records);
     let references = report::reference::Reference::read_dir(&root.join(REFERENCES))?;
     report::with_references(&mut built, &references);
+    built.command = crate::invoked_as("report");
     if let Some(baseline) = &opts.baseline {
         let base = report::select(baseline, &Selection::Paths(vec![baseline.clone()]), &root)?;
         report::compare(&mut built, &report::build(&base));

@@ -561,7 +561,10 @@ fn no_engine_says_what_to_do_and_writes_nothing() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no Docker engine answers at unix://"), "{stderr}");
-    assert!(stderr.contains("cargo xtask setup"), "it says what to do: {stderr}");
+    assert!(
+        stderr.contains("`stackbench setup`, or `cargo xtask setup` in stackbench's checkout"),
+        "what to do: {stderr}"
+    );
     assert!(!results.exists(), "nothing is written without an engine");
 }
 

@@ -35,8 +35,9 @@ fn scaffolded_scenario_validates_builds_and_verifies() {
     let root = dir.path();
     let out = new(root, &["my-node", "--like", "node-http"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The next steps name the command as it was typed: `stackbench` here, `cargo xtask` through xtask.
     assert!(
-        text(&out.stdout).contains("cargo xtask bench --verify-only scenarios/my-node.toml"),
+        text(&out.stdout).contains("stackbench bench --verify-only scenarios/my-node.toml"),
         "{}",
         text(&out.stdout)
     );

@@ -48,8 +48,8 @@ pub fn this_host() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "no Docker engine answers at {endpoint}: {reason}; start one (`cargo xtask setup` installs Debian's \
-         docker.io and starts dockerd), or point DOCKER_HOST at a running engine"
+        "no Docker engine answers at {endpoint}: {reason}; start one (`stackbench setup`, or `cargo xtask setup` in \
+         stackbench's checkout, installs Debian's docker.io and starts dockerd), or point DOCKER_HOST at a running engine"
     )]
     NoEngine { endpoint: String, reason: String },
     #[error("Docker engine: {context}: {source}")]

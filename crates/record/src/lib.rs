@@ -148,7 +148,13 @@ impl ScenarioInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     pub stackbench_version: String,
+    /// The commit stackbench was built from, when built from a git checkout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stackbench_commit: Option<String>,
+    /// The measured project's commit (its root's git checkout), and whether it had uncommitted changes.
     pub git_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
     pub docker_version: String,
     pub docker_api_version: String,
     pub kernel: String,
@@ -537,7 +543,9 @@ pub mod fixture {
             },
             provenance: Provenance {
                 stackbench_version: "0.1.0".into(),
+                stackbench_commit: None,
                 git_commit: Some("0123456789abcdef".into()),
+                git_dirty: None,
                 docker_version: "20.10.24".into(),
                 docker_api_version: "1.41".into(),
                 kernel: "6.1.0".into(),

@@ -36,6 +36,10 @@ pub struct Report {
     pub variants: BTreeMap<String, crate::scaling::StackOf>,
     /// Scenarios that never reached a measured level, with the reason.
     pub not_runnable: Vec<(String, String)>,
+    /// The command that made it, as the reader would run it again: `stackbench report` (the default), or
+    /// `cargo xtask report` in stackbench's own checkout.
+    #[serde(skip)]
+    pub command: String,
     /// Published tables set beside ours ([`with_references`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<crate::reference::ReferenceSection>,
@@ -102,6 +106,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         capacities,
         not_runnable: not_runnable.into_iter().collect(),
         references: Vec::new(),
+        command: "stackbench report".into(),
     }
 }
 
@@ -258,12 +263,20 @@ fn environment(records: &[&RunRecord]) -> Vec<(String, String)> {
         ),
         (
             "stackbench".into(),
+            values(&|r| match &r.provenance.stackbench_commit {
+                Some(c) => format!("{} (built from {})", r.provenance.stackbench_version, &c[..c.len().min(12)]),
+                None => r.provenance.stackbench_version.clone(),
+            }),
+        ),
+        (
+            "project commit".into(),
             values(&|r| {
-                format!(
-                    "{} at {}",
-                    r.provenance.stackbench_version,
-                    r.provenance.git_commit.as_deref().map_or("unknown commit", |c| &c[..c.len().min(12)])
-                )
+                let commit =
+                    r.provenance.git_commit.as_deref().map_or("none (not a git checkout)", |c| &c[..c.len().min(12)]);
+                match r.provenance.git_dirty {
+                    Some(true) => format!("{commit} with uncommitted changes"),
+                    _ => commit.to_string(),
+                }
             }),
         ),
     ];

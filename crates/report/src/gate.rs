@@ -17,7 +17,7 @@ use crate::units::{metric, time_us};
 pub const UNPAIRED: &str = "the baseline ran at another time, so a drift of this machine's speed between the two \
 runs reads as a change (on a shared VM the same level has read 2x apart within an hour), and a change smaller than \
 the runs' spread goes unseen; `stackbench compare` runs both at once and alternates the load between them in short \
-windows, and `cargo xtask bench-gate` measures both gates on this machine";
+windows, and `cargo xtask bench-gate` (in stackbench's checkout) measures both gates on a machine";
 
 /// Runs each side needs for a figure to be judged: with two, Student's t interval is so wide (the
 /// mean ± 6.4 times the runs' distance) that almost nothing can be judged.

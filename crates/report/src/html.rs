@@ -8,7 +8,7 @@ use crate::charts::{line_chart, ranked_chart, Axis, Bar, Series};
 use crate::compose::Report;
 use crate::export::{
     best_per_budget, capacity_figure, has_baseline, headers, is_text_column, level_cells, scaling_table, scaling_title,
-    summary_cells, summary_title, verdict_legend, Exporter, COMPACT_SUMMARY_HEADERS, INTRO, LEAD, SCALING_INTRO,
+    summary_cells, summary_title, verdict_legend, Exporter, COMPACT_SUMMARY_HEADERS, LEAD, SCALING_INTRO,
     SUMMARY_HEADERS,
 };
 use crate::model::Row;
@@ -23,7 +23,7 @@ pub struct Html;
 #[derive(Serialize)]
 struct Page<'a> {
     lead: &'static str,
-    intro: &'a str,
+    intro: String,
     verdicts: String,
     environment: &'a [(String, String)],
     summary_intro: String,
@@ -122,7 +122,7 @@ impl Exporter for Html {
             .collect();
         let page = Page {
             lead: LEAD,
-            intro: INTRO,
+            intro: crate::export::intro(&report.command),
             summary_intro: crate::export::summary_intro(),
             summary_headers: &COMPACT_SUMMARY_HEADERS,
             summary_text: COMPACT_SUMMARY_HEADERS.iter().map(|h| is_text_column(h)).collect(),

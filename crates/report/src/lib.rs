@@ -32,7 +32,11 @@ pub use model::{Row, Verdict};
 pub enum Error {
     #[error("cannot read results '{}': {reason}", path.display())]
     Read { path: PathBuf, reason: String },
-    #[error("no results files under '{}'; run `cargo xtask bench scenarios/NAME.toml` first", .0.display())]
+    #[error(
+        "no results files under '{}'; run `stackbench bench FILE.toml` first (`cargo xtask bench scenarios/NAME.toml` \
+         in stackbench's checkout)",
+        .0.display()
+    )]
     Empty(PathBuf),
     /// A baseline the gate cannot judge with.
     #[error("{0}")]

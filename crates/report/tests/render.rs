@@ -160,6 +160,7 @@ fn the_committed_results_render_to_the_committed_report() {
     let mut built = report::build(&records);
     let references = report::reference::Reference::read_dir(&root.join("references")).unwrap();
     report::with_references(&mut built, &references);
+    built.command = "cargo xtask report".into();
     let written = report::write(&built, out.path()).unwrap();
     for path in &written.files {
         let name = path.file_name().unwrap();

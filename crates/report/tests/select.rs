@@ -78,7 +78,10 @@ fn empty_or_broken_results_say_what_to_do() {
     let results = tmp.path().join("reports/results");
     std::fs::create_dir_all(results.join("x")).unwrap();
     let err = report::select(&results, &Selection::Latest, tmp.path()).unwrap_err().to_string();
-    assert!(err.contains("run `cargo xtask bench scenarios/NAME.toml` first"), "{err}");
+    assert!(
+        err.contains("run `stackbench bench FILE.toml` first (`cargo xtask bench scenarios/NAME.toml` in stackbench's"),
+        "{err}"
+    );
     std::fs::write(results.join("x/bad.json"), "{ not json").unwrap();
     let err = report::select(&results, &Selection::Latest, tmp.path()).unwrap_err().to_string();
     assert!(err.starts_with("cannot read results") && err.contains("bad.json"), "{err}");

@@ -98,7 +98,7 @@ pub enum Error {
     #[error(
         "a Docker engine stopped answering ({cause}, for {}s of tries); kept in {}: {levels} level(s) (the one \
          under way too, when its load ran to its end) and {searches} capacity search(es); left running: {left}. \
-         Start the engine again (`cargo xtask setup` starts this machine's), then run the same command with \
+         Start the engine again (`stackbench setup` starts this machine's; `cargo xtask setup` in stackbench's checkout), then run the same command with \
          --resume: it removes what was left and goes on from the first unfinished level",
         docker::RETRY_FOR.as_secs(),
         results.display()
@@ -426,7 +426,9 @@ impl<'a> Runner<'a> {
         let server_machine = self.hosts.server();
         Provenance {
             stackbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            stackbench_commit: Some(env!("STACKBENCH_BUILD_COMMIT").to_string()).filter(|c| !c.is_empty()),
             git_commit: git_commit(&plan.project),
+            git_dirty: git_dirty(&plan.project),
             docker_version: self.engine.version().to_string(),
             docker_api_version: self.engine.api_version().to_string(),
             kernel: server_machine.kernel.clone(),
@@ -583,6 +585,23 @@ pub(crate) fn save(record: &RunRecord, path: &Path) -> Result<(), Error> {
 
 pub use record::folder::compact_utc;
 pub use record::sha256_hex;
+
+/// Whether the checkout at `root` has changes to tracked files (`git status`); `None` without git or a
+/// checkout there.
+fn git_dirty(root: &Path) -> Option<bool> {
+    if !root.join(".git").exists() {
+        return None;
+    }
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(!out.stdout.is_empty())
+}
 
 /// The commit checked out at `root`, read from `.git` without running git.
 fn git_commit(root: &Path) -> Option<String> {
