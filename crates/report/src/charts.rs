@@ -442,6 +442,28 @@ mod tests {
         }
     }
 
+    /// A ranked chart draws each bar's interval as a whisker across its value, and its label past the whisker.
+    #[test]
+    fn ranked_bars_carry_their_intervals() {
+        for n in [1_usize, 2, 60] {
+            let bars: Vec<Bar> = (0..n)
+                .map(|i| {
+                    let value = 100.0 * (n - i) as f64;
+                    Bar {
+                        name: format!("stack-{i}"),
+                        value,
+                        interval: (i % 2 == 0).then_some((value * 0.9, value * 1.1)),
+                    }
+                })
+                .collect();
+            let svg = ranked_chart("t", "x", &bars);
+            let whiskers = svg.matches("stroke-width=\"2\"").count();
+            assert_eq!(whiskers, n.div_ceil(2), "{n} bars: one whisker per bar with an interval");
+            let heights = attributes(&svg, "height");
+            assert!(heights.iter().all(|&h| h > 0.0), "{n} bars: heights {heights:?}");
+        }
+    }
+
     #[test]
     fn chart_has_the_points_and_no_namespace() {
         let s = Series::of("a", vec![(10.0, 1.0), (100.0, 2.0), (1000.0, 3.0)]);

@@ -210,21 +210,43 @@ fn summary_rows(report: &Report, group: &crate::summary::SummaryGroup) -> Vec<Su
 }
 
 /// Latency by offered load through a capacity search's probes (a p50 and a p99 line, in order of rate): the
-/// curve whose knee is the capacity.
+/// curve whose knee is the capacity, with the p99 objective drawn across and the capacity found drawn up.
 fn knee_chart(workload: &record::Workload, row: &crate::model::CapacityRow) -> String {
     let mut probes = row.probes.clone();
-    probes.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let series = [
+    probes.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    let mut series = vec![
         Series {
             name: format!("{} p50", row.stack),
             thin: true,
-            ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.1 as f64 / 1000.0)).collect())
+            ..Series::of(&row.stack, probes.iter().map(|p| (p.offered, p.p50_us as f64 / 1000.0)).collect())
         },
         Series {
             name: format!("{} p99", row.stack),
-            ..Series::of(&row.stack, probes.iter().map(|p| (p.0, p.2 as f64 / 1000.0)).collect())
+            ..Series::of(&row.stack, probes.iter().map(|p| (p.offered, p.p99_us as f64 / 1000.0)).collect())
         },
     ];
+    let (lo, hi) = (probes.first().map_or(0.0, |p| p.offered), probes.last().map_or(0.0, |p| p.offered));
+    let p99_bound = row.slo.latency_us.iter().find(|(q, _)| *q == loadgen::capacity::Percentile::P99);
+    if let Some((_, bound)) = p99_bound.filter(|_| lo > 0.0) {
+        let ms = *bound as f64 / 1000.0;
+        series.push(Series {
+            name: format!("objective: p99 <= {}", time_us(*bound as f64)),
+            thin: true,
+            ..Series::of("objective", vec![(lo, ms), (hi, ms)])
+        });
+    }
+    if let Some(capacity) = row.capacity_rps.filter(|c| *c > 0.0) {
+        let latencies =
+            probes.iter().flat_map(|p| [p.p50_us, p.p99_us]).filter(|&us| us > 0).map(|us| us as f64 / 1000.0);
+        let (min, max) = latencies.fold((f64::INFINITY, 0.0_f64), |(a, b), v| (a.min(v), b.max(v)));
+        if min.is_finite() {
+            series.push(Series {
+                name: format!("capacity: {}", metric(capacity)),
+                thin: true,
+                ..Series::of("capacity", vec![(capacity, min), (capacity, max)])
+            });
+        }
+    }
     line_chart(
         &format!("latency by offered load: {}", workload.path),
         ("offered req/s", Axis::Log),
@@ -247,8 +269,8 @@ struct ScenarioPage<'a> {
 struct ScenarioWorkload {
     title: String,
     capacity: String,
-    /// Each probe: its number, offered req/s, p50, p99.
-    probes: Vec<[String; 4]>,
+    /// Each probe: its number, offered req/s, p50, p99, and its outcome (pass, or the objectives it failed).
+    probes: Vec<[String; 5]>,
     /// Latency by offered load through the probes (`knee_chart`); empty without a search.
     knee_chart: String,
     /// Its family's figure against each key the family varies (`scaling_chart`), this stack among the others.
@@ -394,7 +416,17 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                                     .iter()
                                     .enumerate()
                                     .map(|(i, p)| {
-                                        [(i + 1).to_string(), metric(p.0), time_us(p.1 as f64), time_us(p.2 as f64)]
+                                        [
+                                            (i + 1).to_string(),
+                                            metric(p.offered),
+                                            time_us(p.p50_us as f64),
+                                            time_us(p.p99_us as f64),
+                                            if p.passed {
+                                                "pass".into()
+                                            } else {
+                                                format!("fail: {}", p.failed.join(", "))
+                                            },
+                                        ]
                                     })
                                     .collect()
                             })

@@ -38,12 +38,23 @@ pub struct CapacityRow {
     pub slo: loadgen::capacity::Slo,
     /// How long a search took (median), when the records kept it.
     pub search_s: Option<f64>,
-    /// For charts: the first search's probes (offered req/s, p50 µs, p99 µs), in the order run.
+    /// The first search's probes, in the order run (for the stack page's table and chart).
     #[serde(skip)]
-    pub probes: Vec<(f64, u64, u64)>,
+    pub probes: Vec<ProbePoint>,
     /// The last search's profile at its capacity, with its confirming hold's req/s.
     #[serde(skip)]
     pub profile: Option<(record::ProfileRecord, f64)>,
+}
+
+/// One probe of a search as the stack page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbePoint {
+    pub offered: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub passed: bool,
+    /// The objectives it failed (`p99`, `errors`, `achieved`, `generator`).
+    pub failed: Vec<String>,
 }
 
 impl CapacityRow {
@@ -404,7 +415,18 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             let kept: Vec<f64> = runs.iter().map(|c| c.elapsed_s).filter(|&s| s > 0.0).collect();
             (!kept.is_empty()).then(|| median(&kept))
         },
-        probes: first.capacity.probes.iter().map(|p| (p.offered, p.latency_us.p50, p.latency_us.p99)).collect(),
+        probes: first
+            .capacity
+            .probes
+            .iter()
+            .map(|p| ProbePoint {
+                offered: p.offered,
+                p50_us: p.latency_us.p50,
+                p99_us: p.latency_us.p99,
+                passed: p.passed,
+                failed: p.failed.clone(),
+            })
+            .collect(),
         profile: runs.iter().rev().find_map(|c| Some((c.profile.clone()?, c.capacity.confirm.as_ref()?.achieved))),
     }
 }

@@ -297,3 +297,20 @@ fn variants_by_family_with_the_best_marked() {
     assert!(page.contains(r#"<tr data-family="family00" data-matrix=" workers=10 ">"#));
     assert!(page.contains(r#"<select id="family">"#) && page.contains("<option>family01</option>"));
 }
+
+/// A stack's page has each search's probes with their outcome (pass, or the objectives failed) and the
+/// knee: latency by offered load, the p99 objective drawn across and the capacity found drawn up.
+#[test]
+fn a_stack_page_has_its_probes_and_the_knee() {
+    let run =
+        searched("sanic", "01", Status::Found, &[(3000.0, true, 6000), (6000.0, false, 60_000), (3000.0, true, 7000)]);
+    let pages = report::html::scenario_pages(&report::build(&named(vec![run])));
+    let page = normalized(&pages[0].1);
+    let from = page.find("<h2>").unwrap();
+    let to = page.find("<h2 id=\"environment\">").unwrap_or(page.len());
+    insta::assert_snapshot!(&page[from..to]);
+    let knee = pages[0].1.split("<svg").nth(1).unwrap();
+    for said in ["objective: p99 &lt;= 20.00ms", "capacity: 3.00k"] {
+        assert!(knee.contains(said) || knee.contains(&said.replace("&lt;", "<")), "the knee chart lacks {said:?}");
+    }
+}
