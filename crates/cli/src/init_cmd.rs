@@ -14,13 +14,16 @@ pub struct InitOpts {
     /// Overwrite the files init writes if they exist
     #[arg(long)]
     pub force: bool,
+    /// Measure these paths (e.g. /health,/api/items) instead of the three init ranks first
+    #[arg(long, value_delimiter = ',', value_name = "PATHS")]
+    pub routes: Option<Vec<String>>,
     /// Where `bench` will keep results (left out of the build context by the `.dockerignore` init writes)
     #[command(flatten)]
     pub reports: crate::ReportsFolder,
 }
 
 pub fn run(opts: InitOpts) -> anyhow::Result<ExitCode> {
-    let made = init::init(&opts.dir, &opts.reports.dir)?;
+    let made = init::init(&opts.dir, &opts.reports.dir, opts.routes.as_deref())?;
     for line in &made.found {
         eprintln!("==> found {line}");
     }

@@ -24,6 +24,8 @@ pub enum Error {
          (`stackbench help scenario` prints the format, every key annotated)"
     )]
     NothingFound(PathBuf),
+    #[error("--routes: '{0}' is not a path; give paths as the app serves them, e.g. /health,/api/items")]
+    Route(String),
 }
 
 /// The interface the app serves, which picks its server.
@@ -43,8 +45,114 @@ pub struct PythonApp {
     /// The framework the entry point is made by (`Flask`, `FastAPI`, ...).
     pub framework: String,
     pub interface: Interface,
-    /// GET routes without parameters, as written, in file order.
-    pub routes: Vec<String>,
+    /// GET routes without parameters, in file order (the app's, then its blueprints' and routers'), each
+    /// with what its code says of it.
+    pub routes: Vec<Route>,
+}
+
+/// A GET route without parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub path: String,
+    pub kind: RouteKind,
+}
+
+/// What a route's path and code say of it, in the order init ranks routes (the first three are measured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// Named like a health check: the readiness path, and measured first (the framework's own cost).
+    Health,
+    /// Returns JSON or renders a template: the app's real work.
+    Content,
+    /// Nothing said either way.
+    Plain,
+    /// Says little of the app under load (`why`): a static file, a redirect, an auth challenge, a cookie
+    /// setter, a stream, a deliberate delay.
+    Last(&'static str),
+}
+
+impl RouteKind {
+    /// Its place in the ranking (routes of one place keep their file order).
+    fn place(self) -> u8 {
+        match self {
+            RouteKind::Health => 0,
+            RouteKind::Content => 1,
+            RouteKind::Plain => 2,
+            RouteKind::Last(_) => 3,
+        }
+    }
+}
+
+impl Route {
+    /// `path` whose decorated function is `body` (the lines of its `def` and below).
+    fn new(path: &str, body: &str) -> Route {
+        Route { path: path.to_string(), kind: kind_of(path, body) }
+    }
+}
+
+/// Health-like path words.
+const HEALTH: &[&str] = &["health", "healthz", "ping", "ready", "readyz", "live", "livez", "status", "alive"];
+
+/// What makes a route say little, told by path words or by calls in its code.
+const LAST: &[(&str, &[&str], &[&str])] = &[
+    (
+        "a static file",
+        &["static", "robots.txt", "favicon", "image", "images", "assets"],
+        &["send_file", "send_from_directory", "FileResponse", "StaticFiles"],
+    ),
+    (
+        "a redirect",
+        &["redirect", "redirect-to", "relative-redirect", "absolute-redirect"],
+        &["redirect(", "RedirectResponse"],
+    ),
+    (
+        "an auth challenge",
+        &["auth", "basic-auth", "digest-auth", "bearer", "login", "deny", "forbidden"],
+        &["WWW-Authenticate", "abort(401", "abort(403", "HTTPException(status_code=401"],
+    ),
+    ("a cookie setter", &["cookies", "cookie"], &["set_cookie"]),
+    (
+        "a stream",
+        &["stream", "stream-bytes", "drip", "range", "bytes", "sse"],
+        &["stream_with_context", "StreamingResponse", "yield "],
+    ),
+    ("a deliberate delay", &["delay", "sleep", "slow"], &["time.sleep", "asyncio.sleep"]),
+];
+
+/// Content calls: JSON or a template.
+const CONTENT: &[&str] =
+    &["jsonify", "json.dumps", "JSONResponse", "render_template", "TemplateResponse", "return {", "return ["];
+
+fn kind_of(path: &str, body: &str) -> RouteKind {
+    let words: Vec<&str> = path.split(['/', '.', '_']).filter(|w| !w.is_empty()).collect();
+    let has_word = |list: &[&str]| {
+        words.iter().any(|w| list.contains(w)) || list.iter().any(|l| l.contains('.') && path.ends_with(l))
+    };
+    if has_word(HEALTH) {
+        return RouteKind::Health;
+    }
+    if let Some((why, _, _)) =
+        LAST.iter().find(|(_, names, calls)| has_word(names) || calls.iter().any(|c| body.contains(c)))
+    {
+        return RouteKind::Last(why);
+    }
+    // A file's extension other than a page's: static.
+    if words.last().is_some_and(|w| ["txt", "png", "jpg", "jpeg", "svg", "ico", "css", "js", "xml"].contains(w)) {
+        return RouteKind::Last("a static file");
+    }
+    if CONTENT.iter().any(|c| body.contains(c))
+        || words.iter().any(|w| ["json", "api", "get", "uuid", "headers"].contains(w))
+    {
+        return RouteKind::Content;
+    }
+    RouteKind::Plain
+}
+
+/// `routes` best first for measuring (stable: file order within a kind).
+pub fn ranked(routes: &[Route]) -> Vec<Route> {
+    let mut ranked = routes.to_vec();
+    ranked.sort_by_key(|r| r.kind.place());
+    ranked
 }
 
 /// What `init` found, and the files it would write.
@@ -63,7 +171,10 @@ pub struct Init {
 /// Looks at `dir` (an app's repository) and makes its scenario; `results`
 /// is where stackbench will keep results there (in the build context, so
 /// left out of it).
-pub fn init(dir: &Path, results: &Path) -> Result<Init, Error> {
+pub fn init(dir: &Path, results: &Path, picked: Option<&[String]>) -> Result<Init, Error> {
+    if let Some(bad) = picked.into_iter().flatten().find(|p| !p.starts_with('/')) {
+        return Err(Error::Route(bad.clone()));
+    }
     let results = results.to_string_lossy();
     let results = results.trim_start_matches("./").trim_end_matches('/');
     let has_dockerfile = dir.join("Dockerfile").is_file();
@@ -83,7 +194,11 @@ pub fn init(dir: &Path, results: &Path) -> Result<Init, Error> {
             },
             app.entry,
             app.routes.len(),
-            if app.routes.is_empty() { String::new() } else { format!(" ({})", app.routes.join(", ")) }
+            if app.routes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", app.routes.iter().map(|r| r.path.as_str()).collect::<Vec<_>>().join(", "))
+            }
         )),
         None if has_dockerfile => {
             found.push("no Python app stackbench can tell: the image's own command is run".to_string());
@@ -109,7 +224,7 @@ pub fn init(dir: &Path, results: &Path) -> Result<Init, Error> {
     };
     let name = scenario_name(dir);
     let dockerfile = (!has_dockerfile).then(|| python_dockerfile(requirements));
-    let scenario = scenario_text(&name, app.as_ref(), has_dockerfile);
+    let scenario = scenario_text(&name, app.as_ref(), has_dockerfile, picked);
     Ok(Init { found, scenario, dockerfile, dockerignore })
 }
 
@@ -132,14 +247,25 @@ pub fn find_python_app(dir: &Path) -> Result<Option<PythonApp>, Error> {
     for sub in folders(dir)? {
         files.extend(python_files(&sub)?);
     }
+    let mut texts = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
-        let module = module_path(dir, &file);
-        if let Some(app) = python_app(&module, &text) {
-            return Ok(Some(app));
+        texts.push((module_path(dir, &file), text));
+    }
+    let Some((at, mut app)) =
+        texts.iter().enumerate().find_map(|(i, (module, text))| Some((i, python_app(module, text)?)))
+    else {
+        return Ok(None);
+    };
+    // Blueprints and routers made in the app's other modules (registered on it, as such apps do).
+    for (_, text) in texts.iter().enumerate().filter(|(i, _)| *i != at).map(|(_, t)| t) {
+        for route in routes(text, &groups(text)) {
+            if !app.routes.iter().any(|r| r.path == route.path) {
+                app.routes.push(route);
+            }
         }
     }
-    Ok(None)
+    Ok(Some(app))
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -186,7 +312,9 @@ pub fn python_app(module: &str, text: &str) -> Option<PythonApp> {
             let call = value.split('(').next().unwrap_or_default().trim();
             let constructor = call.rsplit('.').next().unwrap_or_default();
             if let Some((framework, interface)) = FRAMEWORKS.iter().find(|(f, _)| *f == constructor) {
-                let routes = routes(text, name);
+                let mut owners = vec![(name.to_string(), String::new())];
+                owners.extend(groups(text));
+                let routes = routes(text, &owners);
                 return Some(PythonApp {
                     entry: format!("{module}:{name}"),
                     framework: framework.to_string(),
@@ -215,28 +343,67 @@ fn assignment(line: &str) -> Option<(&str, &str)> {
     (plain && !line.starts_with(char::is_whitespace) && !value.starts_with('=')).then(|| (name, value.trim()))
 }
 
-/// The GET routes of app `name`, without parameters: `@name.get("/x")`,
-/// `@name.route("/x")` (unless its `methods` leave GET out).
-fn routes(text: &str, name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim) {
-        let Some(rest) = line.strip_prefix('@').and_then(|l| l.strip_prefix(name)) else { continue };
-        let (kind, args) = match rest.split_once('(') {
-            Some((kind, args)) => (kind, args),
-            None => continue,
+/// The constructors of route groups an app mounts, and the keyword their path prefix is given by.
+const GROUPS: &[(&str, &str)] = &[("Blueprint", "url_prefix"), ("APIRouter", "prefix")];
+
+/// The route groups (`bp = Blueprint(..., url_prefix="/x")`, `router = APIRouter(prefix="/x")`) a module makes:
+/// their names and prefixes.
+fn groups(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(assignment)
+        .filter_map(|(name, value)| {
+            let call = value.split('(').next().unwrap_or_default().trim();
+            let (_, keyword) = GROUPS.iter().find(|(c, _)| call.rsplit('.').next() == Some(c))?;
+            let prefix = value
+                .split_once(&format!("{keyword}="))
+                .and_then(|(_, rest)| quoted(rest.trim_start()))
+                .unwrap_or_default();
+            Some((name.to_string(), prefix.trim_end_matches('/').to_string()))
+        })
+        .collect()
+}
+
+/// The text of the string literal `text` starts with.
+fn quoted(text: &str) -> Option<&str> {
+    let quote = text.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    text[1..].split(quote).next()
+}
+
+/// The GET routes of the objects `owners` (name, path prefix) in `text`, without parameters:
+/// `@name.get("/x")`, `@name.route("/x")` (unless its `methods` leave GET out), `name.add_url_rule("/x", ...)`;
+/// each with the code of the function it decorates.
+fn routes(text: &str, owners: &[(String, String)]) -> Vec<Route> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<Route> = Vec::new();
+    for (at, line) in lines.iter().enumerate().map(|(i, l)| (i, l.trim())) {
+        let decorated = line.strip_prefix('@');
+        let Some((owner, rest)) = owners.iter().find_map(|(name, prefix)| {
+            let rest = decorated.unwrap_or(line).strip_prefix(name.as_str())?;
+            Some(((name, prefix), rest))
+        }) else {
+            continue;
         };
-        if !matches!(kind, ".get" | ".route") {
+        let Some((kind, args)) = rest.split_once('(') else { continue };
+        let wanted = matches!((decorated.is_some(), kind), (true, ".get" | ".route") | (false, ".add_url_rule"));
+        if !wanted || (kind != ".get" && args.contains("methods") && !args.contains("GET")) {
             continue;
         }
-        if kind == ".route" && args.contains("methods") && !args.contains("GET") {
+        let Some(path) = quoted(args.trim_start()) else { continue };
+        let path = format!("{}{path}", owner.1);
+        let path = if path.is_empty() { "/".to_string() } else { path };
+        if !path.starts_with('/') || path.contains(['<', '{', ':']) || out.iter().any(|r| r.path == path) {
             continue;
         }
-        let quoted = args.trim_start();
-        let Some(quote) = quoted.chars().next().filter(|c| *c == '"' || *c == '\'') else { continue };
-        let Some(path) = quoted[1..].split(quote).next() else { continue };
-        if path.starts_with('/') && !path.contains(['<', '{', ':']) && !out.iter().any(|p| p == path) {
-            out.push(path.to_string());
-        }
+        // The decorated function: from its `def` to the next line back at the decorator's indentation.
+        let indent = lines[at].len() - lines[at].trim_start().len();
+        let body: Vec<&str> = lines[at + 1..]
+            .iter()
+            .skip_while(|l| l.trim_start().starts_with('@'))
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+            .map(|(_, l)| *l)
+            .collect();
+        out.push(Route::new(&path, &if decorated.is_some() { body.join("\n") } else { args.to_string() }));
     }
     out
 }
@@ -261,7 +428,7 @@ fn python_dockerfile(requirements: Option<&str>) -> String {
 }
 
 /// The scenario's text: the server, limits, endpoints and objectives, with comments saying what to check.
-fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool) -> String {
+fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool, picked: Option<&[String]>) -> String {
     let dockerfile = if has_dockerfile { String::new() } else { format!("dockerfile = \"{DOCKERFILE}\"\n") };
     let command = match app {
         Some(PythonApp { entry, interface: Interface::Wsgi, .. }) => format!(
@@ -278,14 +445,41 @@ fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool) -> S
                  # command = [\"myserver\", \"--listen\", \"{host}:{port}\"]\n"
             .to_string(),
     };
-    let routes = app.map(|a| a.routes.clone()).unwrap_or_default();
-    let routes = if routes.is_empty() { vec!["/".to_string()] } else { routes };
-    let probe = |p: &&String| ["health", "ping", "ready", "status"].iter().any(|w| p.contains(w));
-    let ready = routes.iter().find(probe).unwrap_or(&routes[0]);
+    let found = ranked(&app.map(|a| a.routes.clone()).unwrap_or_default());
+    // The measured routes: those picked (`--routes`), else the best three; the others follow commented out.
+    let (chosen, others): (Vec<Route>, Vec<Route>) = match picked {
+        Some(paths) => (
+            paths
+                .iter()
+                .map(|p| found.iter().find(|r| &r.path == p).cloned().unwrap_or_else(|| Route::new(p, "")))
+                .collect(),
+            found.iter().filter(|r| !paths.contains(&r.path)).cloned().collect(),
+        ),
+        None if found.is_empty() => (vec![Route::new("/", "")], Vec::new()),
+        None => (found.iter().take(3).cloned().collect(), found.iter().skip(3).cloned().collect()),
+    };
+    let ready = found.iter().find(|r| r.kind == RouteKind::Health).unwrap_or(&chosen[0]).path.clone();
     let mut endpoints = String::new();
-    for (idx, path) in routes.iter().take(3).enumerate() {
-        let name = endpoint_name(path, idx);
-        endpoints.push_str(&format!("\n[[workload.endpoints]]\nname = \"{name}\"\npath = \"{path}\"\n"));
+    for (idx, route) in chosen.iter().enumerate() {
+        let name = endpoint_name(&route.path, idx);
+        endpoints.push_str(&format!("\n[[workload.endpoints]]\nname = \"{name}\"\npath = \"{}\"\n", route.path));
+    }
+    if !others.is_empty() {
+        endpoints.push_str(
+            "\n# The other GET routes found, worth less under load as ranked (uncomment one to measure it, or pick\n\
+             # with `stackbench init --routes /a,/b`):\n",
+        );
+        for (idx, route) in others.iter().enumerate() {
+            let name = endpoint_name(&route.path, chosen.len() + idx);
+            let why = match route.kind {
+                RouteKind::Last(why) => format!("  # {why}"),
+                _ => String::new(),
+            };
+            endpoints.push_str(&format!(
+                "# [[workload.endpoints]]\n# name = \"{name}\"\n# path = \"{}\"{why}\n",
+                route.path
+            ));
+        }
     }
     format!(
         r#"# Written by `stackbench init`: how stackbench builds, starts and loads this app.
@@ -313,7 +507,9 @@ connections = [10, 50]
 # within all of them. CHECK: the latency your users notice; per endpoint with `slo = {{ ... }}`.
 slo = {{ p99 = "50ms", errors = "0.1%" }}
 
-# GET routes without parameters found in the code (at most three). CHECK: each answers 200
+# GET routes without parameters found in the code, the three most telling: a health check first, then
+# routes that return JSON or a template; static files, redirects, auth challenges, cookie setters,
+# streams and delays last. CHECK: each answers 200
 # (`expect_status`), add `expect_body = "..."` to check the answer, `method`, `body` and
 # `headers` for others.
 {endpoints}"#

@@ -34,7 +34,8 @@ fn routes_are_the_get_routes_without_parameters() {
     let text = "app = Flask(__name__)\n@app.route('/')\n@app.route(\"/users/<int:id>\")\n\
                 @app.route('/login', methods=['POST'])\n@app.route('/search', methods=['GET', 'POST'])\n\
                 @app.get('/health')\n@app.post('/items')\n@other.get('/not-this-app')\n@app.get('/')\n";
-    assert_eq!(python_app("app", text).unwrap().routes, vec!["/", "/search", "/health"]);
+    let routes: Vec<String> = python_app("app", text).unwrap().routes.into_iter().map(|r| r.path).collect();
+    assert_eq!(routes, vec!["/", "/search", "/health"]);
 }
 
 #[test]
@@ -44,7 +45,7 @@ fn a_flask_app_gets_a_dockerfile_and_a_scenario() {
         ("requirements.txt", "flask\n"),
         ("venv/lib/x.py", "app = FastAPI()\n"),
     ]);
-    let made = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap();
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap();
     let dockerfile = made.dockerfile.clone().unwrap();
     assert!(dockerfile.contains("FROM stackbench/base-python\n"), "{dockerfile}");
     assert!(dockerfile.contains("RUN pip install --no-cache-dir -r /app/requirements.txt\n"), "{dockerfile}");
@@ -63,7 +64,7 @@ fn a_flask_app_gets_a_dockerfile_and_a_scenario() {
 #[test]
 fn a_dockerfile_is_used_as_it_is() {
     let dir = folder(&[("Dockerfile", "FROM debian:bookworm\nCMD [\"myserver\"]\n"), (".dockerignore", ".git\n")]);
-    let made = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap();
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap();
     assert!(made.dockerfile.is_none() && made.dockerignore.is_none());
     assert!(
         made.found.iter().any(|f| f.contains("a .dockerignore without stackbench-results: CHECK")),
@@ -78,7 +79,112 @@ fn a_dockerfile_is_used_as_it_is() {
 #[test]
 fn a_folder_with_nothing_to_tell_says_what_to_do() {
     let dir = folder(&[("README.md", "hello\n")]);
-    let err = init::init(dir.path(), std::path::Path::new("stackbench-results")).unwrap_err().to_string();
+    let err = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap_err().to_string();
     assert!(err.contains("has no Dockerfile and no Python web app that stackbench can tell"), "{err}");
     assert!(err.contains("write stackbench.toml by hand"), "{err}");
+}
+
+/// An app like httpbin: health, JSON, template, static, redirect, auth, cookie, stream and delay routes, in
+/// an order that ranks nothing; a blueprint in another module (with its prefix) and a FastAPI-style router.
+const RANKED_APP: &str = r#"from flask import Flask, jsonify, redirect, render_template, send_file, Response
+app = Flask(__name__)
+
+@app.route('/robots.txt')
+def robots():
+    return send_file('robots.txt')
+
+@app.route('/redirect-to')
+def go():
+    return redirect('/get')
+
+@app.route('/basic-auth')
+def auth():
+    return Response('', 401, {'WWW-Authenticate': 'Basic'})
+
+@app.route('/cookies/set')
+def cookies():
+    r = Response('ok')
+    r.set_cookie('a', 'b')
+    return r
+
+@app.route('/stream')
+def stream():
+    def gen():
+        yield 'x'
+    return Response(gen())
+
+@app.route('/delay')
+def delay():
+    time.sleep(1)
+    return 'ok'
+
+@app.route('/html')
+def page():
+    return render_template('page.html')
+
+@app.route('/get')
+def get():
+    return jsonify(args={})
+
+@app.route('/healthz')
+def health():
+    return 'ok'
+
+app.add_url_rule('/plain', 'plain', lambda: 'ok')
+"#;
+
+const BLUEPRINT: &str = r#"from flask import Blueprint, jsonify
+bp = Blueprint('api', __name__, url_prefix='/api')
+
+@bp.get('/items')
+def items():
+    return jsonify([])
+"#;
+
+#[test]
+fn routes_are_ranked_health_then_content_and_the_rest_follow_commented_out() {
+    let dir = folder(&[("app.py", RANKED_APP), ("views/api.py", BLUEPRINT), ("views/router.py", "from fastapi import APIRouter\nrouter = APIRouter(prefix=\"/v2\")\n@router.get(\"/users\")\nasync def users():\n    return [1]\n")]);
+    let app = init::find_python_app(dir.path()).unwrap().unwrap();
+    let ranked: Vec<(String, init::RouteKind)> =
+        init::ranked(&app.routes).into_iter().map(|r| (r.path, r.kind)).collect();
+    use init::RouteKind::*;
+    assert_eq!(
+        ranked,
+        vec![
+            ("/healthz".into(), Health),
+            ("/html".into(), Content),
+            ("/get".into(), Content),
+            ("/api/items".into(), Content),
+            ("/v2/users".into(), Content),
+            ("/plain".into(), Plain),
+            ("/robots.txt".into(), Last("a static file")),
+            ("/redirect-to".into(), Last("a redirect")),
+            ("/basic-auth".into(), Last("an auth challenge")),
+            ("/cookies/set".into(), Last("a cookie setter")),
+            ("/stream".into(), Last("a stream")),
+            ("/delay".into(), Last("a deliberate delay")),
+        ]
+    );
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap();
+    let measured: Vec<&str> = made.scenario.lines().filter_map(|l| l.strip_prefix("path = ")).collect();
+    assert_eq!(measured, ["\"/healthz\"", "\"/html\"", "\"/get\""]);
+    assert!(made.scenario.contains("ready = { path = \"/healthz\""), "{}", made.scenario);
+    assert!(made.scenario.contains("# path = \"/stream\"  # a stream"), "{}", made.scenario);
+    assert_eq!(made.scenario.matches("# [[workload.endpoints]]").count(), 9);
+    // It still reads as a scenario, with three endpoints.
+    std::fs::write(dir.path().join(init::DOCKERFILE), made.dockerfile.as_deref().unwrap_or_default()).unwrap();
+    let loaded = scenario::parse(&dir.path().join(init::SCENARIO_FILE), &made.scenario, dir.path()).unwrap();
+    assert_eq!(loaded.scenario.workload.endpoints.get_ref().len(), 3);
+}
+
+#[test]
+fn routes_picked_by_hand_are_measured_and_a_bad_one_is_refused() {
+    let dir = folder(&[("app.py", RANKED_APP)]);
+    let picked = vec!["/delay".to_string(), "/not-found-in-code".to_string()];
+    let made = init::init(dir.path(), std::path::Path::new("stackbench-results"), Some(&picked)).unwrap();
+    let measured: Vec<&str> = made.scenario.lines().filter_map(|l| l.strip_prefix("path = ")).collect();
+    assert_eq!(measured, ["\"/delay\"", "\"/not-found-in-code\""]);
+    assert!(made.scenario.contains("# path = \"/healthz\""), "the others follow, commented out");
+    let err = init::init(dir.path(), std::path::Path::new("x"), Some(&["health".to_string()])).unwrap_err();
+    assert!(err.to_string().contains("--routes: 'health' is not a path"), "{err}");
 }
