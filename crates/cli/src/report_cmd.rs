@@ -41,6 +41,13 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     };
     let records = report::select(&opts.reports.results(), &selection, &root)?;
     let mut built = report::build(&records);
+    // Figures across commits are read from every run, not only each stack's latest suite.
+    match selection {
+        Selection::Latest => {
+            report::with_history(&mut built, &report::select(&opts.reports.results(), &Selection::All, &root)?)
+        }
+        _ => report::with_history(&mut built, &records),
+    }
     let references = report::reference::Reference::read_dir(&root.join(REFERENCES))?;
     report::with_references(&mut built, &references);
     built.command = crate::invoked_as("report");

@@ -40,6 +40,9 @@ pub struct Report {
     /// `cargo xtask report` in stackbench's own checkout.
     #[serde(skip)]
     pub command: String,
+    /// Headline figures across the commits the records span ([`with_history`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::history::History>,
     /// Published tables set beside ours ([`with_references`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<crate::reference::ReferenceSection>,
@@ -106,8 +109,17 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         capacities,
         not_runnable: not_runnable.into_iter().collect(),
         references: Vec::new(),
+        history: Vec::new(),
         command: "stackbench report".into(),
     }
+}
+
+/// Follows each stack's headline figures across the commits `records` span (all of them, not only each
+/// stack's latest suite), for the stacks in the report.
+pub fn with_history(report: &mut Report, records: &[(String, RunRecord)]) {
+    let records: Vec<&RunRecord> =
+        records.iter().map(|(_, r)| r).filter(|r| report.pages.contains_key(&r.scenario.name)).collect();
+    report.history = crate::history::build(&records);
 }
 
 /// Sets each published table beside the report's figures for its workload and level.

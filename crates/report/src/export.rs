@@ -103,6 +103,17 @@ impl Exporter for Markdown {
                 markdown_table(&mut out, &crate::reference::HEADERS, section.rows.iter().map(crate::reference::cells));
             }
         }
+        if !report.history.is_empty() {
+            let _ = writeln!(out, "## Across commits\n\n{}\n", crate::history::INTRO);
+            let changes = crate::history::change_lines(&report.history);
+            if changes.is_empty() {
+                let _ = writeln!(out, "No figure changed beyond its noise.\n");
+            }
+            for line in changes {
+                let _ = writeln!(out, "- {line}");
+            }
+            out.push('\n');
+        }
         let _ = writeln!(out, "## Reading the figures\n\n{}\n", intro(&report.command));
         out.push_str("## Environment\n\n");
         for (key, value) in &report.environment {

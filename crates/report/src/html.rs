@@ -41,6 +41,10 @@ struct Page<'a> {
     references: Vec<ReferenceView>,
     /// The families in the summary, for its filter.
     families: Vec<String>,
+    /// Whether the records span several commits, and the changes across them.
+    history: bool,
+    history_intro: &'static str,
+    history_changes: Vec<String>,
 }
 
 /// A published table beside ours.
@@ -144,6 +148,9 @@ impl Exporter for Html {
                 families.dedup();
                 families
             },
+            history: !report.history.is_empty(),
+            history_intro: crate::history::INTRO,
+            history_changes: crate::history::change_lines(&report.history),
             references_intro: crate::export::REFERENCES_INTRO,
             reference_headers: &crate::reference::HEADERS,
             reference_text: crate::reference::HEADERS.iter().map(|h| is_text_column(h)).collect(),
@@ -275,6 +282,9 @@ struct ScenarioWorkload {
     knee_chart: String,
     /// Its family's figure against each key the family varies (`scaling_chart`), this stack among the others.
     scaling_charts: Vec<String>,
+    /// Its headline figures across the commits the records span (`history::table`); empty at one commit.
+    history_headers: Vec<String>,
+    history_rows: Vec<Vec<String>>,
     levels: Vec<ScenarioLevel>,
     /// The levels' profiles, then the one at the capacity.
     profiles: Vec<(String, ProfileView)>,
@@ -350,6 +360,10 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                 .filter(|g| g.rows.iter().any(|r| r.stack == stack))
                 .map(|g| {
                     let capacity = g.rows.iter().find(|r| r.stack == stack).and_then(|r| r.capacity.as_ref());
+                    let followed: Vec<&crate::history::History> =
+                        report.history.iter().filter(|h| h.stack == stack && h.workload == g.workload).collect();
+                    let history_table =
+                        if followed.is_empty() { (Vec::new(), Vec::new()) } else { crate::history::table(&followed) };
                     let rows: Vec<(usize, &Row)> = report
                         .groups
                         .iter()
@@ -403,6 +417,8 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                             .map(|c| format!("{} ({})", capacity_figure(c), c.status))
                             .unwrap_or_default(),
                         knee_chart: capacity.map(|c| knee_chart(&g.workload, c)).unwrap_or_default(),
+                        history_headers: history_table.0,
+                        history_rows: history_table.1,
                         scaling_charts: report
                             .scaling
                             .iter()

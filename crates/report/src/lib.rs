@@ -9,6 +9,7 @@ pub mod charts;
 pub mod compose;
 pub mod export;
 pub mod gate;
+pub mod history;
 pub mod html;
 pub mod model;
 pub mod notes;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use record::RunRecord;
 
-pub use compose::{build, compare, with_references, Report};
+pub use compose::{build, compare, with_history, with_references, Report};
 pub use export::Exporter;
 pub use html::Html;
 pub use model::{Row, Verdict};

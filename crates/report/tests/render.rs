@@ -158,6 +158,8 @@ fn the_committed_results_render_to_the_committed_report() {
     let records = report::select(&root.join("reports/results"), &report::Selection::Latest, &root).unwrap();
     let out = tempfile::tempdir().unwrap();
     let mut built = report::build(&records);
+    let all = report::select(&root.join("reports/results"), &report::Selection::All, &root).unwrap();
+    report::with_history(&mut built, &all);
     let references = report::reference::Reference::read_dir(&root.join("references")).unwrap();
     report::with_references(&mut built, &references);
     built.command = "cargo xtask report".into();

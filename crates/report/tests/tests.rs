@@ -6,6 +6,7 @@ mod util;
 mod baseline;
 mod diagnoses;
 mod gate;
+mod history;
 mod html;
 mod references;
 mod render;
