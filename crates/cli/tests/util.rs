@@ -65,6 +65,7 @@ pub fn fixture(rate: bool) -> LoadResult {
         generator: GeneratorUsage { threads: 1, cpu_user_s: 0.25, cpu_sys_s: 0.75, throttled_periods: 0 },
         latency_histogram: encode_histogram(&latency),
         latency_raw_histogram: raw.as_ref().map(encode_histogram),
+        stopped_early: None,
     }
 }
 

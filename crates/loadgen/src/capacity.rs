@@ -132,6 +132,81 @@ impl Slo {
     }
 }
 
+/// When a probe may end before its length: its outcome against one latency objective (and the error
+/// objective) is certain. Fail: more of the probe's planned requests are already over the bound (or
+/// failed) than the objective allows of all of them, whatever the rest do. Pass: after `min_measured`, the
+/// one-sided 95% upper bound of the share over the bound (Poisson, on the responses so far) is within the
+/// objective's share and no request failed. ARCHITECTURE.md says why these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStop {
+    /// The latency bound, µs, of the objective judged early.
+    pub bound_us: u64,
+    /// The share of responses that may be over it (0.01 for p99).
+    pub over_share: f64,
+    /// The share of requests that may fail.
+    pub error_share: f64,
+    /// Requests the probe's whole length would send.
+    pub planned: u64,
+    /// A pass is never called before this much of the window (a queue building just over capacity
+    /// takes time to push latency past the bound).
+    pub min_measured: Duration,
+    /// A pass may be called: the objectives bound one percentile only (with several, only a fail is).
+    pub may_pass: bool,
+}
+
+/// The least of a probe's window a pass may rest on, and its multiple of the bound (a queue that grows
+/// reaches a long bound later).
+pub const EARLY_PASS_FLOOR: Duration = Duration::from_secs(1);
+pub const EARLY_PASS_BOUNDS: u32 = 10;
+
+/// The 95% one-sided upper bound of a Poisson mean after `k` events (exact for 0 to 5, then the normal
+/// approximation with continuity).
+fn poisson_upper_95(k: u64) -> f64 {
+    const EXACT: [f64; 6] = [2.996, 4.744, 6.296, 7.754, 9.154, 10.513];
+    match EXACT.get(k as usize) {
+        Some(u) => *u,
+        None => {
+            let k = k as f64;
+            k + 0.5 + 1.645 * (k + 0.5).sqrt()
+        }
+    }
+}
+
+impl EarlyStop {
+    /// For a probe at `rate` for `length` against `slo`: judged on its highest percentile (p99 allows 1% of
+    /// responses over its bound), when it bounds one.
+    pub fn of(slo: &Slo, rate: f64, length: Duration) -> Option<EarlyStop> {
+        let &(percentile, bound_us) = slo.latency_us.iter().max_by_key(|(p, _)| *p)?;
+        let over_share = match percentile {
+            Percentile::P50 => 0.5,
+            Percentile::P90 => 0.1,
+            Percentile::P99 => 0.01,
+            Percentile::P999 => 0.001,
+        };
+        let min_measured = EARLY_PASS_FLOOR.max(Duration::from_micros(bound_us) * EARLY_PASS_BOUNDS).min(length);
+        Some(EarlyStop {
+            bound_us,
+            over_share,
+            error_share: slo.error_share,
+            planned: (rate * length.as_secs_f64()).round() as u64,
+            min_measured,
+            may_pass: slo.latency_us.len() == 1,
+        })
+    }
+
+    /// The outcome, once certain: `Some(false)` fails, `Some(true)` passes, `None` goes on. `measured`
+    /// responses so far, `over` of them over the bound, `errors` failed, `elapsed` of the window.
+    /// A pass needs every objective's certainty: with several latency objectives, only a fail is called.
+    pub fn outcome(&self, measured: u64, over: u64, errors: u64, elapsed: Duration) -> Option<bool> {
+        let planned = self.planned.max(1) as f64;
+        if over as f64 > self.over_share * planned || errors as f64 > self.error_share * planned {
+            return Some(false);
+        }
+        let sure = measured > 0 && poisson_upper_95(over) / measured as f64 <= self.over_share;
+        (self.may_pass && elapsed >= self.min_measured && errors == 0 && sure).then_some(true)
+    }
+}
+
 /// How the search runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOptions {
@@ -342,7 +417,16 @@ impl Search {
             Phase::Hold => hold_length(&self.base, &self.options),
             _ => self.options.probe,
         };
-        let (config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
+        let (mut config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
+        // A probe ends once its outcome is certain, and after the first (the server has been under load
+        // since) warms up only as long as its connections take to open; a hold runs its full warm-up and
+        // length (it confirms the capacity).
+        if self.phase != Phase::Hold {
+            config.early_stop = EarlyStop::of(&self.slo, self.rate, length);
+            if !self.probes.is_empty() {
+                config.warmup = config.warmup.min(MIN_WARMUP);
+            }
+        }
         Some(NextProbe { config, connections_capped })
     }
 
@@ -525,6 +609,32 @@ pub fn blames_generator(probe: &Probe) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_early_stop_calls_only_certain_outcomes() {
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let rule = EarlyStop::of(&slo, 1000.0, Duration::from_secs(3)).unwrap();
+        assert_eq!((rule.planned, rule.min_measured, rule.over_share), (3000, Duration::from_secs(1), 0.01));
+        let at = Duration::from_millis;
+        // 31 of 3000 planned over the bound: p99 cannot come back under it, whatever the rest do.
+        assert_eq!(rule.outcome(200, 31, 0, at(200)), Some(false));
+        assert_eq!(rule.outcome(200, 30, 0, at(200)), None);
+        // 4 errors of 3000 planned: over 0.1% already.
+        assert_eq!(rule.outcome(200, 0, 4, at(200)), Some(false));
+        // Not before the floor, however clean; from it, once the upper bound of the share over is within 1%.
+        assert_eq!(rule.outcome(900, 0, 0, at(900)), None);
+        assert_eq!(rule.outcome(1000, 0, 0, at(1000)), Some(true));
+        assert_eq!(rule.outcome(1000, 9, 0, at(1000)), None, "9 of 1000: the share over may be above 1%");
+        assert_eq!(rule.outcome(1000, 0, 1, at(1000)), None, "an error: the error share is not certain");
+        // A long bound waits ten bounds (a queue just over capacity reaches it late).
+        let long = Slo { latency_us: vec![(Percentile::P99, 200_000)], ..slo.clone() };
+        assert_eq!(EarlyStop::of(&long, 1000.0, Duration::from_secs(3)).unwrap().min_measured, Duration::from_secs(2));
+        // Several latency objectives: only a fail is called early.
+        let two = Slo { latency_us: vec![(Percentile::P50, 5_000), (Percentile::P99, 20_000)], ..slo };
+        let rule = EarlyStop::of(&two, 1000.0, Duration::from_secs(3)).unwrap();
+        assert_eq!(rule.outcome(2000, 0, 0, at(2000)), None);
+        assert_eq!(rule.outcome(200, 31, 0, at(200)), Some(false));
+    }
+
     fn parse(s: &str) -> Result<Duration, String> {
         humantime_like(s)
     }
@@ -584,6 +694,7 @@ mod tests {
             },
             latency_histogram: String::new(),
             latency_raw_histogram: None,
+            stopped_early: None,
         }
     }
 

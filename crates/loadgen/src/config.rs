@@ -116,6 +116,9 @@ pub struct Config {
     /// CPUs to pin the generator's threads to, round-robin; `None` leaves
     /// placement to the kernel.
     pub cpus: Option<Vec<usize>>,
+    /// Open loop for a length: end as soon as the outcome against an objective is certain
+    /// (`capacity::EarlyStop`); the result says which (`LoadResult::stopped_early`).
+    pub early_stop: Option<crate::capacity::EarlyStop>,
 }
 
 impl Config {
@@ -149,6 +152,7 @@ impl Config {
             rate: None,
             expect: Expect::default(),
             cpus: None,
+            early_stop: None,
         }
     }
 

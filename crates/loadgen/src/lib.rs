@@ -126,13 +126,19 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         measure_start,
         end,
         cancelled: control.inner.cancelled.clone(),
+        finish: AtomicBool::new(false),
     };
     let slots: Arc<[Slot]> = (0..config.n_threads).map(|_| Slot::default()).collect();
     // A Control is meant for one run; a second run keeps reporting the first's slots.
     let _ = control.inner.live.set(Live { slots: slots.clone(), t0, measure_start });
 
     let shares = split(config);
+    let decided = OnceLock::new();
     let outcomes: Vec<Result<ThreadStats, Error>> = std::thread::scope(|scope| {
+        if let (Some(rule), Some(end), true) = (config.early_stop, end, config.rate.is_some()) {
+            let (shared, slots, decided) = (&shared, &slots, &decided);
+            scope.spawn(move || watch_outcome(&rule, shared, slots, end, decided));
+        }
         let handles: Vec<_> = shares
             .iter()
             .enumerate()
@@ -148,7 +154,7 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
                 })
             })
             .collect();
-        handles
+        let outcomes = handles
             .into_iter()
             .map(|h| match h {
                 Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
@@ -158,7 +164,10 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
                     Err(Error::Io(e))
                 }
             })
-            .collect()
+            .collect();
+        // Every thread is done: an early stop's watch ends too.
+        shared.finish.store(true, Ordering::Relaxed);
+        outcomes
     });
     let stopped = Instant::now();
     let mut total = ThreadStats::new(config.rate.is_some());
@@ -167,8 +176,33 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     }
     let interrupted = control.is_cancelled();
     let mut result = finish(config, total, measure_start, end, stopped, interrupted);
+    result.stopped_early = decided.get().copied();
     result.generator.throttled_periods = sys::throttled_periods().saturating_sub(throttled_before);
     Ok(result)
+}
+
+/// How often an early stop's watch reads the threads' counts.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// Reads the threads' counts through the measured window until `rule` says the outcome is certain (then
+/// ends the run, keeping the outcome in `decided`), the window ends, or the run is over.
+fn watch_outcome(rule: &capacity::EarlyStop, shared: &Shared, slots: &[Slot], end: Instant, decided: &OnceLock<bool>) {
+    loop {
+        std::thread::sleep(WATCH_EVERY);
+        let now = Instant::now();
+        if now >= end || shared.finish.load(Ordering::Relaxed) || shared.cancelled.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(elapsed) = now.checked_duration_since(shared.measure_start) else { continue };
+        let sum = |count: fn(&Slot) -> &std::sync::atomic::AtomicU64| {
+            slots.iter().map(|s| count(s).load(Ordering::Relaxed)).sum::<u64>()
+        };
+        if let Some(outcome) = rule.outcome(sum(|s| &s.measured), sum(|s| &s.over), sum(|s| &s.errors), elapsed) {
+            let _ = decided.set(outcome);
+            shared.finish.store(true, Ordering::Relaxed);
+            return;
+        }
+    }
 }
 
 /// Splits connections (and a request count) over the threads as evenly as integers allow.
@@ -264,6 +298,7 @@ fn finish(
         },
         latency_histogram: encode_histogram(&total.latency),
         latency_raw_histogram: total.latency_raw.as_ref().map(encode_histogram),
+        stopped_early: None,
     }
 }
 

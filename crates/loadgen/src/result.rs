@@ -61,6 +61,10 @@ pub struct LoadResult {
     pub latency_histogram: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_raw_histogram: Option<String>,
+    /// An early stop (`Config::early_stop`) ended the window once the outcome was certain: passed (`true`)
+    /// or failed (`false`); `None` when it ran its length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]

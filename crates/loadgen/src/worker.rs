@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     pub measure_start: Instant,
     pub end: Option<Instant>,
     pub cancelled: Arc<AtomicBool>,
+    /// End now, as at the end of the window: the outcome an early stop waits for is certain, or every
+    /// thread is done.
+    pub finish: AtomicBool,
 }
 
 /// Live counters of one thread, written only by it. Aligned so that threads
@@ -53,6 +56,9 @@ pub(crate) struct Shared {
 pub(crate) struct Slot {
     pub completed: AtomicU64,
     pub errors: AtomicU64,
+    /// Measured responses, and of them those over the early stop's bound.
+    pub measured: AtomicU64,
+    pub over: AtomicU64,
 }
 
 /// Which connections and how many requests a thread gets.
@@ -168,6 +174,9 @@ pub(crate) struct Worker<'a> {
     quota: Option<u64>,
     n_retired: usize,
     completed_all: u64,
+    /// The early stop's latency bound (µs; never passed without one), and the measured responses over it.
+    over_bound: u64,
+    over: u64,
     /// Rate mode: nanoseconds between two sends on one connection.
     interval_ns: Option<f64>,
     /// Closed loop: connections whose answers are all in, written together
@@ -220,6 +229,8 @@ impl<'a> Worker<'a> {
             quota: share.quota,
             n_retired: 0,
             completed_all: 0,
+            over_bound: shared.config.early_stop.map_or(u64::MAX, |e| e.bound_us),
+            over: 0,
             interval_ns,
             to_send: Vec::with_capacity(share.n_conns),
         })
@@ -239,6 +250,7 @@ impl<'a> Worker<'a> {
         let stopped_at = loop {
             let now = Instant::now();
             if self.shared.cancelled.load(Ordering::Relaxed)
+                || self.shared.finish.load(Ordering::Relaxed)
                 || self.shared.end.is_some_and(|end| now >= end)
                 || self.n_retired == self.conns.len()
             {
@@ -297,6 +309,8 @@ impl<'a> Worker<'a> {
     fn publish(&self) {
         self.slot.completed.store(self.completed_all, Ordering::Relaxed);
         self.slot.errors.store(self.stats.error_total(), Ordering::Relaxed);
+        self.slot.measured.store(self.stats.requests, Ordering::Relaxed);
+        self.slot.over.store(self.over, Ordering::Relaxed);
     }
 
     fn arm_timer(&mut self, now: Instant) -> io::Result<()> {
@@ -581,6 +595,7 @@ impl<'a> Worker<'a> {
             };
             // A late response is completed, with its real latency (it was counted as a timeout too).
             self.stats.record_response(now, shared.measure_start, latency_us, raw);
+            self.over += u64::from(latency_us > self.over_bound);
             self.stats.late_responses += u64::from(conn.timeout_counted);
             let expect = &shared.config.expect;
             let status_ok = match expect.status {

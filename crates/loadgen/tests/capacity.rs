@@ -80,3 +80,35 @@ fn a_server_that_never_meets_the_objective_has_no_capacity() {
     assert_eq!(found.status, Status::BudgetExhausted);
     assert_eq!(found.bracket, (0.0, 12.5));
 }
+
+/// A probe ends as soon as its outcome is certain: a fast server passes after the floor (1 s) of a 4 s
+/// probe; a slow one fails once more of the planned requests are over the bound than p99 allows.
+#[test]
+fn a_probe_ends_once_its_outcome_is_certain() {
+    use loadgen::capacity::EarlyStop;
+    let probe = |server: &Server, slo: &Slo| {
+        let rate = 400.0;
+        let config = loadgen::Config {
+            n_connections: 40,
+            rate: Some(rate),
+            warmup: secs(0.2),
+            timeout: secs(1.0),
+            early_stop: EarlyStop::of(slo, rate, secs(4.0)),
+            ..config_for(server, 40, RunLength::Duration(secs(4.0)))
+        };
+        crate::util::run(&config)
+    };
+    let fast = Server::start(|_| vec![write(OK)]);
+    let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.001 };
+    let passed = probe(&fast, &slo);
+    assert_eq!(passed.stopped_early, Some(true), "{passed:?}");
+    assert!((1.0..2.0).contains(&passed.duration_s) && !passed.interrupted, "{}", passed.duration_s);
+    // Its window is whole: what was offered over the shorter window was sent.
+    assert!(passed.rate.as_ref().unwrap().unsent <= 4, "{:?}", passed.rate);
+
+    let slow = Server::start(|_| vec![Action::Sleep(secs(0.05)), write(OK)]);
+    let slo = Slo { latency_us: vec![(Percentile::P99, 10_000)], error_share: 0.001 };
+    let failed = probe(&slow, &slo);
+    assert_eq!(failed.stopped_early, Some(false), "{failed:?}");
+    assert!(failed.duration_s < 1.0, "{}", failed.duration_s);
+}

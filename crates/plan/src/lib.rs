@@ -369,6 +369,7 @@ impl Plan {
                 body: endpoint.expect_body.clone().map(String::into_bytes),
             },
             cpus: Some(self.generator_cpus.clone()),
+            early_stop: None,
         }
     }
 }

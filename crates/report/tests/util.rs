@@ -116,6 +116,7 @@ fn load(l: &Level) -> LoadResult {
         generator: GeneratorUsage { threads: 1, cpu_user_s: 1.0, cpu_sys_s: 5.0, throttled_periods: 0 },
         latency_histogram: encode_histogram(&h),
         latency_raw_histogram: None,
+        stopped_early: None,
     }
 }
 
