@@ -437,11 +437,16 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                                             metric(p.offered),
                                             time_us(p.p50_us as f64),
                                             time_us(p.p99_us as f64),
-                                            if p.passed {
-                                                "pass".into()
-                                            } else {
-                                                format!("fail: {}", p.failed.join(", "))
-                                            },
+                                            format!(
+                                                "{}{}",
+                                                if p.passed {
+                                                    "pass".into()
+                                                } else {
+                                                    format!("fail: {}", p.failed.join(", "))
+                                                },
+                                                p.decided_after_s
+                                                    .map_or(String::new(), |s| format!(" (certain after {s:.1} s)"))
+                                            ),
                                         ]
                                     })
                                     .collect()

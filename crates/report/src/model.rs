@@ -55,6 +55,8 @@ pub struct ProbePoint {
     pub passed: bool,
     /// The objectives it failed (`p99`, `errors`, `achieved`, `generator`).
     pub failed: Vec<String>,
+    /// When its outcome was certain before its length, the seconds of window it took.
+    pub decided_after_s: Option<f64>,
 }
 
 impl CapacityRow {
@@ -425,6 +427,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
                 p99_us: p.latency_us.p99,
                 passed: p.passed,
                 failed: p.failed.clone(),
+                decided_after_s: p.load.stopped_early.map(|_| p.load.duration_s),
             })
             .collect(),
         profile: runs.iter().rev().find_map(|c| Some((c.profile.clone()?, c.capacity.confirm.as_ref()?.achieved))),
