@@ -27,7 +27,7 @@ const CONNECTION_HEADROOM: f64 = 2.0;
 const MIN_CONNECTIONS: usize = 4;
 /// No probe measures without warming up at least this long: completions then
 /// balance what was offered, unless the server falls behind.
-const MIN_WARMUP: Duration = Duration::from_millis(500);
+pub const MIN_WARMUP: Duration = Duration::from_millis(500);
 
 /// A latency percentile an objective can bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
