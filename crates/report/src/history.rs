@@ -33,6 +33,14 @@ impl Figure {
         self == Figure::Capacity
     }
 
+    /// How its values are written: req/s, or a time.
+    pub fn unit(self) -> fn(f64) -> String {
+        match self {
+            Figure::Capacity => crate::units::metric,
+            Figure::P99 { .. } | Figure::CpuPerRequest { .. } => crate::units::time_us,
+        }
+    }
+
     pub fn name(self) -> String {
         match self {
             Figure::Capacity => "capacity".into(),
@@ -66,10 +74,9 @@ impl History {
     /// A change at `points[i]` in words: `capacity 1.20k -> 1.50k req/s (+25%), better, at abc123`.
     pub fn change_words(&self, i: usize) -> String {
         let (before, after) = (&self.points[i - 1], &self.points[i]);
-        let unit: fn(f64) -> String = if self.figure == Figure::Capacity {
-            |v| format!("{} req/s", crate::units::metric(v))
-        } else {
-            crate::units::time_us
+        let unit = |v: f64| match self.figure {
+            Figure::Capacity => format!("{} req/s", crate::units::metric(v)),
+            _ => self.figure.unit()(v),
         };
         let ratio = after.value.median / before.value.median;
         let better = (ratio > 1.0) == self.figure.higher_is_better();
@@ -160,8 +167,7 @@ pub fn table(history: &[&History]) -> (Vec<String>, Vec<Vec<String>>) {
             for h in history {
                 let cell = h.points.iter().position(|p| p.commit == *commit).map_or("-".to_string(), |i| {
                     let v = &h.points[i].value;
-                    let unit: fn(f64) -> String =
-                        if h.figure == Figure::Capacity { crate::units::metric } else { crate::units::time_us };
+                    let unit = h.figure.unit();
                     let shown = crate::model::with_interval(unit(v.median), v, unit);
                     if h.changes.contains(&i) {
                         let up = v.median > h.points[i - 1].value.median;
