@@ -27,7 +27,7 @@ const CONNECTION_HEADROOM: f64 = 2.0;
 const MIN_CONNECTIONS: usize = 4;
 /// No probe measures without warming up at least this long: completions then
 /// balance what was offered, unless the server falls behind.
-pub const MIN_WARMUP: Duration = Duration::from_millis(500);
+const MIN_WARMUP: Duration = Duration::from_millis(500);
 
 /// A latency percentile an objective can bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -418,14 +418,11 @@ impl Search {
             _ => self.options.probe,
         };
         let (mut config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
-        // A probe ends once its outcome is certain, and after the first (the server has been under load
-        // since) warms up only as long as its connections take to open; a hold runs its full warm-up and
-        // length (it confirms the capacity).
+        // A probe ends once its outcome is certain; a hold runs its full length (it confirms the capacity).
+        // Each keeps its full warm-up: its connections are new, and a SYN the listen backlog dropped is
+        // sent again after 1 s, which a short warm-up would leave in the window.
         if self.phase != Phase::Hold {
             config.early_stop = EarlyStop::of(&self.slo, self.rate, length);
-            if !self.probes.is_empty() {
-                config.warmup = config.warmup.min(MIN_WARMUP);
-            }
         }
         Some(NextProbe { config, connections_capped })
     }

@@ -72,12 +72,8 @@ pub fn searched_times(results: &std::path::Path) -> BTreeMap<(String, Workload),
 pub fn run_cost(plan: &Plan, sweep: bool, capacity: bool, searched: &BTreeMap<(String, Workload), f64>) -> RunCost {
     let level_s = (plan.warmup + plan.duration + plan.pause).as_secs_f64();
     let probe = loadgen::capacity::SearchOptions::default().probe;
-    // The first probe warms up as the plan says, the later ones briefly; each probe at most its length (an
-    // early stop ends many sooner), then the hold at full length.
-    let later_warmup = plan.warmup.min(loadgen::capacity::MIN_WARMUP);
-    let typical_search_s = (plan.warmup + probe + plan.pause).as_secs_f64()
-        + f64::from(TYPICAL_PROBES - 1) * (later_warmup + probe + plan.pause).as_secs_f64()
-        + level_s;
+    // Each probe at most its warm-up and length (an early stop ends many sooner), then the hold at full length.
+    let typical_search_s = f64::from(TYPICAL_PROBES) * (plan.warmup + probe + plan.pause).as_secs_f64() + level_s;
     let mut cost = RunCost {
         stack: plan.name.clone(),
         endpoints: plan.endpoints.len(),
@@ -190,11 +186,8 @@ path = "/"
     fn a_run_costs_its_levels_its_searches_and_its_start() {
         let plan = plan();
         let level_s = (plan.warmup + plan.duration + plan.pause).as_secs_f64();
-        // The first probe warms up 2 s as the plan says, the later ones 0.5 s.
-        let later = Duration::from_millis(500);
-        let search_s = (plan.warmup + Duration::from_secs(3) + plan.pause).as_secs_f64()
-            + f64::from(TYPICAL_PROBES - 1) * (later + Duration::from_secs(3) + plan.pause).as_secs_f64()
-            + level_s;
+        let search_s =
+            f64::from(TYPICAL_PROBES) * (plan.warmup + Duration::from_secs(3) + plan.pause).as_secs_f64() + level_s;
         let cost = run_cost(&plan, true, true, &BTreeMap::new());
         assert_eq!((cost.endpoints, cost.levels, cost.searches, cost.searches_known), (2, 4, 1, 0));
         assert!((cost.seconds - (START_S + 4.0 * level_s + search_s)).abs() < 1e-9, "{cost:?}");
