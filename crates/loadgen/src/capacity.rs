@@ -154,10 +154,12 @@ pub struct EarlyStop {
     pub may_pass: bool,
 }
 
-/// The least of a probe's window a pass may rest on, and its multiple of the bound (a queue that grows
-/// reaches a long bound later).
+/// The least of a probe's window a pass may rest on: 1 s, ten bounds (a queue that grows reaches a long
+/// bound later), and three quarters of the probe (errors come in bursts near capacity: a pool at 97.5% of
+/// its capacity passed 1 s of a 2 s probe clean, then failed its 4 s hold), whichever is longest.
 pub const EARLY_PASS_FLOOR: Duration = Duration::from_secs(1);
 pub const EARLY_PASS_BOUNDS: u32 = 10;
+pub const EARLY_PASS_SHARE: f64 = 0.75;
 
 /// The 95% one-sided upper bound of a Poisson mean after `k` events (exact for 0 to 5, then the normal
 /// approximation with continuity).
@@ -183,7 +185,10 @@ impl EarlyStop {
             Percentile::P99 => 0.01,
             Percentile::P999 => 0.001,
         };
-        let min_measured = EARLY_PASS_FLOOR.max(Duration::from_micros(bound_us) * EARLY_PASS_BOUNDS).min(length);
+        let min_measured = EARLY_PASS_FLOOR
+            .max(Duration::from_micros(bound_us) * EARLY_PASS_BOUNDS)
+            .max(length.mul_f64(EARLY_PASS_SHARE))
+            .min(length);
         Some(EarlyStop {
             bound_us,
             over_share,
@@ -610,21 +615,22 @@ mod tests {
     fn an_early_stop_calls_only_certain_outcomes() {
         let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
         let rule = EarlyStop::of(&slo, 1000.0, Duration::from_secs(3)).unwrap();
-        assert_eq!((rule.planned, rule.min_measured, rule.over_share), (3000, Duration::from_secs(1), 0.01));
+        assert_eq!((rule.planned, rule.min_measured, rule.over_share), (3000, Duration::from_millis(2250), 0.01));
         let at = Duration::from_millis;
         // 31 of 3000 planned over the bound: p99 cannot come back under it, whatever the rest do.
         assert_eq!(rule.outcome(200, 31, 0, at(200)), Some(false));
         assert_eq!(rule.outcome(200, 30, 0, at(200)), None);
         // 4 errors of 3000 planned: over 0.1% already.
         assert_eq!(rule.outcome(200, 0, 4, at(200)), Some(false));
-        // Not before the floor, however clean; from it, once the upper bound of the share over is within 1%.
-        assert_eq!(rule.outcome(900, 0, 0, at(900)), None);
-        assert_eq!(rule.outcome(1000, 0, 0, at(1000)), Some(true));
-        assert_eq!(rule.outcome(1000, 9, 0, at(1000)), None, "9 of 1000: the share over may be above 1%");
-        assert_eq!(rule.outcome(1000, 0, 1, at(1000)), None, "an error: the error share is not certain");
+        // Not before three quarters of the probe, however clean; from then, once the upper bound of the share
+        // over is within 1%.
+        assert_eq!(rule.outcome(2200, 0, 0, at(2200)), None);
+        assert_eq!(rule.outcome(2250, 0, 0, at(2250)), Some(true));
+        assert_eq!(rule.outcome(2250, 21, 0, at(2250)), None, "21 of 2250: the share over may be above 1%");
+        assert_eq!(rule.outcome(2250, 0, 1, at(2250)), None, "an error: the error share is not certain");
         // A long bound waits ten bounds (a queue just over capacity reaches it late).
-        let long = Slo { latency_us: vec![(Percentile::P99, 200_000)], ..slo.clone() };
-        assert_eq!(EarlyStop::of(&long, 1000.0, Duration::from_secs(3)).unwrap().min_measured, Duration::from_secs(2));
+        let long = Slo { latency_us: vec![(Percentile::P99, 400_000)], ..slo.clone() };
+        assert_eq!(EarlyStop::of(&long, 1000.0, Duration::from_secs(5)).unwrap().min_measured, Duration::from_secs(4));
         // Several latency objectives: only a fail is called early.
         let two = Slo { latency_us: vec![(Percentile::P50, 5_000), (Percentile::P99, 20_000)], ..slo };
         let rule = EarlyStop::of(&two, 1000.0, Duration::from_secs(3)).unwrap();
