@@ -90,6 +90,11 @@ pub struct BenchOpts {
     /// capacity search confirms), over the scenario's `profile_at`; implies --profile
     #[arg(long, value_name = "N|capacity", value_parser = profile_at)]
     pub profile_at: Option<scenario::ProfileAt>,
+    /// How open loops (capacity probes, levels at a `rate`) space their requests: evenly (constant,
+    /// like wrk2) or as a Poisson process (poisson, seeded by the scenario's `seed`), over the
+    /// scenario's `arrivals`
+    #[arg(long, value_parser = ["constant", "poisson"])]
+    pub arrivals: Option<String>,
     /// Go on with a suite that stopped before its end (Ctrl-C, a fault, the machine going down): run the
     /// same command with --resume, or name the suite (its id is printed at its start); the runs it
     /// finished are kept, a run it left half-way goes on from its first unfinished level, the rest run
@@ -195,6 +200,13 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
             server_address: opts.server_address,
             profile: opts.profile,
             profile_at: opts.profile_at.clone(),
+            // The scenario's seed replaces this one (`plan::Plan::new`).
+            arrivals: opts
+                .arrivals
+                .as_deref()
+                .map(|a| loadgen::Arrivals::parse(a, 1))
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,

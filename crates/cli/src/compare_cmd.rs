@@ -265,6 +265,9 @@ pub fn run(opts: CompareOpts) -> anyhow::Result<ExitCode> {
     let (code, warning) = exit_code(report::paired::outcome(&compared), opts.fail_on);
     if let Some(w) = warning {
         eprintln!("warning: {w}");
+        for line in report::paired::undecided(&compared) {
+            eprintln!("  {line}");
+        }
     }
     Ok(ExitCode::from(code))
 }

@@ -73,6 +73,12 @@ pub struct LoadOpts {
     /// Open loop: total requests per second, spread over the connections (like wrk2 -R)
     #[arg(short = 'R', long)]
     pub rate: Option<f64>,
+    /// Open loop: space the requests evenly (constant, like wrk2) or as a Poisson process (poisson)
+    #[arg(long, default_value = "constant", value_parser = ["constant", "poisson"], requires = "rate")]
+    pub arrivals: String,
+    /// Seeds what is drawn (Poisson arrivals): the same seed sends at the same times
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Print the detailed latency percentile spectrum (wrk2's layout)
     #[arg(long)]
     pub latency: bool,
@@ -122,6 +128,9 @@ impl LoadOpts {
             None => plan::Part { connections: self.connections, rate: self.rate, threads: self.threads },
         };
         let (connections, rate) = (part.connections, part.rate);
+        // One of N generators draws its own arrivals: the seed moved by its index.
+        let seed = self.seed ^ (self.share.map_or(0, |s| s.index as u64) << 32);
+        let arrivals = loadgen::Arrivals::parse(&self.arrivals, seed).map_err(anyhow::Error::msg)?;
         let n_threads = part.threads.unwrap_or_else(|| default_threads.min(connections).max(1));
         let config = Config {
             method: self.method.to_ascii_uppercase(),
@@ -136,6 +145,7 @@ impl LoadOpts {
             pipeline: self.pipeline,
             keepalive: !self.no_keepalive,
             rate,
+            arrivals,
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
             ..Config::new(target)

@@ -287,6 +287,7 @@ fn every_kind_of_generator_runs_the_same_level() {
              headers = { Authorization = \"Bearer t\", \"Content-Type\" = \"application/json\" }",
         ),
         ("gen-open-loop", "rate = 250.5\nkeepalive = false\nthreads = 2\ntimeout = \"3s\"", ""),
+        ("gen-poisson", "rate = 300\narrivals = \"poisson\"\nseed = 9", ""),
     ] {
         let text = format!(
             "name = \"{name}\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 1\nmemory = \"64m\"\n\
@@ -302,6 +303,9 @@ fn every_kind_of_generator_runs_the_same_level() {
         let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &endpoint.path).unwrap();
         let here = plan.load_config(endpoint, 10, target);
         here.validate().unwrap();
+        if name == "gen-poisson" {
+            assert_eq!(here.arrivals, loadgen::Arrivals::Poisson { seed: 9 });
+        }
 
         // A generator container (one of one): exactly the same settings.
         let container = load_opts(plan::generator_args(&here, "0/1", 1.8e9).unwrap()).to_config().unwrap();
@@ -313,6 +317,11 @@ fn every_kind_of_generator_runs_the_same_level() {
             n_connections: n,
             n_threads: here.n_threads.min(n),
             rate: here.rate.map(|r| r * n as f64 / 10.0),
+            // Its own draws: the seed moved by its index.
+            arrivals: match here.arrivals {
+                loadgen::Arrivals::Poisson { seed } => loadgen::Arrivals::Poisson { seed: seed ^ (2 << 32) },
+                constant => constant,
+            },
             ..here.clone()
         };
         assert_eq!(third, share, "{name}: a share of the level");

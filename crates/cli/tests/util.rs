@@ -54,6 +54,8 @@ pub fn fixture(rate: bool) -> LoadResult {
             pipeline: 1,
             keepalive: true,
             rate: rate.then_some(5000.0),
+            arrivals: rate.then(|| "constant".into()),
+            arrival_seed: None,
             expect_status: None,
             expect_body: None,
             cpus: Some(vec![0]),

@@ -5,6 +5,38 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
+/// How an open loop spaces its requests at its rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    /// Evenly, as wrk2: each connection every `connections / rate` seconds, the connections staggered
+    /// across that interval.
+    #[default]
+    Constant,
+    /// A Poisson process: each connection's gaps are drawn from an exponential distribution of mean
+    /// `connections / rate` seconds, so that the connections' streams together are one Poisson stream at
+    /// the rate. Seeded (with the connection's number): the same seed sends at the same times.
+    Poisson { seed: u64 },
+}
+
+impl Arrivals {
+    /// `constant` or `poisson` (as in scenarios and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrivals::Constant => "constant",
+            Arrivals::Poisson { .. } => "poisson",
+        }
+    }
+
+    /// The arrivals called `name`, Poisson's seeded with `seed`.
+    pub fn parse(name: &str, seed: u64) -> Result<Arrivals, String> {
+        match name {
+            "constant" => Ok(Arrivals::Constant),
+            "poisson" => Ok(Arrivals::Poisson { seed }),
+            other => Err(format!("'{other}' is not an arrival process: constant or poisson")),
+        }
+    }
+}
+
 /// Where requests go. Built from a URL; the address is resolved once, here,
 /// and the generator connects to nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +144,8 @@ pub struct Config {
     pub keepalive: bool,
     /// Open loop: total requests per second, spread over the connections.
     pub rate: Option<f64>,
+    /// Open loop: how the requests are spaced in time.
+    pub arrivals: Arrivals,
     pub expect: Expect,
     /// CPUs to pin the generator's threads to, round-robin; `None` leaves
     /// placement to the kernel.
@@ -150,6 +184,7 @@ impl Config {
             pipeline: 1,
             keepalive: true,
             rate: None,
+            arrivals: Arrivals::Constant,
             expect: Expect::default(),
             cpus: None,
             early_stop: None,

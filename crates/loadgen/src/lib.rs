@@ -10,6 +10,7 @@ pub mod http;
 pub mod merge;
 mod request;
 pub mod result;
+mod schedule;
 mod stats;
 mod sys;
 mod worker;
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant};
 use memchr::memmem::Finder;
 
 pub use config::{
-    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, parse_cpu_list, Config,
-    Expect, RunLength, Target,
+    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, parse_cpu_list, Arrivals,
+    Config, Expect, RunLength, Target,
 };
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
@@ -322,6 +323,11 @@ fn settings(config: &Config) -> Settings {
         pipeline: config.pipeline,
         keepalive: config.keepalive,
         rate: config.rate,
+        arrivals: config.rate.map(|_| config.arrivals.name().to_string()),
+        arrival_seed: match config.arrivals {
+            Arrivals::Poisson { seed } if config.rate.is_some() => Some(seed),
+            _ => None,
+        },
         expect_status: config.expect.status,
         expect_body: config.expect.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
         cpus: config.cpus.clone(),

@@ -209,6 +209,11 @@ pub struct Settings {
     pub keepalive: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
+    /// Open loop: `constant` or `poisson` (absent in older files: constant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrivals: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival_seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,6 +20,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::config::{Config, RunLength};
 use crate::http::{Response, ResponseParser};
+use crate::schedule::Schedule;
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
 use crate::LATE_AFTER;
@@ -154,11 +155,9 @@ struct Conn {
     sent_at: Instant,
     intended_at: Instant,
     connect_started: Instant,
-    /// Rate mode: this connection's schedule.
-    offset_ns: f64,
-    seq: u64,
+    /// Rate mode: this connection's due times, and the next as an instant.
+    schedule: Option<Schedule>,
     next_intended: Instant,
-    sent_measured: u64,
 }
 
 pub(crate) struct Worker<'a> {
@@ -177,8 +176,8 @@ pub(crate) struct Worker<'a> {
     /// The early stop's latency bound (µs; never passed without one), and the measured responses over it.
     over_bound: u64,
     over: u64,
-    /// Rate mode: nanoseconds between two sends on one connection.
-    interval_ns: Option<f64>,
+    /// Rate mode (an open loop): requests are sent when due.
+    open_loop: bool,
     /// Closed loop: connections whose answers are all in, written together
     /// once the event batch is read. The server then gets requests in
     /// bursts, as from wrk, and wakes less often per request.
@@ -190,11 +189,14 @@ impl<'a> Worker<'a> {
         let poll = Poll::new()?;
         let timer = TimerFd::new()?;
         poll.registry().register(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&timer)), TIMER, Interest::READABLE)?;
-        let interval_ns = shared.config.rate.map(|rate| shared.total_connections as f64 / rate * 1e9);
         let head_request = shared.config.is_head_request();
         let conns = (share.first_conn..share.first_conn + share.n_conns)
             .map(|global_idx| {
-                let offset_ns = shared.config.rate.map_or(0.0, |rate| global_idx as f64 / rate * 1e9);
+                let schedule = shared
+                    .config
+                    .rate
+                    .map(|rate| Schedule::new(shared.config.arrivals, rate, shared.total_connections, global_idx));
+                let first_ns = schedule.as_ref().map_or(0.0, Schedule::next_ns);
                 Conn {
                     stream: None,
                     phase: Phase::Closed,
@@ -209,10 +211,8 @@ impl<'a> Worker<'a> {
                     sent_at: shared.t0,
                     intended_at: shared.t0,
                     connect_started: shared.t0,
-                    offset_ns,
-                    seq: 0,
-                    next_intended: shared.t0 + Duration::from_nanos(offset_ns as u64),
-                    sent_measured: 0,
+                    schedule,
+                    next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
                 }
             })
             .collect();
@@ -231,7 +231,7 @@ impl<'a> Worker<'a> {
             completed_all: 0,
             over_bound: shared.config.early_stop.map_or(u64::MAX, |e| e.bound_us),
             over: 0,
-            interval_ns,
+            open_loop: shared.config.rate.is_some(),
             to_send: Vec::with_capacity(share.n_conns),
         })
     }
@@ -411,7 +411,7 @@ impl<'a> Worker<'a> {
             return self.retire(idx);
         }
         let conn = &mut self.conns[idx];
-        if self.interval_ns.is_some() {
+        if self.open_loop {
             let due = conn.next_intended;
             if due > now {
                 conn.phase = Phase::Idle;
@@ -441,15 +441,11 @@ impl<'a> Worker<'a> {
         conn.measured = measured;
         conn.sent_at = now;
         conn.intended_at = intended;
-        if let Some(interval_ns) = self.interval_ns {
-            conn.seq += 1;
-            conn.next_intended =
-                shared.t0 + Duration::from_nanos((conn.offset_ns + conn.seq as f64 * interval_ns) as u64);
-            if measured {
-                conn.sent_measured += 1;
-                if now.saturating_duration_since(intended) > LATE_AFTER {
-                    self.stats.late += 1;
-                }
+        if let Some(schedule) = conn.schedule.as_mut() {
+            schedule.advance();
+            conn.next_intended = shared.t0 + Duration::from_nanos(schedule.next_ns() as u64);
+            if measured && now.saturating_duration_since(intended) > LATE_AFTER {
+                self.stats.late += 1;
             }
         }
         conn.in_flight = n_requests;
@@ -546,7 +542,7 @@ impl<'a> Worker<'a> {
         }
         if let Some(now) = completed_at {
             if self.conns[idx].in_flight == 0 {
-                if self.interval_ns.is_some() {
+                if self.open_loop {
                     self.next_request(idx, now);
                 } else {
                     self.conns[idx].phase = Phase::Idle;
@@ -588,7 +584,7 @@ impl<'a> Worker<'a> {
         // was sent: a server whose queue is longer than the window still completes its req/s there.
         if in_window && now >= shared.measure_start {
             let raw_us = now.saturating_duration_since(conn.sent_at).as_micros() as u64;
-            let (latency_us, raw) = if self.interval_ns.is_some() {
+            let (latency_us, raw) = if self.open_loop {
                 (now.saturating_duration_since(conn.intended_at).as_micros() as u64, Some(raw_us))
             } else {
                 (raw_us, None)
@@ -738,7 +734,7 @@ impl<'a> Worker<'a> {
             return self.retire(idx);
         }
         let mut at = now + delay;
-        if self.interval_ns.is_some() {
+        if self.open_loop {
             at = at.max(self.conns[idx].next_intended);
         }
         if at <= now {
@@ -759,17 +755,14 @@ impl<'a> Worker<'a> {
     /// Rate mode: requests whose intended time fell in the measured window
     /// (up to `stopped_at`) but that were never written.
     fn count_unsent(&mut self, stopped_at: Instant) {
-        let (Some(interval_ns), RunLength::Duration(_)) = (self.interval_ns, self.shared.config.stop) else {
+        if !matches!(self.shared.config.stop, RunLength::Duration(_)) {
             return;
-        };
+        }
         let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));
         let from_t0 = |t: Instant| t.saturating_duration_since(self.shared.t0).as_nanos() as f64;
         let (lo, hi) = (from_t0(self.shared.measure_start), from_t0(window_end));
-        for conn in &self.conns {
-            let first = ((lo - conn.offset_ns) / interval_ns).ceil().max(0.0);
-            let past = ((hi - conn.offset_ns) / interval_ns).ceil().max(0.0);
-            let intended = (past - first).max(0.0) as u64;
-            self.stats.unsent += intended.saturating_sub(conn.sent_measured);
+        for schedule in self.conns.iter().filter_map(|c| c.schedule.as_ref()) {
+            self.stats.unsent += schedule.unsent_between(lo, hi);
         }
     }
 }

@@ -65,3 +65,85 @@ fn unsent_requests_are_counted() {
     assert!(rate.unsent >= 170, "unsent {}", rate.unsent);
     assert_eq!(r.sent + rate.unsent, 200, "every intended request is sent or unsent");
 }
+
+/// The server's arrival times of `config`'s requests (each stamped as its head is read), sorted.
+fn arrivals(config: impl Fn(&Server) -> loadgen::Config) -> Vec<std::time::Instant> {
+    let stamps = Arc::new(Mutex::new(Vec::new()));
+    let seen = stamps.clone();
+    let server = Server::start(move |_| {
+        seen.lock().unwrap().push(std::time::Instant::now());
+        vec![write(OK)]
+    });
+    run(&config(&server));
+    let mut stamps = stamps.lock().unwrap().clone();
+    stamps.sort();
+    stamps
+}
+
+/// The Kolmogorov-Smirnov distance between the gaps of `times` and an exponential distribution of their
+/// mean.
+fn ks_exponential(times: &[std::time::Instant]) -> (f64, usize) {
+    let mut gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    gaps.sort_by(f64::total_cmp);
+    let n = gaps.len() as f64;
+    let mean = gaps.iter().sum::<f64>() / n;
+    let d = gaps
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let cdf = 1.0 - (-g / mean).exp();
+            (cdf - i as f64 / n).abs().max(((i + 1) as f64 / n - cdf).abs())
+        })
+        .fold(0.0, f64::max);
+    (d, gaps.len())
+}
+
+#[test]
+fn poisson_arrivals_pass_a_goodness_of_fit_check_and_constant_ones_fail_it() {
+    // 200 req/s over 20 connections for 4 s: about 800 gaps of 5 ms mean, far above the server's
+    // scheduling jitter (tens of microseconds).
+    let open = |arrivals| {
+        move |server: &Server| loadgen::Config {
+            rate: Some(200.0),
+            arrivals,
+            ..config_for(server, 20, RunLength::Duration(secs(4.0)))
+        }
+    };
+    let poisson = arrivals(open(loadgen::Arrivals::Poisson { seed: 3 }));
+    let (d, n) = ks_exponential(&poisson);
+    // The 1% critical value of the KS distance is 1.63 / sqrt(n) (0.058 at 800).
+    let critical = 1.63 / (n as f64).sqrt();
+    assert!(n > 600, "{n} gaps");
+    assert!(d < critical, "Poisson arrivals: KS distance {d:.3} >= {critical:.3} over {n} gaps");
+    let constant = arrivals(open(loadgen::Arrivals::Constant));
+    let (d, n) = ks_exponential(&constant);
+    assert!(d > 3.0 * critical, "constant arrivals look exponential: KS distance {d:.3} over {n} gaps");
+}
+
+#[test]
+fn poisson_arrivals_hold_the_rate_and_count_what_they_could_not_send() {
+    let server = Server::fixed(OK);
+    let config = loadgen::Config {
+        rate: Some(2000.0),
+        n_threads: 2,
+        arrivals: loadgen::Arrivals::Poisson { seed: 11 },
+        ..config_for(&server, 20, RunLength::Duration(secs(3.0)))
+    };
+    let r = run(&config);
+    // 6,000 expected: a Poisson count's sd is 77 (1.3%).
+    let achieved = r.rate.unwrap().achieved;
+    assert!((achieved / 2000.0 - 1.0).abs() < 0.05, "achieved {achieved}");
+    assert_eq!(r.options.arrivals.as_deref(), Some("poisson"));
+    assert_eq!(r.options.arrival_seed, Some(11));
+    // One slow connection: 10 a second answered of about 100 due; all due are sent or unsent.
+    let slow = Server::start(|_| vec![Action::Sleep(secs(0.1)), write(OK)]);
+    let config = loadgen::Config {
+        rate: Some(100.0),
+        arrivals: loadgen::Arrivals::Poisson { seed: 11 },
+        ..config_for(&slow, 1, RunLength::Duration(secs(2.0)))
+    };
+    let r = run(&config);
+    let due = r.sent + r.rate.unwrap().unsent;
+    assert!(r.sent <= 22, "sent {}", r.sent);
+    assert!((158..=242).contains(&due), "{due} due in 2 s at 100 req/s (Poisson: 200 +- 3 sd)");
+}

@@ -62,6 +62,9 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
     if let Some(rate) = config.rate {
         // The whole rate: `--share` takes this generator's part of it.
         args.extend(["--rate".into(), rate.to_string()]);
+        if let loadgen::Arrivals::Poisson { seed } = config.arrivals {
+            args.extend(["--arrivals".into(), "poisson".into(), "--seed".into(), seed.to_string()]);
+        }
     }
     // The whole level's threads: `--share` takes no more than its connections.
     args.extend(["--threads".into(), config.n_threads.to_string()]);

@@ -16,7 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use loadgen::{Config, ConfigError, Expect, RunLength, Target};
+use loadgen::{Arrivals, Config, ConfigError, Expect, RunLength, Target};
 use scenario::{Loaded, Ready};
 
 pub use generator::{generator_args, NonUtf8Body, Part, Share};
@@ -53,6 +53,8 @@ pub struct Choices {
     pub profile: bool,
     /// Profile every endpoint there (`--profile-at`), over the scenario's `profile_at`.
     pub profile_at: Option<scenario::ProfileAt>,
+    /// Open loops' arrivals (`--arrivals`), over the scenario's `arrivals`.
+    pub arrivals: Option<loadgen::Arrivals>,
 }
 
 impl Default for Choices {
@@ -67,6 +69,7 @@ impl Default for Choices {
             server_address: [127, 0, 0, 1].into(),
             profile: false,
             profile_at: None,
+            arrivals: None,
         }
     }
 }
@@ -239,6 +242,7 @@ pub struct Plan {
     pub threads: usize,
     pub pipeline: u32,
     pub rate: Option<f64>,
+    pub arrivals: loadgen::Arrivals,
 }
 
 impl Plan {
@@ -342,6 +346,13 @@ impl Plan {
             pause: w.pause.0,
             pipeline: *w.pipeline.get_ref(),
             rate: w.rate.as_ref().map(|r| *r.get_ref()),
+            arrivals: match (choices.arrivals, &w.arrivals) {
+                (Some(Arrivals::Poisson { .. }), _) => Arrivals::Poisson { seed: w.seed },
+                (Some(chosen), _) => chosen,
+                // Checked when the scenario was read.
+                (None, Some(name)) => Arrivals::parse(name.get_ref(), w.seed).unwrap_or_default(),
+                (None, None) => Arrivals::Constant,
+            },
         })
     }
 
@@ -364,6 +375,7 @@ impl Plan {
             pipeline: self.pipeline,
             keepalive: endpoint.keepalive,
             rate: self.rate,
+            arrivals: self.arrivals,
             expect: Expect {
                 status: Some(endpoint.expect_status),
                 body: endpoint.expect_body.clone().map(String::into_bytes),

@@ -49,6 +49,38 @@ fn name(f: &FigureComparison) -> &'static str {
     }
 }
 
+/// Each undecided figure in one sentence: its interval against its minimum effect, and what would decide
+/// it (a wider minimum effect when the interval is wider than the effect's whole band, else more pairs).
+pub fn undecided(c: &ComparisonRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    for e in &c.endpoints {
+        for f in e.figures.iter().filter(|f| f.verdict == stats::paired::Verdict::Undecided.words()) {
+            let flag = if f.figure == Figure::P99Us { "--min-effect-p99" } else { "--min-effect" };
+            let band = (1.0 + f.min_effect) / (1.0 - f.min_effect);
+            let width = if f.lo > 0.0 { f.hi / f.lo } else { f64::INFINITY };
+            let hint = if width > band {
+                format!(
+                    "its interval is {width:.2}x wide, wider than the +-{:.0}% it would have to fit in: its noise here is \
+                     larger than the effect asked for (judge it against a larger one with {flag} PERCENT)",
+                    f.min_effect * 100.0
+                )
+            } else {
+                "more pairs (--max-pairs) would decide it".to_string()
+            };
+            lines.push(format!(
+                "{} on {}: x{:.3} ({:.3}-{:.3}) after {} pairs; {hint}",
+                name(f),
+                e.workload,
+                f.ratio,
+                f.lo,
+                f.hi,
+                f.ratios.len()
+            ));
+        }
+    }
+    lines
+}
+
 /// One row per endpoint and figure.
 pub fn rows(c: &ComparisonRecord) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -83,8 +115,9 @@ pub fn verdict(c: &ComparisonRecord) -> String {
             format!("**{n} figure(s) worse**: beyond their interval and not shown smaller than the minimum effect.")
         }
         Outcome::Undecided(n) => format!(
-            "**Undecided**: {n} figure(s) neither worse nor shown within the minimum effect after the most pairs; \
-             more pairs (--max-pairs) or a quieter machine would decide them."
+            "**Undecided**: {n} figure(s) neither worse nor shown within the minimum effect after the most pairs \
+             (none worse). {}.",
+            undecided(c).join("; ")
         ),
     }
 }
@@ -125,4 +158,68 @@ pub fn markdown(c: &ComparisonRecord) -> String {
         let _ = writeln!(md, "\nNot complete: {}", c.status);
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
+
+    use super::*;
+
+    fn figure(figure: Figure, min_effect: f64, (ratio, lo, hi): (f64, f64, f64), verdict: &str) -> FigureComparison {
+        FigureComparison {
+            figure,
+            higher_is_better: !matches!(figure, Figure::CpuUsPerRequest | Figure::P99Us),
+            min_effect,
+            base_median: 100.0,
+            candidate_median: 100.0 * ratio,
+            ratio,
+            lo,
+            hi,
+            p_worse: 0.5,
+            verdict: verdict.into(),
+            ratios: vec![ratio; 20],
+        }
+    }
+
+    #[test]
+    fn an_undecided_figure_says_whether_its_noise_or_its_pairs_keep_it_undecided() {
+        let c = ComparisonRecord {
+            schema_version: COMPARISON_VERSION,
+            base: "a".into(),
+            candidate: "b".into(),
+            base_source: "a.toml".into(),
+            candidate_source: "b.toml".into(),
+            started_at: "2026-12-05T12:00:00Z".into(),
+            finished_at: None,
+            status: "complete".into(),
+            window_s: 1.0,
+            warmup_s: 0.5,
+            seed: 1,
+            server_cpuset: "1".into(),
+            generator_cpus: vec![0],
+            endpoints: vec![EndpointComparison {
+                workload: record::Workload::new("work", "GET", "/work", true),
+                rate: Some(434.0),
+                rate_from: "--rate".into(),
+                connections: 4,
+                pairs: 20,
+                elapsed_s: 97.0,
+                figures: vec![
+                    figure(Figure::CpuUsPerRequest, 0.03, (0.999, 0.988, 1.009), "within the minimum effect"),
+                    // As bench-gate's A/A on this machine: p99's interval wider than the +-10% band.
+                    figure(Figure::P99Us, 0.10, (1.02, 0.78, 1.31), "undecided"),
+                    // Narrow enough to fit the band, but straddling its edge: more pairs would decide it.
+                    figure(Figure::Rps, 0.03, (0.975, 0.960, 0.990), "undecided"),
+                ],
+            }],
+        };
+        assert_eq!(outcome(&c), Outcome::Undecided(2));
+        let lines = undecided(&c);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("p99 on GET /work (work): x1.020 (0.780-1.310) after 20 pairs"), "{}", lines[0]);
+        assert!(lines[0].contains("1.68x wide") && lines[0].contains("--min-effect-p99 PERCENT"), "{}", lines[0]);
+        assert!(lines[1].starts_with("req/s on GET /work (work)") && lines[1].contains("--max-pairs"), "{}", lines[1]);
+        assert!(verdict(&c).contains(&lines[0]));
+    }
 }

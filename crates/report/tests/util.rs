@@ -105,6 +105,8 @@ fn load(l: &Level) -> LoadResult {
             pipeline: 1,
             keepalive: true,
             rate: None,
+            arrivals: None,
+            arrival_seed: None,
             expect_status: Some(200),
             expect_body: None,
             cpus: Some(vec![0]),

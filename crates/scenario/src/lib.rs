@@ -115,6 +115,12 @@ pub struct Workload {
     /// Open loop: total requests per second.
     #[serde(default)]
     pub rate: Option<Spanned<f64>>,
+    /// Open loop (levels at `rate`, capacity probes): `"constant"` (as wrk2) or `"poisson"`.
+    #[serde(default)]
+    pub arrivals: Option<Spanned<String>>,
+    /// Seeds what is drawn (Poisson arrivals), so that a run can be repeated.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
     #[serde(default = "default_pipeline")]
     pub pipeline: Spanned<u32>,
     /// Rest between two levels of the sweep.
@@ -234,6 +240,9 @@ fn default_pause() -> Dur {
 }
 fn default_true() -> bool {
     true
+}
+fn default_seed() -> u64 {
+    1
 }
 fn default_pipeline() -> Spanned<u32> {
     Spanned::new(0..0, 1)
@@ -534,6 +543,11 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
     if let Some(rate) = &s.workload.rate {
         if let Err(reason) = loadgen::check_rate(*rate.get_ref()) {
             return Err(l.error_at(rate.span(), format!("rate = {reason}"), None));
+        }
+    }
+    if let Some(arrivals) = &s.workload.arrivals {
+        if let Err(reason) = loadgen::Arrivals::parse(arrivals.get_ref(), s.workload.seed) {
+            return Err(l.error_at(arrivals.span(), format!("arrivals = {reason}"), None));
         }
     }
     Ok(())

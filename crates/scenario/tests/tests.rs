@@ -113,6 +113,11 @@ fn bad_scenarios_name_line_and_column() {
     check("name = \"db\"\n", "", "bad.toml:14:9: sidecar 1 has no name (hint: add `name = \"db\"`");
     check("path = \"/health\"\nexpect_body", "path = \"health\"\nexpect_body", "path 'health' does not start with '/'");
     check("[workload]\n", "[workload]\nrate = -5.0\n", "bad.toml:20:8: rate = -5 is not a positive number");
+    check(
+        "[workload]\n",
+        "[workload]\narrivals = \"bursty\"\n",
+        "bad.toml:20:12: arrivals = 'bursty' is not an arrival process: constant or poisson",
+    );
     check("[server]", "[server\n", "bad.toml:5:8: ");
     check("[workload]\n", "[workload]\nslo = { p98 = \"5ms\" }\n", "bad.toml:20:15: slo: 'p98' is not an objective");
     check("[workload]\n", "[workload]\nslo = { p99 = \"soon\" }\n", "bad.toml:20:15: slo: 'soon' is not a duration");

@@ -1,0 +1,119 @@
+//! Rate mode: when each connection's requests are due ([`crate::Arrivals`]).
+
+use crate::config::Arrivals;
+
+/// One connection's due times, in nanoseconds from the run's start. Architecture invariant: a due time
+/// is passed over only by sending its request, so every due time before [`Schedule::next_ns`] was sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Schedule {
+    /// Nanoseconds between two due times (constant), or their mean (Poisson).
+    interval_ns: f64,
+    /// Constant: the first due time; the `seq`-th is `offset_ns + seq * interval_ns`, free of drift.
+    offset_ns: f64,
+    seq: u64,
+    /// Poisson: the connection's own seeded generator of gaps.
+    rng: Option<fastrand::Rng>,
+    next_ns: f64,
+}
+
+/// A draw from the exponential distribution of mean 1.
+fn exponential(rng: &mut fastrand::Rng) -> f64 {
+    -(1.0 - rng.f64()).ln() // 1 - [0, 1) is in (0, 1]: never ln(0)
+}
+
+impl Schedule {
+    /// Connection `index` of `connections` sharing `rate` requests per second.
+    pub(crate) fn new(arrivals: Arrivals, rate: f64, connections: usize, index: usize) -> Schedule {
+        let interval_ns = connections as f64 / rate * 1e9;
+        match arrivals {
+            Arrivals::Constant => {
+                let offset_ns = index as f64 / rate * 1e9;
+                Schedule { interval_ns, offset_ns, seq: 0, rng: None, next_ns: offset_ns }
+            }
+            Arrivals::Poisson { seed } => {
+                // Each connection its own stream: the seed moved by the golden ratio times its index.
+                let mut rng =
+                    fastrand::Rng::with_seed(seed.wrapping_add((index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+                let next_ns = interval_ns * exponential(&mut rng);
+                Schedule { interval_ns, offset_ns: 0.0, seq: 0, rng: Some(rng), next_ns }
+            }
+        }
+    }
+
+    /// The next request's due time.
+    pub(crate) fn next_ns(&self) -> f64 {
+        self.next_ns
+    }
+
+    /// Its request was sent: the one after it is due next.
+    pub(crate) fn advance(&mut self) {
+        self.seq += 1;
+        self.next_ns = match &mut self.rng {
+            None => self.offset_ns + self.seq as f64 * self.interval_ns,
+            Some(rng) => self.next_ns + self.interval_ns * exponential(rng),
+        };
+    }
+
+    /// The due times from the next on that fall in `[lo, hi)`: requests due then that were never sent.
+    pub(crate) fn unsent_between(&self, lo: f64, hi: f64) -> u64 {
+        let mut ahead = self.clone();
+        if ahead.rng.is_none() {
+            // Closed form: the due times at or past both the next and `lo`, and before `hi`.
+            let index = |t: f64| ((t - ahead.offset_ns) / ahead.interval_ns).ceil().max(0.0) as u64;
+            let first = index(lo).max(ahead.seq);
+            return index(hi).saturating_sub(first);
+        }
+        let mut count = 0;
+        while ahead.next_ns < hi {
+            count += u64::from(ahead.next_ns >= lo);
+            ahead.advance();
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_arrivals_are_evenly_spaced_and_staggered() {
+        // 4 connections at 1,000 req/s: each every 4 ms, connection 1 from 1 ms.
+        let mut s = Schedule::new(Arrivals::Constant, 1000.0, 4, 1);
+        assert_eq!(s.next_ns(), 1e6);
+        s.advance();
+        assert_eq!(s.next_ns(), 5e6);
+        // Due at 5, 9, 13, 17 ms: three in [6, 18) ms, four from the next on in [0, 18).
+        assert_eq!(s.unsent_between(6e6, 18e6), 3);
+        assert_eq!(s.unsent_between(0.0, 18e6), 4);
+    }
+
+    #[test]
+    fn poisson_arrivals_are_seeded_with_exponential_gaps_of_the_mean() {
+        let gaps = |seed: u64, index: usize| {
+            let mut s = Schedule::new(Arrivals::Poisson { seed }, 1000.0, 10, index);
+            let mut last = 0.0;
+            (0..20_000)
+                .map(|_| {
+                    let gap = s.next_ns() - last;
+                    last = s.next_ns();
+                    s.advance();
+                    gap
+                })
+                .collect::<Vec<f64>>()
+        };
+        let g = gaps(7, 3);
+        assert_eq!(g, gaps(7, 3), "seeded");
+        assert_ne!(g[..10], gaps(7, 4)[..10], "each connection its own stream");
+        // Mean 10 ms; an exponential's standard deviation equals its mean.
+        let mean = g.iter().sum::<f64>() / g.len() as f64;
+        let sd = (g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / g.len() as f64).sqrt();
+        assert!((mean / 1e7 - 1.0).abs() < 0.03, "mean {mean}");
+        assert!((sd / mean - 1.0).abs() < 0.05, "sd {sd} against mean {mean}");
+        // Counting ahead leaves the schedule as it was.
+        let s = Schedule::new(Arrivals::Poisson { seed: 7 }, 1000.0, 10, 3);
+        let before = s.next_ns();
+        assert!(s.unsent_between(0.0, 1e9) > 50);
+        assert_eq!(s.next_ns(), before);
+    }
+}
