@@ -76,7 +76,14 @@ pub struct LoadOpts {
     /// Open loop: space the requests evenly (constant, like wrk2) or as a Poisson process (poisson)
     #[arg(long, default_value = "constant", value_parser = ["constant", "poisson"], requires = "rate")]
     pub arrivals: String,
-    /// Seeds what is drawn (Poisson arrivals): the same seed sends at the same times
+    /// Closed loop: each connection is a user who waits this long (the mean) between a response and the
+    /// next request, like Locust's and k6's users
+    #[arg(long, value_parser = parse_duration, conflicts_with = "rate")]
+    pub think: Option<Duration>,
+    /// How think times spread: exponential, uniform (0 to twice the mean) or constant
+    #[arg(long, default_value = "exponential", value_parser = ["exponential", "uniform", "constant"], requires = "think")]
+    pub think_spread: String,
+    /// Seeds what is drawn (Poisson arrivals, think times): the same seed sends at the same times
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the detailed latency percentile spectrum (wrk2's layout)
@@ -131,6 +138,8 @@ impl LoadOpts {
         // One of N generators draws its own arrivals: the seed moved by its index.
         let seed = self.seed ^ (self.share.map_or(0, |s| s.index as u64) << 32);
         let arrivals = loadgen::Arrivals::parse(&self.arrivals, seed).map_err(anyhow::Error::msg)?;
+        let spread = loadgen::Spread::parse(&self.think_spread).map_err(anyhow::Error::msg)?;
+        let think = self.think.map(|mean| loadgen::Think { mean, spread, seed });
         let n_threads = part.threads.unwrap_or_else(|| default_threads.min(connections).max(1));
         let config = Config {
             method: self.method.to_ascii_uppercase(),
@@ -146,6 +155,7 @@ impl LoadOpts {
             keepalive: !self.no_keepalive,
             rate,
             arrivals,
+            think,
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
             ..Config::new(target)

@@ -55,6 +55,11 @@ pub fn render(records: &[RunRecord]) -> String {
         aligned(&mut out, &headers, &rows);
     }
     out.push_str(&render_capacities(&built.capacities));
+    if !built.users.is_empty() {
+        out.push_str("\nusers who think, within their objectives:\n");
+        let rows: Vec<Vec<String>> = built.users.iter().map(report::users::cells).collect();
+        aligned(&mut out, &report::users::HEADERS, &rows);
+    }
     out.push_str(&render_summary(&built));
     out
 }

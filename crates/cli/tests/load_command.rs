@@ -288,6 +288,7 @@ fn every_kind_of_generator_runs_the_same_level() {
         ),
         ("gen-open-loop", "rate = 250.5\nkeepalive = false\nthreads = 2\ntimeout = \"3s\"", ""),
         ("gen-poisson", "rate = 300\narrivals = \"poisson\"\nseed = 9", ""),
+        ("gen-users", "think = \"250ms\"\nthink_spread = \"uniform\"\nseed = 3", ""),
     ] {
         let text = format!(
             "name = \"{name}\"\n[server]\nbuild = \"docker/tests/context\"\ncpus = 1\nmemory = \"64m\"\n\
@@ -306,6 +307,10 @@ fn every_kind_of_generator_runs_the_same_level() {
         if name == "gen-poisson" {
             assert_eq!(here.arrivals, loadgen::Arrivals::Poisson { seed: 9 });
         }
+        if name == "gen-users" {
+            let think = loadgen::Think { mean: Duration::from_millis(250), spread: loadgen::Spread::Uniform, seed: 3 };
+            assert_eq!(here.think, Some(think));
+        }
 
         // A generator container (one of one): exactly the same settings.
         let container = load_opts(plan::generator_args(&here, "0/1", 1.8e9).unwrap()).to_config().unwrap();
@@ -322,6 +327,7 @@ fn every_kind_of_generator_runs_the_same_level() {
                 loadgen::Arrivals::Poisson { seed } => loadgen::Arrivals::Poisson { seed: seed ^ (2 << 32) },
                 constant => constant,
             },
+            think: here.think.map(|t| loadgen::Think { seed: t.seed ^ (2 << 32), ..t }),
             ..here.clone()
         };
         assert_eq!(third, share, "{name}: a share of the level");

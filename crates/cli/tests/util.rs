@@ -55,10 +55,10 @@ pub fn fixture(rate: bool) -> LoadResult {
             keepalive: true,
             rate: rate.then_some(5000.0),
             arrivals: rate.then(|| "constant".into()),
-            arrival_seed: None,
             expect_status: None,
             expect_body: None,
             cpus: Some(vec![0]),
+            ..Settings::default()
         },
         sent: 10_020,
         bytes_read: 1_230_123,

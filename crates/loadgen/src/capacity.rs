@@ -544,6 +544,8 @@ pub fn probe_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64
         warmup: base.warmup.max(MIN_WARMUP),
         rate: Some(rate),
         pipeline: 1,
+        // An open loop has no users to think.
+        think: None,
         ..base.clone()
     };
     (config, connections < wanted)
@@ -563,9 +565,9 @@ fn hold_length(base: &Config, options: &SearchOptions) -> Duration {
     }
 }
 
-/// A probe's load judged against the objectives.
-fn judge(config: &Config, slo: &Slo, load: LoadResult, connections_capped: bool) -> Probe {
-    let offered = config.rate.unwrap_or_default();
+/// The objectives `load` did not meet: its latency percentiles' names (`p99`) and `errors` (failed and
+/// abandoned requests over their share of those sent). Any load, open loop or closed.
+pub fn unmet(slo: &Slo, load: &LoadResult) -> Vec<String> {
     let mut failed = Vec::new();
     for &(percentile, bound_us) in &slo.latency_us {
         if percentile.of(&load.latency_us) > bound_us {
@@ -576,6 +578,14 @@ fn judge(config: &Config, slo: &Slo, load: LoadResult, connections_capped: bool)
     if errors as f64 > slo.error_share * load.sent.max(1) as f64 {
         failed.push("errors".to_string());
     }
+    failed
+}
+
+/// A probe's load judged against the objectives.
+fn judge(config: &Config, slo: &Slo, load: LoadResult, connections_capped: bool) -> Probe {
+    let offered = config.rate.unwrap_or_default();
+    let mut failed = unmet(slo, &load);
+    let errors = load.errors.total() + load.abandoned;
     // One request of slack: a short probe at a low rate fits a whole number of sends.
     if ((load.sent + 1) as f64) < ACHIEVED_SHARE * offered * load.duration_s {
         failed.push("achieved".to_string());

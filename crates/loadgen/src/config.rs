@@ -37,6 +37,63 @@ impl Arrivals {
     }
 }
 
+/// A user's wait between a response and the next request (`Config::think`), drawn per wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Think {
+    pub mean: Duration,
+    pub spread: Spread,
+    /// Seeds the draws (with the thread's first connection): the same seed waits the same.
+    pub seed: u64,
+}
+
+/// How think times spread around their mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spread {
+    /// Exponential (Locust's and k6's random think times): users arrive at the server as a Poisson
+    /// stream when the server is fast.
+    #[default]
+    Exponential,
+    /// Uniform from 0 to twice the mean.
+    Uniform,
+    /// Always the mean.
+    Constant,
+}
+
+impl Spread {
+    /// `exponential`, `uniform` or `constant` (as in scenarios and on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            Spread::Exponential => "exponential",
+            Spread::Uniform => "uniform",
+            Spread::Constant => "constant",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Spread, String> {
+        match name {
+            "exponential" => Ok(Spread::Exponential),
+            "uniform" => Ok(Spread::Uniform),
+            "constant" => Ok(Spread::Constant),
+            other => Err(format!("'{other}' is not a spread of think times: exponential, uniform or constant")),
+        }
+    }
+}
+
+/// Think time fits a closed loop of one request at a time. (The scenario parser, the command line and
+/// [`Config::validate`] all apply this rule.)
+pub fn check_think(think: bool, pipeline: u32, open_loop: bool) -> Result<(), (&'static str, String)> {
+    if think && open_loop {
+        return Err((
+            "think",
+            "think time is for users in a closed loop; an open loop's rate spaces its requests".into(),
+        ));
+    }
+    if think && pipeline > 1 {
+        return Err(("think", "a user who thinks between requests sends one at a time; drop pipeline".into()));
+    }
+    Ok(())
+}
+
 /// Where requests go. Built from a URL; the address is resolved once, here,
 /// and the generator connects to nothing else.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +203,9 @@ pub struct Config {
     pub rate: Option<f64>,
     /// Open loop: how the requests are spaced in time.
     pub arrivals: Arrivals,
+    /// Closed loop: each connection is a user who waits this long between a response and its next
+    /// request (`None`: at once, as wrk).
+    pub think: Option<Think>,
     pub expect: Expect,
     /// CPUs to pin the generator's threads to, round-robin; `None` leaves
     /// placement to the kernel.
@@ -185,6 +245,7 @@ impl Config {
             keepalive: true,
             rate: None,
             arrivals: Arrivals::Constant,
+            think: None,
             expect: Expect::default(),
             cpus: None,
             early_stop: None,
@@ -223,6 +284,9 @@ impl Config {
             return invalid("give-up", reason);
         }
         if let Err((setting, reason)) = check_shape(self.pipeline, self.keepalive, self.rate.is_some()) {
+            return invalid(setting, reason);
+        }
+        if let Err((setting, reason)) = check_think(self.think.is_some(), self.pipeline, self.rate.is_some()) {
             return invalid(setting, reason);
         }
         if let Err(reason) = check_method(&self.method) {

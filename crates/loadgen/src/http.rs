@@ -5,9 +5,11 @@
 //! buffer when it arrives whole (the common case) and is copied only when it is
 //! split across reads. Bodies are never buffered: Content-Length and chunked
 //! bodies are counted down, and the decoded body bytes are handed to a callback
-//! so that a body check can look at them without a copy.
+//! so that a body check can look at them without a copy; [`BodyMatch`] is that check.
 
 use std::fmt;
+
+use memchr::memmem::Finder;
 
 /// Header blocks larger than this are a parse error, so a server that sends
 /// endless headers cannot make the generator grow without bound.
@@ -497,6 +499,45 @@ pub mod fuzzing {
         }
         let split = drive(head_request, &reads);
         assert_eq!(whole, split, "one read and {} reads disagree", reads.len());
+    }
+}
+
+/// A streaming substring search over a body that arrives in pieces.
+#[derive(Debug, Default)]
+pub(crate) struct BodyMatch {
+    found: bool,
+    /// The last `needle - 1` bytes seen, to find a match split across pieces.
+    tail: Vec<u8>,
+}
+
+impl BodyMatch {
+    pub(crate) fn feed(&mut self, finder: &Finder<'_>, chunk: &[u8]) {
+        if self.found {
+            return;
+        }
+        let keep = finder.needle().len().saturating_sub(1);
+        if keep == 0 {
+            self.found = true;
+            return;
+        }
+        self.tail.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        if finder.find(&self.tail).is_some() || finder.find(chunk).is_some() {
+            self.found = true;
+            return;
+        }
+        if chunk.len() >= keep {
+            self.tail.clear();
+            self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        } else {
+            let excess = self.tail.len().saturating_sub(keep);
+            self.tail.drain(..excess);
+        }
+    }
+
+    /// Whether the needle was seen; resets for the next response.
+    pub(crate) fn take(&mut self) -> bool {
+        self.tail.clear();
+        std::mem::take(&mut self.found)
     }
 }
 

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use memchr::memmem::Finder;
 
 pub use config::{
-    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, parse_cpu_list, Arrivals,
-    Config, Expect, RunLength, Target,
+    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, check_think, parse_cpu_list,
+    Arrivals, Config, Expect, RunLength, Spread, Target, Think,
 };
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
@@ -328,6 +328,9 @@ fn settings(config: &Config) -> Settings {
             Arrivals::Poisson { seed } if config.rate.is_some() => Some(seed),
             _ => None,
         },
+        think_s: config.think.map(|t| t.mean.as_secs_f64()),
+        think_spread: config.think.map(|t| t.spread.name().to_string()),
+        think_seed: config.think.map(|t| t.seed),
         expect_status: config.expect.status,
         expect_body: config.expect.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
         cpus: config.cpus.clone(),

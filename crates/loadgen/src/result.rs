@@ -188,7 +188,7 @@ pub struct SecondSummary {
 }
 
 /// The options the run used, with secret header values redacted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Settings {
     pub url: String,
     pub method: String,
@@ -214,6 +214,13 @@ pub struct Settings {
     pub arrivals: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_seed: Option<u64>,
+    /// Closed loop with users: their mean think time, its spread and seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_spread: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,9 @@
-//! Rate mode: when each connection's requests are due ([`crate::Arrivals`]).
+//! When requests are due: each connection's schedule in rate mode ([`crate::Arrivals`]), and users'
+//! think times in a closed loop ([`crate::Think`]).
 
-use crate::config::Arrivals;
+use std::time::Duration;
+
+use crate::config::{Arrivals, Spread, Think};
 
 /// One connection's due times, in nanoseconds from the run's start. Architecture invariant: a due time
 /// is passed over only by sending its request, so every due time before [`Schedule::next_ns`] was sent.
@@ -14,6 +17,16 @@ pub(crate) struct Schedule {
     /// Poisson: the connection's own seeded generator of gaps.
     rng: Option<fastrand::Rng>,
     next_ns: f64,
+}
+
+/// A user's next think time.
+pub(crate) fn think_time(think: &Think, rng: &mut fastrand::Rng) -> Duration {
+    let mean = think.mean.as_secs_f64();
+    Duration::from_secs_f64(match think.spread {
+        Spread::Exponential => mean * exponential(rng),
+        Spread::Uniform => 2.0 * mean * rng.f64(),
+        Spread::Constant => mean,
+    })
 }
 
 /// A draw from the exponential distribution of mean 1.
@@ -75,6 +88,27 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn think_times_have_their_mean_and_spread() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let draws = |spread, rng: &mut fastrand::Rng| -> Vec<f64> {
+            let think = Think { mean: Duration::from_millis(100), spread, seed: 5 };
+            (0..20_000).map(|_| think_time(&think, rng).as_secs_f64()).collect()
+        };
+        let mean_sd = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt())
+        };
+        let (m, sd) = mean_sd(&draws(Spread::Exponential, &mut rng));
+        assert!((m / 0.1 - 1.0).abs() < 0.03 && (sd / m - 1.0).abs() < 0.05, "exponential: {m} {sd}");
+        let uniform = draws(Spread::Uniform, &mut rng);
+        let (m, sd) = mean_sd(&uniform);
+        // Uniform on [0, 0.2]: sd 0.2 / sqrt(12).
+        assert!((m / 0.1 - 1.0).abs() < 0.03 && (sd / (0.2 / 12f64.sqrt()) - 1.0).abs() < 0.03, "uniform: {m} {sd}");
+        assert!(uniform.iter().all(|x| (0.0..0.2).contains(x)));
+        assert!(draws(Spread::Constant, &mut rng).iter().all(|x| *x == 0.1));
+    }
 
     #[test]
     fn constant_arrivals_are_evenly_spaced_and_staggered() {

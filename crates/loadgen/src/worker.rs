@@ -18,9 +18,9 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::config::{Config, RunLength};
-use crate::http::{Response, ResponseParser};
-use crate::schedule::Schedule;
+use crate::config::{Config, RunLength, Think};
+use crate::http::{BodyMatch, Response, ResponseParser};
+use crate::schedule::{self, Schedule};
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
 use crate::LATE_AFTER;
@@ -83,45 +83,6 @@ enum Phase {
     Done,
 }
 
-/// A streaming substring search over a body that arrives in pieces.
-#[derive(Debug, Default)]
-struct BodyMatch {
-    found: bool,
-    /// The last `needle - 1` bytes seen, to find a match split across pieces.
-    tail: Vec<u8>,
-}
-
-impl BodyMatch {
-    fn feed(&mut self, finder: &Finder<'_>, chunk: &[u8]) {
-        if self.found {
-            return;
-        }
-        let keep = finder.needle().len().saturating_sub(1);
-        if keep == 0 {
-            self.found = true;
-            return;
-        }
-        self.tail.extend_from_slice(&chunk[..chunk.len().min(keep)]);
-        if finder.find(&self.tail).is_some() || finder.find(chunk).is_some() {
-            self.found = true;
-            return;
-        }
-        if chunk.len() >= keep {
-            self.tail.clear();
-            self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
-        } else {
-            let excess = self.tail.len().saturating_sub(keep);
-            self.tail.drain(..excess);
-        }
-    }
-
-    /// Whether the needle was seen; resets for the next response.
-    fn take(&mut self) -> bool {
-        self.tail.clear();
-        std::mem::take(&mut self.found)
-    }
-}
-
 /// What an epoll event reported for one socket.
 #[derive(Debug, Clone, Copy)]
 struct Wakeup {
@@ -158,6 +119,8 @@ struct Conn {
     /// Rate mode: this connection's due times, and the next as an instant.
     schedule: Option<Schedule>,
     next_intended: Instant,
+    /// Closed loop with think time: its user sends nothing before this.
+    think_until: Instant,
 }
 
 pub(crate) struct Worker<'a> {
@@ -178,6 +141,8 @@ pub(crate) struct Worker<'a> {
     over: u64,
     /// Rate mode (an open loop): requests are sent when due.
     open_loop: bool,
+    /// Closed loop with users: their think time, drawn from this thread's own generator.
+    think: Option<(Think, fastrand::Rng)>,
     /// Closed loop: connections whose answers are all in, written together
     /// once the event batch is read. The server then gets requests in
     /// bursts, as from wrk, and wakes less often per request.
@@ -213,6 +178,7 @@ impl<'a> Worker<'a> {
                     connect_started: shared.t0,
                     schedule,
                     next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
+                    think_until: shared.t0,
                 }
             })
             .collect();
@@ -232,6 +198,7 @@ impl<'a> Worker<'a> {
             over_bound: shared.config.early_stop.map_or(u64::MAX, |e| e.bound_us),
             over: 0,
             open_loop: shared.config.rate.is_some(),
+            think: shared.config.think.map(|t| (t, fastrand::Rng::with_seed(t.seed ^ share.first_conn as u64))),
             to_send: Vec::with_capacity(share.n_conns),
         })
     }
@@ -419,9 +386,22 @@ impl<'a> Worker<'a> {
                 return;
             }
             self.send(idx, now, due);
+        } else if conn.think_until > now {
+            conn.phase = Phase::Idle;
+            self.timers.push(Reverse((conn.think_until, idx)));
         } else {
             self.send(idx, now, now);
         }
+    }
+
+    /// Closed loop with users: connection `idx`'s user thinks from `now` on; how long.
+    fn think(&mut self, idx: usize, now: Instant) -> Duration {
+        let Some((think, rng)) = self.think.as_mut() else {
+            return Duration::ZERO;
+        };
+        let wait = schedule::think_time(think, rng);
+        self.conns[idx].think_until = now + wait;
+        wait
     }
 
     fn send(&mut self, idx: usize, now: Instant, intended: Instant) {
@@ -544,6 +524,9 @@ impl<'a> Worker<'a> {
             if self.conns[idx].in_flight == 0 {
                 if self.open_loop {
                     self.next_request(idx, now);
+                } else if self.think.is_some() {
+                    self.think(idx, now);
+                    self.next_request(idx, now);
                 } else {
                     self.conns[idx].phase = Phase::Idle;
                     self.to_send.push(idx);
@@ -612,7 +595,9 @@ impl<'a> Worker<'a> {
         conn.timeout_counted = false;
         if response.close || !shared.config.keepalive {
             self.close(idx);
-            self.restart(idx, now, Duration::ZERO);
+            // A user who thinks opens the next connection when done thinking.
+            let wait = self.think(idx, now);
+            self.restart(idx, now, wait);
             return false;
         }
         true

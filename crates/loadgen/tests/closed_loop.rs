@@ -168,3 +168,35 @@ fn cancel_returns_a_partial_result() {
     let progress = control.progress().unwrap();
     assert!(progress.completed >= r.requests && progress.measuring);
 }
+
+#[test]
+fn users_who_think_send_at_users_over_think_time() {
+    // 10 users thinking 100 ms against an instant server: about 100 req/s, where without thinking
+    // they would send thousands.
+    let server = Server::fixed(OK);
+    for (spread, keepalive) in
+        [(loadgen::Spread::Constant, true), (loadgen::Spread::Exponential, true), (loadgen::Spread::Uniform, false)]
+    {
+        let config = loadgen::Config {
+            think: Some(loadgen::Think { mean: secs(0.1), spread, seed: 4 }),
+            keepalive,
+            n_threads: 2,
+            ..config_for(&server, 10, RunLength::Duration(secs(3.0)))
+        };
+        let r = run(&config);
+        // Little's law: 10 users / (100 ms + a fraction of a millisecond); random spreads vary by
+        // about sqrt(300) / 300 = 6% over 3 s.
+        assert!((r.rps / 100.0 - 1.0).abs() < 0.2, "{spread:?}: {} req/s", r.rps);
+        assert_eq!(r.errors.total(), 0, "{:?}", r.errors);
+        assert_eq!(r.options.think_spread.as_deref(), Some(spread.name()));
+        // Latency is the server's, not the thinking.
+        assert!(r.latency_us.p99 < 50_000, "{spread:?}: p99 {}us", r.latency_us.p99);
+    }
+    // Thinking is a closed loop's: with a rate it is refused, naming the setting.
+    let open = loadgen::Config {
+        rate: Some(10.0),
+        think: Some(loadgen::Think { mean: secs(0.1), spread: loadgen::Spread::Constant, seed: 1 }),
+        ..config_for(&server, 1, RunLength::Duration(secs(1.0)))
+    };
+    assert!(matches!(open.validate(), Err(loadgen::ConfigError::Invalid { setting: "think", .. })));
+}

@@ -66,6 +66,16 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
             args.extend(["--arrivals".into(), "poisson".into(), "--seed".into(), seed.to_string()]);
         }
     }
+    if let Some(think) = config.think {
+        args.extend([
+            "--think".into(),
+            exact(think.mean),
+            "--think-spread".into(),
+            think.spread.name().into(),
+            "--seed".into(),
+            think.seed.to_string(),
+        ]);
+    }
     // The whole level's threads: `--share` takes no more than its connections.
     args.extend(["--threads".into(), config.n_threads.to_string()]);
     if let Some(cpus) = &config.cpus {

@@ -243,6 +243,7 @@ pub struct Plan {
     pub pipeline: u32,
     pub rate: Option<f64>,
     pub arrivals: loadgen::Arrivals,
+    pub think: Option<loadgen::Think>,
 }
 
 impl Plan {
@@ -353,7 +354,23 @@ impl Plan {
                 (None, Some(name)) => Arrivals::parse(name.get_ref(), w.seed).unwrap_or_default(),
                 (None, None) => Arrivals::Constant,
             },
+            // Checked when the scenario was read.
+            think: w.think.as_ref().map(|t| loadgen::Think {
+                mean: t.get_ref().0,
+                spread: w
+                    .think_spread
+                    .as_ref()
+                    .and_then(|s| loadgen::Spread::parse(s.get_ref()).ok())
+                    .unwrap_or_default(),
+                seed: w.seed,
+            }),
         })
+    }
+
+    /// The objectives `endpoint`'s capacity search runs against: its own, unless its users think (a
+    /// closed loop of users is judged at its levels; an open loop has no users).
+    pub fn searched_objectives<'e>(&self, endpoint: &'e EndpointPlan) -> Option<&'e loadgen::capacity::Slo> {
+        endpoint.slo.as_ref().filter(|_| self.think.is_none())
     }
 
     /// The load settings of one level: `endpoint` at `connections` against
@@ -376,6 +393,7 @@ impl Plan {
             keepalive: endpoint.keepalive,
             rate: self.rate,
             arrivals: self.arrivals,
+            think: self.think,
             expect: Expect {
                 status: Some(endpoint.expect_status),
                 body: endpoint.expect_body.clone().map(String::into_bytes),

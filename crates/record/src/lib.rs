@@ -75,6 +75,10 @@ pub struct RunRecord {
     /// The capacity search of each endpoint with objectives, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacities: Vec<CapacityRecord>,
+    /// Each endpoint's objectives, by endpoint name, for endpoints of users who think: their levels are
+    /// judged against them (`users_within`) instead of an open-loop capacity search.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_objectives: BTreeMap<String, loadgen::capacity::Slo>,
     /// Build logs kept beside this file, by service.
     #[serde(default)]
     pub build_logs: BTreeMap<String, String>,
@@ -463,6 +467,24 @@ pub struct Churn {
 }
 
 impl RunRecord {
+    /// The users an endpoint of users who think served within its objectives: the most connections
+    /// (users) of a level that met them with every smaller level meeting them too, of the levels
+    /// measured; `None` when it has no such objectives or no level. `Some(0)`: even the smallest missed.
+    pub fn users_within(&self, endpoint: &str) -> Option<(usize, Vec<usize>)> {
+        let slo = self.user_objectives.get(endpoint)?;
+        let mut levels: Vec<&LevelRecord> = self.levels.iter().filter(|l| l.endpoint == endpoint).collect();
+        levels.sort_by_key(|l| l.connections);
+        let measured: Vec<usize> = levels.iter().map(|l| l.connections).collect();
+        if measured.is_empty() {
+            return None;
+        }
+        let met = |l: &LevelRecord| {
+            l.status == LevelStatus::Ok
+                && l.load.as_ref().is_some_and(|load| loadgen::capacity::unmet(slo, load).is_empty())
+        };
+        let users = levels.iter().take_while(|l| met(l)).last().map_or(0, |l| l.connections);
+        Some((users, measured))
+    }
     /// The run ended: complete, or stopped by the stack (its failure is the
     /// result). One interrupted, or whose process died mid-way (still
     /// `running`), can be gone on with.
@@ -571,6 +593,7 @@ pub mod fixture {
             to_first_measured_s: Some(1.5),
             levels: Vec::new(),
             capacities: Vec::new(),
+            user_objectives: Default::default(),
             build_logs: Default::default(),
         }
     }

@@ -20,6 +20,9 @@ pub struct Report {
     /// Capacity at the objectives, per workload, best first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub capacities: Vec<CapacityGroup>,
+    /// Users who think: how many each stack served within its objectives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<crate::users::Users>,
     /// The answer first: per workload, each stack's capacity and peak level, ranked.
     pub summary: Vec<crate::summary::SummaryGroup>,
     /// Families of matrix variants against the numeric key they vary, per workload.
@@ -107,6 +110,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         variants,
         groups,
         capacities,
+        users: crate::users::build(records),
         not_runnable: not_runnable.into_iter().collect(),
         references: Vec::new(),
         history: Vec::new(),

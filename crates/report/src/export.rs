@@ -290,7 +290,7 @@ const HEADERS: [&str; 16] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 11] = [
+const TEXT_COLUMNS: [&str; 14] = [
     "stack",
     "endpoint",
     "verdict",
@@ -302,6 +302,9 @@ const TEXT_COLUMNS: [&str; 11] = [
     "theirs",
     "our stack",
     "agreement",
+    "users within objectives",
+    "think",
+    "levels measured",
 ];
 
 /// Whether the column under `header` holds text (left-aligned) rather than figures (right-aligned),

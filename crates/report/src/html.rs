@@ -39,6 +39,10 @@ struct Page<'a> {
     reference_headers: &'static [&'static str],
     reference_text: Vec<bool>,
     references: Vec<ReferenceView>,
+    users_intro: &'static str,
+    users_headers: &'static [&'static str],
+    users_text: Vec<bool>,
+    users: Vec<Vec<String>>,
     /// The families in the summary, for its filter.
     families: Vec<String>,
     /// Whether the records span several commits, and the changes across them.
@@ -151,6 +155,10 @@ impl Exporter for Html {
             history: !report.history.is_empty(),
             history_intro: crate::history::INTRO,
             history_changes: crate::history::change_lines(&report.history),
+            users_intro: crate::users::INTRO,
+            users_headers: &crate::users::HEADERS,
+            users_text: crate::users::HEADERS.iter().map(|h| is_text_column(h)).collect(),
+            users: report.users.iter().map(crate::users::cells).collect(),
             references_intro: crate::export::REFERENCES_INTRO,
             reference_headers: &crate::reference::HEADERS,
             reference_text: crate::reference::HEADERS.iter().map(|h| is_text_column(h)).collect(),

@@ -19,6 +19,7 @@ pub mod reference;
 pub mod scaling;
 pub mod summary;
 pub mod units;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 

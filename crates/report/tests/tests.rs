@@ -12,4 +12,5 @@ mod references;
 mod render;
 mod scaling;
 mod select;
+mod users;
 mod verdicts;

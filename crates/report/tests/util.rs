@@ -57,6 +57,7 @@ pub fn searched(stack: &str, suite: &str, status: Status, probes: &[(f64, bool, 
         .collect();
     RunRecord {
         capacities: vec![record::fixture::search(status, probes, servers)],
+        user_objectives: Default::default(),
         ..record::fixture::run(stack, suite)
     }
 }
@@ -105,11 +106,10 @@ fn load(l: &Level) -> LoadResult {
             pipeline: 1,
             keepalive: true,
             rate: None,
-            arrivals: None,
-            arrival_seed: None,
             expect_status: Some(200),
             expect_body: None,
             cpus: Some(vec![0]),
+            ..Settings::default()
         },
         sent: requests,
         bytes_read: requests * 100,

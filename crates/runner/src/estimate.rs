@@ -87,7 +87,7 @@ pub fn run_cost(plan: &Plan, sweep: bool, capacity: bool, searched: &BTreeMap<(S
             cost.levels += e.connections.len();
             cost.seconds += level_s * e.connections.len() as f64;
         }
-        if capacity && e.slo.is_some() {
+        if capacity && plan.searched_objectives(e).is_some() {
             cost.searches += 1;
             let workload = Workload {
                 endpoint: e.name.clone(),

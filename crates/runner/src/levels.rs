@@ -149,7 +149,7 @@ impl Runner<'_> {
                     self.emit(at.profiled(profile, before.rps, path));
                 }
             }
-            let Some(slo) = endpoint.slo.as_ref().filter(|_| self.options.capacity) else { continue };
+            let Some(slo) = plan.searched_objectives(endpoint).filter(|_| self.options.capacity) else { continue };
             if record.capacities.iter().any(|c| c.endpoint == endpoint.name) {
                 continue;
             }

@@ -394,6 +394,10 @@ impl<'a> Runner<'a> {
             to_first_measured_s: None,
             levels: Vec::new(),
             capacities: Vec::new(),
+            user_objectives: match plan.think {
+                Some(_) => plan.endpoints.iter().filter_map(|e| Some((e.name.clone(), e.slo.clone()?))).collect(),
+                None => BTreeMap::new(),
+            },
             build_logs: BTreeMap::new(),
         }
     }

@@ -118,7 +118,14 @@ pub struct Workload {
     /// Open loop (levels at `rate`, capacity probes): `"constant"` (as wrk2) or `"poisson"`.
     #[serde(default)]
     pub arrivals: Option<Spanned<String>>,
-    /// Seeds what is drawn (Poisson arrivals), so that a run can be repeated.
+    /// Closed loop: each connection is a user who waits this long (the mean) between a response and
+    /// the next request.
+    #[serde(default)]
+    pub think: Option<Spanned<Dur>>,
+    /// How think times spread: `"exponential"` (default), `"uniform"` (0 to twice the mean) or `"constant"`.
+    #[serde(default)]
+    pub think_spread: Option<Spanned<String>>,
+    /// Seeds what is drawn (Poisson arrivals, think times), so that a run can be repeated.
     #[serde(default = "default_seed")]
     pub seed: u64,
     #[serde(default = "default_pipeline")]
@@ -543,6 +550,20 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
     if let Some(rate) = &s.workload.rate {
         if let Err(reason) = loadgen::check_rate(*rate.get_ref()) {
             return Err(l.error_at(rate.span(), format!("rate = {reason}"), None));
+        }
+    }
+    if let Some(think) = &s.workload.think {
+        let open_loop = s.workload.rate.is_some();
+        if let Err((_, reason)) = loadgen::check_think(true, *s.workload.pipeline.get_ref(), open_loop) {
+            return Err(l.error_at(think.span(), format!("think = {reason}"), None));
+        }
+    }
+    if let Some(spread) = &s.workload.think_spread {
+        if let Err(reason) = loadgen::Spread::parse(spread.get_ref()) {
+            return Err(l.error_at(spread.span(), format!("think_spread = {reason}"), None));
+        }
+        if s.workload.think.is_none() {
+            return Err(l.error_at(spread.span(), "think_spread needs a think time: add think = \"1s\"", None));
         }
     }
     if let Some(arrivals) = &s.workload.arrivals {

@@ -118,6 +118,16 @@ fn bad_scenarios_name_line_and_column() {
         "[workload]\narrivals = \"bursty\"\n",
         "bad.toml:20:12: arrivals = 'bursty' is not an arrival process: constant or poisson",
     );
+    check(
+        "[workload]\n",
+        "[workload]\nthink = \"1s\"\nrate = 10.0\n",
+        "bad.toml:20:9: think = think time is for users in a closed loop",
+    );
+    check(
+        "[workload]\n",
+        "[workload]\nthink = \"1s\"\nthink_spread = \"normal\"\n",
+        "bad.toml:21:16: think_spread = 'normal' is not a spread of think times",
+    );
     check("[server]", "[server\n", "bad.toml:5:8: ");
     check("[workload]\n", "[workload]\nslo = { p98 = \"5ms\" }\n", "bad.toml:20:15: slo: 'p98' is not an objective");
     check("[workload]\n", "[workload]\nslo = { p99 = \"soon\" }\n", "bad.toml:20:15: slo: 'soon' is not a duration");
