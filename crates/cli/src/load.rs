@@ -83,7 +83,8 @@ pub struct LoadOpts {
     /// How think times spread: exponential, uniform (0 to twice the mean) or constant
     #[arg(long, default_value = "exponential", value_parser = ["exponential", "uniform", "constant"], requires = "think")]
     pub think_spread: String,
-    /// Seeds what is drawn (Poisson arrivals, think times): the same seed sends at the same times
+    /// Seeds what is drawn (Poisson arrivals, think times, {rand:..} and {line:..} values): the same seed
+    /// draws the same
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the detailed latency percentile spectrum (wrk2's layout)
@@ -156,6 +157,7 @@ impl LoadOpts {
             rate,
             arrivals,
             think,
+            seed,
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
             ..Config::new(target)

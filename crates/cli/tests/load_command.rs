@@ -328,6 +328,7 @@ fn every_kind_of_generator_runs_the_same_level() {
                 constant => constant,
             },
             think: here.think.map(|t| loadgen::Think { seed: t.seed ^ (2 << 32), ..t }),
+            seed: here.seed ^ (2 << 32),
             ..here.clone()
         };
         assert_eq!(third, share, "{name}: a share of the level");

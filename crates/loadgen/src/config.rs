@@ -149,6 +149,12 @@ impl Target {
             path.push('?');
             path.push_str(q);
         }
+        // A path that draws values (`crate::template`) is kept as written: the parser would
+        // percent-encode its braces.
+        let written = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]));
+        if let Some(written) = written.filter(|w| w.contains('{') && !w.contains('#')) {
+            path = written.to_string();
+        }
         let addr = SocketAddr::from(([0, 0, 0, 0], port));
         Ok((Target { url: url.to_string(), addr, host: host_header, path }, host.to_string(), port))
     }
@@ -203,6 +209,8 @@ pub struct Config {
     pub rate: Option<f64>,
     /// Open loop: how the requests are spaced in time.
     pub arrivals: Arrivals,
+    /// Seeds the values requests draw (`{rand:..}`, `{line:..}` in the path, headers or body; `template`).
+    pub seed: u64,
     /// Closed loop: each connection is a user who waits this long between a response and its next
     /// request (`None`: at once, as wrk).
     pub think: Option<Think>,
@@ -246,6 +254,7 @@ impl Config {
             rate: None,
             arrivals: Arrivals::Constant,
             think: None,
+            seed: 1,
             expect: Expect::default(),
             cpus: None,
             early_stop: None,
@@ -288,6 +297,16 @@ impl Config {
         }
         if let Err((setting, reason)) = check_think(self.think.is_some(), self.pipeline, self.rate.is_some()) {
             return invalid(setting, reason);
+        }
+        match crate::template::RequestTemplate::of(self) {
+            Ok(Some(_)) if self.pipeline > 1 => {
+                return invalid(
+                    "pipeline",
+                    "requests that draw values are rendered one at a time; drop pipeline".into(),
+                )
+            }
+            Err((setting, reason)) => return invalid(setting, reason),
+            Ok(_) => {}
         }
         if let Err(reason) = check_method(&self.method) {
             return invalid("method", reason);

@@ -13,6 +13,7 @@ pub mod result;
 mod schedule;
 mod stats;
 mod sys;
+pub mod template;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -117,7 +118,10 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         RunLength::Duration(d) => Some(measure_start + d),
         RunLength::Requests(_) => None,
     };
+    let template =
+        template::RequestTemplate::of(config).map_err(|(setting, reason)| ConfigError::Invalid { setting, reason })?;
     let shared = Shared {
+        template,
         config: config.clone(),
         total_connections: config.n_connections,
         request_len: request.len(),
@@ -219,7 +223,7 @@ fn split(config: &Config) -> Vec<Share> {
                 }
                 RunLength::Duration(_) => None,
             };
-            Share { first_conn: lo, n_conns: hi - lo, quota }
+            Share { thread: i, first_conn: lo, n_conns: hi - lo, quota }
         })
         .collect()
 }

@@ -7,33 +7,48 @@ use crate::config::Config;
 /// and `Connection: close` when keep-alive is off.
 pub fn build(config: &Config) -> Vec<u8> {
     let mut out = Vec::with_capacity(128 + config.body.len());
-    out.extend_from_slice(config.method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(config.target.path.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    let has = |name: &str| config.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    if !has("host") {
-        header(&mut out, "Host", &config.target.host);
-    }
-    for (name, value) in &config.headers {
-        header(&mut out, name, value);
-    }
-    let method_has_body = ["POST", "PUT", "PATCH"].iter().any(|m| config.method.eq_ignore_ascii_case(m));
-    if (!config.body.is_empty() || method_has_body) && !has("content-length") {
-        header(&mut out, "Content-Length", &config.body.len().to_string());
-    }
-    if !config.keepalive && !has("connection") {
-        header(&mut out, "Connection", "close");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&config.body);
+    let values = config.headers.iter().map(|(_, v)| v.as_bytes());
+    write(&mut out, config, config.target.path.as_bytes(), values, &config.body);
     out
 }
 
-fn header(out: &mut Vec<u8>, name: &str, value: &str) {
+/// Appends `config`'s request to `out` with this `path`, these header values (in the order of
+/// `config.headers`' names) and this `body`: the one serialization, of fixed requests and of rendered
+/// templates (`template.rs`) alike.
+pub(crate) fn write<'a>(
+    out: &mut Vec<u8>,
+    config: &Config,
+    path: &[u8],
+    values: impl Iterator<Item = &'a [u8]>,
+    body: &[u8],
+) {
+    out.extend_from_slice(config.method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(path);
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let has = |name: &str| config.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if !has("host") {
+        header(out, "Host", config.target.host.as_bytes());
+    }
+    for ((name, _), value) in config.headers.iter().zip(values) {
+        header(out, name, value);
+    }
+    let method_has_body = ["POST", "PUT", "PATCH"].iter().any(|m| config.method.eq_ignore_ascii_case(m));
+    if (!body.is_empty() || method_has_body) && !has("content-length") {
+        let mut digits = [0; 20];
+        header(out, "Content-Length", crate::template::decimal(body.len() as u64, &mut digits));
+    }
+    if !config.keepalive && !has("connection") {
+        header(out, "Connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 

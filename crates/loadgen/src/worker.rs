@@ -23,6 +23,7 @@ use crate::http::{BodyMatch, Response, ResponseParser};
 use crate::schedule::{self, Schedule};
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
+use crate::template::{Renderer, RequestTemplate};
 use crate::LATE_AFTER;
 
 const TIMER: Token = Token(usize::MAX);
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub total_connections: usize,
     /// `pipeline` copies of the request, back to back; a single send is a prefix.
     pub batch: Vec<u8>,
+    /// A request that draws values: rendered per send into its connection's `rendered` (`batch` unused).
+    pub template: Option<RequestTemplate>,
     pub request_len: usize,
     pub body_finder: Option<Finder<'static>>,
     pub t0: Instant,
@@ -64,6 +67,7 @@ pub(crate) struct Slot {
 
 /// Which connections and how many requests a thread gets.
 pub(crate) struct Share {
+    pub thread: usize,
     pub first_conn: usize,
     pub n_conns: usize,
     /// `RunLength::Requests`: how many measured requests this thread sends.
@@ -121,6 +125,8 @@ struct Conn {
     next_intended: Instant,
     /// Closed loop with think time: its user sends nothing before this.
     think_until: Instant,
+    /// A request that draws values, as rendered for this send.
+    rendered: Vec<u8>,
 }
 
 pub(crate) struct Worker<'a> {
@@ -143,6 +149,8 @@ pub(crate) struct Worker<'a> {
     open_loop: bool,
     /// Closed loop with users: their think time, drawn from this thread's own generator.
     think: Option<(Think, fastrand::Rng)>,
+    /// Requests that draw values: this thread's draws.
+    renderer: Option<Renderer>,
     /// Closed loop: connections whose answers are all in, written together
     /// once the event batch is read. The server then gets requests in
     /// bursts, as from wrk, and wakes less often per request.
@@ -179,6 +187,7 @@ impl<'a> Worker<'a> {
                     schedule,
                     next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
                     think_until: shared.t0,
+                    rendered: Vec::new(),
                 }
             })
             .collect();
@@ -199,6 +208,10 @@ impl<'a> Worker<'a> {
             over: 0,
             open_loop: shared.config.rate.is_some(),
             think: shared.config.think.map(|t| (t, fastrand::Rng::with_seed(t.seed ^ share.first_conn as u64))),
+            renderer: shared
+                .template
+                .as_ref()
+                .map(|_| Renderer::new(shared.config.seed, share.thread, shared.config.n_threads)),
             to_send: Vec::with_capacity(share.n_conns),
         })
     }
@@ -430,7 +443,13 @@ impl<'a> Worker<'a> {
         }
         conn.in_flight = n_requests;
         conn.written = 0;
-        conn.send_len = shared.request_len * n_requests as usize;
+        conn.send_len = match (&shared.template, self.renderer.as_mut()) {
+            (Some(template), Some(renderer)) => {
+                renderer.render(template, &shared.config, &mut conn.rendered);
+                conn.rendered.len()
+            }
+            _ => shared.request_len * n_requests as usize,
+        };
         conn.phase = Phase::Writing;
         self.continue_write(idx);
     }
@@ -440,7 +459,7 @@ impl<'a> Worker<'a> {
         let Some(stream) = conn.stream.as_mut() else {
             return;
         };
-        let bytes = &self.shared.batch[..conn.send_len];
+        let bytes = if self.shared.template.is_some() { &conn.rendered } else { &self.shared.batch[..conn.send_len] };
         loop {
             match stream.write(&bytes[conn.written..]) {
                 Ok(0) => return self.fail(idx, ErrorKind::Write),

@@ -9,3 +9,4 @@ mod fuzz_corpus;
 mod merge;
 mod rate;
 mod schema;
+mod template;

@@ -76,6 +76,9 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
             think.seed.to_string(),
         ]);
     }
+    if config.seed != 1 && !args.iter().any(|a| a == "--seed") {
+        args.extend(["--seed".into(), config.seed.to_string()]);
+    }
     // The whole level's threads: `--share` takes no more than its connections.
     args.extend(["--threads".into(), config.n_threads.to_string()]);
     if let Some(cpus) = &config.cpus {

@@ -244,6 +244,8 @@ pub struct Plan {
     pub rate: Option<f64>,
     pub arrivals: loadgen::Arrivals,
     pub think: Option<loadgen::Think>,
+    /// The scenario's `seed`: what requests draw.
+    pub seed: u64,
 }
 
 impl Plan {
@@ -364,6 +366,7 @@ impl Plan {
                     .unwrap_or_default(),
                 seed: w.seed,
             }),
+            seed: w.seed,
         })
     }
 
@@ -394,6 +397,7 @@ impl Plan {
             rate: self.rate,
             arrivals: self.arrivals,
             think: self.think,
+            seed: self.seed,
             expect: Expect {
                 status: Some(endpoint.expect_status),
                 body: endpoint.expect_body.clone().map(String::into_bytes),
@@ -432,14 +436,25 @@ fn endpoint(
         })?,
         (None, None) => Vec::new(),
     };
+    // Values drawn per request (`{rand:..}`, `{seq}`, `{line:FILE}`): checked here, files found under the project.
+    let drawn = |what: &str, text: &str| {
+        loadgen::template::files_under(text, &loaded.root)
+            .map_err(|why| loaded.error_at(w.endpoints.span(), format!("endpoint '{}': {what}: {why}", e.name), None))
+    };
+    let path = drawn("path", &e.path)?;
+    let headers = e.headers.iter().map(|(k, v)| Ok((k.clone(), drawn("header", v)?))).collect::<Result<_, Error>>()?;
+    let body = match String::from_utf8(body) {
+        Ok(text) => drawn("body", &text)?.into_bytes(),
+        Err(raw) => raw.into_bytes(),
+    };
     let slo = e.slo(w);
     let profile_at = profile_at(loaded, e, choices, &connections, slo.is_some())?;
     Ok(EndpointPlan {
         profile_at,
         name: e.name.to_string(),
         method: e.method.to_ascii_uppercase(),
-        path: e.path.clone(),
-        headers: e.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        path,
+        headers,
         body,
         expect_status: e.expect_status,
         expect_body: e.expect_body.clone(),

@@ -162,3 +162,23 @@ fn profiled_levels_are_chosen_and_checked() {
     let refused = profiled("", &at_flag(scenario::ProfileAt::Named("capacity".into()))).unwrap_err();
     assert!(refused.starts_with("--profile-at: ") && refused.contains("has no objectives"), "{refused}");
 }
+
+#[test]
+fn requests_that_draw_values_are_checked_where_written_and_find_their_files_under_the_project() {
+    let bad = |path: &str| {
+        let workload = WORKLOAD.replace("path = \"/health\"", &format!("path = \"{path}\""));
+        plan_error(&scenario("plan-drawn", "", &workload), vec![0])
+    };
+    let err = bad("/db?id={rnd:1..5}");
+    assert!(
+        err.starts_with("plan-drawn.toml:") && err.contains("endpoint 'health': path: {rnd:1..5} is not a placeholder"),
+        "{err}"
+    );
+    let err = bad("/db?id={line:no-such-ids.txt}");
+    assert!(err.contains("endpoint 'health': path: {line:no-such-ids.txt}: cannot read 'no-such-ids.txt'"), "{err}");
+    // A file of the project (the crates folder here): found under its root, whatever the working directory.
+    let workload = WORKLOAD.replace("path = \"/health\"", "path = \"/db?name={line:plan/Cargo.toml}&id={rand:1..9}\"");
+    let plan = Plan::new(&scenario("plan-drawn", "", &workload), &Choices::default(), &two_cpus()).unwrap();
+    let expected = format!("/db?name={{line:{}}}&id={{rand:1..9}}", root().join("plan/Cargo.toml").display());
+    assert_eq!(plan.endpoints[0].path, expected);
+}

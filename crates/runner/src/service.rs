@@ -334,13 +334,22 @@ impl Runner<'_> {
         running: &Running,
     ) -> Result<(), Halt> {
         let client = http_client();
-        let url = format!("http://{server}{}", endpoint.path);
+        // A request that draws values is checked with its first draws.
+        let once = |text: &str| {
+            loadgen::template::sample(text, 1)
+                .map_err(|why| Halt::Failed(format!("endpoint '{}': {why}", endpoint.name)))
+        };
+        let url = format!("http://{server}{}", once(&endpoint.path)?);
         let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
             Halt::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
         })?;
-        let mut request = client.request(method, &url).body(endpoint.body.clone());
+        let body = match std::str::from_utf8(&endpoint.body) {
+            Ok(text) => once(text)?.into_bytes(),
+            Err(_) => endpoint.body.clone(),
+        };
+        let mut request = client.request(method, &url).body(body);
         for (name, value) in &endpoint.headers {
-            request = request.header(name, value);
+            request = request.header(name, once(value)?);
         }
         let failed = |why: String| async move {
             let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;

@@ -65,7 +65,7 @@ pub fn write(bytes: impl AsRef<[u8]>) -> Action {
 
 pub const OK: &str = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-type Respond = dyn Fn(u64) -> Vec<Action> + Send + Sync;
+type Respond = dyn Fn(u64, &[u8]) -> Vec<Action> + Send + Sync;
 
 pub struct Server {
     pub addr: SocketAddr,
@@ -77,6 +77,11 @@ impl Server {
     /// Starts a server that answers request number `n` (counted from 0 over
     /// all connections) with `respond(n)`.
     pub fn start(respond: impl Fn(u64) -> Vec<Action> + Send + Sync + 'static) -> Server {
+        Server::seeing(move |n, _| respond(n))
+    }
+
+    /// As [`Server::start`], and `respond` sees each request whole (head and body) too.
+    pub fn seeing(respond: impl Fn(u64, &[u8]) -> Vec<Action> + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
@@ -120,9 +125,9 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64, respond: &Respond) {
     let mut chunk = [0u8; 16 * 1024];
     loop {
         while let Some(len) = request_len(&buf) {
-            buf.drain(..len);
+            let request: Vec<u8> = buf.drain(..len).collect();
             let n = requests.fetch_add(1, Ordering::SeqCst);
-            for action in respond(n) {
+            for action in respond(n, &request) {
                 match action {
                     Action::Pool(slots, d) => {
                         if !slots.try_hold(d) {
