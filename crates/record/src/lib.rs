@@ -597,4 +597,38 @@ pub mod fixture {
             build_logs: Default::default(),
         }
     }
+
+    /// A complete comparison of `a` (BASE, `a.toml`) with `b` (CANDIDATE, `b.toml`) on one endpoint
+    /// (`GET /work`, open loop at `rate`) with these figures.
+    pub fn comparison(
+        rate: f64,
+        pairs: usize,
+        figures: Vec<crate::comparison::FigureComparison>,
+    ) -> crate::comparison::ComparisonRecord {
+        use crate::comparison::{ComparisonRecord, EndpointComparison, COMPARISON_VERSION};
+        ComparisonRecord {
+            schema_version: COMPARISON_VERSION,
+            base: "a".into(),
+            candidate: "b".into(),
+            base_source: "a.toml".into(),
+            candidate_source: "b.toml".into(),
+            started_at: "2026-12-04T20:00:00Z".into(),
+            finished_at: None,
+            status: "complete".into(),
+            window_s: 1.0,
+            warmup_s: 0.5,
+            seed: 7,
+            server_cpuset: "1".into(),
+            generator_cpus: vec![0],
+            endpoints: vec![EndpointComparison {
+                workload: crate::Workload::new("work", "GET", "/work", true),
+                rate: Some(rate),
+                rate_from: "--rate".into(),
+                connections: 4,
+                pairs,
+                elapsed_s: 12.5,
+                figures,
+            }],
+        }
+    }
 }

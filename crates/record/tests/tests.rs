@@ -98,7 +98,7 @@ fn every_kind_of_record_survives_a_write_and_a_read() {
 /// apart from it.
 #[test]
 fn a_comparison_survives_a_write_and_a_read_and_is_not_a_results_file() {
-    use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
+    use record::comparison::{ComparisonRecord, FigureComparison};
     let dir = tempfile::tempdir().unwrap();
     let figure = FigureComparison {
         figure: record::comparison::Figure::CpuUsPerRequest,
@@ -113,30 +113,7 @@ fn a_comparison_survives_a_write_and_a_read_and_is_not_a_results_file() {
         verdict: "worse".into(),
         ratios: vec![1.03125, 1.046875, 1.0625],
     };
-    let c = ComparisonRecord {
-        schema_version: COMPARISON_VERSION,
-        base: "a".into(),
-        candidate: "b".into(),
-        base_source: "a.toml".into(),
-        candidate_source: "b.toml".into(),
-        started_at: "2026-12-04T20:00:00Z".into(),
-        finished_at: None,
-        status: "complete".into(),
-        window_s: 1.0,
-        warmup_s: 0.5,
-        seed: 7,
-        server_cpuset: "1".into(),
-        generator_cpus: vec![0],
-        endpoints: vec![EndpointComparison {
-            workload: record::Workload::new("work", "GET", "/work", true),
-            rate: Some(600.0),
-            rate_from: "--rate".into(),
-            connections: 4,
-            pairs: 3,
-            elapsed_s: 12.5,
-            figures: vec![figure],
-        }],
-    };
+    let c = record::fixture::comparison(600.0, 3, vec![figure]);
     let path = record::folder::comparison_file(dir.path(), "20261204T200000Z");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     c.write(&path).unwrap();

@@ -162,7 +162,7 @@ pub fn markdown(c: &ComparisonRecord) -> String {
 
 #[cfg(test)]
 mod tests {
-    use record::comparison::{ComparisonRecord, EndpointComparison, FigureComparison, COMPARISON_VERSION};
+    use record::comparison::FigureComparison;
 
     use super::*;
 
@@ -184,36 +184,14 @@ mod tests {
 
     #[test]
     fn an_undecided_figure_says_whether_its_noise_or_its_pairs_keep_it_undecided() {
-        let c = ComparisonRecord {
-            schema_version: COMPARISON_VERSION,
-            base: "a".into(),
-            candidate: "b".into(),
-            base_source: "a.toml".into(),
-            candidate_source: "b.toml".into(),
-            started_at: "2026-12-05T12:00:00Z".into(),
-            finished_at: None,
-            status: "complete".into(),
-            window_s: 1.0,
-            warmup_s: 0.5,
-            seed: 1,
-            server_cpuset: "1".into(),
-            generator_cpus: vec![0],
-            endpoints: vec![EndpointComparison {
-                workload: record::Workload::new("work", "GET", "/work", true),
-                rate: Some(434.0),
-                rate_from: "--rate".into(),
-                connections: 4,
-                pairs: 20,
-                elapsed_s: 97.0,
-                figures: vec![
-                    figure(Figure::CpuUsPerRequest, 0.03, (0.999, 0.988, 1.009), "within the minimum effect"),
-                    // As bench-gate's A/A on this machine: p99's interval wider than the +-10% band.
-                    figure(Figure::P99Us, 0.10, (1.02, 0.78, 1.31), "undecided"),
-                    // Narrow enough to fit the band, but straddling its edge: more pairs would decide it.
-                    figure(Figure::Rps, 0.03, (0.975, 0.960, 0.990), "undecided"),
-                ],
-            }],
-        };
+        let figures = vec![
+            figure(Figure::CpuUsPerRequest, 0.03, (0.999, 0.988, 1.009), "within the minimum effect"),
+            // As bench-gate's A/A on this machine: p99's interval wider than the +-10% band.
+            figure(Figure::P99Us, 0.10, (1.02, 0.78, 1.31), "undecided"),
+            // Narrow enough to fit the band, but straddling its edge: more pairs would decide it.
+            figure(Figure::Rps, 0.03, (0.975, 0.960, 0.990), "undecided"),
+        ];
+        let c = record::fixture::comparison(434.0, 20, figures);
         assert_eq!(outcome(&c), Outcome::Undecided(2));
         let lines = undecided(&c);
         assert_eq!(lines.len(), 2, "{lines:?}");
