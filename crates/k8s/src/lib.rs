@@ -60,7 +60,7 @@ pub enum Error {
     #[error("--generators must be at least 1, and at most --connections ({0})")]
     Generators(usize),
     #[error(transparent)]
-    Body(#[from] plan::NonUtf8Body),
+    Body(#[from] plan::NoCommandLine),
     #[error(transparent)]
     Target(#[from] loadgen::ConfigError),
 }

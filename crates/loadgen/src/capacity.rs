@@ -708,6 +708,7 @@ mod tests {
             latency_histogram: String::new(),
             latency_raw_histogram: None,
             stopped_early: None,
+            kinds: Vec::new(),
         }
     }
 

@@ -37,6 +37,36 @@ impl Arrivals {
     }
 }
 
+/// One kind of request of a mix (`Config::mix`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kind {
+    pub name: String,
+    /// Its share of the requests: its weight over the mix's total.
+    pub weight: u32,
+    pub method: String,
+    /// Path and query, as sent on the request line (values may be drawn, `crate::template`).
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub expect: Expect,
+}
+
+impl Config {
+    /// The run as it sends kind `kind` of its mix (or its one request): that kind's method, path,
+    /// headers, body and checks.
+    pub fn of_kind(&self, kind: &Kind) -> Config {
+        Config {
+            method: kind.method.clone(),
+            target: Target { path: kind.path.clone(), ..self.target.clone() },
+            headers: kind.headers.clone(),
+            body: kind.body.clone(),
+            expect: kind.expect.clone(),
+            mix: Vec::new(),
+            ..self.clone()
+        }
+    }
+}
+
 /// A user's wait between a response and the next request (`Config::think`), drawn per wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Think {
@@ -209,6 +239,10 @@ pub struct Config {
     pub rate: Option<f64>,
     /// Open loop: how the requests are spaced in time.
     pub arrivals: Arrivals,
+    /// A weighted mix of requests: each request sent is drawn from these by weight (seeded by `seed`),
+    /// and the result counts each kind apart (`LoadResult::kinds`). With a mix, its kinds are what is
+    /// sent: the request of `method`, `target.path`, `headers`, `body` and `expect` is not.
+    pub mix: Vec<Kind>,
     /// Seeds the values requests draw (`{rand:..}`, `{line:..}` in the path, headers or body; `template`).
     pub seed: u64,
     /// Closed loop: each connection is a user who waits this long between a response and its next
@@ -254,6 +288,7 @@ impl Config {
             rate: None,
             arrivals: Arrivals::Constant,
             think: None,
+            mix: Vec::new(),
             seed: 1,
             expect: Expect::default(),
             cpus: None,
@@ -298,6 +333,9 @@ impl Config {
         if let Err((setting, reason)) = check_think(self.think.is_some(), self.pipeline, self.rate.is_some()) {
             return invalid(setting, reason);
         }
+        if !self.mix.is_empty() {
+            return self.validate_mix();
+        }
         match crate::template::RequestTemplate::of(self) {
             Ok(Some(_)) if self.pipeline > 1 => {
                 return invalid(
@@ -329,6 +367,26 @@ impl Config {
         if let Some(cpus) = &self.cpus {
             if cpus.is_empty() {
                 return invalid("cpus", "the list is empty".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// A mix's rules, then each kind's request as a request of its own; errors name the kind.
+    fn validate_mix(&self) -> Result<(), ConfigError> {
+        let invalid = |setting: &'static str, reason: String| Err(ConfigError::Invalid { setting, reason });
+        if self.mix.iter().map(|k| u64::from(k.weight)).sum::<u64>() == 0 {
+            return invalid("mix", "the weights sum to 0: give at least one request a weight above 0".into());
+        }
+        if self.pipeline > 1 {
+            return invalid("pipeline", "a mix sends one request at a time on a connection; drop pipeline".into());
+        }
+        for kind in &self.mix {
+            if kind.method.eq_ignore_ascii_case("HEAD") {
+                return invalid("mix", format!("request '{}': a HEAD request cannot be part of a mix", kind.name));
+            }
+            if let Err(ConfigError::Invalid { setting, reason }) = self.of_kind(kind).validate() {
+                return invalid(setting, format!("request '{}': {reason}", kind.name));
             }
         }
         Ok(())

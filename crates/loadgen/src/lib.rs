@@ -20,16 +20,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use memchr::memmem::Finder;
-
 pub use config::{
     check_connections, check_give_up, check_header, check_method, check_rate, check_shape, check_think, parse_cpu_list,
-    Arrivals, Config, Expect, RunLength, Spread, Target, Think,
+    Arrivals, Config, Expect, Kind, RunLength, Spread, Target, Think,
 };
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
 pub use merge::{merge, shares};
-pub use result::{decode_histogram, LatencySummary, LoadResult};
+pub use result::{decode_histogram, KindResult, LatencySummary, LoadResult};
 
 use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, RateSummary, Settings};
 use stats::ThreadStats;
@@ -109,8 +107,24 @@ impl Control {
 pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     config.validate()?;
     check_file_limit(config.n_connections)?;
-    let request = request::build(config);
-    let batch = request.repeat(config.pipeline as usize);
+    let kinds = match config.mix.as_slice() {
+        [] => vec![config.clone()],
+        mix => mix.iter().map(|k| config.of_kind(k)).collect(),
+    };
+    let kinds = kinds
+        .into_iter()
+        .map(request::Prepared::of)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|(setting, reason)| ConfigError::Invalid { setting, reason })?;
+    // A mix's draw: the running sums of its weights.
+    let weights: Vec<u64> = config
+        .mix
+        .iter()
+        .scan(0, |sum, k| {
+            *sum += u64::from(k.weight);
+            Some(*sum)
+        })
+        .collect();
     let throttled_before = sys::throttled_periods();
     let t0 = Instant::now();
     let measure_start = t0 + config.warmup;
@@ -118,15 +132,11 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         RunLength::Duration(d) => Some(measure_start + d),
         RunLength::Requests(_) => None,
     };
-    let template =
-        template::RequestTemplate::of(config).map_err(|(setting, reason)| ConfigError::Invalid { setting, reason })?;
     let shared = Shared {
-        template,
+        kinds,
+        weights,
         config: config.clone(),
         total_connections: config.n_connections,
-        request_len: request.len(),
-        batch,
-        body_finder: config.expect.body.as_ref().map(|b| Finder::new(b).into_owned()),
         t0,
         measure_start,
         end,
@@ -175,7 +185,7 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         outcomes
     });
     let stopped = Instant::now();
-    let mut total = ThreadStats::new(config.rate.is_some());
+    let mut total = ThreadStats::new(config.rate.is_some(), config.mix.len());
     for outcome in outcomes {
         total.merge(outcome?);
     }
@@ -303,6 +313,19 @@ fn finish(
         },
         latency_histogram: encode_histogram(&total.latency),
         latency_raw_histogram: total.latency_raw.as_ref().map(encode_histogram),
+        kinds: config
+            .mix
+            .iter()
+            .zip(&total.kinds)
+            .map(|(kind, k)| result::KindResult {
+                name: kind.name.clone(),
+                weight: kind.weight,
+                requests: k.requests,
+                errors: k.errors,
+                latency_us: LatencySummary::from_histogram(&k.latency),
+                latency_histogram: encode_histogram(&k.latency),
+            })
+            .collect(),
         stopped_early: None,
     }
 }

@@ -63,6 +63,15 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
         merged.options.threads += part.options.threads;
         merged.options.rate = merged.options.rate.zip(part.options.rate).map(|(a, b)| a + b);
         add_seconds(&mut merged.per_second, &part.per_second);
+        // A mix's kinds, by their place in the mix (every part ran the same mix).
+        for (kind, other) in merged.kinds.iter_mut().zip(&part.kinds) {
+            let mut h = decode_histogram(&kind.latency_histogram)?;
+            h.add(decode_histogram(&other.latency_histogram)?).expect("histograms with equal bounds add");
+            kind.requests += other.requests;
+            kind.errors += other.errors;
+            kind.latency_us = LatencySummary::from_histogram(&h);
+            kind.latency_histogram = encode_histogram(&h);
+        }
     }
     if !rest.is_empty() {
         for second in &mut merged.per_second {

@@ -1,6 +1,37 @@
 //! The request bytes, serialized once per run and written as they are.
 
-use crate::config::Config;
+use memchr::memmem::Finder;
+
+use crate::config::{Config, Expect};
+use crate::template::RequestTemplate;
+
+/// One kind of request as the generator sends it (a mix has several; a run without one, one).
+pub(crate) struct Prepared {
+    /// `pipeline` copies of the request, back to back; a single send is a prefix.
+    pub batch: Vec<u8>,
+    pub len: usize,
+    /// A request that draws values: rendered per send into its connection's buffer (`batch` unused).
+    pub template: Option<RequestTemplate>,
+    pub expect: Expect,
+    pub body_finder: Option<Finder<'static>>,
+    /// Its config (`Config::of_kind`), for rendering.
+    pub config: Config,
+}
+
+impl Prepared {
+    /// `config`'s request (a kind's config for a mix), serialized once, or its template.
+    pub(crate) fn of(config: Config) -> Result<Prepared, (&'static str, String)> {
+        let request = build(&config);
+        Ok(Prepared {
+            batch: request.repeat(config.pipeline as usize),
+            len: request.len(),
+            template: RequestTemplate::of(&config)?,
+            expect: config.expect.clone(),
+            body_finder: config.expect.body.as_ref().map(|b| Finder::new(b).into_owned()),
+            config,
+        })
+    }
+}
 
 /// Serializes the request of `config`. Adds `Host` unless the headers carry
 /// one, `Content-Length` when there is a body or the method usually has one,

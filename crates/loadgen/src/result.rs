@@ -65,6 +65,23 @@ pub struct LoadResult {
     /// or failed (`false`); `None` when it ran its length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_early: Option<bool>,
+    /// A mix's kinds of request, each counted apart, in the mix's order (empty without a mix).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<KindResult>,
+}
+
+/// One kind of a mix's requests in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindResult {
+    pub name: String,
+    pub weight: u32,
+    /// Measured responses of this kind (they sum to the run's `requests`).
+    pub requests: u64,
+    /// Its requests that failed: a wrong status or body, a timeout, a broken connection.
+    pub errors: u64,
+    pub latency_us: LatencySummary,
+    /// As `LoadResult::latency_histogram`.
+    pub latency_histogram: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]

@@ -38,6 +38,14 @@ pub struct Second {
     pub latency: Option<Histogram<u32>>,
 }
 
+/// One kind of a mix's measured responses, and its failed requests.
+#[derive(Debug, Clone)]
+pub struct KindStats {
+    pub requests: u64,
+    pub errors: u64,
+    pub latency: Histogram<u64>,
+}
+
 /// What one generator thread measured. Owned by its thread; no sharing.
 #[derive(Debug, Clone)]
 pub struct ThreadStats {
@@ -61,10 +69,13 @@ pub struct ThreadStats {
     pub last_completion: Option<Instant>,
     pub cpu_user: Duration,
     pub cpu_sys: Duration,
+    /// A mix's kinds, in its order (empty without a mix).
+    pub kinds: Vec<KindStats>,
 }
 
 impl ThreadStats {
-    pub fn new(rate_mode: bool) -> ThreadStats {
+    /// `kinds`: how many kinds of request a mix has (0 without one).
+    pub fn new(rate_mode: bool, kinds: usize) -> ThreadStats {
         ThreadStats {
             latency: new_histogram(),
             latency_raw: rate_mode.then(new_histogram),
@@ -83,6 +94,19 @@ impl ThreadStats {
             last_completion: None,
             cpu_user: Duration::ZERO,
             cpu_sys: Duration::ZERO,
+            kinds: (0..kinds).map(|_| KindStats { requests: 0, errors: 0, latency: new_histogram() }).collect(),
+        }
+    }
+
+    /// A mix's kind `kind` had a measured response (`latency_us`), or `failed` requests; nothing without a mix.
+    #[inline]
+    pub fn record_kind(&mut self, kind: usize, latency_us: Option<u64>, failed: u64) {
+        if let Some(k) = self.kinds.get_mut(kind) {
+            if let Some(latency) = latency_us {
+                k.requests += 1;
+                k.latency.saturating_record(latency.max(1));
+            }
+            k.errors += failed;
         }
     }
 
@@ -148,6 +172,11 @@ impl ThreadStats {
         self.cpu_user += other.cpu_user;
         self.cpu_sys += other.cpu_sys;
         self.last_completion = self.last_completion.max(other.last_completion);
+        for (a, b) in self.kinds.iter_mut().zip(other.kinds) {
+            a.requests += b.requests;
+            a.errors += b.errors;
+            a.latency.add(&b.latency).expect("histograms with equal bounds merge");
+        }
         if other.seconds.len() > self.seconds.len() {
             self.seconds.resize_with(other.seconds.len(), Second::default);
         }
@@ -201,8 +230,8 @@ mod tests {
     #[test]
     fn merge_adds_everything() {
         let start = Instant::now();
-        let mut a = ThreadStats::new(false);
-        let mut b = ThreadStats::new(false);
+        let mut a = ThreadStats::new(false, 0);
+        let mut b = ThreadStats::new(false, 0);
         a.record_response(start, start, 100, None);
         b.record_response(start + Duration::from_millis(2500), start, 300, None);
         b.record_errors(ErrorKind::Timeout, 2, start + Duration::from_millis(1500), start);

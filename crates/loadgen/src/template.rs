@@ -220,6 +220,12 @@ impl Renderer {
         Renderer { draws, path: Vec::new(), body: Vec::new(), values: Vec::new(), ends: Vec::new() }
     }
 
+    /// A mix's next kind: the index of the first running sum of `weights` above a draw below their total.
+    pub(crate) fn pick(&mut self, weights: &[u64]) -> usize {
+        let draw = self.draws.rng.u64(..*weights.last().expect("a mix has kinds"));
+        weights.partition_point(|&sum| sum <= draw)
+    }
+
     /// Replaces `out` with the next request of `template`.
     pub(crate) fn render(&mut self, template: &RequestTemplate, config: &Config, out: &mut Vec<u8>) {
         self.path.clear();

@@ -13,17 +13,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use memchr::memmem::Finder;
 use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::config::{Config, RunLength, Think};
 use crate::http::{BodyMatch, Response, ResponseParser};
+use crate::request::Prepared;
 use crate::schedule::{self, Schedule};
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
-use crate::template::{Renderer, RequestTemplate};
+use crate::template::Renderer;
 use crate::LATE_AFTER;
 
 const TIMER: Token = Token(usize::MAX);
@@ -38,12 +38,10 @@ const READ_BUF: usize = 64 * 1024;
 pub(crate) struct Shared {
     pub config: Config,
     pub total_connections: usize,
-    /// `pipeline` copies of the request, back to back; a single send is a prefix.
-    pub batch: Vec<u8>,
-    /// A request that draws values: rendered per send into its connection's `rendered` (`batch` unused).
-    pub template: Option<RequestTemplate>,
-    pub request_len: usize,
-    pub body_finder: Option<Finder<'static>>,
+    /// The kinds of request sent: a mix's, else the one.
+    pub kinds: Vec<Prepared>,
+    /// A mix's running sums of weights (empty without a mix): a draw below `weights[i]` sends kind `i`.
+    pub weights: Vec<u64>,
     pub t0: Instant,
     pub measure_start: Instant,
     pub end: Option<Instant>,
@@ -127,6 +125,8 @@ struct Conn {
     think_until: Instant,
     /// A request that draws values, as rendered for this send.
     rendered: Vec<u8>,
+    /// The kind of request in flight (`Shared::kinds`).
+    kind: usize,
 }
 
 pub(crate) struct Worker<'a> {
@@ -188,6 +188,7 @@ impl<'a> Worker<'a> {
                     next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
                     think_until: shared.t0,
                     rendered: Vec::new(),
+                    kind: 0,
                 }
             })
             .collect();
@@ -197,7 +198,7 @@ impl<'a> Worker<'a> {
             poll,
             conns,
             buf: vec![0; READ_BUF].into_boxed_slice(),
-            stats: ThreadStats::new(shared.config.rate.is_some()),
+            stats: ThreadStats::new(shared.config.rate.is_some(), shared.weights.len()),
             timers: BinaryHeap::new(),
             timer,
             armed: None,
@@ -208,10 +209,8 @@ impl<'a> Worker<'a> {
             over: 0,
             open_loop: shared.config.rate.is_some(),
             think: shared.config.think.map(|t| (t, fastrand::Rng::with_seed(t.seed ^ share.first_conn as u64))),
-            renderer: shared
-                .template
-                .as_ref()
-                .map(|_| Renderer::new(shared.config.seed, share.thread, shared.config.n_threads)),
+            renderer: (!shared.weights.is_empty() || shared.kinds.iter().any(|k| k.template.is_some()))
+                .then(|| Renderer::new(shared.config.seed, share.thread, shared.config.n_threads)),
             to_send: Vec::with_capacity(share.n_conns),
         })
     }
@@ -443,12 +442,17 @@ impl<'a> Worker<'a> {
         }
         conn.in_flight = n_requests;
         conn.written = 0;
-        conn.send_len = match (&shared.template, self.renderer.as_mut()) {
+        conn.kind = match self.renderer.as_mut() {
+            Some(renderer) if !shared.weights.is_empty() => renderer.pick(&shared.weights),
+            _ => 0,
+        };
+        let kind = &shared.kinds[conn.kind];
+        conn.send_len = match (&kind.template, self.renderer.as_mut()) {
             (Some(template), Some(renderer)) => {
-                renderer.render(template, &shared.config, &mut conn.rendered);
+                renderer.render(template, &kind.config, &mut conn.rendered);
                 conn.rendered.len()
             }
-            _ => shared.request_len * n_requests as usize,
+            _ => kind.len * n_requests as usize,
         };
         conn.phase = Phase::Writing;
         self.continue_write(idx);
@@ -459,7 +463,8 @@ impl<'a> Worker<'a> {
         let Some(stream) = conn.stream.as_mut() else {
             return;
         };
-        let bytes = if self.shared.template.is_some() { &conn.rendered } else { &self.shared.batch[..conn.send_len] };
+        let kind = &self.shared.kinds[conn.kind];
+        let bytes = if kind.template.is_some() { &conn.rendered } else { &kind.batch[..conn.send_len] };
         loop {
             match stream.write(&bytes[conn.written..]) {
                 Ok(0) => return self.fail(idx, ErrorKind::Write),
@@ -506,7 +511,7 @@ impl<'a> Worker<'a> {
     /// Parses `self.buf[..n]`, then sends the next request if all answers
     /// are in; false when the connection was closed on the way.
     fn on_bytes(&mut self, idx: usize, n: usize) -> bool {
-        let finder = self.shared.body_finder.as_ref();
+        let finder = self.shared.kinds[self.conns[idx].kind].body_finder.as_ref();
         let mut pos = 0;
         let mut completed_at = None;
         while pos < n {
@@ -595,18 +600,24 @@ impl<'a> Worker<'a> {
             self.stats.record_response(now, shared.measure_start, latency_us, raw);
             self.over += u64::from(latency_us > self.over_bound);
             self.stats.late_responses += u64::from(conn.timeout_counted);
-            let expect = &shared.config.expect;
-            let status_ok = match expect.status {
+            let kind = &shared.kinds[conn.kind];
+            let status_ok = match kind.expect.status {
                 Some(want) => response.status == want,
                 None => (200..400).contains(&response.status),
             };
-            if !status_ok {
-                self.stats.record_errors(ErrorKind::Status, 1, now, shared.measure_start);
-            } else if shared.body_finder.is_some() && !body_found {
-                self.stats.record_errors(ErrorKind::Body, 1, now, shared.measure_start);
+            let failed = if !status_ok {
+                Some(ErrorKind::Status)
+            } else if kind.body_finder.is_some() && !body_found {
+                Some(ErrorKind::Body)
+            } else {
+                None
+            };
+            if let Some(error) = failed {
+                self.stats.record_errors(error, 1, now, shared.measure_start);
             } else if latency_us <= shared.config.timeout.as_micros() as u64 {
                 self.stats.good += 1;
             }
+            self.stats.record_kind(conn.kind, Some(latency_us), u64::from(failed.is_some()));
         }
         if conn.in_flight > 0 {
             return true;
@@ -660,6 +671,9 @@ impl<'a> Worker<'a> {
             _ => (0, Duration::ZERO),
         };
         self.stats.record_errors(kind, count, now, measure_start);
+        if !matches!(kind, ErrorKind::Connect | ErrorKind::AddrUnavailable) {
+            self.stats.record_kind(conn.kind, None, count);
+        }
         self.close(idx);
         self.restart(idx, now, delay);
     }
@@ -701,6 +715,7 @@ impl<'a> Worker<'a> {
             conn.timeout_counted = true;
             let n = u64::from(conn.in_flight);
             self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
+            self.stats.record_kind(conn.kind, None, n);
         }
     }
 

@@ -1,5 +1,7 @@
 //! The worker's pure parts.
 
+use memchr::memmem::Finder;
+
 use super::*;
 
 #[test]

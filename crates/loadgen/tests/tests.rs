@@ -7,6 +7,7 @@ mod closed_loop;
 mod faults;
 mod fuzz_corpus;
 mod merge;
+mod mix;
 mod rate;
 mod schema;
 mod template;

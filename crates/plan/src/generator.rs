@@ -6,18 +6,25 @@ use std::time::Duration;
 
 use loadgen::{Config, RunLength};
 
-/// A request body that cannot go on a command line.
+/// A level that cannot go on a generator's command line.
 #[derive(Debug, thiserror::Error)]
-#[error("the request body is not UTF-8, and generators take it on their command line")]
-pub struct NonUtf8Body;
+pub enum NoCommandLine {
+    #[error("the request body is not UTF-8, and generators take it on their command line")]
+    Body,
+    #[error("a mix of requests runs from this process only: drop --generators for it")]
+    Mix,
+}
 
 /// The `stackbench load` arguments that run share `share` (`I/N`; `I` may be
 /// a placeholder the orchestrator fills in, such as Kubernetes'
 /// `$(JOB_COMPLETION_INDEX)`) of `config`, starting at `start_at` (seconds
 /// since 1970), and print the result as JSON. `stackbench load` parses them
 /// back into `config` with its share of the connections, threads and rate.
-pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec<String>, NonUtf8Body> {
-    let body = String::from_utf8(config.body.clone()).map_err(|_| NonUtf8Body)?;
+pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec<String>, NoCommandLine> {
+    if !config.mix.is_empty() {
+        return Err(NoCommandLine::Mix);
+    }
+    let body = String::from_utf8(config.body.clone()).map_err(|_| NoCommandLine::Body)?;
     let mut args = vec![
         "load".to_string(),
         config.target.url.clone(),

@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use loadgen::{Arrivals, Config, ConfigError, Expect, RunLength, Target};
-use scenario::{Loaded, Ready};
+use scenario::{Loaded, ProjectPath, Ready, Spanned};
 
-pub use generator::{generator_args, NonUtf8Body, Part, Share};
+pub use generator::{generator_args, NoCommandLine, Part, Share};
 pub use machine::{Hosts, Machine};
 
 /// A plan that cannot be carried out.
@@ -201,12 +201,39 @@ pub struct EndpointPlan {
     pub body: Vec<u8>,
     pub expect_status: u16,
     pub expect_body: Option<String>,
+    /// A mix's kinds of request (empty for one request): with a mix, `method` is `MIX`, `path` is `/`,
+    /// and the request fields above are not sent.
+    pub mix: Vec<loadgen::Kind>,
     pub keepalive: bool,
     pub connections: Vec<usize>,
     /// Its objectives, when the scenario has any: its capacity is searched for.
     pub slo: Option<loadgen::capacity::Slo>,
     /// What is run again with a profiler attached, when profiled.
     pub profile_at: Option<ProfileAt>,
+}
+
+impl EndpointPlan {
+    /// The requests it sends, each as an endpoint of one request: itself, or each kind of its mix
+    /// (named `endpoint/kind`).
+    pub fn requests(&self) -> Vec<EndpointPlan> {
+        if self.mix.is_empty() {
+            return vec![self.clone()];
+        }
+        self.mix
+            .iter()
+            .map(|k| EndpointPlan {
+                name: format!("{}/{}", self.name, k.name),
+                method: k.method.clone(),
+                path: k.path.clone(),
+                headers: k.headers.clone(),
+                body: k.body.clone(),
+                expect_status: k.expect.status.unwrap_or(200),
+                expect_body: k.expect.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
+                mix: Vec::new(),
+                ..self.clone()
+            })
+            .collect()
+    }
 }
 
 /// Where an endpoint is profiled.
@@ -397,6 +424,7 @@ impl Plan {
             rate: self.rate,
             arrivals: self.arrivals,
             think: self.think,
+            mix: endpoint.mix.clone(),
             seed: self.seed,
             expect: Expect {
                 status: Some(endpoint.expect_status),
@@ -429,39 +457,80 @@ fn endpoint(
         }
         return Err(loaded.error_at(sweep.span(), what, Some(&format!("lower the level, or {RAISE}"))).into());
     }
-    let body = match (&e.body, &e.body_file) {
-        (Some(b), _) => b.clone().into_bytes(),
-        (None, Some(file)) => std::fs::read(loaded.resolve(file.get_ref())).map_err(|err| {
-            loaded.error_at(file.span(), format!("cannot read body file '{}': {err}", file.get_ref()), None)
-        })?,
-        (None, None) => Vec::new(),
+    let request = |what: &str,
+                   path: &str,
+                   headers: &BTreeMap<String, String>,
+                   body: &Option<String>,
+                   file: &Option<Spanned<ProjectPath>>| {
+        request_parts(loaded, &format!("endpoint '{}'{what}", e.name), path, headers, body, file)
     };
-    // Values drawn per request (`{rand:..}`, `{seq}`, `{line:FILE}`): checked here, files found under the project.
-    let drawn = |what: &str, text: &str| {
-        loadgen::template::files_under(text, &loaded.root)
-            .map_err(|why| loaded.error_at(w.endpoints.span(), format!("endpoint '{}': {what}: {why}", e.name), None))
+    let (path, headers, body) = match &e.requests {
+        None => request("", &e.path, &e.headers, &e.body, &e.body_file)?,
+        Some(_) => ("/".to_string(), Vec::new(), Vec::new()),
     };
-    let path = drawn("path", &e.path)?;
-    let headers = e.headers.iter().map(|(k, v)| Ok((k.clone(), drawn("header", v)?))).collect::<Result<_, Error>>()?;
-    let body = match String::from_utf8(body) {
-        Ok(text) => drawn("body", &text)?.into_bytes(),
-        Err(raw) => raw.into_bytes(),
-    };
+    let mix = e
+        .requests
+        .iter()
+        .flat_map(|m| m.get_ref())
+        .map(|r| {
+            let (path, headers, body) =
+                request(&format!(" request '{}'", r.name), &r.path, &r.headers, &r.body, &r.body_file)?;
+            let expect = Expect { status: Some(r.expect_status), body: r.expect_body.clone().map(String::into_bytes) };
+            let method = r.method.to_ascii_uppercase();
+            Ok(loadgen::Kind { name: r.name.to_string(), weight: r.weight, method, path, headers, body, expect })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let slo = e.slo(w);
     let profile_at = profile_at(loaded, e, choices, &connections, slo.is_some())?;
     Ok(EndpointPlan {
         profile_at,
         name: e.name.to_string(),
-        method: e.method.to_ascii_uppercase(),
+        method: if mix.is_empty() { e.method.to_ascii_uppercase() } else { "MIX".into() },
         path,
         headers,
         body,
+        mix,
         expect_status: e.expect_status,
         expect_body: e.expect_body.clone(),
         keepalive: e.keepalive(w),
         connections,
         slo,
     })
+}
+
+/// A request's path, headers and body.
+type RequestParts = (String, Vec<(String, String)>, Vec<u8>);
+
+/// A request's path, headers and body as the generator sends them: the body read from its file, values
+/// drawn per request (`{rand:..}`, `{seq}`, `{line:FILE}`) checked and their files found under the
+/// project; errors located at the endpoints, naming `what`.
+fn request_parts(
+    loaded: &Loaded,
+    what: &str,
+    path: &str,
+    headers: &BTreeMap<String, String>,
+    body: &Option<String>,
+    file: &Option<Spanned<ProjectPath>>,
+) -> Result<RequestParts, Error> {
+    let at = loaded.scenario.workload.endpoints.span();
+    let body = match (body, file) {
+        (Some(b), _) => b.clone().into_bytes(),
+        (None, Some(file)) => std::fs::read(loaded.resolve(file.get_ref())).map_err(|err| {
+            loaded.error_at(file.span(), format!("cannot read body file '{}': {err}", file.get_ref()), None)
+        })?,
+        (None, None) => Vec::new(),
+    };
+    let drawn = |part: &str, text: &str| {
+        loadgen::template::files_under(text, &loaded.root)
+            .map_err(|why| loaded.error_at(at.clone(), format!("{what}: {part}: {why}"), None))
+    };
+    let path = drawn("path", path)?;
+    let headers = headers.iter().map(|(k, v)| Ok((k.clone(), drawn("header", v)?))).collect::<Result<_, Error>>()?;
+    let body = match String::from_utf8(body) {
+        Ok(text) => drawn("body", &text)?.into_bytes(),
+        Err(raw) => raw.into_bytes(),
+    };
+    Ok((path, headers, body))
 }
 
 /// Where endpoint `e` is profiled, if it is: at `--profile-at`, else at its

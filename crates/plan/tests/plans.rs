@@ -182,3 +182,27 @@ fn requests_that_draw_values_are_checked_where_written_and_find_their_files_unde
     let expected = format!("/db?name={{line:{}}}&id={{rand:1..9}}", root().join("plan/Cargo.toml").display());
     assert_eq!(plan.endpoints[0].path, expected);
 }
+
+#[test]
+fn a_mix_plans_its_kinds_and_each_is_checked_as_a_request_of_its_own() {
+    let workload = WORKLOAD.replace(
+        "path = \"/health\"",
+        "requests = [{ name = \"read\", path = \"/db?id={rand:1..9}\", weight = 3 }, \
+         { name = \"write\", method = \"post\", path = \"/db\", body = \"{\\\"a\\\": 1}\", expect_status = 201 }]",
+    );
+    let plan = Plan::new(&scenario("plan-mix", "", &workload), &Choices::default(), &two_cpus()).unwrap();
+    let e = &plan.endpoints[0];
+    assert_eq!((e.method.as_str(), e.path.as_str()), ("MIX", "/"));
+    let kinds: Vec<(&str, u32, &str, Option<u16>)> =
+        e.mix.iter().map(|k| (k.name.as_str(), k.weight, k.method.as_str(), k.expect.status)).collect();
+    assert_eq!(kinds, [("read", 3, "GET", Some(200)), ("write", 1, "POST", Some(201))]);
+    let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &e.path).unwrap();
+    let config = plan.load_config(e, 10, target);
+    config.validate().unwrap();
+    assert_eq!(config.mix, e.mix);
+    let each: Vec<(String, String)> = e.requests().into_iter().map(|r| (r.name, r.path)).collect();
+    assert_eq!(each, [("health/read".into(), "/db?id={rand:1..9}".into()), ("health/write".into(), "/db".into())]);
+    // A generator container takes its level on a command line, which a mix does not fit.
+    let err = plan::generator_args(&config, "0/1", 0.0).unwrap_err().to_string();
+    assert!(err.contains("a mix of requests runs from this process only"), "{err}");
+}

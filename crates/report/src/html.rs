@@ -422,7 +422,10 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                     ScenarioWorkload {
                         title: summary_title(g),
                         capacity: capacity
-                            .map(|c| format!("{} ({})", capacity_figure(c), c.status))
+                            .map(|c| match c.kinds.as_str() {
+                                "" => format!("{} ({})", capacity_figure(c), c.status),
+                                kinds => format!("{} ({}); at it: {kinds}", capacity_figure(c), c.status),
+                            })
                             .unwrap_or_default(),
                         knee_chart: capacity.map(|c| knee_chart(&g.workload, c)).unwrap_or_default(),
                         history_headers: history_table.0,

@@ -44,6 +44,9 @@ pub struct CapacityRow {
     /// The last search's profile at its capacity, with its confirming hold's req/s.
     #[serde(skip)]
     pub profile: Option<(record::ProfileRecord, f64)>,
+    /// A mix's kinds at the capacity (the last search's hold, `notes::kinds_line`); empty without a mix.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kinds: String,
 }
 
 /// One probe of a search as the stack page shows it.
@@ -431,6 +434,11 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             })
             .collect(),
         profile: runs.iter().rev().find_map(|c| Some((c.profile.clone()?, c.capacity.confirm.as_ref()?.achieved))),
+        kinds: runs
+            .iter()
+            .rev()
+            .find_map(|c| crate::notes::kinds_line(&c.capacity.confirm.as_ref()?.load.kinds))
+            .unwrap_or_default(),
     }
 }
 

@@ -32,7 +32,7 @@ pub enum GeneratorError {
     Load(#[from] loadgen::Error),
     /// The level's settings cannot go on a generator's command line.
     #[error(transparent)]
-    Body(#[from] plan::NonUtf8Body),
+    Body(#[from] plan::NoCommandLine),
     /// A generator container could not be started or read.
     #[error(transparent)]
     Docker(#[from] docker::Error),

@@ -326,13 +326,20 @@ impl Runner<'_> {
         }
     }
 
-    /// Sends each endpoint's request once and checks status and body.
+    /// Sends the endpoint's request once (each request of a mix) and checks status and body.
     pub(crate) async fn verify(
         &self,
         endpoint: &EndpointPlan,
         server: SocketAddr,
         running: &Running,
     ) -> Result<(), Halt> {
+        for request in endpoint.requests() {
+            self.verify_one(&request, server, running).await?;
+        }
+        Ok(())
+    }
+
+    async fn verify_one(&self, endpoint: &EndpointPlan, server: SocketAddr, running: &Running) -> Result<(), Halt> {
         let client = http_client();
         // A request that draws values is checked with its first draws.
         let once = |text: &str| {

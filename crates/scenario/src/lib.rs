@@ -147,7 +147,12 @@ pub struct Endpoint {
     pub name: Name,
     #[serde(default = "default_method")]
     pub method: String,
+    /// The request's path (empty for a mix: its requests give theirs).
+    #[serde(default)]
     pub path: String,
+    /// A weighted mix of requests instead of one: each request sent is drawn by weight.
+    #[serde(default)]
+    pub requests: Option<Spanned<Vec<MixRequest>>>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
@@ -192,6 +197,33 @@ impl std::fmt::Display for ProfileAt {
             ProfileAt::Named(word) => write!(f, "{word:?}"),
         }
     }
+}
+
+/// One request of a mix (`requests = [...]` on an endpoint).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixRequest {
+    pub name: Name,
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub body_file: Option<Spanned<ProjectPath>>,
+    /// Its share of the mix: its weight over the weights' sum [default: 1].
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    #[serde(default = "default_status")]
+    pub expect_status: u16,
+    #[serde(default)]
+    pub expect_body: Option<String>,
+}
+
+fn default_weight() -> u32 {
+    1
 }
 
 /// Objectives as written: name to value, each value located.
@@ -470,6 +502,71 @@ fn check_services(l: &Loaded) -> Result<(), Error> {
     Ok(())
 }
 
+/// One request's line and headers, as the generator must accept them; `what` names it in errors.
+fn check_request(
+    l: &Loaded,
+    at: std::ops::Range<usize>,
+    what: &str,
+    method: &str,
+    path: &str,
+    headers: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    if !path.starts_with('/') {
+        return Err(l.error_at(at, format!("{what}: path '{path}' does not start with '/'"), None));
+    }
+    if let Err(reason) = loadgen::check_method(method) {
+        return Err(l.error_at(at, format!("{what}: {reason}"), None));
+    }
+    for (name, value) in headers {
+        if let Err(reason) = loadgen::check_header(name, value) {
+            let why = format!("{what}: header '{}' cannot be sent as it is written: {reason}", name.escape_debug());
+            return Err(l.error_at(at, why, None));
+        }
+    }
+    Ok(())
+}
+
+/// A mix: requests of their own (each checked as a request), named apart, weighed above 0 in all.
+fn check_mix(l: &Loaded, endpoint: &Endpoint, mix: &Spanned<Vec<MixRequest>>) -> Result<(), Error> {
+    let at = mix.span();
+    let what = |r: &MixRequest| format!("endpoint '{}' request '{}'", endpoint.name, r.name);
+    if !endpoint.path.is_empty() {
+        let why = format!("endpoint '{}' is a mix: its requests give their own paths", endpoint.name);
+        return Err(l.error_at(at, why, Some("drop the endpoint's path")));
+    }
+    let own = !endpoint.headers.is_empty()
+        || endpoint.body.is_some()
+        || endpoint.body_file.is_some()
+        || endpoint.expect_body.is_some()
+        || endpoint.expect_status != default_status()
+        || endpoint.method != default_method();
+    if own {
+        let why = format!(
+            "endpoint '{}' is a mix: its requests carry their own method, headers, body and checks",
+            endpoint.name
+        );
+        return Err(l.error_at(at, why, Some("move them into the requests that need them")));
+    }
+    if mix.get_ref().iter().map(|r| u64::from(r.weight)).sum::<u64>() == 0 {
+        let why = format!("endpoint '{}': the requests' weights sum to 0", endpoint.name);
+        return Err(l.error_at(at, why, Some("give at least one request a weight above 0")));
+    }
+    for (i, r) in mix.get_ref().iter().enumerate() {
+        check_request(l, at.clone(), &what(r), &r.method, &r.path, &r.headers)?;
+        if r.method.eq_ignore_ascii_case("HEAD") {
+            return Err(l.error_at(at, format!("{}: a HEAD request cannot be part of a mix", what(r)), None));
+        }
+        if mix.get_ref()[..i].iter().any(|o| o.name == r.name) {
+            return Err(l.error_at(
+                at,
+                format!("endpoint '{}': two requests are named '{}'", endpoint.name, r.name),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The workload: levels, endpoints, and settings the generator must accept.
 fn check_workload(l: &Loaded) -> Result<(), Error> {
     let s = &l.scenario;
@@ -485,32 +582,21 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
         if let Some(connections) = &endpoint.connections {
             check_connections(l, connections)?;
         }
-        if !endpoint.path.starts_with('/') {
-            return Err(l.error_at(
-                s.workload.endpoints.span(),
-                format!("endpoint '{}': path '{}' does not start with '/'", endpoint.name, endpoint.path),
-                None,
-            ));
-        }
-        if let Err(reason) = loadgen::check_method(&endpoint.method) {
-            return Err(l.error_at(
-                s.workload.endpoints.span(),
-                format!("endpoint '{}': {reason}", endpoint.name),
-                None,
-            ));
-        }
-        for (name, value) in &endpoint.headers {
-            if let Err(reason) = loadgen::check_header(name, value) {
-                return Err(l.error_at(
-                    s.workload.endpoints.span(),
-                    format!(
-                        "endpoint '{}': header '{}' cannot be sent as it is written: {reason}",
-                        endpoint.name,
-                        name.escape_debug()
-                    ),
-                    None,
-                ));
+        let at = s.workload.endpoints.span();
+        match &endpoint.requests {
+            None if endpoint.path.is_empty() => {
+                let why = format!("endpoint '{}' has no path", endpoint.name);
+                return Err(l.error_at(at, why, Some("add path = \"/...\", or requests = [...] for a mix")));
             }
+            None => check_request(
+                l,
+                at,
+                &format!("endpoint '{}'", endpoint.name),
+                &endpoint.method,
+                &endpoint.path,
+                &endpoint.headers,
+            )?,
+            Some(mix) => check_mix(l, endpoint, mix)?,
         }
         let pipeline = &s.workload.pipeline;
         if let Err((_, reason)) =
@@ -529,14 +615,11 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
                 None,
             ));
         }
-        if let Some(file) = &endpoint.body_file {
-            if endpoint.body.is_some() {
-                return Err(l.error_at(file.span(), "both `body` and `body_file`", Some("keep one")));
-            }
-            check_inside(l, file)?;
-            if !l.resolve(file.get_ref()).is_file() {
-                return Err(l.error_at(file.span(), format!("body file '{}' does not exist", file.get_ref()), None));
-            }
+        let mix = endpoint.requests.as_ref().map(|m| m.get_ref().as_slice()).unwrap_or_default();
+        let bodies =
+            std::iter::once((&endpoint.body, &endpoint.body_file)).chain(mix.iter().map(|r| (&r.body, &r.body_file)));
+        for (body, file) in bodies {
+            check_body_file(l, body, file)?;
         }
     }
     for table in s.workload.slo.iter().chain(s.workload.endpoints.get_ref().iter().filter_map(|e| e.slo.as_ref())) {
@@ -584,6 +667,19 @@ fn check_slo(l: &Loaded, table: &SloTable) -> Result<(), Error> {
                 Some("e.g. p99 = \"50ms\" and errors = \"0.1%\""),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A body from a file: not beside a `body`, inside the project, there.
+fn check_body_file(l: &Loaded, body: &Option<String>, file: &Option<Spanned<ProjectPath>>) -> Result<(), Error> {
+    let Some(file) = file else { return Ok(()) };
+    if body.is_some() {
+        return Err(l.error_at(file.span(), "both `body` and `body_file`", Some("keep one")));
+    }
+    check_inside(l, file)?;
+    if !l.resolve(file.get_ref()).is_file() {
+        return Err(l.error_at(file.span(), format!("body file '{}' does not exist", file.get_ref()), None));
     }
     Ok(())
 }

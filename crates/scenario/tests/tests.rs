@@ -191,3 +191,44 @@ fn scenario_parse_corpus_keeps_the_parser_property() {
         }
     });
 }
+
+#[test]
+fn a_mix_is_read_with_its_requests_and_bad_mixes_are_located() {
+    let mix = "name = \"health\"\nrequests = [\n  { name = \"read\", path = \"/db?id={rand:1..9}\", weight = 75 },\n  \
+               { name = \"login\", method = \"POST\", path = \"/login\", body_file = \"bodies/login.json\", weight = 20 },\n  \
+               { name = \"health\", path = \"/health\", weight = 5, expect_body = \"ok\" },\n]";
+    let text = GOOD.replacen("name = \"health\"\npath = \"/health\"\nexpect_body = \"ok\"", mix, 1);
+    assert_ne!(text, GOOD);
+    let loaded = scenario::parse(Path::new("mix.toml"), &text, &root()).unwrap_or_else(|e| panic!("{e}"));
+    let requests = loaded.scenario.workload.endpoints.get_ref()[0].requests.as_ref().unwrap().get_ref();
+    let read: Vec<(&str, u32, &str)> =
+        requests.iter().map(|r| (r.name.as_str(), r.weight, r.method.as_str())).collect();
+    assert_eq!(read, [("read", 75, "GET"), ("login", 20, "POST"), ("health", 5, "GET")]);
+
+    let bad = |from: &str, to: &str, expected: &str| {
+        let text = text.replacen(from, to, 1);
+        let err = scenario::parse(Path::new("bad.toml"), &text, &root()).unwrap_err().to_string();
+        assert!(err.starts_with("bad.toml:") && err.contains(expected), "expected {expected:?} in\n{err}");
+    };
+    let zero = text
+        .replace("weight = 75", "weight = 0")
+        .replace("weight = 20", "weight = 0")
+        .replace("weight = 5,", "weight = 0,");
+    let err = scenario::parse(Path::new("bad.toml"), &zero, &root()).unwrap_err().to_string();
+    assert!(err.contains("endpoint 'health': the requests' weights sum to 0"), "{err}");
+    bad("name = \"login\"", "name = \"read\"", "endpoint 'health': two requests are named 'read'");
+    bad(
+        "path = \"/login\"",
+        "path = \"login\"",
+        "endpoint 'health' request 'login': path 'login' does not start with '/'",
+    );
+    bad("method = \"POST\"", "method = \"HEAD\"", "request 'login': a HEAD request cannot be part of a mix");
+    bad("bodies/login.json", "bodies/none.json", "body file 'bodies/none.json' does not exist");
+    bad("requests = [", "path = \"/x\"\nrequests = [", "endpoint 'health' is a mix: its requests give their own paths");
+    bad("weight = 75 }", "wieght = 75 }", "unknown field `wieght`");
+    bad(
+        "requests = [",
+        "expect_body = \"ok\"\nrequests = [",
+        "endpoint 'health' is a mix: its requests carry their own",
+    );
+}
