@@ -460,9 +460,21 @@ fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool, pick
     };
     let ready = found.iter().find(|r| r.kind == RouteKind::Health).unwrap_or(&chosen[0]).path.clone();
     let mut endpoints = String::new();
-    for (idx, route) in chosen.iter().enumerate() {
-        let name = endpoint_name(&route.path, idx);
+    let names: Vec<String> = chosen.iter().enumerate().map(|(idx, route)| endpoint_name(&route.path, idx)).collect();
+    for (name, route) in names.iter().zip(&chosen) {
         endpoints.push_str(&format!("\n[[workload.endpoints]]\nname = \"{name}\"\npath = \"{}\"\n", route.path));
+    }
+    if chosen.len() > 1 {
+        let mix = if names.iter().any(|n| n == "mix") { "routes-mix" } else { "mix" };
+        endpoints.push_str(&format!(
+            "\n# The same routes together, as traffic reaches them: each request drawn by weight. CHECK: the\n\
+             # weights, as your traffic shares them out (evenly here).\n[[workload.endpoints]]\nname = \"{mix}\"\n\
+             requests = [\n"
+        ));
+        for (name, route) in names.iter().zip(&chosen) {
+            endpoints.push_str(&format!("  {{ name = \"{name}\", path = \"{}\", weight = 1 }},\n", route.path));
+        }
+        endpoints.push_str("]\n");
     }
     if !others.is_empty() {
         endpoints.push_str(

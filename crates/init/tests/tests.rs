@@ -58,7 +58,7 @@ fn a_flask_app_gets_a_dockerfile_and_a_scenario() {
     // What it writes is a scenario stackbench reads (its build context and Dockerfile are checked once written).
     std::fs::write(dir.path().join(init::DOCKERFILE), made.dockerfile.as_deref().unwrap_or_default()).unwrap();
     let loaded = scenario::parse(&dir.path().join(init::SCENARIO_FILE), &made.scenario, dir.path()).unwrap();
-    assert_eq!(loaded.scenario.workload.endpoints.get_ref().len(), 2);
+    assert_eq!(loaded.scenario.workload.endpoints.get_ref().len(), 3, "two routes and their mix");
 }
 
 #[test]
@@ -171,10 +171,15 @@ fn routes_are_ranked_health_then_content_and_the_rest_follow_commented_out() {
     assert!(made.scenario.contains("ready = { path = \"/healthz\""), "{}", made.scenario);
     assert!(made.scenario.contains("# path = \"/stream\"  # a stream"), "{}", made.scenario);
     assert_eq!(made.scenario.matches("# [[workload.endpoints]]").count(), 9);
-    // It still reads as a scenario, with three endpoints.
+    // It still reads as a scenario, with three endpoints and their mix, weighted evenly.
     std::fs::write(dir.path().join(init::DOCKERFILE), made.dockerfile.as_deref().unwrap_or_default()).unwrap();
     let loaded = scenario::parse(&dir.path().join(init::SCENARIO_FILE), &made.scenario, dir.path()).unwrap();
-    assert_eq!(loaded.scenario.workload.endpoints.get_ref().len(), 3);
+    let endpoints = loaded.scenario.workload.endpoints.get_ref();
+    assert_eq!(endpoints.len(), 4);
+    let mix = endpoints[3].requests.as_ref().expect("the mix").get_ref();
+    let kinds: Vec<(&str, &str, u32)> = mix.iter().map(|r| (r.name.as_str(), r.path.as_str(), r.weight)).collect();
+    assert_eq!(kinds, [("healthz", "/healthz", 1), ("html", "/html", 1), ("get", "/get", 1)]);
+    assert!(made.scenario.contains("CHECK: the\n# weights"), "{}", made.scenario);
 }
 
 #[test]
