@@ -87,11 +87,14 @@ pub struct Slo {
     pub latency_us: Vec<(Percentile, u64)>,
     /// The largest share of requests that may fail or time out.
     pub error_share: f64,
+    /// A mix's kinds' own objectives, by kind, besides the whole's (`LoadResult::kinds`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub kinds: std::collections::BTreeMap<String, Slo>,
 }
 
 impl Default for Slo {
     fn default() -> Slo {
-        Slo { latency_us: Vec::new(), error_share: DEFAULT_ERROR_SHARE }
+        Slo { latency_us: Vec::new(), error_share: DEFAULT_ERROR_SHARE, kinds: Default::default() }
     }
 }
 
@@ -128,7 +131,8 @@ impl Slo {
 
     /// The longest latency bound: what connections are sized for.
     pub fn longest_bound(&self) -> Option<Duration> {
-        self.latency_us.iter().map(|&(_, us)| Duration::from_micros(us)).max()
+        let own = self.latency_us.iter().map(|&(_, us)| Duration::from_micros(us));
+        own.chain(self.kinds.values().filter_map(Slo::longest_bound)).max()
     }
 }
 
@@ -195,7 +199,8 @@ impl EarlyStop {
             error_share: slo.error_share,
             planned: (rate * length.as_secs_f64()).round() as u64,
             min_measured,
-            may_pass: slo.latency_us.len() == 1,
+            // A kind's objective is judged on the kind's own figures, which the watch does not count.
+            may_pass: slo.latency_us.len() == 1 && slo.kinds.is_empty(),
         })
     }
 
@@ -568,14 +573,22 @@ fn hold_length(base: &Config, options: &SearchOptions) -> Duration {
 /// The objectives `load` did not meet: its latency percentiles' names (`p99`) and `errors` (failed and
 /// abandoned requests over their share of those sent). Any load, open loop or closed.
 pub fn unmet(slo: &Slo, load: &LoadResult) -> Vec<String> {
-    let mut failed = Vec::new();
-    for &(percentile, bound_us) in &slo.latency_us {
-        if percentile.of(&load.latency_us) > bound_us {
-            failed.push(percentile.name().to_string());
-        }
-    }
     let errors = load.errors.total() + load.abandoned;
-    if errors as f64 > slo.error_share * load.sent.max(1) as f64 {
+    let mut failed = missed(slo, &load.latency_us, errors, load.sent);
+    // A mix's kinds against their own objectives, named `read p99`.
+    for (name, kind_slo) in &slo.kinds {
+        let Some(kind) = load.kinds.iter().find(|k| &k.name == name) else { continue };
+        let sent = kind.requests.max(kind.errors);
+        failed.extend(missed(kind_slo, &kind.latency_us, kind.errors, sent).into_iter().map(|m| format!("{name} {m}")));
+    }
+    failed
+}
+
+/// The objectives of `slo` that figures miss: latency percentiles by name, and `errors` (`errors` of `sent`).
+fn missed(slo: &Slo, latency: &LatencySummary, errors: u64, sent: u64) -> Vec<String> {
+    let mut failed: Vec<String> =
+        slo.latency_us.iter().filter(|&&(p, bound)| p.of(latency) > bound).map(|(p, _)| p.name().to_string()).collect();
+    if errors as f64 > slo.error_share * sent.max(1) as f64 {
         failed.push("errors".to_string());
     }
     failed
@@ -623,7 +636,7 @@ mod tests {
 
     #[test]
     fn an_early_stop_calls_only_certain_outcomes() {
-        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001, ..Slo::default() };
         let rule = EarlyStop::of(&slo, 1000.0, Duration::from_secs(3)).unwrap();
         assert_eq!((rule.planned, rule.min_measured, rule.over_share), (3000, Duration::from_millis(2250), 0.01));
         let at = Duration::from_millis;
@@ -718,7 +731,7 @@ mod tests {
     fn failed_holds_step_down_ever_further() {
         let target = crate::Target::parse("http://127.0.0.1:1/").unwrap();
         let base = Config { stop: RunLength::Duration(Duration::from_secs(10)), ..Config::new(target) };
-        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001, ..Slo::default() };
         let options = SearchOptions { start_rate: 1000.0, ..SearchOptions::default() };
         let (knee, hold_knee) = (1500.0, 1050.0);
         let mut search = Search::new(&base, &slo, &options);
@@ -747,7 +760,7 @@ mod tests {
     fn running_out_below_a_blamed_failure_is_generator_bound() {
         let target = crate::Target::parse("http://127.0.0.1:1/").unwrap();
         let base = Config { stop: RunLength::Duration(Duration::from_secs(10)), ..Config::new(target) };
-        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+        let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001, ..Slo::default() };
         let options = SearchOptions { start_rate: 1000.0, max_probes: 6, ..SearchOptions::default() };
         let run = |throttled_above: f64| {
             let mut search = Search::new(&base, &slo, &options);

@@ -20,7 +20,7 @@ fn the_search_finds_a_known_capacity() {
     // than 1% are, whatever the probe's length. The latency bound leaves room for this machine's
     // jitter, and keeps the connections (2 x rate x bound) within the test server's listen backlog
     // (128), so that no connect waits for a SYN to be sent again.
-    let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.01 };
+    let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.01, ..Slo::default() };
     // A first rate that does not double onto the capacity itself, where a short probe can still pass.
     let options = SearchOptions {
         start_rate: 120.0,
@@ -67,7 +67,7 @@ fn the_search_finds_a_known_capacity() {
 fn a_server_that_never_meets_the_objective_has_no_capacity() {
     let server = Server::start(|_| vec![Action::Sleep(secs(0.05)), write(OK)]);
     let base = loadgen::Config { timeout: secs(1.0), ..config_for(&server, 1, RunLength::Duration(secs(1.0))) };
-    let slo = Slo { latency_us: vec![(Percentile::P50, 10_000)], error_share: 0.001 };
+    let slo = Slo { latency_us: vec![(Percentile::P50, 10_000)], error_share: 0.001, ..Slo::default() };
     let options = SearchOptions { start_rate: 50.0, max_probes: 3, probe: secs(0.5), ..SearchOptions::default() };
     let found = search(&base, &slo, &options, |c| loadgen::run(c, &Control::new()), || false, |_| {}).unwrap();
     assert_eq!(found.capacity_rps, None);
@@ -100,7 +100,7 @@ fn a_probe_ends_once_its_outcome_is_certain() {
         crate::util::run(&config)
     };
     let fast = Server::start(|_| vec![write(OK)]);
-    let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.001 };
+    let slo = Slo { latency_us: vec![(Percentile::P99, 100_000)], error_share: 0.001, ..Slo::default() };
     let passed = probe(&fast, &slo);
     assert_eq!(passed.stopped_early, Some(true), "{passed:?}");
     assert!((3.0..3.5).contains(&passed.duration_s) && !passed.interrupted, "{}", passed.duration_s);
@@ -108,7 +108,7 @@ fn a_probe_ends_once_its_outcome_is_certain() {
     assert!(passed.rate.as_ref().unwrap().unsent <= 4, "{:?}", passed.rate);
 
     let slow = Server::start(|_| vec![Action::Sleep(secs(0.05)), write(OK)]);
-    let slo = Slo { latency_us: vec![(Percentile::P99, 10_000)], error_share: 0.001 };
+    let slo = Slo { latency_us: vec![(Percentile::P99, 10_000)], error_share: 0.001, ..Slo::default() };
     let failed = probe(&slow, &slo);
     assert_eq!(failed.stopped_early, Some(false), "{failed:?}");
     assert!(failed.duration_s < 1.0, "{}", failed.duration_s);

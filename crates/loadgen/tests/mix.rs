@@ -85,3 +85,24 @@ fn a_bad_mix_is_refused_naming_what_to_fix() {
     let e = refused(vec![kind("drawn", 1, "/{rnd:1..5}")]);
     assert!(e.contains("request 'drawn'") && e.contains("is not a placeholder"), "{e}");
 }
+
+#[test]
+fn a_kind_is_judged_against_its_own_objectives_besides_the_whole() {
+    use loadgen::capacity::{unmet, EarlyStop, Percentile, Slo};
+    let server = server();
+    let r = run(&loadgen::Config {
+        mix: vec![kind("fast", 1, "/fast"), kind("slow", 1, "/slow")],
+        ..config_for(&server, 4, RunLength::Requests(200))
+    });
+    let tight = Slo { latency_us: vec![(Percentile::P99, 10_000)], ..Slo::default() };
+    let loose = Slo { latency_us: vec![(Percentile::P99, 1_000_000)], ..Slo::default() };
+    // The whole within a loose bound, the slow kind over its own 10 ms.
+    let slo =
+        Slo { kinds: [("slow".to_string(), tight.clone()), ("fast".into(), tight.clone())].into(), ..loose.clone() };
+    assert_eq!(unmet(&slo, &r), ["slow p99"]);
+    assert!(unmet(&loose, &r).is_empty());
+    // A search's probes cannot pass early on the whole alone when a kind has objectives of its own.
+    assert!(EarlyStop::of(&loose, 100.0, secs(3.0)).unwrap().may_pass);
+    assert!(!EarlyStop::of(&slo, 100.0, secs(3.0)).unwrap().may_pass);
+    assert_eq!(slo.longest_bound(), Some(secs(1.0)));
+}

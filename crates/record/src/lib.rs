@@ -537,7 +537,7 @@ pub mod fixture {
                 schema_version: CAPACITY_SCHEMA_VERSION,
                 capacity_rps: found.then_some(low),
                 status,
-                slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 },
+                slo: Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001, ..Slo::default() },
                 bracket: (low, if high.is_finite() { high } else { low }),
                 confirm: if found { probes.last().cloned() } else { None },
                 probes,

@@ -40,7 +40,9 @@ pub fn bytes(x: f64) -> String {
 pub fn objectives(slo: &loadgen::capacity::Slo) -> String {
     let mut all: Vec<String> = slo.latency_us.iter().map(|(p, us)| format!("{p} <= {}", time_us(*us as f64))).collect();
     all.push(format!("errors <= {}%", slo.error_share * 100.0));
-    all.join(", ")
+    // A mix's kinds' own: `; read: p99 <= 10.00ms, errors <= 0.1%`.
+    let kinds = slo.kinds.iter().map(|(name, kind)| format!("; {name}: {}", objectives(kind)));
+    all.join(", ") + &kinds.collect::<String>()
 }
 
 #[cfg(test)]

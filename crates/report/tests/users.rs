@@ -15,7 +15,7 @@ fn users_run(stack: &str, suite: &str, levels: &[(usize, u64)]) -> record::RunRe
         load.options.think_s = Some(1.0);
         load.options.think_spread = Some("exponential".into());
     }
-    let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001 };
+    let slo = Slo { latency_us: vec![(Percentile::P99, 20_000)], error_share: 0.001, ..Slo::default() };
     run.user_objectives.insert("health".into(), slo);
     run
 }

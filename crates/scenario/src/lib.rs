@@ -220,6 +220,9 @@ pub struct MixRequest {
     pub expect_status: u16,
     #[serde(default)]
     pub expect_body: Option<String>,
+    /// This kind's own objectives, besides the endpoint's on the whole mix.
+    #[serde(default)]
+    pub slo: Option<SloTable>,
 }
 
 fn default_weight() -> u32 {
@@ -240,16 +243,22 @@ impl Endpoint {
         self.keepalive.unwrap_or(workload.keepalive)
     }
 
-    /// Its objectives: the workload's, with its own over them; `None` without any.
+    /// Its objectives: the workload's, with its own over them, and a mix's kinds' own; `None` without any.
     pub fn slo(&self, workload: &Workload) -> Option<loadgen::capacity::Slo> {
-        if workload.slo.is_none() && self.slo.is_none() {
+        let of = |tables: &mut dyn Iterator<Item = &SloTable>| {
+            let mut slo = loadgen::capacity::Slo::default();
+            for (name, value) in tables.flatten() {
+                slo.set(name, value.get_ref(), parse_duration).expect("objectives are checked while parsing");
+            }
+            slo
+        };
+        let mix = self.requests.as_ref().map(|m| m.get_ref().as_slice()).unwrap_or_default();
+        let kinds: BTreeMap<String, loadgen::capacity::Slo> =
+            mix.iter().filter(|r| r.slo.is_some()).map(|r| (r.name.to_string(), of(&mut r.slo.iter()))).collect();
+        if workload.slo.is_none() && self.slo.is_none() && kinds.is_empty() {
             return None;
         }
-        let mut slo = loadgen::capacity::Slo::default();
-        for (name, value) in workload.slo.iter().chain(&self.slo).flatten() {
-            slo.set(name, value.get_ref(), parse_duration).expect("objectives are checked while parsing");
-        }
-        Some(slo)
+        Some(loadgen::capacity::Slo { kinds, ..of(&mut workload.slo.iter().chain(&self.slo)) })
     }
 }
 
@@ -622,7 +631,9 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
             check_body_file(l, body, file)?;
         }
     }
-    for table in s.workload.slo.iter().chain(s.workload.endpoints.get_ref().iter().filter_map(|e| e.slo.as_ref())) {
+    let kinds = s.workload.endpoints.get_ref().iter().flat_map(|e| e.requests.iter().flat_map(|m| m.get_ref()));
+    let tables = s.workload.endpoints.get_ref().iter().filter_map(|e| e.slo.as_ref());
+    for table in s.workload.slo.iter().chain(tables).chain(kinds.filter_map(|r| r.slo.as_ref())) {
         check_slo(l, table)?;
     }
     if let Some(give_up) = &s.workload.give_up {

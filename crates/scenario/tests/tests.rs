@@ -204,6 +204,16 @@ fn a_mix_is_read_with_its_requests_and_bad_mixes_are_located() {
     let read: Vec<(&str, u32, &str)> =
         requests.iter().map(|r| (r.name.as_str(), r.weight, r.method.as_str())).collect();
     assert_eq!(read, [("read", 75, "GET"), ("login", 20, "POST"), ("health", 5, "GET")]);
+    // A kind's own objectives, besides the whole's.
+    let with_slo = text.replacen("weight = 75 }", "weight = 75, slo = { p99 = \"10ms\" } }", 1);
+    let loaded = scenario::parse(Path::new("mix.toml"), &with_slo, &root()).unwrap_or_else(|e| panic!("{e}"));
+    let e = &loaded.scenario.workload.endpoints.get_ref()[0];
+    let slo = e.slo(&loaded.scenario.workload).expect("objectives");
+    assert_eq!(slo.kinds.keys().collect::<Vec<_>>(), ["read"]);
+    assert_eq!(slo.kinds["read"].latency_us, [(loadgen::capacity::Percentile::P99, 10_000)]);
+    let bad_slo = text.replacen("weight = 75 }", "weight = 75, slo = { p98 = \"10ms\" } }", 1);
+    let err = scenario::parse(Path::new("bad.toml"), &bad_slo, &root()).unwrap_err().to_string();
+    assert!(err.starts_with("bad.toml:") && err.contains("'p98' is not an objective"), "{err}");
 
     let bad = |from: &str, to: &str, expected: &str| {
         let text = text.replacen(from, to, 1);
