@@ -49,9 +49,42 @@ pub struct Kind {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub expect: Expect,
+    /// Values taken from its responses' JSON bodies for later requests of the same connection
+    /// (`{capture:NAME}`): `(NAME, field)`, e.g. `("token", "token")`.
+    pub capture: Vec<(String, String)>,
+    /// A new connection sends it first (each `first` kind once, in the mix's order), then draws by weight.
+    pub first: bool,
+}
+
+impl Kind {
+    /// A kind named `name` of weight `weight`, a GET of `path` expecting any 2xx or 3xx.
+    pub fn get(name: &str, weight: u32, path: &str) -> Kind {
+        Kind {
+            name: name.into(),
+            weight,
+            method: "GET".into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            expect: Expect::default(),
+            capture: Vec::new(),
+            first: false,
+        }
+    }
 }
 
 impl Config {
+    /// The names a mix's kinds capture, each once, in order: `{capture:NAME}`'s slots.
+    pub fn capture_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self.mix.iter().flat_map(|k| &k.capture) {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
     /// The run as it sends kind `kind` of its mix (or its one request): that kind's method, path,
     /// headers, body and checks.
     pub fn of_kind(&self, kind: &Kind) -> Config {
@@ -385,8 +418,21 @@ impl Config {
             if kind.method.eq_ignore_ascii_case("HEAD") {
                 return invalid("mix", format!("request '{}': a HEAD request cannot be part of a mix", kind.name));
             }
-            if let Err(ConfigError::Invalid { setting, reason }) = self.of_kind(kind).validate() {
+            let config = self.of_kind(kind);
+            if let Err(ConfigError::Invalid { setting, reason }) = config.validate() {
                 return invalid(setting, format!("request '{}': {reason}", kind.name));
+            }
+            let template = crate::template::RequestTemplate::of(&config).ok().flatten();
+            let names = self.capture_names();
+            let unknown = template
+                .as_ref()
+                .and_then(|t| t.captures().find(|c| !names.iter().any(|n| n == c)).map(str::to_string));
+            if let Some(unknown) = unknown {
+                let reason = format!(
+                    "request '{}': {{capture:{unknown}}} names no capture of the mix: add capture = {{ {unknown} = \"FIELD\" }} to the request it comes from",
+                    kind.name
+                );
+                return invalid("mix", reason);
             }
         }
         Ok(())

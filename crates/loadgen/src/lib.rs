@@ -11,6 +11,7 @@ pub mod merge;
 mod request;
 pub mod result;
 mod schedule;
+pub mod session;
 mod stats;
 mod sys;
 pub mod template;
@@ -107,13 +108,13 @@ impl Control {
 pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     config.validate()?;
     check_file_limit(config.n_connections)?;
+    let names = config.capture_names();
     let kinds = match config.mix.as_slice() {
-        [] => vec![config.clone()],
-        mix => mix.iter().map(|k| config.of_kind(k)).collect(),
+        [] => vec![request::Prepared::of(config.clone(), None, &names)],
+        mix => mix.iter().map(|k| request::Prepared::of(config.of_kind(k), Some(k), &names)).collect(),
     };
     let kinds = kinds
         .into_iter()
-        .map(request::Prepared::of)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|(setting, reason)| ConfigError::Invalid { setting, reason })?;
     // A mix's draw: the running sums of its weights.

@@ -2,7 +2,7 @@
 
 use memchr::memmem::Finder;
 
-use crate::config::{Config, Expect};
+use crate::config::{Config, Expect, Kind};
 use crate::template::RequestTemplate;
 
 /// One kind of request as the generator sends it (a mix has several; a run without one, one).
@@ -16,19 +16,35 @@ pub(crate) struct Prepared {
     pub body_finder: Option<Finder<'static>>,
     /// Its config (`Config::of_kind`), for rendering.
     pub config: Config,
+    /// A mix's kind: what it captures from its responses, `(slot, JSON field)`, and whether a new
+    /// connection sends it first.
+    pub captures: Vec<(usize, String)>,
+    pub first: bool,
 }
 
 impl Prepared {
-    /// `config`'s request (a kind's config for a mix), serialized once, or its template.
-    pub(crate) fn of(config: Config) -> Result<Prepared, (&'static str, String)> {
+    /// `config`'s request (a kind's config for a mix, `kind`), serialized once, or its template with
+    /// its captures' slots among `names` (`Config::capture_names`).
+    pub(crate) fn of(
+        config: Config,
+        kind: Option<&Kind>,
+        names: &[String],
+    ) -> Result<Prepared, (&'static str, String)> {
         let request = build(&config);
+        let mut template = RequestTemplate::of(&config)?;
+        if let Some(t) = template.as_mut() {
+            t.bind(names);
+        }
+        let slot = |name: &String| names.iter().position(|n| n == name).expect("every capture is named");
         Ok(Prepared {
             batch: request.repeat(config.pipeline as usize),
             len: request.len(),
-            template: RequestTemplate::of(&config)?,
+            template,
             expect: config.expect.clone(),
             body_finder: config.expect.body.as_ref().map(|b| Finder::new(b).into_owned()),
             config,
+            captures: kind.map_or(Vec::new(), |k| k.capture.iter().map(|(n, f)| (slot(n), f.clone())).collect()),
+            first: kind.is_some_and(|k| k.first),
         })
     }
 }

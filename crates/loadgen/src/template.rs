@@ -28,6 +28,12 @@ pub enum Part {
         file: String,
         lines: Arc<Vec<String>>,
     },
+    /// A value the connection captured from an earlier response (`Kind::capture`); `slot` is its place in
+    /// the mix's capture names, set when the run is prepared (`RequestTemplate::bind`).
+    Capture {
+        name: String,
+        slot: usize,
+    },
 }
 
 /// A text with placeholders.
@@ -81,14 +87,16 @@ impl Template {
         self.0.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
-    /// Appends the text with this request's values to `out`.
-    pub(crate) fn render(&self, out: &mut Vec<u8>, draws: &mut Draws) {
+    /// Appends the text with this request's values to `out`; `captured`: the connection's captured values
+    /// by slot (one not captured yet is empty).
+    pub(crate) fn render(&self, out: &mut Vec<u8>, draws: &mut Draws, captured: &[Vec<u8>]) {
         for part in &self.0 {
             match part {
                 Part::Text(text) => out.extend_from_slice(text.as_bytes()),
                 Part::Rand { lo, hi } => number(out, draws.rng.u64(*lo..=*hi)),
                 Part::Seq { start } => number(out, start + draws.seq),
                 Part::Line { lines, .. } => out.extend_from_slice(lines[draws.rng.usize(..lines.len())].as_bytes()),
+                Part::Capture { slot, .. } => out.extend_from_slice(captured.get(*slot).map_or(&[][..], Vec::as_slice)),
             }
         }
     }
@@ -108,15 +116,23 @@ pub fn files_under(text: &str, root: &std::path::Path) -> Result<String, String>
             Part::Rand { lo, hi } => format!("{{rand:{lo}..{hi}}}"),
             Part::Seq { start } => format!("{{seq:{start}}}"),
             Part::Line { file, .. } => format!("{{line:{}}}", at(file).display()),
+            Part::Capture { name, .. } => format!("{{capture:{name}}}"),
         })
         .collect())
 }
 
-/// One instance of `text` (its first draws with `seed`), as a check of an endpoint sends it once.
-pub fn sample(text: &str, seed: u64) -> Result<String, String> {
-    let template = Template::parse(text, &|file| std::fs::read_to_string(file).map_err(|e| e.to_string()))?;
+/// One instance of `text` (its first draws with `seed`, and the values `captured` so far by name), as
+/// a check of an endpoint sends it once.
+pub fn sample(text: &str, seed: u64, captured: &[(String, Vec<u8>)]) -> Result<String, String> {
+    let mut template = Template::parse(text, &|file| std::fs::read_to_string(file).map_err(|e| e.to_string()))?;
+    for part in &mut template.0 {
+        if let Part::Capture { name, slot } = part {
+            *slot = captured.iter().position(|(n, _)| n == name).unwrap_or(usize::MAX);
+        }
+    }
+    let values: Vec<Vec<u8>> = captured.iter().map(|(_, v)| v.clone()).collect();
     let mut out = Vec::new();
-    template.render(&mut out, &mut Draws { rng: fastrand::Rng::with_seed(seed), seq: 0, step: 1 });
+    template.render(&mut out, &mut Draws { rng: fastrand::Rng::with_seed(seed), seq: 0, step: 1 }, &values);
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -153,6 +169,7 @@ fn placeholder(inner: &str, read: &dyn Fn(&str) -> Result<String, String>) -> Re
             .parse()
             .map(|start| Part::Seq { start })
             .map_err(|_| format!("{{{inner}}}: the sequence starts at a whole number, e.g. {{seq:100}}")),
+        ("capture", Some(name)) if !name.is_empty() => Ok(Part::Capture { name: name.to_string(), slot: usize::MAX }),
         ("line", Some(file)) if !file.is_empty() => {
             let text = read(file).map_err(|why| format!("{{{inner}}}: cannot read '{file}': {why}"))?;
             let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect();
@@ -162,8 +179,8 @@ fn placeholder(inner: &str, read: &dyn Fn(&str) -> Result<String, String>) -> Re
             Ok(Part::Line { file: file.to_string(), lines: Arc::new(lines) })
         }
         _ => Err(format!(
-            "{{{inner}}} is not a placeholder: {{rand:LOW..HIGH}}, {{seq}}, {{seq:START}} or {{line:FILE}} (other braces \
-             are sent as they are)"
+            "{{{inner}}} is not a placeholder: {{rand:LOW..HIGH}}, {{seq}}, {{seq:START}}, {{line:FILE}} or \
+             {{capture:NAME}} (other braces are sent as they are)"
         )),
     }
 }
@@ -200,6 +217,31 @@ impl RequestTemplate {
     }
 }
 
+impl RequestTemplate {
+    fn parts(&self) -> impl Iterator<Item = &Part> {
+        let body = self.body.iter().flat_map(|b| &b.0);
+        self.path.0.iter().chain(self.values.iter().flat_map(|v| &v.0)).chain(body)
+    }
+
+    /// The names of the captured values it uses.
+    pub(crate) fn captures(&self) -> impl Iterator<Item = &str> {
+        self.parts().filter_map(|p| match p {
+            Part::Capture { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Gives each `{capture:NAME}` its slot among `names` (a name not there renders empty).
+    pub(crate) fn bind(&mut self, names: &[String]) {
+        let body = self.body.iter_mut().flat_map(|b| &mut b.0);
+        for part in self.path.0.iter_mut().chain(self.values.iter_mut().flat_map(|v| &mut v.0)).chain(body) {
+            if let Part::Capture { name, slot } = part {
+                *slot = names.iter().position(|n| n == name).unwrap_or(usize::MAX);
+            }
+        }
+    }
+}
+
 /// One thread's rendering: its draws and scratch buffers, which keep their capacity.
 pub(crate) struct Renderer {
     draws: Draws,
@@ -226,19 +268,25 @@ impl Renderer {
         weights.partition_point(|&sum| sum <= draw)
     }
 
-    /// Replaces `out` with the next request of `template`.
-    pub(crate) fn render(&mut self, template: &RequestTemplate, config: &Config, out: &mut Vec<u8>) {
+    /// Replaces `out` with the next request of `template`, with the connection's `captured` values.
+    pub(crate) fn render(
+        &mut self,
+        template: &RequestTemplate,
+        config: &Config,
+        captured: &[Vec<u8>],
+        out: &mut Vec<u8>,
+    ) {
         self.path.clear();
-        template.path.render(&mut self.path, &mut self.draws);
+        template.path.render(&mut self.path, &mut self.draws, captured);
         self.body.clear();
         match &template.body {
-            Some(body) => body.render(&mut self.body, &mut self.draws),
+            Some(body) => body.render(&mut self.body, &mut self.draws, captured),
             None => self.body.extend_from_slice(&config.body),
         }
         self.values.clear();
         self.ends.clear();
         for value in &template.values {
-            value.render(&mut self.values, &mut self.draws);
+            value.render(&mut self.values, &mut self.draws, captured);
             self.ends.push(self.values.len());
         }
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
@@ -289,7 +337,9 @@ mod tests {
         std::fs::write(dir.path().join("ids.txt"), "7\n").unwrap();
         let text = files_under("/u/{line:ids.txt}?r={rand:1..1}&s={seq}", dir.path()).unwrap();
         assert_eq!(text, format!("/u/{{line:{}}}?r={{rand:1..1}}&s={{seq:0}}", dir.path().join("ids.txt").display()));
-        assert_eq!(sample(&text, 1).unwrap(), "/u/7?r=1&s=0");
+        assert_eq!(sample(&text, 1, &[]).unwrap(), "/u/7?r=1&s=0");
+        let captured = [("token".to_string(), b"t0k".to_vec())];
+        assert_eq!(sample("Bearer {capture:token}", 1, &captured).unwrap(), "Bearer t0k");
         let e = files_under("{line:missing.txt}", dir.path()).unwrap_err();
         assert!(e.contains("cannot read 'missing.txt'"), "{e}");
     }
@@ -303,7 +353,7 @@ mod tests {
         let mut out = Vec::new();
         for _ in 0..200 {
             out.clear();
-            t.render(&mut out, &mut draws);
+            t.render(&mut out, &mut draws, &[]);
             let text = String::from_utf8(out.clone()).unwrap();
             let parts: Vec<&str> = text.split('/').collect();
             assert!(["7", "8", "9"].contains(&parts[0]) && ["alice", "bob"].contains(&parts[1]), "{text}");

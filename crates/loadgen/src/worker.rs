@@ -21,6 +21,7 @@ use crate::config::{Config, RunLength, Think};
 use crate::http::{BodyMatch, Response, ResponseParser};
 use crate::request::Prepared;
 use crate::schedule::{self, Schedule};
+use crate::session::Session;
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
 use crate::template::Renderer;
@@ -123,10 +124,8 @@ struct Conn {
     next_intended: Instant,
     /// Closed loop with think time: its user sends nothing before this.
     think_until: Instant,
-    /// A request that draws values, as rendered for this send.
-    rendered: Vec<u8>,
-    /// The kind of request in flight (`Shared::kinds`).
-    kind: usize,
+    /// Which request it sends next, its bytes when rendered, what it captured.
+    session: Session,
 }
 
 pub(crate) struct Worker<'a> {
@@ -187,8 +186,7 @@ impl<'a> Worker<'a> {
                     schedule,
                     next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
                     think_until: shared.t0,
-                    rendered: Vec::new(),
-                    kind: 0,
+                    session: Session::default(),
                 }
             })
             .collect();
@@ -442,18 +440,7 @@ impl<'a> Worker<'a> {
         }
         conn.in_flight = n_requests;
         conn.written = 0;
-        conn.kind = match self.renderer.as_mut() {
-            Some(renderer) if !shared.weights.is_empty() => renderer.pick(&shared.weights),
-            _ => 0,
-        };
-        let kind = &shared.kinds[conn.kind];
-        conn.send_len = match (&kind.template, self.renderer.as_mut()) {
-            (Some(template), Some(renderer)) => {
-                renderer.render(template, &kind.config, &mut conn.rendered);
-                conn.rendered.len()
-            }
-            _ => kind.len * n_requests as usize,
-        };
+        conn.send_len = conn.session.next(&shared.kinds, &shared.weights, self.renderer.as_mut(), n_requests);
         conn.phase = Phase::Writing;
         self.continue_write(idx);
     }
@@ -463,8 +450,7 @@ impl<'a> Worker<'a> {
         let Some(stream) = conn.stream.as_mut() else {
             return;
         };
-        let kind = &self.shared.kinds[conn.kind];
-        let bytes = if kind.template.is_some() { &conn.rendered } else { &kind.batch[..conn.send_len] };
+        let bytes = conn.session.bytes(&self.shared.kinds, conn.send_len);
         loop {
             match stream.write(&bytes[conn.written..]) {
                 Ok(0) => return self.fail(idx, ErrorKind::Write),
@@ -511,7 +497,8 @@ impl<'a> Worker<'a> {
     /// Parses `self.buf[..n]`, then sends the next request if all answers
     /// are in; false when the connection was closed on the way.
     fn on_bytes(&mut self, idx: usize, n: usize) -> bool {
-        let finder = self.shared.kinds[self.conns[idx].kind].body_finder.as_ref();
+        let kinds = &self.shared.kinds;
+        let finder = kinds[self.conns[idx].session.kind].body_finder.as_ref();
         let mut pos = 0;
         let mut completed_at = None;
         while pos < n {
@@ -521,11 +508,12 @@ impl<'a> Worker<'a> {
                 self.fail(idx, ErrorKind::Parse);
                 return false;
             }
-            let Conn { parser, body, .. } = conn;
+            let Conn { parser, body, session, .. } = conn;
             let fed = parser.feed(&self.buf[pos..n], |chunk| {
                 if let Some(finder) = finder {
                     body.feed(finder, chunk);
                 }
+                session.on_body(kinds, chunk);
             });
             match fed {
                 Ok(progress) => {
@@ -587,6 +575,18 @@ impl<'a> Worker<'a> {
         conn.in_flight -= 1;
         self.completed_all += 1;
         let body_found = conn.body.take();
+        let kind = &shared.kinds[conn.session.kind];
+        let status_ok = match kind.expect.status {
+            Some(want) => response.status == want,
+            None => (200..400).contains(&response.status),
+        };
+        let failed = if !status_ok {
+            Some(ErrorKind::Status)
+        } else if kind.body_finder.is_some() && !body_found {
+            Some(ErrorKind::Body)
+        } else {
+            None
+        };
         // Every response completed inside the window counts, as wrk counts it, whenever its request
         // was sent: a server whose queue is longer than the window still completes its req/s there.
         if in_window && now >= shared.measure_start {
@@ -600,25 +600,15 @@ impl<'a> Worker<'a> {
             self.stats.record_response(now, shared.measure_start, latency_us, raw);
             self.over += u64::from(latency_us > self.over_bound);
             self.stats.late_responses += u64::from(conn.timeout_counted);
-            let kind = &shared.kinds[conn.kind];
-            let status_ok = match kind.expect.status {
-                Some(want) => response.status == want,
-                None => (200..400).contains(&response.status),
-            };
-            let failed = if !status_ok {
-                Some(ErrorKind::Status)
-            } else if kind.body_finder.is_some() && !body_found {
-                Some(ErrorKind::Body)
-            } else {
-                None
-            };
             if let Some(error) = failed {
                 self.stats.record_errors(error, 1, now, shared.measure_start);
             } else if latency_us <= shared.config.timeout.as_micros() as u64 {
                 self.stats.good += 1;
             }
-            self.stats.record_kind(conn.kind, Some(latency_us), u64::from(failed.is_some()));
+            self.stats.record_kind(conn.session.kind, Some(latency_us), u64::from(failed.is_some()));
         }
+        // What it captures is kept whenever it came (a login in the warm-up serves the window).
+        conn.session.on_response(&shared.kinds, failed.is_none());
         if conn.in_flight > 0 {
             return true;
         }
@@ -672,7 +662,7 @@ impl<'a> Worker<'a> {
         };
         self.stats.record_errors(kind, count, now, measure_start);
         if !matches!(kind, ErrorKind::Connect | ErrorKind::AddrUnavailable) {
-            self.stats.record_kind(conn.kind, None, count);
+            self.stats.record_kind(conn.session.kind, None, count);
         }
         self.close(idx);
         self.restart(idx, now, delay);
@@ -715,7 +705,7 @@ impl<'a> Worker<'a> {
             conn.timeout_counted = true;
             let n = u64::from(conn.in_flight);
             self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
-            self.stats.record_kind(conn.kind, None, n);
+            self.stats.record_kind(conn.session.kind, None, n);
         }
     }
 
@@ -738,6 +728,7 @@ impl<'a> Worker<'a> {
         }
         // Closing the descriptor also removes it from epoll: no deregister call needed.
         conn.stream = None;
+        conn.session.restart();
         conn.parser.reset();
         conn.body.take();
         conn.in_flight = 0;

@@ -5,15 +5,7 @@ use loadgen::{Expect, Kind, RunLength};
 use crate::util::{config_for, run, secs, write, Action, Server, OK};
 
 fn kind(name: &str, weight: u32, path: &str) -> Kind {
-    Kind {
-        name: name.into(),
-        weight,
-        method: "GET".into(),
-        path: path.into(),
-        headers: Vec::new(),
-        body: Vec::new(),
-        expect: Expect { status: Some(200), body: None },
-    }
+    Kind { expect: Expect { status: Some(200), body: None }, ..Kind::get(name, weight, path) }
 }
 
 /// A server whose `/slow` takes 20 ms and whose `/broken` answers 500.
@@ -105,4 +97,38 @@ fn a_kind_is_judged_against_its_own_objectives_besides_the_whole() {
     assert!(EarlyStop::of(&loose, 100.0, secs(3.0)).unwrap().may_pass);
     assert!(!EarlyStop::of(&slo, 100.0, secs(3.0)).unwrap().may_pass);
     assert_eq!(slo.longest_bound(), Some(secs(1.0)));
+}
+
+#[test]
+fn a_login_first_then_its_token_on_every_request_of_the_connection() {
+    // POST /login answers a token of its own; /data wants it back, else 401.
+    let server = Server::seeing(|n, request| {
+        let text = String::from_utf8_lossy(request).into_owned();
+        if text.starts_with("POST /login") {
+            let body = format!("{{\"user\": 1, \"token\": \"t-{n}\"}}");
+            vec![write(format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()))]
+        } else if text.lines().any(|l| l.starts_with("Authorization: Bearer t-")) {
+            vec![write(OK)]
+        } else {
+            vec![write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")]
+        }
+    });
+    let login = Kind {
+        method: "POST".into(),
+        capture: vec![("token".into(), "token".into())],
+        first: true,
+        ..kind("login", 0, "/login")
+    };
+    let data =
+        Kind { headers: vec![("Authorization".into(), "Bearer {capture:token}".into())], ..kind("data", 1, "/data") };
+    let config = loadgen::Config { mix: vec![login, data], ..config_for(&server, 4, RunLength::Requests(200)) };
+    let r = run(&config);
+    assert_eq!(r.errors.total(), 0, "{:?}", r.kinds);
+    // Each connection logged in once (weight 0: never drawn again), and every other request used its token.
+    assert_eq!(r.kinds[0].requests, r.connections_opened, "{:?}", r.kinds);
+    assert_eq!(r.kinds[0].requests + r.kinds[1].requests, 200);
+    // A token nobody captures is refused, naming what to add.
+    let lost = Kind { headers: vec![("Authorization".into(), "{capture:tok}".into())], ..kind("lost", 1, "/data") };
+    let e = loadgen::Config { mix: vec![lost], ..config.clone() }.validate().unwrap_err().to_string();
+    assert!(e.contains("{capture:tok} names no capture of the mix: add capture = { tok = \"FIELD\" }"), "{e}");
 }

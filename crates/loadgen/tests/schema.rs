@@ -45,16 +45,7 @@ fn schema_rejects_a_result_without_fixed_names() {
 #[test]
 fn a_mix_output_matches_schema() {
     let server = Server::fixed(OK);
-    let kind = |name: &str, path: &str| loadgen::Kind {
-        name: name.into(),
-        weight: 1,
-        method: "GET".into(),
-        path: path.into(),
-        headers: Vec::new(),
-        body: Vec::new(),
-        expect: loadgen::Expect::default(),
-    };
-    let mix = vec![kind("a", "/a"), kind("b", "/b")];
+    let mix = vec![loadgen::Kind::get("a", 1, "/a"), loadgen::Kind::get("b", 1, "/b")];
     let r = run(&loadgen::Config { mix, ..config_for(&server, 2, RunLength::Requests(50)) });
     check(&r);
     assert_eq!(r.kinds.len(), 2);

@@ -477,7 +477,9 @@ fn endpoint(
                 request(&format!(" request '{}'", r.name), &r.path, &r.headers, &r.body, &r.body_file)?;
             let expect = Expect { status: Some(r.expect_status), body: r.expect_body.clone().map(String::into_bytes) };
             let method = r.method.to_ascii_uppercase();
-            Ok(loadgen::Kind { name: r.name.to_string(), weight: r.weight, method, path, headers, body, expect })
+            let capture = r.capture.iter().map(|(name, field)| (name.clone(), field.clone())).collect();
+            let (name, weight, first) = (r.name.to_string(), r.weight, r.first);
+            Ok(loadgen::Kind { name, weight, method, path, headers, body, expect, capture, first })
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let slo = e.slo(w);

@@ -333,17 +333,41 @@ impl Runner<'_> {
         server: SocketAddr,
         running: &Running,
     ) -> Result<(), Halt> {
-        for request in endpoint.requests() {
-            self.verify_one(&request, server, running).await?;
+        // A mix's `first` requests go first, and what they capture reaches the later ones.
+        let requests = endpoint.requests();
+        let mut order: Vec<usize> = (0..requests.len()).collect();
+        order.sort_by_key(|&i| !endpoint.mix.get(i).is_some_and(|k| k.first));
+        let mut captured = Vec::new();
+        for i in order {
+            let body = self.verify_one(&requests[i], server, running, &captured).await?;
+            for (name, field) in endpoint.mix.get(i).map_or(&[][..], |k| k.capture.as_slice()) {
+                match loadgen::session::json_field(body.as_bytes(), field) {
+                    Some(value) => captured.push((name.clone(), value.to_vec())),
+                    None => {
+                        return Err(Halt::Failed(format!(
+                            "verification of endpoint '{}': its answer has no JSON field '{field}' to capture as \
+                             '{name}'",
+                            requests[i].name
+                        )))
+                    }
+                }
+            }
         }
         Ok(())
     }
 
-    async fn verify_one(&self, endpoint: &EndpointPlan, server: SocketAddr, running: &Running) -> Result<(), Halt> {
+    /// One request checked; its body, for what later ones capture.
+    async fn verify_one(
+        &self,
+        endpoint: &EndpointPlan,
+        server: SocketAddr,
+        running: &Running,
+        captured: &[(String, Vec<u8>)],
+    ) -> Result<String, Halt> {
         let client = http_client();
         // A request that draws values is checked with its first draws.
         let once = |text: &str| {
-            loadgen::template::sample(text, 1)
+            loadgen::template::sample(text, 1, captured)
                 .map_err(|why| Halt::Failed(format!("endpoint '{}': {why}", endpoint.name)))
         };
         let url = format!("http://{server}{}", once(&endpoint.path)?);
@@ -383,7 +407,7 @@ impl Runner<'_> {
                 return Err(failed(format!("body does not contain {want:?}; it was {shown:?}")).await);
             }
         }
-        Ok(())
+        Ok(body)
     }
 
     /// Runs `work`, or stops when the run is cancelled.

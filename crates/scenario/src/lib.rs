@@ -223,6 +223,13 @@ pub struct MixRequest {
     /// This kind's own objectives, besides the endpoint's on the whole mix.
     #[serde(default)]
     pub slo: Option<SloTable>,
+    /// Values taken from its responses' JSON for the connection's later requests: NAME = "field", used
+    /// as `{capture:NAME}` in a path, header or body.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// A new connection sends it first (a login), then draws by weight.
+    #[serde(default)]
+    pub first: bool,
 }
 
 fn default_weight() -> u32 {
@@ -535,6 +542,19 @@ fn check_request(
     Ok(())
 }
 
+/// The names of the `{capture:NAME}` placeholders in `text`.
+fn captures_named(text: &str) -> Vec<String> {
+    let parsed = loadgen::template::Template::parse(text, &|_| Ok("-".into()));
+    parsed.map_or(Vec::new(), |t| {
+        t.0.into_iter()
+            .filter_map(|p| match p {
+                loadgen::template::Part::Capture { name, .. } => Some(name),
+                _ => None,
+            })
+            .collect()
+    })
+}
+
 /// A mix: requests of their own (each checked as a request), named apart, weighed above 0 in all.
 fn check_mix(l: &Loaded, endpoint: &Endpoint, mix: &Spanned<Vec<MixRequest>>) -> Result<(), Error> {
     let at = mix.span();
@@ -560,8 +580,18 @@ fn check_mix(l: &Loaded, endpoint: &Endpoint, mix: &Spanned<Vec<MixRequest>>) ->
         let why = format!("endpoint '{}': the requests' weights sum to 0", endpoint.name);
         return Err(l.error_at(at, why, Some("give at least one request a weight above 0")));
     }
+    let captured: Vec<&String> = mix.get_ref().iter().flat_map(|r| r.capture.keys()).collect();
     for (i, r) in mix.get_ref().iter().enumerate() {
         check_request(l, at.clone(), &what(r), &r.method, &r.path, &r.headers)?;
+        let texts =
+            std::iter::once(r.path.as_str()).chain(r.headers.values().map(String::as_str)).chain(r.body.as_deref());
+        for name in texts.flat_map(captures_named) {
+            if !captured.iter().any(|c| **c == name) {
+                let why = format!("{}: {{capture:{name}}} names no capture of the mix", what(r));
+                let hint = format!("add capture = {{ {name} = \"FIELD\" }} to the request whose JSON answer holds it");
+                return Err(l.error_at(at, why, Some(&hint)));
+            }
+        }
         if r.method.eq_ignore_ascii_case("HEAD") {
             return Err(l.error_at(at, format!("{}: a HEAD request cannot be part of a mix", what(r)), None));
         }

@@ -237,6 +237,17 @@ fn a_mix_is_read_with_its_requests_and_bad_mixes_are_located() {
     bad("requests = [", "path = \"/x\"\nrequests = [", "endpoint 'health' is a mix: its requests give their own paths");
     bad("weight = 75 }", "wieght = 75 }", "unknown field `wieght`");
     bad(
+        "weight = 75 }",
+        "weight = 75, headers = { Authorization = \"Bearer {capture:token}\" } }",
+        "request 'read': {capture:token} names no capture of the mix",
+    );
+    let flow = text
+        .replacen("weight = 20 }", "weight = 0, first = true, capture = { token = \"token\" } }", 1)
+        .replacen("weight = 75 }", "weight = 75, headers = { Authorization = \"Bearer {capture:token}\" } }", 1);
+    let loaded = scenario::parse(Path::new("flow.toml"), &flow, &root()).unwrap_or_else(|e| panic!("{e}"));
+    let login = &loaded.scenario.workload.endpoints.get_ref()[0].requests.as_ref().unwrap().get_ref()[1];
+    assert!(login.first && login.capture["token"] == "token");
+    bad(
         "requests = [",
         "expect_body = \"ok\"\nrequests = [",
         "endpoint 'health' is a mix: its requests carry their own",
