@@ -5,7 +5,8 @@
 //! CPU 0. On two cores nginx saturates too, so requests per second alone
 //! hides the generator's cost: the figure that compares generators is
 //! requests per generator CPU-second (user + system time of the generator
-//! process, from wait4).
+//! process, from wait4). With `--drawn` (the default; `--no-drawn` skips it) the first level runs again
+//! with every request's path drawn per send: stackbench's `{rand:..}` against wrk's Lua `request()`.
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -24,13 +25,17 @@ struct Opts {
     duration: String,
     rounds: u32,
     connections: Vec<u32>,
+    /// Also a case whose every request draws its path: stackbench's `{rand:..}` against wrk with a Lua
+    /// `request()` doing the same (`--drawn`).
+    drawn: bool,
     /// Connections for the memory check (0 skips it).
     big: u32,
 }
 
 impl Opts {
     fn parse(args: &[String]) -> anyhow::Result<Opts> {
-        let mut opts = Opts { duration: "10s".into(), rounds: 3, connections: vec![50, 1000], big: 19_000 };
+        let mut opts =
+            Opts { duration: "10s".into(), rounds: 3, connections: vec![50, 1000], drawn: true, big: 19_000 };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -45,6 +50,7 @@ impl Opts {
                         .context("--connections takes a list like 50,1000")?
                 }
                 "--big" => opts.big = value()?.parse().context("--big takes a whole number")?,
+                "--no-drawn" => opts.drawn = false,
                 other => bail!("bench-loadgen: unknown option '{other}'"),
             }
         }
@@ -115,16 +121,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "{:>5} {:>6} {:>11} {:>12} {:>11} {:>8} {:>16} {:>10}",
         "round", "conns", "tool", "requests", "req/s", "errors", "req/gen-CPU-s", "nginx CPU"
     );
-    let mut samples: Vec<(u32, Tool, Sample)> = Vec::new();
+    let lua = dir.join("drawn.lua");
+    std::fs::write(&lua, DRAWN_LUA)?;
+    // Each level, then (with --drawn) the first level again with a path drawn per request.
+    let cases: Vec<(u32, bool)> =
+        opts.connections.iter().map(|&c| (c, false)).chain(opts.drawn.then(|| (opts.connections[0], true))).collect();
+    let mut samples: Vec<((u32, bool), Tool, Sample)> = Vec::new();
     for round in 1..=opts.rounds {
-        for &conns in &opts.connections {
+        for &(conns, drawn) in &cases {
             // Alternate which tool goes first so that drift hits both alike.
             let order = if round % 2 == 1 { [Tool::Wrk, Tool::Stackbench] } else { [Tool::Stackbench, Tool::Wrk] };
             for tool in order {
-                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration);
+                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration, drawn.then_some(&*lua));
                 let sample = measure(tool, &args, &nginx)?;
                 println!(
-                    "{round:>5} {conns:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
+                    "{round:>5} {:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
+                    case_name(conns, drawn),
                     tool.name(),
                     sample.requests,
                     sample.rps,
@@ -132,7 +144,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     sample.per_cpu_s(),
                     sample.server_cpu_pct
                 );
-                samples.push((conns, tool, sample));
+                samples.push(((conns, drawn), tool, sample));
             }
         }
     }
@@ -142,14 +154,15 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "{:>6} {:>12} {:>12} {:>8} {:>16} {:>16} {:>8}",
         "conns", "wrk req/s", "sb req/s", "ratio", "wrk req/CPU-s", "sb req/CPU-s", "ratio"
     );
-    for &conns in &opts.connections {
+    for &case in &cases {
         let median_of = |tool: Tool, f: fn(&Sample) -> f64| {
-            median(samples.iter().filter(|(c, t, _)| *c == conns && *t == tool).map(|(_, _, s)| f(s)).collect())
+            median(samples.iter().filter(|(c, t, _)| *c == case && *t == tool).map(|(_, _, s)| f(s)).collect())
         };
         let (w_rps, s_rps) = (median_of(Tool::Wrk, |s| s.rps), median_of(Tool::Stackbench, |s| s.rps));
         let (w_eff, s_eff) = (median_of(Tool::Wrk, Sample::per_cpu_s), median_of(Tool::Stackbench, Sample::per_cpu_s));
         println!(
-            "{conns:>6} {w_rps:>12.0} {s_rps:>12.0} {:>8.2} {w_eff:>16.0} {s_eff:>16.0} {:>8.2}",
+            "{:>6} {w_rps:>12.0} {s_rps:>12.0} {:>8.2} {w_eff:>16.0} {s_eff:>16.0} {:>8.2}",
+            case_name(case.0, case.1),
             s_rps / w_rps,
             s_eff / w_eff
         );
@@ -190,13 +203,41 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn generator_args(tool: Tool, stackbench: &Path, url: &str, conns: u32, duration: &str) -> Vec<String> {
+/// A case as the tables name it: `50`, or `50 d` when every request draws its path.
+fn case_name(conns: u32, drawn: bool) -> String {
+    if drawn {
+        format!("{conns} d")
+    } else {
+        conns.to_string()
+    }
+}
+
+/// wrk's side of the drawn case: a path drawn per request, as `{rand:1..1000000}` does.
+const DRAWN_LUA: &str = "request = function()\n  return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\nend\n";
+
+/// The command line of one run; `drawn`: wrk's Lua script when every request draws its path.
+fn generator_args(
+    tool: Tool,
+    stackbench: &Path,
+    url: &str,
+    conns: u32,
+    duration: &str,
+    drawn: Option<&Path>,
+) -> Vec<String> {
     let c = conns.to_string();
     match tool {
-        Tool::Wrk => ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s", url].map(String::from).to_vec(),
+        Tool::Wrk => {
+            let mut args = ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s"].map(String::from).to_vec();
+            if let Some(lua) = drawn {
+                args.extend(["-s".into(), lua.display().to_string()]);
+            }
+            args.push(url.into());
+            args
+        }
         Tool::Stackbench => {
             let bin = stackbench.display().to_string();
-            [bin.as_str(), "load", url, "-c", &c, "-t", "1", "-d", duration, "--timeout", "2s", "--json"]
+            let url = if drawn.is_some() { format!("{url}item/{{rand:1..1000000}}") } else { url.to_string() };
+            [bin.as_str(), "load", &url, "-c", &c, "-t", "1", "-d", duration, "--timeout", "2s", "--json"]
                 .map(String::from)
                 .to_vec()
         }
