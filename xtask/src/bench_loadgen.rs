@@ -5,8 +5,8 @@
 //! CPU 0. On two cores nginx saturates too, so requests per second alone
 //! hides the generator's cost: the figure that compares generators is
 //! requests per generator CPU-second (user + system time of the generator
-//! process, from wait4). With `--drawn` (the default; `--no-drawn` skips it) the first level runs again
-//! with every request's path drawn per send: stackbench's `{rand:..}` against wrk's Lua `request()`.
+//! process, from wait4). The first level then runs again with every request's path drawn per send
+//! (`--no-drawn` skips it): stackbench's `{rand:..}` against wrk's Lua `request()`.
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -26,7 +26,7 @@ struct Opts {
     rounds: u32,
     connections: Vec<u32>,
     /// Also a case whose every request draws its path: stackbench's `{rand:..}` against wrk with a Lua
-    /// `request()` doing the same (`--drawn`).
+    /// `request()` doing the same (off with `--no-drawn`).
     drawn: bool,
     /// Connections for the memory check (0 skips it).
     big: u32,
