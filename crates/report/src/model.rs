@@ -44,7 +44,7 @@ pub struct CapacityRow {
     /// The last search's profile at its capacity, with its confirming hold's req/s.
     #[serde(skip)]
     pub profile: Option<(record::ProfileRecord, f64)>,
-    /// A mix's kinds at the capacity (the last search's hold, `notes::kinds_line`); empty without a mix.
+    /// A mix's kinds at the capacity (the last search's hold, `units::kinds_line`); empty without a mix.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kinds: String,
 }
@@ -437,7 +437,7 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
         kinds: runs
             .iter()
             .rev()
-            .find_map(|c| crate::notes::kinds_line(&c.capacity.confirm.as_ref()?.load.kinds))
+            .find_map(|c| crate::units::kinds_line(&c.capacity.confirm.as_ref()?.load.kinds))
             .unwrap_or_default(),
     }
 }

@@ -11,6 +11,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
 
 mod matrix;
+mod mix;
 mod scaffold;
 mod values;
 
@@ -22,6 +23,7 @@ use serde::Deserialize;
 pub use toml::Spanned;
 
 pub use matrix::{load_file, parse_file, Expanded, MatrixList, Only, Pick, Scalar, Variant};
+pub use mix::MixRequest;
 pub use scaffold::{scaffold, Scaffold};
 pub use values::{parse_duration, slug, ByteSize, Cpus, Dur, Name, ProjectPath};
 
@@ -197,43 +199,6 @@ impl std::fmt::Display for ProfileAt {
             ProfileAt::Named(word) => write!(f, "{word:?}"),
         }
     }
-}
-
-/// One request of a mix (`requests = [...]` on an endpoint).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MixRequest {
-    pub name: Name,
-    #[serde(default = "default_method")]
-    pub method: String,
-    pub path: String,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub body_file: Option<Spanned<ProjectPath>>,
-    /// Its share of the mix: its weight over the weights' sum [default: 1].
-    #[serde(default = "default_weight")]
-    pub weight: u32,
-    #[serde(default = "default_status")]
-    pub expect_status: u16,
-    #[serde(default)]
-    pub expect_body: Option<String>,
-    /// This kind's own objectives, besides the endpoint's on the whole mix.
-    #[serde(default)]
-    pub slo: Option<SloTable>,
-    /// Values taken from its responses' JSON for the connection's later requests: NAME = "field", used
-    /// as `{capture:NAME}` in a path, header or body.
-    #[serde(default)]
-    pub capture: BTreeMap<String, String>,
-    /// A new connection sends it first (a login), then draws by weight.
-    #[serde(default)]
-    pub first: bool,
-}
-
-fn default_weight() -> u32 {
-    1
 }
 
 /// Objectives as written: name to value, each value located.
@@ -519,7 +484,7 @@ fn check_services(l: &Loaded) -> Result<(), Error> {
 }
 
 /// One request's line and headers, as the generator must accept them; `what` names it in errors.
-fn check_request(
+pub(crate) fn check_request(
     l: &Loaded,
     at: std::ops::Range<usize>,
     what: &str,
@@ -537,70 +502,6 @@ fn check_request(
         if let Err(reason) = loadgen::check_header(name, value) {
             let why = format!("{what}: header '{}' cannot be sent as it is written: {reason}", name.escape_debug());
             return Err(l.error_at(at, why, None));
-        }
-    }
-    Ok(())
-}
-
-/// The names of the `{capture:NAME}` placeholders in `text`.
-fn captures_named(text: &str) -> Vec<String> {
-    let parsed = loadgen::template::Template::parse(text, &|_| Ok("-".into()));
-    parsed.map_or(Vec::new(), |t| {
-        t.0.into_iter()
-            .filter_map(|p| match p {
-                loadgen::template::Part::Capture { name, .. } => Some(name),
-                _ => None,
-            })
-            .collect()
-    })
-}
-
-/// A mix: requests of their own (each checked as a request), named apart, weighed above 0 in all.
-fn check_mix(l: &Loaded, endpoint: &Endpoint, mix: &Spanned<Vec<MixRequest>>) -> Result<(), Error> {
-    let at = mix.span();
-    let what = |r: &MixRequest| format!("endpoint '{}' request '{}'", endpoint.name, r.name);
-    if !endpoint.path.is_empty() {
-        let why = format!("endpoint '{}' is a mix: its requests give their own paths", endpoint.name);
-        return Err(l.error_at(at, why, Some("drop the endpoint's path")));
-    }
-    let own = !endpoint.headers.is_empty()
-        || endpoint.body.is_some()
-        || endpoint.body_file.is_some()
-        || endpoint.expect_body.is_some()
-        || endpoint.expect_status != default_status()
-        || endpoint.method != default_method();
-    if own {
-        let why = format!(
-            "endpoint '{}' is a mix: its requests carry their own method, headers, body and checks",
-            endpoint.name
-        );
-        return Err(l.error_at(at, why, Some("move them into the requests that need them")));
-    }
-    if mix.get_ref().iter().map(|r| u64::from(r.weight)).sum::<u64>() == 0 {
-        let why = format!("endpoint '{}': the requests' weights sum to 0", endpoint.name);
-        return Err(l.error_at(at, why, Some("give at least one request a weight above 0")));
-    }
-    let captured: Vec<&String> = mix.get_ref().iter().flat_map(|r| r.capture.keys()).collect();
-    for (i, r) in mix.get_ref().iter().enumerate() {
-        check_request(l, at.clone(), &what(r), &r.method, &r.path, &r.headers)?;
-        let texts =
-            std::iter::once(r.path.as_str()).chain(r.headers.values().map(String::as_str)).chain(r.body.as_deref());
-        for name in texts.flat_map(captures_named) {
-            if !captured.iter().any(|c| **c == name) {
-                let why = format!("{}: {{capture:{name}}} names no capture of the mix", what(r));
-                let hint = format!("add capture = {{ {name} = \"FIELD\" }} to the request whose JSON answer holds it");
-                return Err(l.error_at(at, why, Some(&hint)));
-            }
-        }
-        if r.method.eq_ignore_ascii_case("HEAD") {
-            return Err(l.error_at(at, format!("{}: a HEAD request cannot be part of a mix", what(r)), None));
-        }
-        if mix.get_ref()[..i].iter().any(|o| o.name == r.name) {
-            return Err(l.error_at(
-                at,
-                format!("endpoint '{}': two requests are named '{}'", endpoint.name, r.name),
-                None,
-            ));
         }
     }
     Ok(())
@@ -635,7 +536,7 @@ fn check_workload(l: &Loaded) -> Result<(), Error> {
                 &endpoint.path,
                 &endpoint.headers,
             )?,
-            Some(mix) => check_mix(l, endpoint, mix)?,
+            Some(mix) => mix::check(l, endpoint, mix)?,
         }
         let pipeline = &s.workload.pipeline;
         if let Err((_, reason)) =

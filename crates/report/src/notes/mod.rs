@@ -176,21 +176,6 @@ pub fn generators_note(generators: &[GeneratorRecord]) -> Option<String> {
     Some(format!("{} generators: {}", generators.len(), each.join(", ")))
 }
 
-/// A mix's kinds in a few words, each with its share of the requests, its p99 and its failures:
-/// `read 74% p99 12.00ms, login 21% p99 40.00ms (3 failed)`; `None` without a mix.
-pub fn kinds_line(kinds: &[loadgen::KindResult]) -> Option<String> {
-    let total: u64 = kinds.iter().map(|k| k.requests).sum();
-    let each: Vec<String> = kinds
-        .iter()
-        .map(|k| {
-            let share = if total > 0 { k.requests as f64 * 100.0 / total as f64 } else { 0.0 };
-            let failed = if k.errors > 0 { format!(" ({} failed)", k.errors) } else { String::new() };
-            format!("{} {share:.0}% p99 {}{failed}", k.name, crate::units::time_us(k.latency_us.p99 as f64))
-        })
-        .collect();
-    (!each.is_empty()).then(|| each.join(", "))
-}
-
 /// One line per finished level, printed as a run goes: its figures, its
 /// failure, and what the server's figures show beyond it.
 pub fn level_line(level: &LevelRecord) -> String {
@@ -206,7 +191,7 @@ pub fn level_line(level: &LevelRecord) -> String {
                 l.errors.total(),
                 level.server.as_ref().map_or("-".to_string(), |s| format!("{:.0}%", s.cpu_pct_mean)),
                 level.failure.as_ref().map(|f| format!(" ({})", f.message)).unwrap_or_default()
-            ) + &kinds_line(&l.kinds).map(|k| format!("; {k}")).unwrap_or_default()
+            ) + &crate::units::kinds_line(&l.kinds).map(|k| format!("; {k}")).unwrap_or_default()
                 + &level_trouble(level, 0).iter().map(|t| format!("; {t}")).collect::<String>()
         }
         None => format!(
@@ -214,25 +199,5 @@ pub fn level_line(level: &LevelRecord) -> String {
             level.connections,
             level.failure.as_ref().map_or("no result", |f| f.message.as_str())
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use loadgen::{KindResult, LatencySummary};
-
-    #[test]
-    fn a_mix_is_told_kind_by_kind() {
-        let kind = |name: &str, requests: u64, errors: u64, p99: u64| KindResult {
-            name: name.into(),
-            weight: 1,
-            requests,
-            errors,
-            latency_us: LatencySummary { p99, ..LatencySummary::default() },
-            latency_histogram: String::new(),
-        };
-        let line = super::kinds_line(&[kind("read", 750, 0, 12_000), kind("login", 250, 3, 40_000)]);
-        assert_eq!(line.as_deref(), Some("read 75% p99 12.00ms, login 25% p99 40.00ms (3 failed)"));
-        assert_eq!(super::kinds_line(&[]), None);
     }
 }
