@@ -434,7 +434,9 @@ mod tests {
             let b = watch.read().unwrap();
             (interference_pct(&a, &b).unwrap(), busiest(&a, &b))
         };
-        let (idle, seen) = over(1);
+        // Idle: the quietest of three seconds, as the engine may still be removing the containers of the
+        // test that ran before (6.98% once, with no process named).
+        let (idle, seen) = (0..3).map(|_| over(1)).min_by(|a, b| a.0.total_cmp(&b.0)).expect("three readings");
         assert!(idle < report::notes::INTERFERENCE_NOISY_PCT, "idle: {idle}% ({seen:?})");
         let mut burner = std::process::Command::new("sh").args(["-c", "while :; do :; done"]).spawn().unwrap();
         let (busy, seen) = over(1);
