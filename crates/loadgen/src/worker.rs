@@ -17,10 +17,11 @@ use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::config::{Config, RunLength, Think};
+use crate::config::Arrivals;
+use crate::config::{Config, Think};
 use crate::http::{BodyMatch, Response, ResponseParser};
 use crate::request::Prepared;
-use crate::schedule::{self, Schedule};
+use crate::schedule::{Dispatch, Schedule};
 use crate::session::Session;
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
@@ -28,6 +29,8 @@ use crate::template::Renderer;
 use crate::LATE_AFTER;
 
 const TIMER: Token = Token(usize::MAX);
+/// The timers' mark for the thread's next Poisson arrival (`Dispatch`), beside connections' indexes.
+const ARRIVAL: usize = usize::MAX;
 /// The longest the loop sleeps, so that cancellation and progress stay prompt.
 const MAX_WAIT: Duration = Duration::from_millis(50);
 /// Pause before reconnecting after a failed connect, so that a dead port
@@ -150,6 +153,8 @@ pub(crate) struct Worker<'a> {
     think: Option<(Think, fastrand::Rng)>,
     /// Requests that draw values: this thread's draws.
     renderer: Option<Renderer>,
+    /// Poisson arrivals: the thread's stream and its idle connections.
+    dispatch: Option<Dispatch>,
     /// Closed loop: connections whose answers are all in, written together
     /// once the event batch is read. The server then gets requests in
     /// bursts, as from wrk, and wakes less often per request.
@@ -164,10 +169,10 @@ impl<'a> Worker<'a> {
         let head_request = shared.config.is_head_request();
         let conns = (share.first_conn..share.first_conn + share.n_conns)
             .map(|global_idx| {
-                let schedule = shared
-                    .config
-                    .rate
-                    .map(|rate| Schedule::new(shared.config.arrivals, rate, shared.total_connections, global_idx));
+                // Constant arrivals: each connection its own schedule (Poisson ones are the thread's, `Dispatch`).
+                let constant = shared.config.rate.filter(|_| shared.config.arrivals == Arrivals::Constant);
+                let schedule =
+                    constant.map(|rate| Schedule::new(Arrivals::Constant, rate, shared.total_connections, global_idx));
                 let first_ns = schedule.as_ref().map_or(0.0, Schedule::next_ns);
                 Conn {
                     stream: None,
@@ -206,6 +211,13 @@ impl<'a> Worker<'a> {
             over_bound: shared.config.early_stop.map_or(u64::MAX, |e| e.bound_us),
             over: 0,
             open_loop: shared.config.rate.is_some(),
+            dispatch: match (shared.config.rate, shared.config.arrivals) {
+                (Some(rate), Arrivals::Poisson { seed }) => {
+                    let share_of_rate = rate * share.n_conns as f64 / shared.total_connections as f64;
+                    Some(Dispatch::new(seed, share_of_rate, share.thread))
+                }
+                _ => None,
+            },
             think: shared.config.think.map(|t| (t, fastrand::Rng::with_seed(t.seed ^ share.first_conn as u64))),
             renderer: (!shared.weights.is_empty() || shared.kinds.iter().any(|k| k.template.is_some()))
                 .then(|| Renderer::new(shared.config.seed, share.thread, shared.config.n_threads)),
@@ -222,6 +234,9 @@ impl<'a> Worker<'a> {
         let start = Instant::now();
         for idx in 0..self.conns.len() {
             self.connect(idx, start);
+        }
+        if let Some(dispatch) = &self.dispatch {
+            self.timers.push(Reverse((self.at(dispatch.next_ns()), ARRIVAL)));
         }
         let mut next_scan = start + scan_every;
         let stopped_at = loop {
@@ -306,6 +321,10 @@ impl<'a> Worker<'a> {
                 break;
             }
             self.timers.pop();
+            if idx == ARRIVAL {
+                self.arrive(now);
+                continue;
+            }
             match self.conns[idx].phase {
                 Phase::Idle => self.next_request(idx, now),
                 Phase::Closed => self.connect(idx, now),
@@ -381,39 +400,6 @@ impl<'a> Worker<'a> {
         self.next_request(idx, Instant::now());
     }
 
-    /// Connection `idx` is connected and idle: send now, or (rate mode) when
-    /// the next request is due.
-    fn next_request(&mut self, idx: usize, now: Instant) {
-        if self.quota == Some(0) && !self.conns[idx].reserved {
-            return self.retire(idx);
-        }
-        let conn = &mut self.conns[idx];
-        if self.open_loop {
-            let due = conn.next_intended;
-            if due > now {
-                conn.phase = Phase::Idle;
-                self.timers.push(Reverse((due, idx)));
-                return;
-            }
-            self.send(idx, now, due);
-        } else if conn.think_until > now {
-            conn.phase = Phase::Idle;
-            self.timers.push(Reverse((conn.think_until, idx)));
-        } else {
-            self.send(idx, now, now);
-        }
-    }
-
-    /// Closed loop with users: connection `idx`'s user thinks from `now` on; how long.
-    fn think(&mut self, idx: usize, now: Instant) -> Duration {
-        let Some((think, rng)) = self.think.as_mut() else {
-            return Duration::ZERO;
-        };
-        let wait = schedule::think_time(think, rng);
-        self.conns[idx].think_until = now + wait;
-        wait
-    }
-
     fn send(&mut self, idx: usize, now: Instant, intended: Instant) {
         let shared = self.shared;
         let conn = &mut self.conns[idx];
@@ -434,9 +420,9 @@ impl<'a> Worker<'a> {
         if let Some(schedule) = conn.schedule.as_mut() {
             schedule.advance();
             conn.next_intended = shared.t0 + Duration::from_nanos(schedule.next_ns() as u64);
-            if measured && now.saturating_duration_since(intended) > LATE_AFTER {
-                self.stats.late += 1;
-            }
+        }
+        if self.open_loop && measured && now.saturating_duration_since(intended) > LATE_AFTER {
+            self.stats.late += 1;
         }
         conn.in_flight = n_requests;
         conn.written = 0;
@@ -737,42 +723,11 @@ impl<'a> Worker<'a> {
         conn.phase = Phase::Closed;
     }
 
-    /// Gets a closed connection going again: reconnect after `delay`, or in
-    /// rate mode when its next request is due, whichever is later.
-    fn restart(&mut self, idx: usize, now: Instant, delay: Duration) {
-        if self.quota == Some(0) {
-            return self.retire(idx);
-        }
-        let mut at = now + delay;
-        if self.open_loop {
-            at = at.max(self.conns[idx].next_intended);
-        }
-        if at <= now {
-            self.connect(idx, now);
-        } else {
-            self.timers.push(Reverse((at, idx)));
-        }
-    }
-
     fn retire(&mut self, idx: usize) {
         if self.conns[idx].phase != Phase::Done {
             self.close(idx);
             self.conns[idx].phase = Phase::Done;
             self.n_retired += 1;
-        }
-    }
-
-    /// Rate mode: requests whose intended time fell in the measured window
-    /// (up to `stopped_at`) but that were never written.
-    fn count_unsent(&mut self, stopped_at: Instant) {
-        if !matches!(self.shared.config.stop, RunLength::Duration(_)) {
-            return;
-        }
-        let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));
-        let from_t0 = |t: Instant| t.saturating_duration_since(self.shared.t0).as_nanos() as f64;
-        let (lo, hi) = (from_t0(self.shared.measure_start), from_t0(window_end));
-        for schedule in self.conns.iter().filter_map(|c| c.schedule.as_ref()) {
-            self.stats.unsent += schedule.unsent_between(lo, hi);
         }
     }
 }
@@ -784,6 +739,9 @@ fn connect_error_kind(e: &io::Error) -> ErrorKind {
         ErrorKind::Connect
     }
 }
+
+#[path = "worker_timing.rs"]
+mod timing;
 
 #[cfg(test)]
 #[path = "worker_tests.rs"]

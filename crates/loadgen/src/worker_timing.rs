@@ -1,0 +1,101 @@
+//! When a connection sends next: at once (closed loop), after its user's think time, at its constant
+//! schedule's due time, or on the thread's Poisson arrivals (`Dispatch`); and what was due but never sent.
+
+use std::cmp::Reverse;
+use std::time::{Duration, Instant};
+
+use super::{Phase, Worker, ARRIVAL};
+use crate::config::RunLength;
+use crate::schedule::{self, Dispatch};
+
+impl Worker<'_> {
+    /// Connection `idx` is connected and idle: send now, or (rate mode) when
+    /// the next request is due.
+    pub(super) fn next_request(&mut self, idx: usize, now: Instant) {
+        if self.quota == Some(0) && !self.conns[idx].reserved {
+            return self.retire(idx);
+        }
+        let conn = &mut self.conns[idx];
+        if let Some(dispatch) = self.dispatch.as_mut() {
+            conn.phase = Phase::Idle;
+            if let Some(due) = dispatch.free(idx) {
+                self.send(idx, now, self.shared.t0 + Duration::from_nanos(due as u64));
+            }
+        } else if self.open_loop {
+            let due = conn.next_intended;
+            if due > now {
+                conn.phase = Phase::Idle;
+                self.timers.push(Reverse((due, idx)));
+                return;
+            }
+            self.send(idx, now, due);
+        } else if conn.think_until > now {
+            conn.phase = Phase::Idle;
+            self.timers.push(Reverse((conn.think_until, idx)));
+        } else {
+            self.send(idx, now, now);
+        }
+    }
+
+    /// Poisson arrivals due by `now`: each sent on an idle connection (the rest wait for one), then the
+    /// timer set for the next.
+    pub(super) fn arrive(&mut self, now: Instant) {
+        let now_ns = now.saturating_duration_since(self.shared.t0).as_nanos() as f64;
+        loop {
+            let conns = &self.conns;
+            let usable = |i: usize| conns[i].phase == Phase::Idle && conns[i].stream.is_some();
+            let Some((due, idx)) = self.dispatch.as_mut().and_then(|d| d.due(now_ns, usable)) else { break };
+            self.send(idx, now, self.at(due));
+        }
+        if let Some(next) = self.dispatch.as_ref().map(Dispatch::next_ns) {
+            self.timers.push(Reverse((self.at(next), ARRIVAL)));
+        }
+    }
+
+    /// The instant `ns` nanoseconds after the run's start.
+    pub(super) fn at(&self, ns: f64) -> Instant {
+        self.shared.t0 + Duration::from_nanos(ns as u64)
+    }
+
+    /// Closed loop with users: connection `idx`'s user thinks from `now` on; how long.
+    pub(super) fn think(&mut self, idx: usize, now: Instant) -> Duration {
+        let Some((think, rng)) = self.think.as_mut() else {
+            return Duration::ZERO;
+        };
+        let wait = schedule::think_time(think, rng);
+        self.conns[idx].think_until = now + wait;
+        wait
+    }
+
+    /// Gets a closed connection going again: reconnect after `delay`, or in
+    /// rate mode when its next request is due, whichever is later.
+    pub(super) fn restart(&mut self, idx: usize, now: Instant, delay: Duration) {
+        if self.quota == Some(0) {
+            return self.retire(idx);
+        }
+        let mut at = now + delay;
+        if self.open_loop {
+            at = at.max(self.conns[idx].next_intended);
+        }
+        if at <= now {
+            self.connect(idx, now);
+        } else {
+            self.timers.push(Reverse((at, idx)));
+        }
+    }
+
+    /// Rate mode: requests whose intended time fell in the measured window
+    /// (up to `stopped_at`) but that were never written.
+    pub(super) fn count_unsent(&mut self, stopped_at: Instant) {
+        if !matches!(self.shared.config.stop, RunLength::Duration(_)) {
+            return;
+        }
+        let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));
+        let from_t0 = |t: Instant| t.saturating_duration_since(self.shared.t0).as_nanos() as f64;
+        let (lo, hi) = (from_t0(self.shared.measure_start), from_t0(window_end));
+        for schedule in self.conns.iter().filter_map(|c| c.schedule.as_ref()) {
+            self.stats.unsent += schedule.unsent_between(lo, hi);
+        }
+        self.stats.unsent += self.dispatch.as_ref().map_or(0, |d| d.unsent_between(lo, hi));
+    }
+}
