@@ -81,9 +81,14 @@ fn arrivals(config: impl Fn(&Server) -> loadgen::Config) -> Vec<std::time::Insta
 }
 
 /// The Kolmogorov-Smirnov distance between the gaps of `times` and an exponential distribution of their
-/// mean.
+/// mean. Only gaps over 2 ms count, less 2 ms: an exponential's excess over any bound is the same
+/// exponential (it has no memory), and shorter gaps are where the server's and the generator's
+/// scheduling blur arrival times (requests due within a late wakeup leave together), the more so while
+/// other tests share the CPUs.
 fn ks_exponential(times: &[std::time::Instant]) -> (f64, usize) {
-    let mut gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    const BLUR: f64 = 0.002;
+    let mut gaps: Vec<f64> =
+        times.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() - BLUR).filter(|g| *g > 0.0).collect();
     gaps.sort_by(f64::total_cmp);
     let n = gaps.len() as f64;
     let mean = gaps.iter().sum::<f64>() / n;
@@ -100,8 +105,7 @@ fn ks_exponential(times: &[std::time::Instant]) -> (f64, usize) {
 
 #[test]
 fn poisson_arrivals_pass_a_goodness_of_fit_check_and_constant_ones_fail_it() {
-    // 200 req/s over 20 connections for 4 s: about 800 gaps of 5 ms mean, far above the server's
-    // scheduling jitter (tens of microseconds).
+    // 200 req/s over 20 connections for 4 s: about 800 gaps of 5 ms mean, about 540 of them over 2 ms.
     let open = |arrivals| {
         move |server: &Server| loadgen::Config {
             rate: Some(200.0),
@@ -111,9 +115,9 @@ fn poisson_arrivals_pass_a_goodness_of_fit_check_and_constant_ones_fail_it() {
     };
     let poisson = arrivals(open(loadgen::Arrivals::Poisson { seed: 3 }));
     let (d, n) = ks_exponential(&poisson);
-    // The 1% critical value of the KS distance is 1.63 / sqrt(n) (0.058 at 800).
+    // The 1% critical value of the KS distance is 1.63 / sqrt(n) (0.070 at 540).
     let critical = 1.63 / (n as f64).sqrt();
-    assert!(n > 600, "{n} gaps");
+    assert!(n > 400, "{n} gaps");
     assert!(d < critical, "Poisson arrivals: KS distance {d:.3} >= {critical:.3} over {n} gaps");
     let constant = arrivals(open(loadgen::Arrivals::Constant));
     let (d, n) = ks_exponential(&constant);
