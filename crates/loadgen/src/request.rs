@@ -2,7 +2,7 @@
 
 use memchr::memmem::Finder;
 
-use crate::config::{Config, Expect, Kind};
+use crate::config::{Config, Kind};
 use crate::template::RequestTemplate;
 
 /// One kind of request as the generator sends it (a mix has several; a run without one, one).
@@ -12,9 +12,8 @@ pub(crate) struct Prepared {
     pub len: usize,
     /// A request that draws values: rendered per send into its connection's buffer (`batch` unused).
     pub template: Option<RequestTemplate>,
-    pub expect: Expect,
     pub body_finder: Option<Finder<'static>>,
-    /// Its config (`Config::of_kind`), for rendering.
+    /// Its config (`Config::of_kind`): for rendering, and its checks (`expect`).
     pub config: Config,
     /// A mix's kind: what it captures from its responses, `(slot, JSON field)`, and whether a new
     /// connection sends it first.
@@ -40,7 +39,6 @@ impl Prepared {
             batch: request.repeat(config.pipeline as usize),
             len: request.len(),
             template,
-            expect: config.expect.clone(),
             body_finder: config.expect.body.as_ref().map(|b| Finder::new(b).into_owned()),
             config,
             captures: kind.map_or(Vec::new(), |k| k.capture.iter().map(|(n, f)| (slot(n), f.clone())).collect()),

@@ -562,7 +562,7 @@ impl<'a> Worker<'a> {
         self.completed_all += 1;
         let body_found = conn.body.take();
         let kind = &shared.kinds[conn.session.kind];
-        let status_ok = match kind.expect.status {
+        let status_ok = match kind.config.expect.status {
             Some(want) => response.status == want,
             None => (200..400).contains(&response.status),
         };
