@@ -68,6 +68,7 @@ pub fn fixture(rate: bool) -> LoadResult {
         latency_histogram: encode_histogram(&latency),
         latency_raw_histogram: raw.as_ref().map(encode_histogram),
         stopped_early: None,
+        connect_s: 0.0,
         kinds: Vec::new(),
     }
 }

@@ -231,8 +231,18 @@ pub struct SearchOptions {
     pub max_probes: u32,
     /// Measured length of a search probe; the hold runs for the base config's own length.
     pub probe: Duration,
+    /// A search probe's warm-up, at most the base config's (the hold keeps the base's own): its connections
+    /// are established before it starts (`LoadResult::connect_s`), so it only brings the server to the rate.
+    pub probe_warmup: Duration,
     /// The most connections a probe may open (the open-files limit).
     pub max_connections: usize,
+}
+
+impl SearchOptions {
+    /// A search probe's warm-up, for levels that warm up for `base`.
+    pub fn probe_warmup_for(&self, base: Duration) -> Duration {
+        self.probe_warmup.min(base).max(MIN_WARMUP)
+    }
 }
 
 impl Default for SearchOptions {
@@ -243,6 +253,7 @@ impl Default for SearchOptions {
             precision: 0.05,
             max_probes: 12,
             probe: Duration::from_secs(3),
+            probe_warmup: MIN_WARMUP,
             max_connections: usize::MAX,
         }
     }
@@ -423,17 +434,16 @@ impl Search {
         if matches!(self.phase, Phase::Done(_)) || self.probes.len() as u32 >= self.options.max_probes {
             return None;
         }
-        let length = match self.phase {
-            Phase::Hold => hold_length(&self.base, &self.options),
-            _ => self.options.probe,
-        };
-        let (mut config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
-        // A probe ends once its outcome is certain; a hold runs its full length (it confirms the capacity).
-        // Each keeps its full warm-up: its connections are new, and a SYN the listen backlog dropped is
-        // sent again after 1 s, which a short warm-up would leave in the window.
-        if self.phase != Phase::Hold {
-            config.early_stop = EarlyStop::of(&self.slo, self.rate, length);
+        if self.phase == Phase::Hold {
+            let (config, connections_capped) = hold(&self.base, &self.slo, &self.options, self.rate);
+            return Some(NextProbe { config, connections_capped });
         }
+        let length = self.options.probe;
+        let (mut config, connections_capped) = probe_config(&self.base, &self.slo, &self.options, self.rate, length);
+        // A probe ends once its outcome is certain, after a short warm-up; a hold runs the base's warm-up
+        // and its full length (it confirms the capacity).
+        config.warmup = self.options.probe_warmup_for(self.base.warmup);
+        config.early_stop = EarlyStop::of(&self.slo, self.rate, length);
         Some(NextProbe { config, connections_capped })
     }
 
@@ -559,7 +569,11 @@ pub fn probe_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64
 /// The load of a confirming hold at `rate`, as a search from `base` runs it
 /// (to run one again: a profile at the capacity).
 pub fn hold_config(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64) -> Config {
-    probe_config(base, slo, options, rate, hold_length(base, options)).0
+    hold(base, slo, options, rate).0
+}
+
+fn hold(base: &Config, slo: &Slo, options: &SearchOptions, rate: f64) -> (Config, bool) {
+    probe_config(base, slo, options, rate, hold_length(base, options))
 }
 
 /// A hold runs for the base config's own length, else a probe's.

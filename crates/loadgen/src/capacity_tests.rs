@@ -84,6 +84,7 @@ fn measured(next: &NextProbe, p99_us: u64) -> LoadResult {
         latency_histogram: String::new(),
         latency_raw_histogram: None,
         stopped_early: None,
+        connect_s: 0.0,
         kinds: Vec::new(),
     }
 }

@@ -17,7 +17,7 @@ mod sys;
 pub mod template;
 mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ pub use result::{decode_histogram, KindResult, LatencySummary, LoadResult};
 
 use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, RateSummary, Settings};
 use stats::ThreadStats;
-use worker::{Share, Shared, Slot, Worker};
+use worker::{Clock, Share, Shared, Slot, Worker};
 
 /// In rate mode, a request written later than this after its intended time counts as late.
 pub const LATE_AFTER: Duration = Duration::from_millis(1);
@@ -56,8 +56,7 @@ struct ControlInner {
 #[derive(Debug)]
 struct Live {
     slots: Arc<[Slot]>,
-    t0: Instant,
-    measure_start: Instant,
+    clock: Arc<OnceLock<Clock>>,
 }
 
 /// A snapshot of a run in progress.
@@ -87,15 +86,16 @@ impl Control {
         self.inner.cancelled.load(Ordering::Relaxed)
     }
 
-    /// `None` until the run has started.
+    /// `None` until the run has started (its connections established).
     pub fn progress(&self) -> Option<Progress> {
         let live = self.inner.live.get()?;
+        let clock = live.clock.get()?;
         let now = Instant::now();
         Some(Progress {
             completed: live.slots.iter().map(|s| s.completed.load(Ordering::Relaxed)).sum(),
             errors: live.slots.iter().map(|s| s.errors.load(Ordering::Relaxed)).sum(),
-            elapsed: now.saturating_duration_since(live.t0),
-            measuring: now >= live.measure_start,
+            elapsed: now.saturating_duration_since(clock.t0),
+            measuring: now >= clock.measure_start,
         })
     }
 }
@@ -127,33 +127,27 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         })
         .collect();
     let throttled_before = sys::throttled_periods();
-    let t0 = Instant::now();
-    let measure_start = t0 + config.warmup;
-    let end = match config.stop {
-        RunLength::Duration(d) => Some(measure_start + d),
-        RunLength::Requests(_) => None,
-    };
+    let connecting = Instant::now();
     let shared = Shared {
         kinds,
         weights,
         config: config.clone(),
         total_connections: config.n_connections,
-        t0,
-        measure_start,
-        end,
+        clock: Arc::default(),
+        established: AtomicUsize::new(0),
         cancelled: control.inner.cancelled.clone(),
         finish: AtomicBool::new(false),
     };
     let slots: Arc<[Slot]> = (0..config.n_threads).map(|_| Slot::default()).collect();
     // A Control is meant for one run; a second run keeps reporting the first's slots.
-    let _ = control.inner.live.set(Live { slots: slots.clone(), t0, measure_start });
+    let _ = control.inner.live.set(Live { slots: slots.clone(), clock: shared.clock.clone() });
 
     let shares = split(config);
     let decided = OnceLock::new();
     let outcomes: Vec<Result<ThreadStats, Error>> = std::thread::scope(|scope| {
-        if let (Some(rule), Some(end), true) = (config.early_stop, end, config.rate.is_some()) {
+        if let (Some(rule), RunLength::Duration(_), true) = (config.early_stop, config.stop, config.rate.is_some()) {
             let (shared, slots, decided) = (&shared, &slots, &decided);
-            scope.spawn(move || watch_outcome(&rule, shared, slots, end, decided));
+            scope.spawn(move || watch_outcome(&rule, shared, slots, decided));
         }
         let handles: Vec<_> = shares
             .iter()
@@ -162,11 +156,18 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
                 let (shared, slot) = (&shared, &slots[thread_idx]);
                 let cpu = config.cpus.as_ref().map(|cpus| cpus[thread_idx % cpus.len()]);
                 std::thread::Builder::new().name(format!("loadgen-{thread_idx}")).spawn_scoped(scope, move || {
-                    if let Some(cpu) = cpu {
-                        sys::pin_current_thread(cpu).map_err(|source| Error::Affinity { cpu, source })?;
-                    }
-                    let worker = Worker::new(shared, slot, share)?;
-                    Ok(worker.run()?)
+                    let worker = cpu
+                        .map_or(Ok(()), |cpu| {
+                            sys::pin_current_thread(cpu).map_err(|source| Error::Affinity { cpu, source })
+                        })
+                        .and_then(|()| {
+                            let mut worker = Worker::new(shared, slot, share)?;
+                            worker.establish()?;
+                            Ok(worker)
+                        });
+                    // Every thread, started or not, says it is done connecting: the clock waits for all.
+                    let clock = start_clock(shared);
+                    Ok(worker?.run(clock)?)
                 })
             })
             .collect();
@@ -175,7 +176,7 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
             .map(|h| match h {
                 Ok(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
                 Err(e) => {
-                    // The threads already started must not run on alone.
+                    // The threads already started must not run on alone (nor wait for this one's connections).
                     shared.cancelled.store(true, Ordering::Relaxed);
                     Err(Error::Io(e))
                 }
@@ -191,7 +192,9 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         total.merge(outcome?);
     }
     let interrupted = control.is_cancelled();
-    let mut result = finish(config, total, measure_start, end, stopped, interrupted);
+    let clock = *shared.clock.get_or_init(|| Clock::starting(stopped, config));
+    let mut result = finish(config, total, clock, stopped, interrupted);
+    result.connect_s = clock.t0.saturating_duration_since(connecting).as_secs_f64();
     result.stopped_early = decided.get().copied();
     result.generator.throttled_periods = sys::throttled_periods().saturating_sub(throttled_before);
     Ok(result)
@@ -200,16 +203,33 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
 /// How often an early stop's watch reads the threads' counts.
 const WATCH_EVERY: Duration = Duration::from_millis(20);
 
+/// Waits until every thread's connections are established (or the run is cancelled), then returns the
+/// run's clock, started by the first thread to see them all.
+fn start_clock(shared: &Shared) -> Clock {
+    shared.established.fetch_add(1, Ordering::AcqRel);
+    while shared.established.load(Ordering::Acquire) < shared.config.n_threads
+        && !shared.cancelled.load(Ordering::Relaxed)
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    *shared.clock.get_or_init(|| Clock::starting(Instant::now(), &shared.config))
+}
+
 /// Reads the threads' counts through the measured window until `rule` says the outcome is certain (then
 /// ends the run, keeping the outcome in `decided`), the window ends, or the run is over.
-fn watch_outcome(rule: &capacity::EarlyStop, shared: &Shared, slots: &[Slot], end: Instant, decided: &OnceLock<bool>) {
+fn watch_outcome(rule: &capacity::EarlyStop, shared: &Shared, slots: &[Slot], decided: &OnceLock<bool>) {
     loop {
         std::thread::sleep(WATCH_EVERY);
         let now = Instant::now();
-        if now >= end || shared.finish.load(Ordering::Relaxed) || shared.cancelled.load(Ordering::Relaxed) {
+        if shared.finish.load(Ordering::Relaxed) || shared.cancelled.load(Ordering::Relaxed) {
             return;
         }
-        let Some(elapsed) = now.checked_duration_since(shared.measure_start) else { continue };
+        // Not started: the connections are being established.
+        let Some(clock) = shared.clock.get() else { continue };
+        if clock.end.is_some_and(|end| now >= end) {
+            return;
+        }
+        let Some(elapsed) = now.checked_duration_since(clock.measure_start) else { continue };
         let sum = |count: fn(&Slot) -> &std::sync::atomic::AtomicU64| {
             slots.iter().map(|s| count(s).load(Ordering::Relaxed)).sum::<u64>()
         };
@@ -260,19 +280,12 @@ fn check_file_limit(n_connections: usize) -> Result<(), Error> {
     Ok(())
 }
 
-fn finish(
-    config: &Config,
-    total: ThreadStats,
-    measure_start: Instant,
-    end: Option<Instant>,
-    stopped: Instant,
-    interrupted: bool,
-) -> LoadResult {
-    let window_end = match (end, config.stop) {
-        (Some(end), _) => end.min(stopped),
-        (None, _) => total.last_completion.unwrap_or(stopped),
+fn finish(config: &Config, total: ThreadStats, clock: Clock, stopped: Instant, interrupted: bool) -> LoadResult {
+    let window_end = match clock.end {
+        Some(end) => end.min(stopped),
+        None => total.last_completion.unwrap_or(stopped),
     };
-    let duration = window_end.saturating_duration_since(measure_start);
+    let duration = window_end.saturating_duration_since(clock.measure_start);
     let duration_s = duration.as_secs_f64();
     let per_s = |n: u64| {
         if duration_s > 0.0 {
@@ -328,6 +341,7 @@ fn finish(
             })
             .collect(),
         stopped_early: None,
+        connect_s: 0.0,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn merge(parts: &[LoadResult]) -> Result<LoadResult, HistogramDecodeError> {
         merged.connections_opened += part.connections_opened;
         merged.interrupted |= part.interrupted;
         merged.duration_s = merged.duration_s.max(part.duration_s);
+        merged.connect_s = merged.connect_s.max(part.connect_s);
         merged.errors.add(&part.errors);
         merged.rate = match (merged.rate, part.rate) {
             (Some(a), Some(b)) => Some(RateSummary {

@@ -65,6 +65,10 @@ pub struct LoadResult {
     /// or failed (`false`); `None` when it ran its length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_early: Option<bool>,
+    /// Seconds spent establishing the connections before the load started (its warm-up and window come
+    /// after); 0 in results from before it was kept.
+    #[serde(default)]
+    pub connect_s: f64,
     /// A mix's kinds of request, each counted apart, in the mix's order (empty without a mix).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<KindResult>,

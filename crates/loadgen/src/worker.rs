@@ -9,8 +9,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -46,9 +46,10 @@ pub(crate) struct Shared {
     pub kinds: Vec<Prepared>,
     /// A mix's running sums of weights (empty without a mix): a draw below `weights[i]` sends kind `i`.
     pub weights: Vec<u64>,
-    pub t0: Instant,
-    pub measure_start: Instant,
-    pub end: Option<Instant>,
+    /// The run's instants, fixed once every thread's connections are established (`Worker::establish`).
+    pub clock: Arc<OnceLock<Clock>>,
+    /// Threads whose connections are established (or that could not start): the clock starts at all.
+    pub established: AtomicUsize,
     pub cancelled: Arc<AtomicBool>,
     /// End now, as at the end of the window: the outcome an early stop waits for is certain, or every
     /// thread is done.
@@ -133,6 +134,8 @@ struct Conn {
 
 pub(crate) struct Worker<'a> {
     shared: &'a Shared,
+    /// The run's clock once it started (`run`); until then a window already closed, so that nothing counts.
+    clock: Clock,
     slot: &'a Slot,
     poll: Poll,
     conns: Vec<Conn>,
@@ -167,13 +170,13 @@ impl<'a> Worker<'a> {
         let timer = TimerFd::new()?;
         poll.registry().register(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&timer)), TIMER, Interest::READABLE)?;
         let head_request = shared.config.is_head_request();
+        let now = Instant::now();
         let conns = (share.first_conn..share.first_conn + share.n_conns)
             .map(|global_idx| {
                 // Constant arrivals: each connection its own schedule (Poisson ones are the thread's, `Dispatch`).
                 let constant = shared.config.rate.filter(|_| shared.config.arrivals == Arrivals::Constant);
                 let schedule =
                     constant.map(|rate| Schedule::new(Arrivals::Constant, rate, shared.total_connections, global_idx));
-                let first_ns = schedule.as_ref().map_or(0.0, Schedule::next_ns);
                 Conn {
                     stream: None,
                     phase: Phase::Closed,
@@ -185,18 +188,20 @@ impl<'a> Worker<'a> {
                     reserved: false,
                     measured: false,
                     timeout_counted: false,
-                    sent_at: shared.t0,
-                    intended_at: shared.t0,
-                    connect_started: shared.t0,
+                    sent_at: now,
+                    intended_at: now,
+                    connect_started: now,
                     schedule,
-                    next_intended: shared.t0 + Duration::from_nanos(first_ns as u64),
-                    think_until: shared.t0,
+                    // Set when the clock starts (`run`).
+                    next_intended: now,
+                    think_until: now,
                     session: Session::default(),
                 }
             })
             .collect();
         Ok(Worker {
             shared,
+            clock: Clock { t0: now, measure_start: now, end: Some(now) },
             slot,
             poll,
             conns,
@@ -225,15 +230,25 @@ impl<'a> Worker<'a> {
         })
     }
 
-    /// Runs until the end of the run, cancellation, or (with a request count)
-    /// until every request is answered; returns what was measured.
-    pub fn run(mut self) -> io::Result<ThreadStats> {
+    /// Runs on `clock` until the end of the run, cancellation, or (with a request count) until every
+    /// request is answered; returns what was measured. Connections `establish` left open start sending
+    /// at once, the others connect.
+    pub fn run(mut self, clock: Clock) -> io::Result<ThreadStats> {
+        self.clock = clock;
         let mut events = Events::with_capacity(1024);
         let timeout = self.shared.config.timeout;
         let scan_every = (timeout / 20).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let start = Instant::now();
         for idx in 0..self.conns.len() {
-            self.connect(idx, start);
+            let conn = &mut self.conns[idx];
+            if let Some(schedule) = &conn.schedule {
+                conn.next_intended = clock.t0 + Duration::from_nanos(schedule.next_ns() as u64);
+            }
+            match conn.phase {
+                Phase::Idle => self.next_request(idx, start),
+                Phase::Closed => self.connect(idx, start),
+                _ => {}
+            }
         }
         if let Some(dispatch) = &self.dispatch {
             self.timers.push(Reverse((self.at(dispatch.next_ns()), ARRIVAL)));
@@ -243,7 +258,7 @@ impl<'a> Worker<'a> {
             let now = Instant::now();
             if self.shared.cancelled.load(Ordering::Relaxed)
                 || self.shared.finish.load(Ordering::Relaxed)
-                || self.shared.end.is_some_and(|end| now >= end)
+                || self.clock.end.is_some_and(|end| now >= end)
                 || self.n_retired == self.conns.len()
             {
                 break now;
@@ -256,7 +271,7 @@ impl<'a> Worker<'a> {
             self.publish();
             self.arm_timer(now)?;
             let mut wait = next_scan.saturating_duration_since(now).min(MAX_WAIT);
-            if let Some(end) = self.shared.end {
+            if let Some(end) = self.clock.end {
                 wait = wait.min(end.saturating_duration_since(now));
             }
             match self.poll.poll(&mut events, Some(wait)) {
@@ -359,51 +374,66 @@ impl<'a> Worker<'a> {
             return self.retire(idx);
         }
         if let Some(quota) = self.quota.as_mut() {
-            if now >= self.shared.measure_start {
+            if now >= self.clock.measure_start {
                 *quota -= 1;
                 self.conns[idx].reserved = true;
             }
         }
-        let registry = self.poll.registry();
-        let opened = TcpStream::connect(self.shared.config.target.addr).and_then(|mut stream| {
-            stream.set_nodelay(true)?;
-            registry.register(&mut stream, Token(idx), Interest::READABLE | Interest::WRITABLE)?;
-            Ok(stream)
-        });
-        match opened {
-            Ok(stream) => {
-                let conn = &mut self.conns[idx];
-                conn.stream = Some(stream);
-                conn.phase = Phase::Connecting;
-                conn.connect_started = now;
-                self.stats.connections_opened += 1;
-            }
-            Err(e) => self.fail(idx, connect_error_kind(&e)),
+        if let Err(kind) = self.open(idx, now) {
+            self.fail(idx, kind);
         }
     }
 
+    /// Starts connecting `idx`'s socket (`Phase::Connecting`).
+    fn open(&mut self, idx: usize, now: Instant) -> Result<(), ErrorKind> {
+        let registry = self.poll.registry();
+        let stream = TcpStream::connect(self.shared.config.target.addr)
+            .and_then(|mut stream| {
+                stream.set_nodelay(true)?;
+                registry.register(&mut stream, Token(idx), Interest::READABLE | Interest::WRITABLE)?;
+                Ok(stream)
+            })
+            .map_err(|e| connect_error_kind(&e))?;
+        let conn = &mut self.conns[idx];
+        conn.stream = Some(stream);
+        conn.phase = Phase::Connecting;
+        conn.connect_started = now;
+        self.stats.connections_opened += 1;
+        Ok(())
+    }
+
     fn on_connect_ready(&mut self, idx: usize) {
+        match self.connected(idx) {
+            Ok(true) => self.next_request(idx, Instant::now()),
+            Ok(false) => {}
+            Err(kind) => self.fail(idx, kind),
+        }
+    }
+
+    /// An event on connecting `idx`: whether it is now connected (`Phase::Idle`); false for a stale event
+    /// from an earlier socket.
+    fn connected(&mut self, idx: usize) -> Result<bool, ErrorKind> {
         let Some(stream) = self.conns[idx].stream.as_ref() else {
-            return;
+            return Ok(false);
         };
         match stream.take_error() {
             Ok(None) => {}
-            Ok(Some(e)) | Err(e) => return self.fail(idx, connect_error_kind(&e)),
+            Ok(Some(e)) | Err(e) => return Err(connect_error_kind(&e)),
         }
         match stream.peer_addr() {
             Ok(_) => {}
             // Not connected yet: a stale event from an earlier socket.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
-            Err(e) => return self.fail(idx, connect_error_kind(&e)),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
+            Err(e) => return Err(connect_error_kind(&e)),
         }
         self.conns[idx].phase = Phase::Idle;
-        self.next_request(idx, Instant::now());
+        Ok(true)
     }
 
     fn send(&mut self, idx: usize, now: Instant, intended: Instant) {
-        let shared = self.shared;
+        let (shared, clock) = (self.shared, self.clock);
         let conn = &mut self.conns[idx];
-        let measured = intended >= shared.measure_start || conn.reserved;
+        let measured = intended >= clock.measure_start || conn.reserved;
         let mut n_requests = shared.config.pipeline;
         if measured {
             if let Some(quota) = self.quota.as_mut() {
@@ -419,7 +449,7 @@ impl<'a> Worker<'a> {
         conn.intended_at = intended;
         if let Some(schedule) = conn.schedule.as_mut() {
             schedule.advance();
-            conn.next_intended = shared.t0 + Duration::from_nanos(schedule.next_ns() as u64);
+            conn.next_intended = clock.t0 + Duration::from_nanos(schedule.next_ns() as u64);
         }
         if self.open_loop && measured && now.saturating_duration_since(intended) > LATE_AFTER {
             self.stats.late += 1;
@@ -575,7 +605,8 @@ impl<'a> Worker<'a> {
         };
         // Every response completed inside the window counts, as wrk counts it, whenever its request
         // was sent: a server whose queue is longer than the window still completes its req/s there.
-        if in_window && now >= shared.measure_start {
+        let measure_start = self.clock.measure_start;
+        if in_window && now >= measure_start {
             let raw_us = now.saturating_duration_since(conn.sent_at).as_micros() as u64;
             let (latency_us, raw) = if self.open_loop {
                 (now.saturating_duration_since(conn.intended_at).as_micros() as u64, Some(raw_us))
@@ -583,11 +614,11 @@ impl<'a> Worker<'a> {
                 (raw_us, None)
             };
             // A late response is completed, with its real latency (it was counted as a timeout too).
-            self.stats.record_response(now, shared.measure_start, latency_us, raw);
+            self.stats.record_response(now, measure_start, latency_us, raw);
             self.over += u64::from(latency_us > self.over_bound);
             self.stats.late_responses += u64::from(conn.timeout_counted);
             if let Some(error) = failed {
-                self.stats.record_errors(error, 1, now, shared.measure_start);
+                self.stats.record_errors(error, 1, now, measure_start);
             } else if latency_us <= shared.config.timeout.as_micros() as u64 {
                 self.stats.good += 1;
             }
@@ -612,7 +643,7 @@ impl<'a> Worker<'a> {
     /// Figures count only inside the measured window; what completes after
     /// its end is dropped, as wrk drops the requests in flight at the end.
     fn in_window(&self, now: Instant) -> bool {
-        self.shared.end.is_none_or(|end| now < end)
+        self.clock.end.is_none_or(|end| now < end)
     }
 
     fn on_eof(&mut self, idx: usize) {
@@ -634,7 +665,7 @@ impl<'a> Worker<'a> {
     /// Counts a failure of connection `idx`, closes it and opens a new one.
     fn fail(&mut self, idx: usize, kind: ErrorKind) {
         let now = Instant::now();
-        let measure_start = self.shared.measure_start;
+        let measure_start = self.clock.measure_start;
         let conn = &self.conns[idx];
         // Requests that timed out were counted then, once.
         let counted = now >= measure_start && !conn.timeout_counted && self.in_window(now);
@@ -685,12 +716,12 @@ impl<'a> Worker<'a> {
     /// for, and counted once, as soon as the measured window is open (until
     /// then, every scan finds them again).
     fn time_out(&mut self, idx: usize, now: Instant) {
-        let window_open = now >= self.shared.measure_start && self.in_window(now);
+        let window_open = now >= self.clock.measure_start && self.in_window(now);
         let conn = &mut self.conns[idx];
         if window_open {
             conn.timeout_counted = true;
             let n = u64::from(conn.in_flight);
-            self.stats.record_errors(ErrorKind::Timeout, n, now, self.shared.measure_start);
+            self.stats.record_errors(ErrorKind::Timeout, n, now, self.clock.measure_start);
             self.stats.record_kind(conn.session.kind, None, n);
         }
     }
@@ -698,7 +729,7 @@ impl<'a> Worker<'a> {
     /// The requests in flight on `idx` passed the give-up bound: the
     /// connection is closed and a new one opened.
     fn abandon(&mut self, idx: usize, now: Instant) {
-        if now >= self.shared.measure_start && self.in_window(now) {
+        if now >= self.clock.measure_start && self.in_window(now) {
             self.stats.abandoned += u64::from(self.conns[idx].in_flight);
         }
         self.close(idx);
@@ -742,6 +773,10 @@ fn connect_error_kind(e: &io::Error) -> ErrorKind {
 
 #[path = "worker_timing.rs"]
 mod timing;
+
+#[path = "worker_start.rs"]
+mod start;
+pub(crate) use start::Clock;
 
 #[cfg(test)]
 #[path = "worker_tests.rs"]

@@ -19,7 +19,7 @@ impl Worker<'_> {
         if let Some(dispatch) = self.dispatch.as_mut() {
             conn.phase = Phase::Idle;
             if let Some(due) = dispatch.free(idx) {
-                self.send(idx, now, self.shared.t0 + Duration::from_nanos(due as u64));
+                self.send(idx, now, self.clock.t0 + Duration::from_nanos(due as u64));
             }
         } else if self.open_loop {
             let due = conn.next_intended;
@@ -40,7 +40,7 @@ impl Worker<'_> {
     /// Poisson arrivals due by `now`: each sent on an idle connection (the rest wait for one), then the
     /// timer set for the next.
     pub(super) fn arrive(&mut self, now: Instant) {
-        let now_ns = now.saturating_duration_since(self.shared.t0).as_nanos() as f64;
+        let now_ns = now.saturating_duration_since(self.clock.t0).as_nanos() as f64;
         loop {
             let conns = &self.conns;
             let usable = |i: usize| conns[i].phase == Phase::Idle && conns[i].stream.is_some();
@@ -54,7 +54,7 @@ impl Worker<'_> {
 
     /// The instant `ns` nanoseconds after the run's start.
     pub(super) fn at(&self, ns: f64) -> Instant {
-        self.shared.t0 + Duration::from_nanos(ns as u64)
+        self.clock.t0 + Duration::from_nanos(ns as u64)
     }
 
     /// Closed loop with users: connection `idx`'s user thinks from `now` on; how long.
@@ -90,9 +90,9 @@ impl Worker<'_> {
         if !matches!(self.shared.config.stop, RunLength::Duration(_)) {
             return;
         }
-        let window_end = self.shared.end.map_or(stopped_at, |end| end.min(stopped_at));
-        let from_t0 = |t: Instant| t.saturating_duration_since(self.shared.t0).as_nanos() as f64;
-        let (lo, hi) = (from_t0(self.shared.measure_start), from_t0(window_end));
+        let window_end = self.clock.end.map_or(stopped_at, |end| end.min(stopped_at));
+        let from_t0 = |t: Instant| t.saturating_duration_since(self.clock.t0).as_nanos() as f64;
+        let (lo, hi) = (from_t0(self.clock.measure_start), from_t0(window_end));
         for schedule in self.conns.iter().filter_map(|c| c.schedule.as_ref()) {
             self.stats.unsent += schedule.unsent_between(lo, hi);
         }

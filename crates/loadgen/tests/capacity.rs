@@ -28,6 +28,7 @@ fn the_search_finds_a_known_capacity() {
         precision: 0.05,
         max_probes: 12,
         probe: secs(2.0),
+        probe_warmup: secs(0.5),
         max_connections: 2000,
     };
     let mut seen = Vec::new();

@@ -169,3 +169,22 @@ fn poisson_arrivals_go_to_an_idle_connection_not_behind_a_busy_one() {
     assert!(r.latency_us.p99 < 150_000, "p99 {}us: arrivals waited for a busy connection", r.latency_us.p99);
     assert!((120..=200).contains(&r.sent), "{} sent in 4 s at 40 req/s", r.sent);
 }
+
+/// A listen backlog too short for the connect storm: the kernel drops the last SYNs, their clients send them
+/// again 1 s later, and the load (its due times, its warm-up, its window) starts only once they are in.
+/// Started at once, those connections' requests would have waited a second in the window.
+#[test]
+fn the_window_opens_once_the_connections_are_established() {
+    // Linux keeps backlog + 1 connections waiting to be accepted: 2 of the 4 get in at once.
+    let server = Server::slow_accept(1, secs(0.3), OK);
+    let config = loadgen::Config {
+        rate: Some(200.0),
+        warmup: std::time::Duration::ZERO,
+        ..config_for(&server, 4, RunLength::Duration(secs(0.5)))
+    };
+    let r = run(&config);
+    assert!(r.connect_s > 0.9, "connections established after {} s: no SYN was dropped?", r.connect_s);
+    assert_eq!(r.errors.total(), 0, "{:?}", r.errors);
+    assert!(r.latency_us.max < 300_000, "a connect's wait reached the window: {:?}", r.latency_us);
+    assert!(r.requests > 80, "{} requests", r.requests);
+}

@@ -119,6 +119,7 @@ fn load(l: &Level) -> LoadResult {
         latency_histogram: encode_histogram(&h),
         latency_raw_histogram: None,
         stopped_early: None,
+        connect_s: 0.0,
         kinds: Vec::new(),
     }
 }

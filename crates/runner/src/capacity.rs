@@ -169,11 +169,13 @@ impl Runner<'_> {
             ..SearchOptions::default()
         };
         self.emit(Event::Step(&format!(
-            "{} {}: capacity search from {:.0} req/s, probes of {}, a {} hold, at most {} probes",
+            "{} {}: capacity search from {:.0} req/s, probes of {} warm-up + {}, a {} + {} hold, at most {} probes",
             endpoint.method,
             endpoint.path,
             options.start_rate,
+            humantime::format_duration(options.probe_warmup_for(plan.warmup)),
             humantime::format_duration(options.probe),
+            humantime::format_duration(plan.warmup),
             humantime::format_duration(plan.duration),
             options.max_probes
         )));
@@ -190,7 +192,22 @@ impl Runner<'_> {
             match outcome {
                 Ok((load, _)) => {
                     servers.push(usage);
-                    self.emit(Event::Probe(search.record(next, load)));
+                    let probe = search.record(next, load);
+                    let passed = probe.passed;
+                    self.emit(Event::Probe(probe));
+                    // A failed probe leaves requests queued in the server: the next starts once it answers
+                    // its readiness check again (behind them), as a level after a level does.
+                    if !passed {
+                        let settle = plan.server.ready.timeout.0;
+                        match self.wait_ready(&plan.server, &server.running, server.port, settle).await {
+                            Ok(()) => {}
+                            Err(Halt::Failed(why)) => self.emit(Event::Warning(&format!(
+                                "after a failed probe: {}",
+                                why.lines().next().unwrap_or_default()
+                            ))),
+                            Err(halt) => return Err(halt),
+                        }
+                    }
                 }
                 Err(crate::GeneratorError::Docker(e)) if e.is_unreachable() => {
                     failure = Some(Failure::new(FailureKind::Interrupted, e.to_string(), String::new()));

@@ -82,13 +82,36 @@ impl Server {
 
     /// As [`Server::start`], and `respond` sees each request whole (head and body) too.
     pub fn seeing(respond: impl Fn(u64, &[u8]) -> Vec<Action> + Send + Sync + 'static) -> Server {
+        Server::listening(None, Duration::ZERO, respond)
+    }
+
+    /// A server that answers every request with `response`, whose listen backlog is `backlog` (the
+    /// kernel then drops the SYNs of connections past it, which their clients send again after 1 s) and
+    /// that accepts no connection for its first `accept_after`.
+    pub fn slow_accept(backlog: i32, accept_after: Duration, response: &str) -> Server {
+        let response = response.to_string();
+        Server::listening(Some(backlog), accept_after, move |_, _| vec![write(&response)])
+    }
+
+    fn listening(
+        backlog: Option<i32>,
+        accept_after: Duration,
+        respond: impl Fn(u64, &[u8]) -> Vec<Action> + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        if let Some(backlog) = backlog {
+            // Linux takes a second listen() on a listening socket as a new backlog.
+            // SAFETY: the descriptor is the listener's own, open for as long as `listener`.
+            let done = unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&listener), backlog) };
+            assert_eq!(done, 0, "listen: {}", std::io::Error::last_os_error());
+        }
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
         let respond: Arc<Respond> = Arc::new(respond);
         let (req, conns) = (requests.clone(), connections.clone());
         std::thread::spawn(move || {
+            std::thread::sleep(accept_after);
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 conns.fetch_add(1, Ordering::SeqCst);
