@@ -231,8 +231,9 @@ pub struct SearchOptions {
     pub max_probes: u32,
     /// Measured length of a search probe; the hold runs for the base config's own length.
     pub probe: Duration,
-    /// A search probe's warm-up, at most the base config's (the hold keeps the base's own): its connections
-    /// are established before it starts (`LoadResult::connect_s`), so it only brings the server to the rate.
+    /// A search probe's warm-up, no longer than the base config's and never under `MIN_WARMUP` (the hold keeps
+    /// the base's own): its connections are established before it starts (`LoadResult::connect_s`), so it
+    /// only brings the server to the rate.
     pub probe_warmup: Duration,
     /// The most connections a probe may open (the open-files limit).
     pub max_connections: usize,
