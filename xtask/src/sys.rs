@@ -77,7 +77,17 @@ pub fn ignore_interrupts_while_waiting() {
 /// results and reports in this checkout's `reports/`.
 pub fn stackbench(subcommand: &str, args: &[String]) -> Command {
     let mut cmd = cargo_command();
-    cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--", subcommand, "--root"])
+    cmd.args(["run", "--quiet", "--release", "--locked", "-p", "stackbench", "--"]);
+    stackbench_args(cmd, subcommand, args)
+}
+
+/// The `stackbench` binary at `binary` (a build made already), run as [`stackbench`] runs the release one.
+pub fn stackbench_at(binary: &std::path::Path, subcommand: &str, args: &[String]) -> Command {
+    stackbench_args(Command::new(binary), subcommand, args)
+}
+
+fn stackbench_args(mut cmd: Command, subcommand: &str, args: &[String]) -> Command {
+    cmd.args([subcommand, "--root"])
         .arg(project_root())
         .args(args)
         .env("STACKBENCH_REPORTS", project_root().join("reports"))

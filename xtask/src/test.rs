@@ -2,7 +2,8 @@
 //! call it. The Docker tests need an engine, so it sets one up first; the
 //! report's test renders the HTML in headless Chromium; the two-engine test
 //! needs `ip` and `openssl`. Then every scenario
-//! is built, started and verified (no load), with a small database. It ends
+//! is built, started and verified (no load), with a small database, by the
+//! tests' own (dev) build of the binary, several stacks at once. It ends
 //! with a table of where the time went: set-up, compiling, each test binary,
 //! the doc tests, the verification.
 
@@ -110,7 +111,12 @@ fn run_timed(args: &[String], timing: &mut Timing) -> anyhow::Result<()> {
         let mut bench_args =
             vec!["--verify-only".into(), "--set".into(), VERIFY_DB_ROWS.into(), "--results".into(), results];
         bench_args.extend(scenarios);
-        timing.time("building and verifying every variant", || sys::run(&mut sys::stackbench("bench", &bench_args)))?;
+        // The tests' own build of the binary: verifying measures nothing, so it needs no release build (which
+        // would compile the whole workspace a second time, cold, and after every change).
+        let binary = timing.time("the stackbench binary (the tests' build)", dev_binary)?;
+        timing.time("building and verifying every variant", || {
+            sys::run(&mut sys::stackbench_at(&binary, "bench", &bench_args))
+        })?;
     }
     Ok(())
 }
@@ -124,31 +130,67 @@ struct TestBinary {
 
 /// Compiles every test of the workspace (`cargo test --no-run`) and lists the binaries, as cargo would run them.
 fn test_binaries() -> anyhow::Result<Vec<TestBinary>> {
-    let output = sys::cargo_command()
+    let built = artifacts(
+        "cargo test --no-run",
+        sys::cargo_command().args(["test", "--workspace", "--locked", "--no-run"]),
+    )?;
+    let binaries = built
+        .iter()
+        .filter(|a| a.message["profile"]["test"].as_bool() == Some(true))
+        .map(|a| {
+            let manifest = PathBuf::from(a.message["manifest_path"].as_str().unwrap_or_default());
+            let target = a.message["target"]["name"].as_str().unwrap_or_default();
+            let kind = a.message["target"]["kind"][0].as_str().unwrap_or_default();
+            TestBinary {
+                name: format!("{} {kind} {target}", package_name(a.message["package_id"].as_str().unwrap_or_default())),
+                path: a.executable.clone(),
+                dir: manifest.parent().map(PathBuf::from).unwrap_or_else(sys::project_root),
+            }
+        })
+        .collect();
+    Ok(binaries)
+}
+
+/// The `stackbench` binary in cargo's dev profile, the one the CLI's tests run (built by them already,
+/// unless cargo was given a selection that left them out).
+fn dev_binary() -> anyhow::Result<PathBuf> {
+    let built = artifacts(
+        "cargo build -p stackbench",
+        sys::cargo_command().args(["build", "--locked", "-p", "stackbench", "--bin", "stackbench"]),
+    )?;
+    built
+        .into_iter()
+        .find(|a| a.message["target"]["name"] == "stackbench" && a.message["target"]["kind"][0] == "bin")
+        .map(|a| a.executable)
+        .context("cargo build -p stackbench named no stackbench binary")
+}
+
+/// An executable cargo built, with cargo's message about it.
+struct Artifact {
+    executable: PathBuf,
+    message: serde_json::Value,
+}
+
+/// Runs `cmd` (a cargo build or test command, run in the project's root) and lists the executables it built
+/// or found up to date; `what` names it in errors.
+fn artifacts(what: &str, cmd: &mut Command) -> anyhow::Result<Vec<Artifact>> {
+    let output = cmd
         .current_dir(sys::project_root())
-        .args(["test", "--workspace", "--locked", "--no-run", "--message-format=json-render-diagnostics"])
+        .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit())
         .output()
-        .context("cannot run cargo test --no-run")?;
+        .with_context(|| format!("cannot run {what}"))?;
     if !output.status.success() {
-        anyhow::bail!("the tests do not compile (cargo test --no-run: {})", output.status);
+        anyhow::bail!("{what} failed ({}): see cargo's messages above", output.status);
     }
-    let mut binaries = Vec::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let (Some(path), Some(true)) = (message["executable"].as_str(), message["profile"]["test"].as_bool()) else {
-            continue;
-        };
-        let manifest = PathBuf::from(message["manifest_path"].as_str().unwrap_or_default());
-        let target = message["target"]["name"].as_str().unwrap_or_default();
-        let kind = message["target"]["kind"][0].as_str().unwrap_or_default();
-        binaries.push(TestBinary {
-            name: format!("{} {kind} {target}", package_name(message["package_id"].as_str().unwrap_or_default())),
-            path: PathBuf::from(path),
-            dir: manifest.parent().map(PathBuf::from).unwrap_or_else(sys::project_root),
-        });
-    }
-    Ok(binaries)
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| {
+            let executable = PathBuf::from(message["executable"].as_str()?);
+            Some(Artifact { executable, message })
+        })
+        .collect())
 }
 
 /// A package's name from cargo's package id: `path+file:///p/crates/cli#stackbench@0.1.0`, or

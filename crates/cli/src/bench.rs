@@ -98,7 +98,7 @@ pub struct BenchOpts {
     /// Go on with a suite that stopped before its end (Ctrl-C, a fault, the machine going down): run the
     /// same command with --resume, or name the suite (its id is printed at its start); the runs it
     /// finished are kept, a run it left half-way goes on from its first unfinished level, the rest run
-    #[arg(long, value_name = "SUITE", num_args = 0..=1, default_missing_value = "latest")]
+    #[arg(long, value_name = "SUITE", num_args = 0..=1, default_missing_value = "latest", conflicts_with = "verify_only")]
     pub resume: Option<String>,
     /// When another stackbench run holds this machine's CPUs, wait for it to end instead of refusing (two
     /// runs on the same CPUs would both report wrong figures)

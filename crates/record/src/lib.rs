@@ -323,9 +323,14 @@ pub struct CapacityRecord {
     pub capacity: loadgen::capacity::Capacity,
     /// The server during each probe, in the order of `capacity.probes`.
     pub servers: Vec<Option<ServerUsage>>,
-    /// Why the search stopped short, when a probe could not run or the server failed.
+    /// Why the search stopped short, when a probe could not run or no server could be started for the next.
     #[serde(default)]
     pub failure: Option<Failure>,
+    /// Each time the server exited under a probe (killed at its memory limit, crashed), with its log's tail;
+    /// a new server took the next probe, so the search went on. (An exit after a probe's window, which that
+    /// probe passed, does not undo the pass: the next probes, and the hold, judge that rate again.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_exits: Vec<ProbeExit>,
     /// How long the search took, from its first probe (or estimate) to its
     /// conclusion; 0 in records from before it was kept.
     #[serde(default)]
@@ -363,6 +368,16 @@ pub struct Failure {
     pub message: String,
     #[serde(default)]
     pub logs_tail: String,
+}
+
+/// The server exiting under one probe of a capacity search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeExit {
+    /// The probe's offered rate.
+    pub offered_rps: f64,
+    /// How it exited (`FailureKind::ServerExited`; the message says the code, not the rate), and its log's tail.
+    #[serde(flatten)]
+    pub failure: Failure,
 }
 
 impl Failure {
@@ -544,6 +559,7 @@ pub mod fixture {
             },
             servers,
             failure: None,
+            server_exits: Vec::new(),
             elapsed_s: 60.0,
             profile: None,
         }

@@ -64,6 +64,14 @@ pub enum Selection {
     Paths(Vec<PathBuf>),
 }
 
+/// `path` as the report names it: relative to `base` when under it, whichever way either is spelled
+/// (`.`, `reports/..`, absolute), so the same results name the same sources from any folder.
+fn relative(path: &Path, base: &Path) -> String {
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (path, base) = (canonical(path), canonical(base));
+    path.strip_prefix(&base).unwrap_or(&path).display().to_string()
+}
+
 /// Reads the selected results under `results_dir`. File names in the report
 /// are relative to `base` (the project root), so that output is the same
 /// wherever the project lives.
@@ -91,7 +99,7 @@ pub fn select(results_dir: &Path, selection: &Selection, base: &Path) -> Result<
     let mut records = Vec::new();
     for path in files {
         let record = RunRecord::read(&path).map_err(|e| Error::Read { path: path.clone(), reason: e.to_string() })?;
-        let name = path.strip_prefix(base).unwrap_or(&path).display().to_string();
+        let name = relative(&path, base);
         records.push((name, record));
     }
     if let Selection::Latest = selection {

@@ -47,6 +47,9 @@ pub struct CapacityRow {
     /// A mix's kinds at the capacity (the last search's hold, `units::kinds_line`); empty without a mix.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub kinds: String,
+    /// What the searches say beside their figures: each time the server exited under a probe.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One probe of a search as the stack page shows it.
@@ -439,7 +442,33 @@ fn capacity_row(stack: String, runs: &[&CapacityRecord]) -> CapacityRow {
             .rev()
             .find_map(|c| crate::units::kinds_line(&c.capacity.confirm.as_ref()?.load.kinds))
             .unwrap_or_default(),
+        notes: exit_notes(runs.iter().flat_map(|c| &c.server_exits)),
     }
+}
+
+/// One line per way the server exited under the searches' probes: how often, and at what offered rates.
+fn exit_notes<'a>(exits: impl Iterator<Item = &'a record::ProbeExit>) -> Vec<String> {
+    let mut by_how: Vec<(&str, Vec<f64>)> = Vec::new();
+    for exit in exits {
+        match by_how.iter_mut().find(|(how, _)| *how == exit.failure.message) {
+            Some((_, rates)) => rates.push(exit.offered_rps),
+            None => by_how.push((&exit.failure.message, vec![exit.offered_rps])),
+        }
+    }
+    by_how
+        .into_iter()
+        .map(|(how, rates)| {
+            let (low, high) = rates.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+            match rates.len() {
+                1 => format!("{how} under the probe at {} req/s: a new server took the next probe", crate::units::metric(low)),
+                n => format!(
+                    "{how} under {n} probes at {}-{} req/s: a new server took each next probe",
+                    crate::units::metric(low),
+                    crate::units::metric(high)
+                ),
+            }
+        })
+        .collect()
 }
 
 /// Where a percentile curve is drawn: enough points to show its shape on a

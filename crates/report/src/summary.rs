@@ -130,7 +130,9 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
     for c in capacities {
         for r in &c.rows {
             let key = key(&c.workload);
-            row(&mut workloads, key, &r.stack).capacity = Some(r.clone());
+            let summary = row(&mut workloads, key, &r.stack);
+            summary.diagnosis.extend(r.notes.iter().cloned());
+            summary.capacity = Some(r.clone());
         }
     }
     workloads

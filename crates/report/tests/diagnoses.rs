@@ -107,3 +107,32 @@ fn trouble_names_the_limit_and_the_figures() {
         ]
     );
 }
+
+#[test]
+fn a_server_that_exited_under_a_probe_says_so_beside_its_capacity() {
+    use loadgen::capacity::Status;
+    let probes = [(1000.0, true, 4000), (2000.0, false, 90_000), (1000.0, true, 4000)];
+    let mut run = crate::util::searched("s", "01", Status::Found, &probes);
+    let exit = |rate: f64| record::ProbeExit {
+        offered_rps: rate,
+        failure: record::Failure::new(record::FailureKind::ServerExited, "the server exited (code 137)".into(), String::new()),
+    };
+    run.capacities[0].server_exits.push(exit(2000.0));
+    let diagnosis = |run: &record::RunRecord| report::build(&named(vec![run.clone()])).summary[0].rows[0].diagnosis.join("; ");
+    let said = diagnosis(&run);
+    assert!(
+        said.contains("the server exited (code 137) under the probe at 2.00k req/s: a new server took the next probe"),
+        "{said}"
+    );
+    // Several exits the same way make one line with their range of rates.
+    run.capacities[0].server_exits.extend([exit(18000.0), exit(9843.75)]);
+    let said = diagnosis(&run);
+    assert!(
+        said.contains("the server exited (code 137) under 3 probes at 2.00k-18.00k req/s: a new server took each next probe"),
+        "{said}"
+    );
+    assert_eq!(said.matches("exited").count(), 1, "{said}");
+    run.capacities[0].server_exits.clear();
+    let report = report::build(&named(vec![run]));
+    assert!(!report.summary[0].rows[0].diagnosis.join("; ").contains("exited"));
+}

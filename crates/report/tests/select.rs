@@ -38,6 +38,20 @@ fn latest_takes_every_repeat_of_the_latest_suite() {
 }
 
 #[test]
+fn sources_are_named_from_the_root_however_the_paths_are_spelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "20261124T000001Z.json", "a", "20261124T000001Z-1");
+    // An absolute results folder with a root spelled through `..`: the committed report once named its
+    // sources by absolute path this way, and so differed in every other clone.
+    let results = root.join("reports/results");
+    let spelled = root.join("reports/..");
+    let names: Vec<String> =
+        report::select(&results, &Selection::Latest, &spelled).unwrap().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, vec!["reports/results/a/20261124T000001Z.json"]);
+}
+
+#[test]
 fn a_later_partial_run_hides_only_what_it_measured_again() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

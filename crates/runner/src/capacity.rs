@@ -9,7 +9,7 @@ use plan::{server_target, EndpointPlan, Plan};
 use record::{CapacityRecord, Failure, FailureKind, LevelRecord};
 
 use crate::levels::Server;
-use crate::service::LOG_TAIL;
+use crate::service::{Containers, LOG_TAIL};
 use crate::{Event, Halt, Runner};
 
 /// The first rate probed when nothing was measured before the search.
@@ -130,11 +130,13 @@ impl Runner<'_> {
         &self,
         plan: &Plan,
         run_id: &str,
+        sidecar_env: &[String],
+        containers: &mut Containers,
         endpoint: &EndpointPlan,
         slo: &Slo,
         levels: &[LevelRecord],
         repeat: u32,
-        server: &Server,
+        server: &mut Server,
     ) -> Result<(CapacityRecord, Option<loadgen::Config>), Halt> {
         let started = std::time::Instant::now();
         // The levels refuse such a path one by one; a search has no level to fail.
@@ -183,31 +185,24 @@ impl Runner<'_> {
         let mut search = Search::new(&base, slo, &options);
         let mut servers = Vec::new();
         let mut failure = None;
+        let mut server_exits = Vec::new();
         let mut lost = None;
         while let Some(next) = search.next_probe().filter(|_| failure.is_none()) {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let (outcome, usage) = self.measure(plan, run_id, next.config.clone(), server).await;
+            let rate = next.config.rate.unwrap_or_default();
+            // At the server as it runs now: a new one (after an exit) listens on another port.
+            let mut config = next.config.clone();
+            config.target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
+            let (outcome, usage) = self.measure(plan, run_id, config, server).await;
+            let mut failed = false;
             match outcome {
                 Ok((load, _)) => {
                     servers.push(usage);
                     let probe = search.record(next, load);
-                    let passed = probe.passed;
+                    failed = !probe.passed;
                     self.emit(Event::Probe(probe));
-                    // A failed probe leaves requests queued in the server: the next starts once it answers
-                    // its readiness check again (behind them), as a level after a level does.
-                    if !passed {
-                        let settle = plan.server.ready.timeout.0;
-                        match self.wait_ready(&plan.server, &server.running, server.port, settle).await {
-                            Ok(()) => {}
-                            Err(Halt::Failed(why)) => self.emit(Event::Warning(&format!(
-                                "after a failed probe: {}",
-                                why.lines().next().unwrap_or_default()
-                            ))),
-                            Err(halt) => return Err(halt),
-                        }
-                    }
                 }
                 Err(crate::GeneratorError::Docker(e)) if e.is_unreachable() => {
                     failure = Some(Failure::new(FailureKind::Interrupted, e.to_string(), String::new()));
@@ -230,14 +225,31 @@ impl Runner<'_> {
                 Err(e) => return Err(Halt::Fatal(e.into())),
             };
             if !state.running {
-                failure = Some(Failure::new(
-                    FailureKind::ServerExited,
-                    format!(
-                        "the server exited during the capacity search (code {})",
-                        state.exit_code.map_or("?".into(), |c| c.to_string())
-                    ),
-                    self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
-                ));
+                let exited = format!("the server exited {}", crate::levels::exit_words(&state));
+                let logs_tail = self.engine.logs_tail(&server.running.id, LOG_TAIL).await;
+                server_exits.push(record::ProbeExit {
+                    offered_rps: rate,
+                    failure: Failure::new(FailureKind::ServerExited, exited, logs_tail),
+                });
+            }
+            // A failed probe leaves requests queued in the server: the next starts once it answers its
+            // readiness check again (behind them), as a level after a level does; a server that exited, or
+            // does not answer, is replaced.
+            if (failed || !state.running) && failure.is_none() && !self.cancel.is_cancelled() {
+                let recovered = if state.running {
+                    self.ready_or_new(plan, run_id, sidecar_env, server, containers, "after a failed probe").await
+                } else {
+                    let why = format!("{} under the probe at {rate:.0} req/s", server_exits.last().expect("pushed").failure.message);
+                    self.new_server(plan, run_id, sidecar_env, server, containers, &why).await
+                };
+                match recovered {
+                    Ok(()) => {}
+                    Err(Halt::Failed(why)) => {
+                        let why = format!("no server for the next probe: {}", why.lines().next().unwrap_or_default());
+                        failure = Some(Failure::new(FailureKind::ServerExited, why, String::new()));
+                    }
+                    Err(halt) => return Err(halt),
+                }
             }
         }
         let capacity = search.finish();
@@ -251,6 +263,7 @@ impl Runner<'_> {
             capacity,
             servers,
             failure,
+            server_exits,
             elapsed_s: started.elapsed().as_secs_f64(),
             profile: None,
         };

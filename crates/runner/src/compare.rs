@@ -60,6 +60,8 @@ struct Running {
     label: &'static str,
     plan: Plan,
     run_id: String,
+    /// The sidecars' addresses, for a new server if this one exits.
+    sidecar_env: Vec<String>,
     server: Server,
 }
 
@@ -173,7 +175,7 @@ impl Runner<'_> {
         record: &mut ComparisonRecord,
         containers: &mut Containers,
     ) -> Result<(), Error> {
-        let base = self.start_side("BASE", loaded.0, plans.0, stamp, containers).await?;
+        let mut base = self.start_side("BASE", loaded.0, plans.0, stamp, containers).await?;
         let candidate = self.start_side("CANDIDATE", loaded.1, plans.1, stamp, containers).await?;
         self.emit(Event::Step(&format!(
             "both servers run on CPU(s) {} at once, each with its own limits; the load, from CPU(s) {}, \
@@ -185,7 +187,7 @@ impl Runner<'_> {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let compared = self.compare_endpoint(name, &base, &candidate, options).await?;
+            let compared = self.compare_endpoint(name, &mut base, &candidate, options, containers).await?;
             record.endpoints.push(compared);
             record.write(path).map_err(|source| Error::Results { path: path.to_path_buf(), source })?;
         }
@@ -227,15 +229,16 @@ impl Runner<'_> {
         for endpoint in &plan.endpoints {
             self.prime(&plan, endpoint, server.addr).await;
         }
-        Ok(Running { label, plan, run_id, server })
+        Ok(Running { label, plan, run_id, sidecar_env, server })
     }
 
     /// The open-loop rate for `endpoint`, and where it came from.
     async fn compare_rate(
         &self,
-        base: &Running,
+        base: &mut Running,
         endpoint: &EndpointPlan,
         options: &CompareOptions,
+        containers: &mut Containers,
     ) -> (Option<f64>, String) {
         if let Some(rate) = options.rate {
             return (Some(rate), "--rate".into());
@@ -248,7 +251,9 @@ impl Runner<'_> {
             crate::workload(endpoint),
             SHARE_OF_CAPACITY * 100.0
         )));
-        match self.run_capacity(&base.plan, &base.run_id, endpoint, slo, &[], 1, &base.server).await {
+        match self
+            .run_capacity(&base.plan, &base.run_id, &base.sidecar_env, containers, endpoint, slo, &[], 1, &mut base.server)
+            .await {
             Ok((search, _)) => match search.capacity.capacity_rps {
                 Some(capacity) => (
                     Some(capacity * SHARE_OF_CAPACITY),
@@ -263,14 +268,15 @@ impl Runner<'_> {
     async fn compare_endpoint(
         &self,
         name: &str,
-        base: &Running,
+        base: &mut Running,
         candidate: &Running,
         options: &CompareOptions,
+        containers: &mut Containers,
     ) -> Result<EndpointComparison, Error> {
         let started = Instant::now();
         let endpoint = |side: &Running| side.plan.endpoints.iter().find(|e| e.name == name).expect("in common").clone();
         let (base_endpoint, candidate_endpoint) = (endpoint(base), endpoint(candidate));
-        let (rate, rate_from) = self.compare_rate(base, &base_endpoint, options).await;
+        let (rate, rate_from) = self.compare_rate(base, &base_endpoint, options, containers).await;
         let connections = options.connections.unwrap_or_else(|| {
             let levels = &base_endpoint.connections;
             levels[levels.len() / 2]
@@ -318,7 +324,7 @@ impl Runner<'_> {
                 let mut windows = Vec::with_capacity(4);
                 for side in block {
                     let (running, endpoint) = match side {
-                        Side::Base => (base, &base_endpoint),
+                        Side::Base => (&*base, &base_endpoint),
                         Side::Candidate => (candidate, &candidate_endpoint),
                     };
                     let config = self.window_config(running, endpoint, open_loop, rate, connections, options)?;

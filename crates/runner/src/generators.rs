@@ -176,6 +176,7 @@ impl Runner<'_> {
     /// images come from when that one has it (a remote engine may reach no
     /// registry), else found, pulled or made offline there.
     pub(crate) async fn ensure_base(&self, engine: &EngineRef, image: &str) -> Result<(), Halt> {
+        let _making = self.images.lock(engine, image).await;
         let copy_between =
             self.images_from.as_ref().zip(engine.docker()).filter(|(from, to)| from.endpoint != to.endpoint);
         if let Some((from, to)) = copy_between {

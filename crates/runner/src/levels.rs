@@ -17,6 +17,12 @@ use crate::profile::{Looked, Seen};
 use crate::service::{Containers, LOG_TAIL};
 use crate::{sampler, save, Event, Halt, Measured, Runner};
 
+/// The longest wait for a server that ran a level or probe to answer its readiness check again: past it, a
+/// new server starts (seconds) rather than this one draining a queue it cannot (gunicorn's sync worker
+/// behind 2000 connections of /sleep: 200 s; the suite of 2026-12-05 waited out 60 s readiness timeouts
+/// for it several times).
+pub(crate) const SETTLE_AT_MOST: Duration = Duration::from_secs(15);
+
 /// The server as it runs now (it is restarted if it dies between levels).
 pub(crate) struct Server {
     pub(crate) running: Running,
@@ -161,7 +167,9 @@ impl Runner<'_> {
             }
             let levels: Vec<LevelRecord> =
                 record.levels.iter().filter(|l| l.endpoint == endpoint.name).cloned().collect();
-            let (capacity, hold) = self.run_capacity(plan, run_id, endpoint, slo, &levels, repeat, &server).await?;
+            let (capacity, hold) = self
+                .run_capacity(plan, run_id, &sidecar_env, containers, endpoint, slo, &levels, repeat, &mut server)
+                .await?;
             let confirmed = capacity.capacity.confirm.as_ref().map(|c| (c.connections, c.achieved, c.latency_us.p99));
             record.capacities.push(capacity);
             save(record, path)?;
@@ -204,19 +212,46 @@ impl Runner<'_> {
         if self.cancel.is_cancelled() {
             return Ok(());
         }
-        let settle = plan.server.ready.timeout.0;
+        self.ready_or_new(plan, run_id, sidecar_env, server, containers, "before the next level").await
+    }
+
+    /// Waits until the server answers its readiness check again (behind what the last load left queued),
+    /// at most [`SETTLE_AT_MOST`] (or its readiness timeout if shorter), else removes it and starts a new
+    /// one, saying so after `when`.
+    pub(crate) async fn ready_or_new(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        sidecar_env: &[String],
+        server: &mut Server,
+        containers: &mut Containers,
+        when: &str,
+    ) -> Result<(), Halt> {
+        let settle = plan.server.ready.timeout.0.min(SETTLE_AT_MOST);
         if let Err(stop) = self.wait_ready(&plan.server, &server.running, server.port, settle).await {
             if self.cancel.is_cancelled() {
                 return Ok(());
             }
             let Halt::Failed(why) = stop else { return Err(stop) };
-            self.emit(Event::Warning(&format!(
-                "before the next level: {}; starting a new server",
-                why.lines().next().unwrap_or_default()
-            )));
-            let _ = self.engine.remove(&server.running.id).await;
-            *server = self.start_server(plan, run_id, sidecar_env, containers).await?;
+            let why = format!("{when}: {}", why.lines().next().unwrap_or_default());
+            self.new_server(plan, run_id, sidecar_env, server, containers, &why).await?;
         }
+        Ok(())
+    }
+
+    /// Removes `server` and starts another in its place, saying `why`.
+    pub(crate) async fn new_server(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        sidecar_env: &[String],
+        server: &mut Server,
+        containers: &mut Containers,
+        why: &str,
+    ) -> Result<(), Halt> {
+        self.emit(Event::Warning(&format!("{why}; starting a new server")));
+        let _ = self.engine.remove(&server.running.id).await;
+        *server = self.start_server(plan, run_id, sidecar_env, containers).await?;
         Ok(())
     }
 
@@ -306,13 +341,9 @@ impl Runner<'_> {
             Err(e) => return Err(Halt::Fatal(e.into())),
         };
         let failure = if !state.running {
-            let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
             Some(Failure::new(
                 FailureKind::ServerExited,
-                format!(
-                    "the server exited during the level (code {}){cause}",
-                    state.exit_code.map_or("?".into(), |c| c.to_string())
-                ),
+                format!("the server exited during the level {}", exit_words(&state)),
                 self.engine.logs_tail(&server.running.id, LOG_TAIL).await,
             ))
         } else if result.interrupted {
@@ -406,4 +437,10 @@ impl Runner<'_> {
         self.cancel.detach();
         outcome.map(|result| (result, Vec::new())).map_err(GeneratorError::Load)
     }
+}
+
+/// How a container that is no longer running ended: `(code 137) after running out of memory (OOM-killed)`.
+pub(crate) fn exit_words(state: &docker::ContainerState) -> String {
+    let cause = if state.oom_killed { " after running out of memory (OOM-killed)" } else { "" };
+    format!("(code {}){cause}", state.exit_code.map_or("?".into(), |c| c.to_string()))
 }

@@ -38,7 +38,7 @@ pub use compare::{CompareOptions, SHARE_OF_CAPACITY};
 pub use engines::Engines;
 pub use generators::{generator_tag, GeneratorError};
 pub use profile::RATE_HZ as PROFILE_RATE_HZ;
-pub use suite::{StoredSuite, SuiteEnd, SuiteOptions, SuiteRun};
+pub use suite::{StoredSuite, SuiteEnd, SuiteOptions, SuiteRun, VERIFY_AT_ONCE};
 
 /// What the runner reports while it works.
 #[derive(Debug)]
@@ -240,6 +240,7 @@ impl<'a> RunnerBuilder<'a> {
             hosts,
             n_containers: Default::default(),
             machine_speed: Default::default(),
+            images: Default::default(),
             observer: self.observer,
         })
     }
@@ -298,6 +299,8 @@ pub struct Runner<'a> {
     n_containers: std::sync::atomic::AtomicU64,
     /// This machine's CPU speed as `run_suite` measured it before its first run.
     machine_speed: std::sync::Mutex<Option<record::MachineSpeed>>,
+    /// Shared with the runners [`Runner::naming`] makes: one build of an image at a time.
+    images: Arc<service::ImageLocks>,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
 }
 
@@ -337,6 +340,31 @@ impl<'a> Runner<'a> {
 
     pub(crate) fn emit(&self, event: Event<'_>) {
         (self.observer)(event)
+    }
+
+    /// A runner like this one whose steps, details and warnings start with `stack`'s name: for runs that go
+    /// at once, whose lines would otherwise not say whose they are. It shares this one's image locks.
+    pub(crate) fn naming(&self, stack: String) -> Runner<'_> {
+        let speed = *self.machine_speed.lock().unwrap_or_else(|e| e.into_inner());
+        Runner {
+            engine: self.engine.clone(),
+            options: self.options.clone(),
+            cancel: self.cancel.clone(),
+            generators: self.generators.clone(),
+            generator_image: self.generator_image.clone(),
+            images_from: self.images_from.clone(),
+            this: self.this.clone(),
+            hosts: self.hosts.clone(),
+            n_containers: Default::default(),
+            machine_speed: std::sync::Mutex::new(speed),
+            images: self.images.clone(),
+            observer: Box::new(move |event: Event<'_>| match event {
+                Event::Step(s) => self.emit(Event::Step(&format!("{stack}: {s}"))),
+                Event::Detail(s) => self.emit(Event::Detail(&format!("{stack}: {s}"))),
+                Event::Warning(s) => self.emit(Event::Warning(&format!("{stack}: {s}"))),
+                other => self.emit(other),
+            }),
+        }
     }
 
     /// Removes what earlier runs that died left behind, on every engine, and says so.

@@ -33,6 +33,20 @@ pub(crate) fn project_base(image: &str) -> Option<&str> {
     (name.starts_with(scenario::BASE_IMAGE_PREFIX) && !name.contains(['/', '@'])).then_some(name)
 }
 
+/// One build of an image at a time, by engine and image: runs that go at once (verification) and need the
+/// same image, or the same missing base, make it once; the others wait, then find it made.
+#[derive(Default)]
+pub(crate) struct ImageLocks(std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>);
+
+impl ImageLocks {
+    /// Held until the guard is dropped.
+    pub(crate) async fn lock(&self, engine: &EngineRef, image: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = format!("{} {image}", engine.endpoint());
+        let lock = self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
+        lock.lock_owned().await
+    }
+}
+
 /// Lines of a container's output kept with a failure.
 pub(crate) const LOG_TAIL: usize = 20;
 
@@ -166,6 +180,7 @@ impl Runner<'_> {
             }
             self.ensure_base(&self.engine, &base).await?;
         }
+        let _building = self.images.lock(&self.engine, image.tag).await;
         self.emit(Event::Step(&format!("building {} from {}", image.tag, image.context.display())));
         let spec = docker::BuildSpec {
             context: image.context.clone(),
@@ -434,5 +449,16 @@ fn http_client() -> reqwest::Client {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    // Ports handed out before: runs that go at once must not both pick one between this check and the bind
+    // of the service that gets it.
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut port = 0;
+    for _ in 0..100 {
+        port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            break;
+        }
+    }
+    Ok(port)
 }

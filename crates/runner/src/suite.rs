@@ -1,6 +1,7 @@
 //! A suite: the scenarios of one `bench` invocation run `repeat` times,
 //! interleaved (A B A B, not A A B B), on CPUs no other run measures on, going
-//! on with one that stopped (`resume`); and how it ended.
+//! on with one that stopped (`resume`); and how it ended. A verification (no
+//! load) runs several at once instead.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use scenario::Loaded;
 
 use crate::cpulock::{CpuLockError, CpuLocks};
 use crate::{Error, Event, Runner};
+
+/// Runs a verification (`verify_only`) carries out at once.
+pub const VERIFY_AT_ONCE: usize = 4;
 
 /// How a suite is run, beyond what each run needs ([`crate::RunOptions`], whose `suite_id` names it).
 #[derive(Debug, Clone)]
@@ -93,37 +97,31 @@ impl StoredSuite {
 }
 
 impl Runner<'_> {
-    /// Runs `loaded` as one suite: holds the CPUs it measures on (unless it only
-    /// verifies), then each scenario `repeat` times, interleaved; with `resume`, a
+    /// Runs `loaded` as one suite (a verification: [`Runner::verify_suite`]): holds the CPUs it
+    /// measures on, then each scenario `repeat` times, interleaved; with `resume`, a
     /// run the stored suite finished is kept as it is and one it left half-way goes
     /// on from its first unfinished level. `Err` is for what stops the whole suite.
     pub async fn run_suite(&self, loaded: &[Loaded], suite: &SuiteOptions) -> Result<SuiteRun, Error> {
-        let suite_id = self.options.suite_id.clone();
-        // Held to the end of the suite. A build and a verification measure nothing: they need no CPU of their own.
-        let _cpus = if self.options.verify_only {
-            None
-        } else {
-            let names: Vec<String> = loaded.iter().map(Loaded::stack_name).collect();
-            let holder = format!(
-                "pid {}, scenario {}, since {}",
-                std::process::id(),
-                names.join(", "),
-                crate::compact_utc(std::time::SystemTime::now())
-            );
-            match self.hold_cpus(&holder, suite.wait).await? {
-                Some(locks) => Some(locks),
-                None => {
-                    self.emit(Event::Step("interrupted while waiting for the CPUs: nothing ran"));
-                    return Ok(SuiteRun { records: Vec::new(), end: SuiteEnd::NothingRan });
-                }
-            }
-        };
-        if !self.options.verify_only {
-            self.emit(Event::Step(&format!(
-                "suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped"
-            )));
-            self.measure_speed().await;
+        if self.options.verify_only {
+            return self.verify_suite(loaded, suite.repeat).await;
         }
+        let suite_id = self.options.suite_id.clone();
+        // Held to the end of the suite.
+        let names: Vec<String> = loaded.iter().map(Loaded::stack_name).collect();
+        let holder = format!(
+            "pid {}, scenario {}, since {}",
+            std::process::id(),
+            names.join(", "),
+            crate::compact_utc(std::time::SystemTime::now())
+        );
+        let Some(_cpus) = self.hold_cpus(&holder, suite.wait).await? else {
+            self.emit(Event::Step("interrupted while waiting for the CPUs: nothing ran"));
+            return Ok(SuiteRun { records: Vec::new(), end: SuiteEnd::NothingRan });
+        };
+        self.emit(Event::Step(&format!(
+            "suite {suite_id}: if it stops, the same command with --resume goes on from where it stopped"
+        )));
+        self.measure_speed().await;
         // Read again now that the CPUs are this run's: a run of the suite that held them (`--wait`) has ended.
         let mut earlier = if suite.resume {
             StoredSuite::read(&self.options.results, &suite_id, &mut |w| self.emit(Event::Warning(w)))?.runs
@@ -148,15 +146,10 @@ impl Runner<'_> {
                     break 'suite;
                 }
                 let name = scenario.stack_name();
-                let left = if self.options.verify_only {
-                    String::new()
-                } else {
-                    let left = crate::estimate::left(&costs, suite.repeat, done);
-                    format!("; about {} left in the suite", crate::estimate::words(left))
-                };
+                let left = crate::estimate::words(crate::estimate::left(&costs, suite.repeat, done));
                 done += 1;
                 self.emit(Event::Step(&format!(
-                    "scenario {name} ({}), run {round} of {}{left}",
+                    "scenario {name} ({}), run {round} of {}; about {left} left in the suite",
                     scenario.path.display(),
                     suite.repeat
                 )));
@@ -178,23 +171,61 @@ impl Runner<'_> {
                     }
                     None => self.run(scenario, round).await?,
                 };
-                self.emit(Event::Step(&format!("results: {}", path.display())));
-                match (&record.status, &record.reason) {
-                    (RunStatus::Interrupted, Some(reason)) => self.emit(Event::Step(reason)),
-                    (status, Some(reason)) => self.emit(Event::Step(&format!("{status}: {reason}"))),
-                    (_, None) => {}
-                }
+                self.say_ended(&path, &record);
                 records.push(record);
             }
         }
-        let end = if records.iter().any(|r| r.status == RunStatus::Interrupted) || self.cancel.is_cancelled() {
+        Ok(SuiteRun { end: self.end_of(&records), records })
+    }
+
+    /// Builds, starts and verifies every scenario `repeat` times, [`VERIFY_AT_ONCE`] runs at a time (a
+    /// verification waits on builds, starts and readiness checks, not on a CPU, and measures nothing), each
+    /// run's lines named by its stack. The records come in the order given; `Err` as for [`Runner::run`].
+    async fn verify_suite(&self, loaded: &[Loaded], repeat: u32) -> Result<SuiteRun, Error> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let runs: Vec<(&Loaded, u32)> =
+            (1..=repeat).flat_map(|round| loaded.iter().map(move |scenario| (scenario, round))).collect();
+        self.emit(Event::Step(&format!(
+            "verifying {} run(s), {VERIFY_AT_ONCE} at a time (one build of an image at a time); each line names its stack",
+            runs.len()
+        )));
+        let records: Vec<Option<RunRecord>> = stream::iter(runs)
+            .map(|(scenario, round)| async move {
+                if self.cancel.is_cancelled() {
+                    return Ok(None);
+                }
+                let runner = self.naming(scenario.stack_name());
+                runner.emit(Event::Step(&format!("{}, run {round} of {repeat}", scenario.path.display())));
+                let (path, record) = runner.run(scenario, round).await?;
+                runner.say_ended(&path, &record);
+                Ok::<_, Error>(Some(record))
+            })
+            .buffered(VERIFY_AT_ONCE)
+            .try_collect()
+            .await?;
+        let records: Vec<RunRecord> = records.into_iter().flatten().collect();
+        Ok(SuiteRun { end: self.end_of(&records), records })
+    }
+
+    /// Says where a run's results are and, if it did not complete, why.
+    fn say_ended(&self, path: &Path, record: &RunRecord) {
+        self.emit(Event::Step(&format!("results: {}", path.display())));
+        match (&record.status, &record.reason) {
+            (RunStatus::Interrupted, Some(reason)) => self.emit(Event::Step(reason)),
+            (status, Some(reason)) => self.emit(Event::Step(&format!("{status}: {reason}"))),
+            (_, None) => {}
+        }
+    }
+
+    /// How a suite that ran `records` ended.
+    fn end_of(&self, records: &[RunRecord]) -> SuiteEnd {
+        if records.iter().any(|r| r.status == RunStatus::Interrupted) || self.cancel.is_cancelled() {
             SuiteEnd::Interrupted
         } else if records.iter().any(|r| r.status == RunStatus::Failed) {
             SuiteEnd::Failed
         } else {
             SuiteEnd::Complete
-        };
-        Ok(SuiteRun { records, end })
+        }
     }
 
     /// This machine's CPU speed over two seconds on the server's first CPU (when the server runs here), kept

@@ -23,6 +23,8 @@ pub struct Script {
     /// The engine stops answering (and stays so) once it has answered this many
     /// stats samples: that is, in a measured window, whenever it comes.
     pub lost_after_samples: Option<u64>,
+    /// A start and a base image's check each take this long (counted by [`Log::most_at_once`]).
+    pub slow: Option<Duration>,
 }
 
 /// Each request holds the server's one worker this long: its capacity is 500 req/s.
@@ -43,6 +45,8 @@ struct State {
     next: u64,
     /// Stats samples answered.
     samples: u64,
+    /// Calls under way now and the most at once, by kind (`start`, `base IMAGE`).
+    in_flight: HashMap<String, (usize, usize)>,
 }
 
 #[derive(Default)]
@@ -64,6 +68,11 @@ impl Log {
     pub fn left(&self) -> Vec<String> {
         self.0.lock().unwrap().containers.values().map(|c| c.image.clone()).collect()
     }
+
+    /// The most calls of a kind (`start`, `base IMAGE`) that were under way at once.
+    pub fn most_at_once(&self, kind: &str) -> usize {
+        self.0.lock().unwrap().in_flight.get(kind).map_or(0, |(_, most)| *most)
+    }
 }
 
 impl FakeEngine {
@@ -81,6 +90,19 @@ impl FakeEngine {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Waits [`Script::slow`], counted as a call of `kind` under way.
+    async fn slow(&self, kind: &str) {
+        let Some(slow) = self.script.slow else { return };
+        {
+            let mut state = self.state.lock().unwrap();
+            let (now, most) = state.in_flight.entry(kind.to_string()).or_default();
+            *now += 1;
+            *most = (*most).max(*now);
+        }
+        tokio::time::sleep(slow).await;
+        self.state.lock().unwrap().in_flight.get_mut(kind).expect("counted above").0 -= 1;
     }
 
     fn exited(&self, id: &str) -> bool {
@@ -164,6 +186,7 @@ impl ContainerEngine for FakeEngine {
     fn start<'a>(&'a self, spec: &'a ContainerSpec) -> Answer<'a, Running> {
         Box::pin(async move {
             self.lost()?;
+            self.slow("start").await;
             let port = spec.env.iter().find_map(|e| e.strip_prefix("STACKBENCH_PORT=")).and_then(|p| p.parse().ok());
             let stop = Arc::new(AtomicBool::new(false));
             let started = Instant::now();
@@ -254,7 +277,10 @@ impl ContainerEngine for FakeEngine {
             Ok(Built { image_id: format!("sha256:fake-{}", spec.tag), log: String::new() })
         })
     }
-    fn ensure_base<'a>(&'a self, _image: &'a str, _on_line: OnLine<'a>) -> Answer<'a, BaseImage> {
-        Box::pin(async { Ok(BaseImage::Present) })
+    fn ensure_base<'a>(&'a self, image: &'a str, _on_line: OnLine<'a>) -> Answer<'a, BaseImage> {
+        Box::pin(async move {
+            self.slow(&format!("base {image}")).await;
+            Ok(BaseImage::Present)
+        })
     }
 }

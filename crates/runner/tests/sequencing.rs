@@ -46,6 +46,7 @@ async fn run_fake(loaded: &scenario::Loaded, script: Script, options: RunOptions
 fn event_text(e: &Event<'_>) -> String {
     match e {
         Event::Step(s) => format!("step {s}"),
+        Event::Warning(s) => format!("warning {s}"),
         Event::Level(l) => format!("level {} {:?}", l.connections, l.status),
         Event::Capacity(c) => format!("capacity {}", c.endpoint),
         Event::Profile { at, .. } => format!("profile at {at}"),
@@ -123,6 +124,34 @@ async fn a_server_that_exits_fails_its_level_and_a_new_one_serves_the_next() {
     assert!(ran.log.left().is_empty(), "{:?}", ran.log.left());
 }
 
+/// A server that exits under a probe (killed at its memory limit, say) fails that probe, is recorded with
+/// its log, and a new one takes the next: the search goes on rather than stopping without a capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_exits_in_a_search_is_replaced_and_the_search_goes_on() {
+    let results = temp_results("fake-search-exits");
+    // Each server exits 1.2 s after it starts: every few probes of 100 ms + 300 ms.
+    let script = Script { exit_after: Some(Duration::from_millis(1200)), ..Script::default() };
+    let options = RunOptions { sweep: false, ..options(results.path()) };
+    let ran = run_fake(&scenario("fake-search-exits", "", &workload()), script, options).await;
+    let (_, record) = ran.result.unwrap();
+    let search = &record.capacities[0];
+    assert!(search.failure.is_none(), "{search:#?}");
+    assert!(!search.server_exits.is_empty(), "{search:#?}");
+    for exit in &search.server_exits {
+        assert_eq!(exit.failure.kind, FailureKind::ServerExited);
+        assert_eq!(exit.failure.message, "the server exited (code 3)", "{exit:?}");
+        assert!(exit.failure.logs_tail.contains("fake server"), "{exit:?}");
+        // At the rate of a probe that failed.
+        assert!(search.capacity.probes.iter().any(|p| p.offered == exit.offered_rps && !p.passed), "{search:#?}");
+    }
+    // More probes than one server lives through, each server replaced.
+    assert!(search.capacity.probes.len() >= 4, "{search:#?}");
+    let starts = ran.log.calls().iter().filter(|c| c.starts_with("start")).count();
+    assert!(starts > search.server_exits.len(), "{:?}", ran.log.calls());
+    assert!(ran.events.iter().any(|e| e.contains("exited (code 3) under the probe at") && e.contains("starting a new server")));
+    assert!(ran.log.left().is_empty(), "{:?}", ran.log.left());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_lost_mid_level_keeps_the_level_and_names_what_was_left() {
     let results = temp_results("fake-lost");
@@ -187,3 +216,36 @@ async fn a_profile_runs_the_level_again_beside_a_profiler_and_removes_it() {
     assert!(calls[profiler + 1..].iter().any(|c| c.starts_with("remove stackbench/profiler")), "{calls:?}");
     assert!(ran.log.left().is_empty(), "{:?}", ran.log.left());
 }
+
+/// A verification runs several stacks at once (it waits on engines, not on a CPU), each line named by its
+/// stack, while a base image several of them need is looked for (or made) by one at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_runs_stacks_at_once_and_makes_a_base_once() {
+    let results = temp_results("fake-verify");
+    let names: Vec<String> = (0..6).map(|i| format!("fake-verify-{i}")).collect();
+    let loaded: Vec<scenario::Loaded> = names.iter().map(|n| scenario(n, "", &workload())).collect();
+    let script = Script { slow: Some(Duration::from_millis(300)), ..Script::default() };
+    let (engine, log) = FakeEngine::new(script);
+    let events = Mutex::new(Vec::new());
+    let options = RunOptions { verify_only: true, ..options(results.path()) };
+    let runner = Runner::builder(engine, options)
+        .observer(|e: Event<'_>| events.lock().unwrap().push(event_text(&e)))
+        .build()
+        .unwrap();
+    let suite = runner::SuiteOptions { repeat: 1, resume: false, wait: false };
+    let ran = runner.run_suite(&loaded, &suite).await.unwrap();
+    drop(runner);
+    let events = events.into_inner().unwrap();
+    assert_eq!(ran.end, runner::SuiteEnd::Complete, "{events:#?}");
+    // In the order given, each verified and measured nothing.
+    let stacks: Vec<&str> = ran.records.iter().map(|r| r.scenario.name.as_str()).collect();
+    assert_eq!(stacks, names);
+    assert!(ran.records.iter().all(|r| r.status == RunStatus::Complete && r.levels.is_empty()), "{events:#?}");
+    assert_eq!(log.most_at_once("start"), runner::VERIFY_AT_ONCE, "{:?}", log.calls());
+    assert_eq!(log.most_at_once("base debian:bookworm"), 1, "{:?}", log.calls());
+    for name in &names {
+        assert!(events.contains(&format!("step {name}: verified 1 endpoint(s)")), "{events:#?}");
+    }
+    assert!(log.left().is_empty());
+}
+
