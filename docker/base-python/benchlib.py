@@ -1,11 +1,14 @@
 """What every Python scenario app shares: the delays, the /db lookup, the
-/upstream call and the /login check, so that the frameworks differ only in
-how they serve them.
+/items CRUD queries, the /upstream call, the /login check and the session
+token it gives (checked by /me), so that the frameworks differ only in how
+they serve them.
 
 Sidecars are found through the environment stackbench sets:
 STACKBENCH_DB_HOST/PORT (MariaDB, see docker/mariadb) and
 STACKBENCH_UPSTREAM_HOST/PORT (an HTTP service answering "ok").
 """
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -21,6 +24,14 @@ USERNAME, PASSWORD = "bench", "bench-password"
 DB_POOL = int(os.environ.get("DB_POOL", "16"))
 QUERY = "SELECT id, name, create_time, update_time FROM items WHERE name = %s"
 MAX_ID_QUERY = "SELECT MAX(id) FROM items"
+# /items: by id, touched, a page after an id, and a new row.
+ITEM_QUERY = "SELECT id, name, create_time, update_time FROM items WHERE id = %s"
+TOUCH_QUERY = "UPDATE items SET update_time = NOW() WHERE id = %s"
+PAGE_SIZE = 10
+PAGE_QUERY = "SELECT id, name, create_time, update_time FROM items WHERE id > %s ORDER BY id LIMIT " + str(PAGE_SIZE)
+CREATE_QUERY = "INSERT INTO items (name, create_time, update_time) VALUES (%s, NOW(), NOW())"
+# Session tokens are signed, not stored: every worker process checks any worker's token.
+SESSION_KEY = b"stackbench-session-key"
 
 
 def db_params():
@@ -36,6 +47,16 @@ def db_params():
 
 def random_name(max_id):
     return "name-%d" % random.randint(1, max_id)
+
+
+def seeded_id(raw, max_id):
+    """The id `raw` (a path or query value) names among the seeded 1..max_id: ids past the table wrap
+    around, so a scenario's {rand:1..1000000} finds rows in CI's 1,000-row table too. ValueError if not a
+    whole number."""
+    n = int(raw)
+    if n < 0:
+        raise ValueError("negative id")
+    return (n - 1) % max_id + 1 if n else 0
 
 
 def row_json(row):
@@ -57,14 +78,17 @@ class SyncDb:
             self._slots.put(None)
         self._max_id = None
 
-    def _run(self, sql, args=None):
+    def _run(self, sql, args=None, rows=False):
+        """The first row (`rows`: all of them) of `sql`; for an INSERT, the new id."""
         conn = self._slots.get()
         try:
             if conn is None:
                 conn = self._connect()
             with conn.cursor() as cur:
                 cur.execute(sql, args)
-                return cur.fetchone()
+                if sql.startswith("INSERT"):
+                    return cur.lastrowid
+                return cur.fetchall() if rows else cur.fetchone()
         except Exception:
             if conn is not None:
                 conn.close()
@@ -73,10 +97,27 @@ class SyncDb:
         finally:
             self._slots.put(conn)
 
-    def lookup(self):
+    def _seeded(self):
         if self._max_id is None:
             self._max_id = self._run(MAX_ID_QUERY)[0] or 1
-        return row_json(self._run(QUERY, (random_name(self._max_id),)))
+        return self._max_id
+
+    def lookup(self):
+        return row_json(self._run(QUERY, (random_name(self._seeded()),)))
+
+    def item(self, raw_id):
+        return row_json(self._run(ITEM_QUERY, (seeded_id(raw_id, self._seeded()),)))
+
+    def touch(self, raw_id):
+        item_id = seeded_id(raw_id, self._seeded())
+        self._run(TOUCH_QUERY, (item_id,))
+        return row_json(self._run(ITEM_QUERY, (item_id,)))
+
+    def page(self, raw_after):
+        return [row_json(r) for r in self._run(PAGE_QUERY, (seeded_id(raw_after, self._seeded()),), rows=True)]
+
+    def create(self):
+        return {"id": self._run(CREATE_QUERY, (new_name(),))}
 
 
 class AsyncDb:
@@ -87,7 +128,8 @@ class AsyncDb:
         self._pool = None
         self._max_id = None
 
-    async def _run(self, sql, args=None):
+    async def _run(self, sql, args=None, rows=False):
+        """As SyncDb._run."""
         import aiomysql
 
         if self._pool is None:
@@ -101,12 +143,36 @@ class AsyncDb:
         async with self._pool.acquire() as conn:
             async with conn.cursor() as cur:
                 await cur.execute(sql, args)
-                return await cur.fetchone()
+                if sql.startswith("INSERT"):
+                    return cur.lastrowid
+                return await (cur.fetchall() if rows else cur.fetchone())
 
-    async def lookup(self):
+    async def _seeded(self):
         if self._max_id is None:
             self._max_id = (await self._run(MAX_ID_QUERY))[0] or 1
-        return row_json(await self._run(QUERY, (random_name(self._max_id),)))
+        return self._max_id
+
+    async def lookup(self):
+        return row_json(await self._run(QUERY, (random_name(await self._seeded()),)))
+
+    async def item(self, raw_id):
+        return row_json(await self._run(ITEM_QUERY, (seeded_id(raw_id, await self._seeded()),)))
+
+    async def touch(self, raw_id):
+        item_id = seeded_id(raw_id, await self._seeded())
+        await self._run(TOUCH_QUERY, (item_id,))
+        return row_json(await self._run(ITEM_QUERY, (item_id,)))
+
+    async def page(self, raw_after):
+        after = seeded_id(raw_after, await self._seeded())
+        return [row_json(r) for r in await self._run(PAGE_QUERY, (after,), rows=True)]
+
+    async def create(self):
+        return {"id": await self._run(CREATE_QUERY, (new_name(),))}
+
+
+def new_name():
+    return "new-%016x" % random.getrandbits(64)
 
 
 def upstream_address():
@@ -139,4 +205,20 @@ def check_login(token, body):
         return 400, {"ok": False, "error": "body is not JSON"}
     if not isinstance(data, dict) or data.get("username") != USERNAME or data.get("password") != PASSWORD:
         return 401, {"ok": False, "error": "bad credentials"}
+    return 200, {"ok": True, "user": USERNAME, "token": new_session()}
+
+
+def new_session():
+    """A session token for USERNAME: a random nonce and its signature."""
+    nonce = "%016x" % random.getrandbits(64)
+    return nonce + "." + hmac.new(SESSION_KEY, nonce.encode(), hashlib.sha256).hexdigest()
+
+
+def check_session(authorization):
+    """(status, JSON answer) for GET /me with header `authorization` ("Bearer TOKEN", from /login)."""
+    token = (authorization or "").removeprefix("Bearer ")
+    nonce, _, signature = token.partition(".")
+    expected = hmac.new(SESSION_KEY, nonce.encode(), hashlib.sha256).hexdigest()
+    if not nonce or not hmac.compare_digest(signature, expected):
+        return 401, {"ok": False, "error": "no session: log in at POST /login and send its token as Bearer"}
     return 200, {"ok": True, "user": USERNAME}

@@ -3,7 +3,10 @@
 GET /health answers "ok"; GET /sleep blocks 0.1 s in time.sleep (cooperative
 only where gevent has patched it); GET /db looks a random row up in the
 MariaDB sidecar; GET /upstream relays the upstream sidecar's answer;
-POST /login checks a JSON body and a Token header, waits 0.2 s, answers JSON.
+POST /login checks a JSON body and a Token header, waits 0.2 s, answers JSON
+with a session token, which GET /me checks (Authorization: Bearer TOKEN);
+/items is CRUD on the sidecar's table: GET and PUT /items/ID, GET
+/items?after=ID (a page of 10), POST /items (201).
 """
 import logging
 import time
@@ -32,6 +35,35 @@ def sleep():
 @app.get("/db")
 def db_lookup():
     return jsonify(db.lookup())
+
+
+@app.get("/items/<int:item_id>")
+def item(item_id):
+    return jsonify(db.item(item_id))
+
+
+@app.put("/items/<int:item_id>")
+def touch(item_id):
+    return jsonify(db.touch(item_id))
+
+
+@app.get("/items")
+def page():
+    try:
+        return jsonify(db.page(request.args.get("after", "0")))
+    except ValueError:
+        return jsonify({"ok": False, "error": "after must be a whole number"}), 400
+
+
+@app.post("/items")
+def create():
+    return jsonify(db.create()), 201
+
+
+@app.get("/me")
+def me():
+    status, answer = benchlib.check_session(request.headers.get("Authorization"))
+    return jsonify(answer), status
 
 
 @app.get("/upstream")
