@@ -130,10 +130,8 @@ struct TestBinary {
 
 /// Compiles every test of the workspace (`cargo test --no-run`) and lists the binaries, as cargo would run them.
 fn test_binaries() -> anyhow::Result<Vec<TestBinary>> {
-    let built = artifacts(
-        "cargo test --no-run",
-        sys::cargo_command().args(["test", "--workspace", "--locked", "--no-run"]),
-    )?;
+    let built =
+        artifacts("cargo test --no-run", sys::cargo_command().args(["test", "--workspace", "--locked", "--no-run"]))?;
     let binaries = built
         .iter()
         .filter(|a| a.message["profile"]["test"].as_bool() == Some(true))

@@ -460,7 +460,10 @@ fn exit_notes<'a>(exits: impl Iterator<Item = &'a record::ProbeExit>) -> Vec<Str
         .map(|(how, rates)| {
             let (low, high) = rates.iter().fold((f64::INFINITY, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
             match rates.len() {
-                1 => format!("{how} under the probe at {} req/s: a new server took the next probe", crate::units::metric(low)),
+                1 => format!(
+                    "{how} under the probe at {} req/s: a new server took the next probe",
+                    crate::units::metric(low)
+                ),
                 n => format!(
                     "{how} under {n} probes at {}-{} req/s: a new server took each next probe",
                     crate::units::metric(low),

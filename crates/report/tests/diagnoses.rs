@@ -115,10 +115,15 @@ fn a_server_that_exited_under_a_probe_says_so_beside_its_capacity() {
     let mut run = crate::util::searched("s", "01", Status::Found, &probes);
     let exit = |rate: f64| record::ProbeExit {
         offered_rps: rate,
-        failure: record::Failure::new(record::FailureKind::ServerExited, "the server exited (code 137)".into(), String::new()),
+        failure: record::Failure::new(
+            record::FailureKind::ServerExited,
+            "the server exited (code 137)".into(),
+            String::new(),
+        ),
     };
     run.capacities[0].server_exits.push(exit(2000.0));
-    let diagnosis = |run: &record::RunRecord| report::build(&named(vec![run.clone()])).summary[0].rows[0].diagnosis.join("; ");
+    let diagnosis =
+        |run: &record::RunRecord| report::build(&named(vec![run.clone()])).summary[0].rows[0].diagnosis.join("; ");
     let said = diagnosis(&run);
     assert!(
         said.contains("the server exited (code 137) under the probe at 2.00k req/s: a new server took the next probe"),
@@ -128,7 +133,9 @@ fn a_server_that_exited_under_a_probe_says_so_beside_its_capacity() {
     run.capacities[0].server_exits.extend([exit(18000.0), exit(9843.75)]);
     let said = diagnosis(&run);
     assert!(
-        said.contains("the server exited (code 137) under 3 probes at 2.00k-18.00k req/s: a new server took each next probe"),
+        said.contains(
+            "the server exited (code 137) under 3 probes at 2.00k-18.00k req/s: a new server took each next probe"
+        ),
         "{said}"
     );
     assert_eq!(said.matches("exited").count(), 1, "{said}");

@@ -239,7 +239,10 @@ impl Runner<'_> {
                 let recovered = if state.running {
                     self.ready_or_new(plan, run_id, sidecar_env, server, containers, "after a failed probe").await
                 } else {
-                    let why = format!("{} under the probe at {rate:.0} req/s", server_exits.last().expect("pushed").failure.message);
+                    let why = format!(
+                        "{} under the probe at {rate:.0} req/s",
+                        server_exits.last().expect("pushed").failure.message
+                    );
                     self.new_server(plan, run_id, sidecar_env, server, containers, &why).await
                 };
                 match recovered {

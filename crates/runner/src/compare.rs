@@ -252,8 +252,19 @@ impl Runner<'_> {
             SHARE_OF_CAPACITY * 100.0
         )));
         match self
-            .run_capacity(&base.plan, &base.run_id, &base.sidecar_env, containers, endpoint, slo, &[], 1, &mut base.server)
-            .await {
+            .run_capacity(
+                &base.plan,
+                &base.run_id,
+                &base.sidecar_env,
+                containers,
+                endpoint,
+                slo,
+                &[],
+                1,
+                &mut base.server,
+            )
+            .await
+        {
             Ok((search, _)) => match search.capacity.capacity_rps {
                 Some(capacity) => (
                     Some(capacity * SHARE_OF_CAPACITY),

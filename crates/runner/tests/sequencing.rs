@@ -148,7 +148,10 @@ async fn a_server_that_exits_in_a_search_is_replaced_and_the_search_goes_on() {
     assert!(search.capacity.probes.len() >= 4, "{search:#?}");
     let starts = ran.log.calls().iter().filter(|c| c.starts_with("start")).count();
     assert!(starts > search.server_exits.len(), "{:?}", ran.log.calls());
-    assert!(ran.events.iter().any(|e| e.contains("exited (code 3) under the probe at") && e.contains("starting a new server")));
+    assert!(ran
+        .events
+        .iter()
+        .any(|e| e.contains("exited (code 3) under the probe at") && e.contains("starting a new server")));
     assert!(ran.log.left().is_empty(), "{:?}", ran.log.left());
 }
 
@@ -248,4 +251,3 @@ async fn a_verification_runs_stacks_at_once_and_makes_a_base_once() {
     }
     assert!(log.left().is_empty());
 }
-
