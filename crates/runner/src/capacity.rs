@@ -224,26 +224,27 @@ impl Runner<'_> {
                 }
                 Err(e) => return Err(Halt::Fatal(e.into())),
             };
-            if !state.running {
-                let exited = format!("the server exited {}", crate::levels::exit_words(&state));
+            // How the server ended, when it did not survive the probe.
+            let exited = (!state.running).then(|| format!("the server exited {}", crate::levels::exit_words(&state)));
+            if let Some(how) = &exited {
                 let logs_tail = self.engine.logs_tail(&server.running.id, LOG_TAIL).await;
                 server_exits.push(record::ProbeExit {
                     offered_rps: rate,
-                    failure: Failure::new(FailureKind::ServerExited, exited, logs_tail),
+                    failure: Failure::new(FailureKind::ServerExited, how.clone(), logs_tail),
                 });
             }
             // A failed probe leaves requests queued in the server: the next starts once it answers its
             // readiness check again (behind them), as a level after a level does; a server that exited, or
             // does not answer, is replaced.
-            if (failed || !state.running) && failure.is_none() && !self.cancel.is_cancelled() {
-                let recovered = if state.running {
-                    self.ready_or_new(plan, run_id, sidecar_env, server, containers, "after a failed probe").await
-                } else {
-                    let why = format!(
-                        "{} under the probe at {rate:.0} req/s",
-                        server_exits.last().expect("pushed").failure.message
-                    );
-                    self.new_server(plan, run_id, sidecar_env, server, containers, &why).await
+            if (failed || exited.is_some()) && failure.is_none() && !self.cancel.is_cancelled() {
+                let recovered = match &exited {
+                    None => {
+                        self.ready_or_new(plan, run_id, sidecar_env, server, containers, "after a failed probe").await
+                    }
+                    Some(how) => {
+                        let why = format!("{how} under the probe at {rate:.0} req/s");
+                        self.new_server(plan, run_id, sidecar_env, server, containers, &why).await
+                    }
                 };
                 match recovered {
                     Ok(()) => {}
