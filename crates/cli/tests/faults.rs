@@ -11,7 +11,7 @@ use crate::bench_command::{
 };
 use crate::util::text;
 
-/// A worker that keeps 1 MiB per request reaches the container's 64 MiB, the
+/// A worker that keeps 16 MiB per request reaches the container's 64 MiB, the
 /// OOM killer ends it and its master starts another, again and again: the
 /// level records its peak at the limit, the kills and the replaced workers,
 /// and the table says so with the limit.

@@ -300,9 +300,12 @@ pub(crate) fn summarize(readings: &Readings, cpu_limit: f64, memory_limit: u64) 
         }
     }
     let cpu_mean = pct(first, last);
-    // The kernel's high-water mark is since the start: when it rose in the window, it is the window's peak.
+    // A container that has gone reads 0: the highest count is the last one it had.
+    let oom_kills = samples.iter().map(|s| s.oom_kills).max().unwrap_or(0).saturating_sub(first.oom_kills);
+    // The kernel's high-water mark is since the start: when it rose in the window, or a process was
+    // OOM-killed in it (memory reached the limit then), it is the window's peak.
     let high_water = samples.iter().map(|s| s.memory_high_water).max().unwrap_or(0);
-    let high_water = if high_water > first.memory_high_water { high_water } else { 0 };
+    let high_water = if high_water > first.memory_high_water || oom_kills > 0 { high_water } else { 0 };
     Some(ServerUsage {
         cpu_pct_mean: cpu_mean,
         cpu_pct_max: if cpu_max > 0.0 { cpu_max } else { cpu_mean },
@@ -312,8 +315,7 @@ pub(crate) fn summarize(readings: &Readings, cpu_limit: f64, memory_limit: u64) 
         memory_limit,
         nr_throttled: last.nr_throttled.saturating_sub(first.nr_throttled),
         throttled_s: last.throttled_ns.saturating_sub(first.throttled_ns) as f64 / 1e9,
-        // A container that has gone reads 0: the highest count is the last one it had.
-        oom_kills: samples.iter().map(|s| s.oom_kills).max().unwrap_or(0).saturating_sub(first.oom_kills),
+        oom_kills,
         processes: readings.churn,
         interference_pct: readings.interference_pct,
         own_kernel_pct: readings.own_kernel_pct,
@@ -366,6 +368,18 @@ mod tests {
         let u = summarize(&readings, 1.0, 64).unwrap();
         assert_eq!(u.oom_kills, 2, "the last count it had, not the gone container's 0");
         assert!(summarize(&Readings { samples: vec![s(0, 0, 10, 0)], ..Readings::default() }, 1.0, 64).is_none());
+        // The limit reached before the window and again in it: the high-water mark stays put, but a
+        // kill in the window says the memory was at it then, whatever the samples caught.
+        let at_limit = |ms: u64, memory: u64, kills: u64| Sample {
+            memory_high_water: 64,
+            oom_kills: kills,
+            ..s(ms, ms, memory, 0)
+        };
+        let quiet = Readings { samples: vec![at_limit(0, 40, 3), at_limit(1000, 50, 3)], ..Readings::default() };
+        assert_eq!(summarize(&quiet, 1.0, 64).unwrap().memory_peak, 50, "no kill in the window: the samples' peak");
+        let killed = Readings { samples: vec![at_limit(0, 40, 3), at_limit(1000, 50, 5)], ..Readings::default() };
+        let u = summarize(&killed, 1.0, 64).unwrap();
+        assert_eq!((u.memory_peak, u.oom_kills), (64, 2));
     }
 
     #[test]
