@@ -38,9 +38,9 @@ impl Probe {
 }
 
 /// The CPUs of a run on this machine (the generator's and the server's) and
-/// the run's containers on them: around a window, the kernel's busy time on
-/// those CPUs less what this process and those containers used is what other
-/// processes took.
+/// the run's containers on them: around a window, the CPU time that processes
+/// other than this one and those containers took on those CPUs, plus the
+/// time other machines stole from them, is what others took.
 #[derive(Clone)]
 pub(crate) struct CpuWatch {
     pub cpus: Vec<usize>,
@@ -51,17 +51,19 @@ pub(crate) struct CpuWatch {
 /// One reading of a [`CpuWatch`].
 struct CpuReading {
     at: Instant,
-    /// Busy time of the watched CPUs in processes' and other machines' use (user, nice, system, steal),
-    /// in clock ticks.
-    busy_ticks: u64,
+    /// Time other machines took from the watched CPUs (steal), in clock ticks.
+    steal_ticks: u64,
     /// Their interrupt and softirq time: on loopback, the run's own packets.
     kernel_ticks: u64,
-    /// This process's CPU time, in clock ticks.
-    own_ticks: u64,
-    /// The run's containers' CPU time.
-    ours_ns: u64,
-    /// Every other process: its name and CPU time in clock ticks, by pid.
-    others: HashMap<u32, (String, u64)>,
+    /// Every other process, by pid: its name, its CPU time in clock ticks, and whether it last ran on a
+    /// watched CPU.
+    others: HashMap<u32, Other>,
+}
+
+struct Other {
+    name: String,
+    ticks: u64,
+    on_watched: bool,
 }
 
 impl CpuWatch {
@@ -69,16 +71,14 @@ impl CpuWatch {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
         Some(CpuReading {
             at: Instant::now(),
-            busy_ticks: cpu_ticks(&stat, &self.cpus, &BUSY)?,
+            steal_ticks: cpu_ticks(&stat, &self.cpus, &STEAL)?,
             kernel_ticks: cpu_ticks(&stat, &self.cpus, &KERNEL)?,
-            own_ticks: process_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)?,
-            ours_ns: self.ours.iter().map(|c| c.sample().cpu_ns).sum(),
             others: self.others(),
         })
     }
 
     /// The processes of this machine that are not this one or in the run's containers.
-    fn others(&self) -> HashMap<u32, (String, u64)> {
+    fn others(&self) -> HashMap<u32, Other> {
         let ours: Vec<u32> = self.ours.iter().flat_map(CgroupCounters::processes).collect();
         let mut others = HashMap::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -87,30 +87,36 @@ impl CpuWatch {
                 continue;
             }
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            let name = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(name, _)| name);
-            if let (Some(name), Some(ticks)) = (name, process_ticks(&stat)) {
-                others.insert(pid, (name.to_string(), ticks));
+            if let Some((name, ticks, cpu)) = process_stat(&stat) {
+                others.insert(pid, Other { name: name.to_string(), ticks, on_watched: self.cpus.contains(&cpu) });
             }
         }
         others
     }
 }
 
+/// What each other process took between two readings, in percent of one CPU,
+/// by pid: those that last ran on a watched CPU, less the softirq threads (the
+/// run's own packets, [`own_kernel_pct`]). A process that started in the window
+/// counts from 0; one that ended in it is missed. (Its reaped time shows in its
+/// parent, but so would a whole server's in containerd-shim's when it exits.)
+fn others_pct<'r>(a: &'r CpuReading, b: &'r CpuReading) -> impl Iterator<Item = (&'r str, f64)> {
+    let secs = b.at.duration_since(a.at).as_secs_f64().max(1e-9);
+    let tick_s = 1.0 / clock_ticks_per_second();
+    b.others.iter().filter(|(_, o)| o.on_watched && !is_softirq_thread(&o.name)).map(move |(pid, o)| {
+        let before = a.others.get(pid).map_or(0, |p| p.ticks);
+        (o.name.as_str(), o.ticks.saturating_sub(before) as f64 * tick_s / secs * 100.0)
+    })
+}
+
 /// The busiest processes other than the run's between two readings (at most
 /// three, each over half a percent of a CPU), by name, in percent of one CPU.
 fn busiest(a: &CpuReading, b: &CpuReading) -> Vec<Interferer> {
-    let secs = b.at.duration_since(a.at).as_secs_f64();
-    let tick_s = 1.0 / clock_ticks_per_second();
     let mut by_name: HashMap<&str, f64> = HashMap::new();
-    for (pid, (name, ticks)) in &b.others {
-        // A process that started in the window counts from 0. Kernel threads are named per CPU and a
-        // kworker by its work queue of the moment (`kworker/0:1H-events_highpri`): one name for each kind.
-        if is_softirq_thread(name) {
-            continue;
-        }
-        let before = a.others.get(pid).map_or(0, |(_, t)| *t);
-        let name = name.split('/').next().unwrap_or(name);
-        *by_name.entry(name).or_default() += ticks.saturating_sub(before) as f64 * tick_s / secs.max(1e-9) * 100.0;
+    for (name, pct) in others_pct(a, b) {
+        // Kernel threads are named per CPU and a kworker by its work queue of the moment
+        // (`kworker/0:1H-events_highpri`): one name for each kind.
+        *by_name.entry(name.split('/').next().unwrap_or(name)).or_default() += pct;
     }
     let mut busiest: Vec<Interferer> = by_name
         .into_iter()
@@ -122,8 +128,8 @@ fn busiest(a: &CpuReading, b: &CpuReading) -> Vec<Interferer> {
     busiest
 }
 
-/// `/proc/stat`'s columns of processes' and other machines' use: user, nice, system, steal.
-const BUSY: [usize; 4] = [0, 1, 2, 7];
+/// `/proc/stat`'s column of other machines' use: steal.
+const STEAL: [usize; 1] = [7];
 /// Its interrupt and softirq columns.
 const KERNEL: [usize; 2] = [5, 6];
 
@@ -148,33 +154,35 @@ fn is_softirq_thread(name: &str) -> bool {
 fn softirq_thread_ticks(a: &CpuReading, b: &CpuReading) -> u64 {
     b.others
         .iter()
-        .filter(|(_, (name, _))| is_softirq_thread(name))
-        .map(|(pid, (_, ticks))| ticks.saturating_sub(a.others.get(pid).map_or(0, |(_, t)| *t)))
+        .filter(|(_, o)| is_softirq_thread(&o.name))
+        .map(|(pid, o)| o.ticks.saturating_sub(a.others.get(pid).map_or(0, |p| p.ticks)))
         .sum()
 }
 
-/// User and system time of a process from its `/proc/PID/stat`, in clock ticks.
-fn process_ticks(stat: &str) -> Option<u64> {
+/// A process's name, its user and system time (in clock ticks), and the CPU it
+/// last ran on, from its `/proc/PID/stat`.
+fn process_stat(stat: &str) -> Option<(&str, u64, usize)> {
     // The command name may hold spaces and parentheses: fields are counted after its last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((name, field(11)? + field(12)?, field(36)? as usize))
 }
 
-/// CPU that others took between two readings, in percent of one CPU (at least 0): the watched CPUs'
-/// process and steal time less this process's, the run's containers' and the softirq threads'. The
-/// run's own kernel work (interrupts and softirqs, which on loopback are its packets, and the softirq
-/// threads that take over when they pile up) is not others': it is [`own_kernel_pct`].
+/// CPU that others took between two readings, in percent of one CPU: other
+/// processes' time on the watched CPUs ([`others_pct`]) and other machines'
+/// (steal). Not from the CPUs' busy time less the run's: a process's time holds
+/// the softirqs that ran in it (the run's packets, when tick-accounted), which
+/// the CPUs' busy columns leave out, so the difference missed a third of a
+/// burning process beside a busy server.
 fn interference_pct(a: &CpuReading, b: &CpuReading) -> Option<f64> {
     let secs = b.at.duration_since(a.at).as_secs_f64();
     if secs <= 0.0 {
         return None;
     }
-    let tick_ns = 1e9 / clock_ticks_per_second();
-    let busy = b.busy_ticks.saturating_sub(a.busy_ticks) as f64 * tick_ns;
-    let own = b.own_ticks.saturating_sub(a.own_ticks) as f64 * tick_ns;
-    let softirq_threads = softirq_thread_ticks(a, b) as f64 * tick_ns;
-    let ours = b.ours_ns.saturating_sub(a.ours_ns) as f64;
-    Some(((busy - own - ours - softirq_threads) / 1e9 / secs * 100.0).max(0.0))
+    let steal = b.steal_ticks.saturating_sub(a.steal_ticks) as f64 / clock_ticks_per_second() / secs * 100.0;
+    Some(others_pct(a, b).map(|(_, pct)| pct).sum::<f64>() + steal)
 }
 
 /// The run's own kernel work on the watched CPUs between two readings (interrupts, softirqs and the
@@ -385,55 +393,55 @@ mod tests {
     #[test]
     fn kernel_figures() {
         let stat = "cpu  9 9 9 9 9 9 9 9 0 0\ncpu0 100 1 20 500 7 2 3 4 0 0\ncpu1 10 0 5 900 0 0 1 0 0 0\n";
-        assert_eq!(cpu_ticks(stat, &[0], &BUSY), Some(125), "user nice system steal, not idle or iowait");
-        assert_eq!(cpu_ticks(stat, &[0, 1], &BUSY), Some(140));
-        assert_eq!(cpu_ticks(stat, &[0], &KERNEL), Some(5), "irq softirq");
-        assert_eq!(cpu_ticks(stat, &[2], &BUSY), None);
-        let own = "4242 (stack bench) (x) S 1 2 3 4 5 6 7 8 9 10 250 40 0 0 20 0 9 0 100";
-        assert_eq!(process_ticks(own), Some(290));
+        assert_eq!(cpu_ticks(stat, &[0], &STEAL), Some(4));
+        assert_eq!(cpu_ticks(stat, &[0, 1], &KERNEL), Some(6), "irq softirq");
+        assert_eq!(cpu_ticks(stat, &[2], &STEAL), None);
+        let proc_stat =
+            "4242 (stack (bench)) S 1 2 3 4 5 6 7 8 9 10 250 40 7 7 20 0 9 0 100 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0";
+        assert_eq!(process_stat(proc_stat), Some(("stack (bench)", 290, 1)), "user + system, not children's");
         let at = Instant::now();
-        let others = |ticks: &[(u32, &str, u64)]| ticks.iter().map(|&(p, n, t)| (p, (n.to_string(), t))).collect();
+        let others = |ticks: &[(u32, &str, u64, bool)]| {
+            ticks
+                .iter()
+                .map(|&(p, n, t, on_watched)| (p, Other { name: n.to_string(), ticks: t, on_watched }))
+                .collect()
+        };
         let a = CpuReading {
             at,
-            busy_ticks: 0,
+            steal_ticks: 0,
             kernel_ticks: 0,
-            own_ticks: 0,
-            ours_ns: 0,
             others: others(&[
-                (1, "dockerd", 0),
-                (2, "containerd-shim", 0),
-                (3, "kworker/0:1-events", 50),
-                (9, "gone", 5),
-                (11, "ksoftirqd/1", 0),
+                (1, "dockerd", 0, true),
+                (2, "containerd-shim", 0, true),
+                (3, "kworker/0:1-events", 50, true),
+                (5, "elsewhere", 0, true),
+                (9, "gone", 5, true),
+                (11, "ksoftirqd/1", 0, true),
             ]),
         };
         let hz = clock_ticks_per_second();
-        // Over 2 s: 1.7 CPU-seconds busy, 0.5 ours in this process, 0.8 in the containers, 0.2 in the
-        // softirq thread (the run's packets): 0.2 s others = 10%. The 0.2 s of interrupts and softirqs
-        // and the thread's are the run's own kernel work, 20%.
+        // Over 2 s: dockerd 0.3 s, two shims 0.1 s each, one of them new; a kworker (its work queue changed,
+        // its name with it) too little to name; a process on an unwatched CPU; the softirq thread 0.2 s (the
+        // run's packets); other machines 0.1 s. Others: 0.6 s = 30%. The 0.2 s of interrupts and softirqs and
+        // the thread's are the run's own kernel work, 20%.
         let b = CpuReading {
             at: at + Duration::from_secs(2),
-            busy_ticks: (1.7 * hz) as u64,
+            steal_ticks: (0.1 * hz) as u64,
             kernel_ticks: (0.2 * hz) as u64,
-            own_ticks: (0.5 * hz) as u64,
-            ours_ns: 800_000_000,
-            // Over the 2 s: dockerd 0.3 s, two shims 0.1 s each, one of them new; a kworker (its work queue
-            // changed, its name with it) too little to name.
             others: others(&[
-                (1, "dockerd", (0.3 * hz) as u64),
-                (2, "containerd-shim", (0.1 * hz) as u64),
-                (4, "containerd-shim", (0.1 * hz) as u64),
-                (3, "kworker/0:1H-events_highpri", 50),
-                (11, "ksoftirqd/1", (0.2 * hz) as u64),
+                (1, "dockerd", (0.3 * hz) as u64, true),
+                (2, "containerd-shim", (0.1 * hz) as u64, true),
+                (4, "containerd-shim", (0.1 * hz) as u64, true),
+                (3, "kworker/0:1H-events_highpri", 50, true),
+                (5, "elsewhere", hz as u64, false),
+                (11, "ksoftirqd/1", (0.2 * hz) as u64, true),
             ]),
         };
-        assert!((interference_pct(&a, &b).unwrap() - 10.0).abs() < 1e-6);
+        assert!((interference_pct(&a, &b).unwrap() - 30.0).abs() < 1e-6, "{:?}", interference_pct(&a, &b));
         assert!((own_kernel_pct(&a, &b).unwrap() - 20.0).abs() < 1e-6);
         let named: Vec<(String, u64)> =
             busiest(&a, &b).into_iter().map(|i| (i.name, i.cpu_pct.round() as u64)).collect();
         assert_eq!(named, [("dockerd".to_string(), 15), ("containerd-shim".to_string(), 10)]);
-        let quiet = CpuReading { ours_ns: 2_000_000_000, others: b.others.clone(), ..b };
-        assert_eq!(interference_pct(&a, &quiet), Some(0.0), "never below 0");
     }
 
     /// The noisy-machine flag reads this machine as it is: quiet when nothing else runs (the test's own
