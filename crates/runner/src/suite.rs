@@ -189,21 +189,23 @@ impl Runner<'_> {
             "verifying {} run(s), {VERIFY_AT_ONCE} at a time (one build of an image at a time); each line names its stack",
             runs.len()
         )));
-        let records: Vec<Option<RunRecord>> = stream::iter(runs)
-            .map(|(scenario, round)| async move {
+        // Unordered: a slow start at the head does not hold the next ones back; sorted after.
+        let mut records: Vec<(usize, Option<RunRecord>)> = stream::iter(runs.into_iter().enumerate())
+            .map(|(i, (scenario, round))| async move {
                 if self.cancel.is_cancelled() {
-                    return Ok(None);
+                    return Ok((i, None));
                 }
                 let runner = self.naming(scenario.stack_name());
                 runner.emit(Event::Step(&format!("{}, run {round} of {repeat}", scenario.path.display())));
                 let (path, record) = runner.run(scenario, round).await?;
                 runner.say_ended(&path, &record);
-                Ok::<_, Error>(Some(record))
+                Ok::<_, Error>((i, Some(record)))
             })
-            .buffered(VERIFY_AT_ONCE)
+            .buffer_unordered(VERIFY_AT_ONCE)
             .try_collect()
             .await?;
-        let records: Vec<RunRecord> = records.into_iter().flatten().collect();
+        records.sort_by_key(|(i, _)| *i);
+        let records: Vec<RunRecord> = records.into_iter().filter_map(|(_, r)| r).collect();
         Ok(SuiteRun { end: self.end_of(&records), records })
     }
 
