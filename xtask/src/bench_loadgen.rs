@@ -6,7 +6,9 @@
 //! hides the generator's cost: the figure that compares generators is
 //! requests per generator CPU-second (user + system time of the generator
 //! process, from wait4). The first level then runs again with every request's path drawn per send
-//! (`--no-drawn` skips it): stackbench's `{rand:..}` against wrk's Lua `request()`.
+//! (`--no-drawn` skips it): stackbench's `{rand:..}` against wrk's Lua `request()`; and once more as
+//! a mix of three kinds drawn by weight (`--no-mix` skips it): stackbench's `--mix`, which counts and
+//! times each kind apart, against wrk's Lua drawing the same paths.
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -28,14 +30,22 @@ struct Opts {
     /// Also a case whose every request draws its path: stackbench's `{rand:..}` against wrk with a Lua
     /// `request()` doing the same (off with `--no-drawn`).
     drawn: bool,
+    /// Also a case of a weighted mix of three kinds (off with `--no-mix`).
+    mix: bool,
     /// Connections for the memory check (0 skips it).
     big: u32,
 }
 
 impl Opts {
     fn parse(args: &[String]) -> anyhow::Result<Opts> {
-        let mut opts =
-            Opts { duration: "10s".into(), rounds: 3, connections: vec![50, 1000], drawn: true, big: 19_000 };
+        let mut opts = Opts {
+            duration: "10s".into(),
+            rounds: 3,
+            connections: vec![50, 1000],
+            drawn: true,
+            mix: true,
+            big: 19_000,
+        };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -51,6 +61,7 @@ impl Opts {
                 }
                 "--big" => opts.big = value()?.parse().context("--big takes a whole number")?,
                 "--no-drawn" => opts.drawn = false,
+                "--no-mix" => opts.mix = false,
                 other => bail!("bench-loadgen: unknown option '{other}'"),
             }
         }
@@ -121,22 +132,32 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         "{:>5} {:>6} {:>11} {:>12} {:>11} {:>8} {:>16} {:>10}",
         "round", "conns", "tool", "requests", "req/s", "errors", "req/gen-CPU-s", "nginx CPU"
     );
-    let lua = dir.join("drawn.lua");
-    std::fs::write(&lua, DRAWN_LUA)?;
-    // Each level, then (with --drawn) the first level again with a path drawn per request.
-    let cases: Vec<(u32, bool)> =
-        opts.connections.iter().map(|&c| (c, false)).chain(opts.drawn.then(|| (opts.connections[0], true))).collect();
-    let mut samples: Vec<((u32, bool), Tool, Sample)> = Vec::new();
+    for shape in [Shape::Drawn, Shape::Mix] {
+        if let Some((name, lua)) = shape.lua() {
+            std::fs::write(dir.join(name), lua)?;
+        }
+    }
+    // Each level, then the first level again with a path drawn per request (--no-drawn skips it) and as
+    // a mix (--no-mix skips it).
+    let first = opts.connections[0];
+    let cases: Vec<(u32, Shape)> = opts
+        .connections
+        .iter()
+        .map(|&c| (c, Shape::Fixed))
+        .chain(opts.drawn.then_some((first, Shape::Drawn)))
+        .chain(opts.mix.then_some((first, Shape::Mix)))
+        .collect();
+    let mut samples: Vec<((u32, Shape), Tool, Sample)> = Vec::new();
     for round in 1..=opts.rounds {
-        for &(conns, drawn) in &cases {
+        for &(conns, shape) in &cases {
             // Alternate which tool goes first so that drift hits both alike.
             let order = if round % 2 == 1 { [Tool::Wrk, Tool::Stackbench] } else { [Tool::Stackbench, Tool::Wrk] };
             for tool in order {
-                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration, drawn.then_some(&*lua));
+                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration, shape, &dir);
                 let sample = measure(tool, &args, &nginx)?;
                 println!(
                     "{round:>5} {:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
-                    case_name(conns, drawn),
+                    case_name(conns, shape),
                     tool.name(),
                     sample.requests,
                     sample.rps,
@@ -144,7 +165,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                     sample.per_cpu_s(),
                     sample.server_cpu_pct
                 );
-                samples.push(((conns, drawn), tool, sample));
+                samples.push(((conns, shape), tool, sample));
             }
         }
     }
@@ -203,43 +224,78 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A case as the tables name it: `50`, or `50 d` when every request draws its path.
-fn case_name(conns: u32, drawn: bool) -> String {
-    if drawn {
-        format!("{conns} d")
-    } else {
-        conns.to_string()
+/// What each request of a case is: the URL's path, a path drawn per request, or a mix of kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Fixed,
+    /// A path drawn per request, as `{rand:1..1000000}` does.
+    Drawn,
+    /// 75% a drawn item, 20% a list, 5% health, drawn per request.
+    Mix,
+}
+
+/// The mix case's kinds, as `stackbench load --mix` takes them; wrk's Lua draws the same.
+const MIX: [&str; 3] = ["read=75:/item/{rand:1..1000000}", "list=20:/items", "health=5:/health"];
+
+impl Shape {
+    /// wrk's side: its Lua script's file name and text.
+    fn lua(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Shape::Fixed => None,
+            Shape::Drawn => Some((
+                "drawn.lua",
+                "request = function()\n  return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\nend\n",
+            )),
+            Shape::Mix => Some((
+                "mix.lua",
+                "request = function()\n  local r = math.random(1, 100)\n  if r <= 75 then\n    \
+                 return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\n  elseif r <= 95 then\n    \
+                 return wrk.format(nil, \"/items\")\n  end\n  return wrk.format(nil, \"/health\")\nend\n",
+            )),
+        }
     }
 }
 
-/// wrk's side of the drawn case: a path drawn per request, as `{rand:1..1000000}` does.
-const DRAWN_LUA: &str = "request = function()\n  return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\nend\n";
+/// A case as the tables name it: `50`, `50 d` when every request draws its path, `50 mix` for the mix.
+fn case_name(conns: u32, shape: Shape) -> String {
+    match shape {
+        Shape::Fixed => conns.to_string(),
+        Shape::Drawn => format!("{conns} d"),
+        Shape::Mix => format!("{conns} mix"),
+    }
+}
 
-/// The command line of one run; `drawn`: wrk's Lua script when every request draws its path.
+/// The command line of one run of `shape` (wrk's Lua scripts are in `dir`).
 fn generator_args(
     tool: Tool,
     stackbench: &Path,
     url: &str,
     conns: u32,
     duration: &str,
-    drawn: Option<&Path>,
+    shape: Shape,
+    dir: &Path,
 ) -> Vec<String> {
     let c = conns.to_string();
     match tool {
         Tool::Wrk => {
             let mut args = ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s"].map(String::from).to_vec();
-            if let Some(lua) = drawn {
-                args.extend(["-s".into(), lua.display().to_string()]);
+            if let Some((lua, _)) = shape.lua() {
+                args.extend(["-s".into(), dir.join(lua).display().to_string()]);
             }
             args.push(url.into());
             args
         }
         Tool::Stackbench => {
             let bin = stackbench.display().to_string();
-            let url = if drawn.is_some() { format!("{url}item/{{rand:1..1000000}}") } else { url.to_string() };
-            [bin.as_str(), "load", &url, "-c", &c, "-t", "1", "-d", duration, "--timeout", "2s", "--json"]
-                .map(String::from)
-                .to_vec()
+            let url = if shape == Shape::Drawn { format!("{url}item/{{rand:1..1000000}}") } else { url.to_string() };
+            let mut args =
+                [bin.as_str(), "load", &url, "-c", &c, "-t", "1", "-d", duration, "--timeout", "2s", "--json"]
+                    .map(String::from)
+                    .to_vec();
+            if shape == Shape::Mix {
+                args.extend(MIX.iter().flat_map(|kind| ["--mix".to_string(), kind.to_string()]));
+            }
+            args
         }
     }
 }

@@ -203,13 +203,18 @@ fn package_name(id: &str) -> &str {
 
 /// `scenarios/*.toml`, sorted, as absolute paths.
 fn scenario_files() -> anyhow::Result<Vec<String>> {
-    let dir = sys::project_root().join("scenarios");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .map(|p| p.display().to_string())
-        .collect();
+    let mut files = Vec::new();
+    // The suite's files, and the experiments beside them (outside the suite, verified all the same).
+    for dir in ["scenarios", "scenarios/experiments"] {
+        let dir = sys::project_root().join(dir);
+        let listing = std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        files.extend(
+            listing
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .map(|p| p.display().to_string()),
+        );
+    }
     files.sort();
     Ok(files)
 }

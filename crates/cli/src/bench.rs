@@ -461,7 +461,7 @@ fn write_flame_graph(
     if profile.folded.is_empty() {
         return Ok(None);
     }
-    let title = format!("{scenario}: {} {} at {at} ({})", workload.method, workload.path, profile.tool);
+    let title = format!("{scenario}: {} at {at} ({})", workload.request(), profile.tool);
     let svg = report::profile::flame_graph(&profile.folded, &title)?;
     let svg_path = record::folder::flame_graph_file(results, workload, at);
     std::fs::write(&svg_path, svg).map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;

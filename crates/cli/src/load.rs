@@ -83,6 +83,11 @@ pub struct LoadOpts {
     /// How think times spread: exponential, uniform (0 to twice the mean) or constant
     #[arg(long, default_value = "exponential", value_parser = ["exponential", "uniform", "constant"], requires = "think")]
     pub think_spread: String,
+    /// A weighted mix of GETs instead of the URL's path, one kind each: NAME=WEIGHT:PATH, e.g.
+    /// 'read=75:/items/{rand:1..1000}' (repeat for more; each kind is counted apart, with the
+    /// --expect-* checks)
+    #[arg(long, value_name = "NAME=WEIGHT:PATH", value_parser = parse_mix_kind)]
+    pub mix: Vec<loadgen::Kind>,
     /// Seeds what is drawn (Poisson arrivals, think times, {rand:..} and {line:..} values): the same seed
     /// draws the same
     #[arg(long, default_value_t = 1)]
@@ -162,6 +167,9 @@ impl LoadOpts {
             cpus,
             ..Config::new(target)
         };
+        let expect = config.expect.clone();
+        let mix = self.mix.iter().map(|kind| loadgen::Kind { expect: expect.clone(), ..kind.clone() }).collect();
+        let config = Config { mix, ..config };
         config.validate().map_err(flagged)?;
         Ok(config)
     }
@@ -173,6 +181,19 @@ fn flagged(e: ConfigError) -> anyhow::Error {
         ConfigError::Invalid { setting, reason } => anyhow::anyhow!("--{setting}: {reason}"),
         other => other.into(),
     }
+}
+
+/// One `--mix` kind, `NAME=WEIGHT:PATH`: a GET of PATH (drawn values allowed) named NAME.
+fn parse_mix_kind(text: &str) -> Result<loadgen::Kind, String> {
+    let shape = || format!("'{text}': expected NAME=WEIGHT:PATH, e.g. read=75:/items/{{rand:1..1000}}");
+    let (name, rest) = text.split_once('=').ok_or_else(shape)?;
+    let (weight, path) = rest.split_once(':').ok_or_else(shape)?;
+    let weight =
+        weight.trim().parse::<u32>().map_err(|_| format!("'{text}': the weight '{weight}' is not a whole number"))?;
+    if name.trim().is_empty() || !path.starts_with('/') {
+        return Err(shape());
+    }
+    Ok(loadgen::Kind::get(name.trim(), weight, path))
 }
 
 fn parse_header(header: &str) -> anyhow::Result<(String, String)> {

@@ -31,6 +31,10 @@ pub fn header(config: &Config) -> String {
     if config.pipeline > 1 {
         let _ = write!(out, ", pipeline {}", config.pipeline);
     }
+    if !config.mix.is_empty() {
+        let kinds: Vec<String> = config.mix.iter().map(|k| format!("{} {} {}", k.name, k.weight, k.path)).collect();
+        let _ = write!(out, "\n  a mix by weight: {}", kinds.join(", "));
+    }
     out
 }
 
@@ -76,6 +80,19 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
     }
     let _ =
         writeln!(out, "  {} requests in {}, {} read", r.requests, duration(r.duration_s), bytes(r.bytes_read as f64));
+    for kind in &r.kinds {
+        let share = kind.requests as f64 / r.requests.max(1) as f64 * 100.0;
+        let _ = writeln!(
+            out,
+            "    {:<10} {:>9} requests ({share:.1}%, weight {}), p50 {}, p99 {}, {} errors",
+            kind.name,
+            kind.requests,
+            kind.weight,
+            time_us(kind.latency_us.p50 as f64),
+            time_us(kind.latency_us.p99 as f64),
+            kind.errors
+        );
+    }
     failures(&mut out, r);
     if let Some(rate) = &r.rate {
         let _ = writeln!(

@@ -22,6 +22,39 @@ fn json_output_matches_the_schema() {
     assert!(!text(&out.stdout).contains("hunter2"), "the token must not be printed");
 }
 
+/// `--mix`: each request drawn by weight from the kinds given, each kind sent as given, counted apart in
+/// the JSON and the summary, the counts summing to the whole.
+#[test]
+fn a_mix_sends_each_kind_by_its_weight_and_counts_it_apart() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<String, u64>::new()));
+    let server = {
+        let seen = seen.clone();
+        Server::seeing(move |_, request| {
+            let line = String::from_utf8_lossy(request).lines().next().unwrap_or_default().to_string();
+            let path = line.split(' ').nth(1).unwrap_or_default();
+            let kind = if path.starts_with("/items/") { "read" } else { path };
+            *seen.lock().unwrap().entry(kind.to_string()).or_default() += 1;
+            vec![testserver::write(OK)]
+        })
+    };
+    let mix = ["--mix", "read=3:/items/{rand:1..1000}", "--mix", "list=1:/items"];
+    let out = stackbench(&[&["load", &server.url(), "-c", "2", "-n", "4000", "--json"][..], &mix].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is only JSON");
+    let kinds = value["kinds"].as_array().expect("kinds");
+    let count = |name: &str| kinds.iter().find(|k| k["name"] == name).and_then(|k| k["requests"].as_u64()).unwrap();
+    assert_eq!(count("read") + count("list"), 4000);
+    // 3 to 1 over 4000 draws: within 5 points of 75%.
+    assert!((count("read") as f64 / 4000.0 - 0.75).abs() < 0.05, "{kinds:?}");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.get("read"), Some(&count("read")), "{seen:?}");
+    assert_eq!(seen.get("/items"), Some(&count("list")), "{seen:?}");
+    let out = stackbench(&[&["load", &server.url(), "-c", "2", "-n", "400"][..], &mix].concat());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("a mix by weight: read 3 /items/{rand:1..1000}, list 1 /items"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.trim_start().starts_with("read ") && l.contains("weight 3")), "{stdout}");
+}
+
 #[test]
 fn summary_output_is_wrk_shaped() {
     let server = Server::fixed(OK);
@@ -57,6 +90,10 @@ fn bad_input_gets_one_clear_error() {
         (vec!["load", &url, "-c", "5000000"], 1, "ulimit -Hn"),
         (vec!["load", &url, "--pipeline", "4", "--no-keepalive"], 1, "pipelining needs keep-alive"),
         (vec!["load", &url, "--frobnicate"], 2, "--frobnicate"),
+        (vec!["load", &url, "--mix", "read:/a"], 2, "expected NAME=WEIGHT:PATH"),
+        (vec!["load", &url, "--mix", "read=many:/a"], 2, "the weight 'many' is not a whole number"),
+        (vec!["load", &url, "--mix", "read=0:/a"], 1, "--mix: the weights sum to 0"),
+        (vec!["load", &url, "--mix", "read=1:/{wat:1}"], 1, "wat"),
     ] {
         let out = stackbench(&args);
         let stderr = text(&out.stderr);

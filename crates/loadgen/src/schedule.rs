@@ -144,9 +144,30 @@ impl Dispatch {
     }
 }
 
+/// The first whole nanosecond at or after `ns` nanoseconds from `t0`: when a timer for a time
+/// `ns` is due may fire without firing early.
+pub(crate) fn instant_after(t0: std::time::Instant, ns: f64) -> std::time::Instant {
+    t0 + Duration::from_nanos(ns.ceil() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timer_for_a_fractional_nanosecond_is_not_early() {
+        let t0 = std::time::Instant::now();
+        // Now is 1,000 ns in: an arrival at 1,000.4 ns is not due yet, and its timer is after now.
+        let now = t0 + Duration::from_nanos(1000);
+        assert!(instant_after(t0, 1000.4) > now);
+        assert_eq!(instant_after(t0, 1000.0), now);
+        let mut s = Dispatch::new(3, 10_000.0, 0);
+        for _ in 0..100_000 {
+            let next = s.next_ns();
+            assert!(instant_after(t0, next).duration_since(t0).as_nanos() as f64 >= next);
+            s.arrivals.advance();
+        }
+    }
 
     #[test]
     fn think_times_have_their_mean_and_spread() {

@@ -251,7 +251,7 @@ impl<'a> Worker<'a> {
             }
         }
         if let Some(dispatch) = &self.dispatch {
-            self.timers.push(Reverse((self.at(dispatch.next_ns()), ARRIVAL)));
+            self.timers.push(Reverse((self.timer_at(dispatch.next_ns()), ARRIVAL)));
         }
         let mut next_scan = start + scan_every;
         let stopped_at = loop {

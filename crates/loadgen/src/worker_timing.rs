@@ -48,13 +48,21 @@ impl Worker<'_> {
             self.send(idx, now, self.at(due));
         }
         if let Some(next) = self.dispatch.as_ref().map(Dispatch::next_ns) {
-            self.timers.push(Reverse((self.at(next), ARRIVAL)));
+            self.timers.push(Reverse((self.timer_at(next), ARRIVAL)));
         }
     }
 
-    /// The instant `ns` nanoseconds after the run's start.
+    /// The instant `ns` nanoseconds after the run's start (to the nanosecond below: a due time, past).
     pub(super) fn at(&self, ns: f64) -> Instant {
         self.clock.t0 + Duration::from_nanos(ns as u64)
+    }
+
+    /// The timer for what is due `ns` nanoseconds after the run's start: the nanosecond above, so that
+    /// it fires only once the arrival is due. (Rounded down, an arrival due within a nanosecond after
+    /// `now` set a timer at `now`, which fired at once, found nothing due and set it again, forever: the
+    /// thread spun at a full CPU and never saw its end. A Poisson probe at 10k req/s hung so.)
+    pub(super) fn timer_at(&self, ns: f64) -> Instant {
+        schedule::instant_after(self.clock.t0, ns)
     }
 
     /// Closed loop with users: connection `idx`'s user thinks from `now` on; how long.

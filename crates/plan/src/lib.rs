@@ -487,7 +487,7 @@ fn endpoint(
     Ok(EndpointPlan {
         profile_at,
         name: e.name.to_string(),
-        method: if mix.is_empty() { e.method.to_ascii_uppercase() } else { "MIX".into() },
+        method: if mix.is_empty() { e.method.to_ascii_uppercase() } else { record::MIX_METHOD.into() },
         path,
         headers,
         body,

@@ -15,7 +15,7 @@ use std::path::Path;
 use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
 
-pub use workload::{At, Workload};
+pub use workload::{At, Workload, MIX_METHOD};
 
 /// Writes `value` as pretty JSON to `path` atomically: a temporary file renamed over it, removed on failure,
 /// so a failed write leaves the earlier file.

@@ -14,10 +14,29 @@ pub struct Workload {
     pub keepalive: bool,
 }
 
+/// The method a mix's records carry: its kinds have their own methods and paths.
+pub const MIX_METHOD: &str = "MIX";
+
+impl Workload {
+    /// Its request as lines name it: `GET /health`, or a mix by its name, `crud (a mix)`.
+    pub fn request(&self) -> String {
+        if self.method == MIX_METHOD {
+            format!("{} (a mix)", self.endpoint)
+        } else {
+            format!("{} {}", self.method, self.path)
+        }
+    }
+}
+
 impl std::fmt::Display for Workload {
-    /// `GET /health (health)`, and `, keep-alive off` when each request opened its own connection.
+    /// `GET /health (health)` (a mix: `crud (a mix)`), and `, keep-alive off` when each request opened its
+    /// own connection.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({})", self.method, self.path, self.endpoint)?;
+        if self.method == MIX_METHOD {
+            f.write_str(&self.request())?;
+        } else {
+            write!(f, "{} ({})", self.request(), self.endpoint)?;
+        }
         if !self.keepalive {
             f.write_str(", keep-alive off")?;
         }

@@ -110,7 +110,7 @@ impl Exporter for Html {
                 SummaryView {
                     title: summary_title(group),
                     chart: ranked_chart(
-                        &format!("{} {}", group.workload.method, group.workload.path),
+                        &group.workload.request(),
                         "req/s: capacity at the objectives where searched (at least, when not found), else peak; \
                          the line: its 95% interval over repeats",
                         &bars,

@@ -155,8 +155,9 @@ impl Runner<'_> {
         let (start_rate, growth) = match &known {
             Some(e) => {
                 self.emit(Event::Step(&format!(
-                    "{} {}: capacity estimated from {}",
-                    endpoint.method, endpoint.path, e.why
+                    "{}: capacity estimated from {}",
+                    crate::workload(endpoint).request(),
+                    e.why
                 )));
                 ((e.rate * START_SHARE_OF_ESTIMATE).max(1.0), e.growth)
             }
@@ -171,9 +172,8 @@ impl Runner<'_> {
             ..SearchOptions::default()
         };
         self.emit(Event::Step(&format!(
-            "{} {}: capacity search from {:.0} req/s, probes of {} warm-up + {}, a {} + {} hold, at most {} probes",
-            endpoint.method,
-            endpoint.path,
+            "{}: capacity search from {:.0} req/s, probes of {} warm-up + {}, a {} + {} hold, at most {} probes",
+            crate::workload(endpoint).request(),
             options.start_rate,
             humantime::format_duration(options.probe_warmup_for(plan.warmup)),
             humantime::format_duration(options.probe),

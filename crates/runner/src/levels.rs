@@ -75,8 +75,8 @@ impl Runner<'_> {
                 _ => continue,
             };
             self.emit(Event::Warning(&format!(
-                "{} {} is profiled at {skipped}, which {flag} skips: no profile of it in this run",
-                endpoint.method, endpoint.path
+                "{} is profiled at {skipped}, which {flag} skips: no profile of it in this run",
+                crate::workload(endpoint).request()
             )));
         }
         if plan.endpoints.iter().any(|e| e.profile_at.is_some()) {
@@ -133,8 +133,8 @@ impl Runner<'_> {
                 self.emit(Event::Level(record.levels.last().expect("just pushed")));
                 if profiled && before.is_none() {
                     self.emit(Event::Warning(&format!(
-                        "{} {} at {connections} connections failed: it is not profiled",
-                        endpoint.method, endpoint.path
+                        "{} at {connections} connections failed: it is not profiled",
+                        crate::workload(endpoint).request()
                     )));
                 }
                 if let Some(before) = before.filter(|_| !self.cancel.is_cancelled()) {
@@ -187,8 +187,8 @@ impl Runner<'_> {
                 self.emit(at.profiled(profile, rps, path));
             } else if profiled {
                 self.emit(Event::Warning(&format!(
-                    "{} {}: no profile at the capacity, as the search found none",
-                    endpoint.method, endpoint.path
+                    "{}: no profile at the capacity, as the search found none",
+                    crate::workload(endpoint).request()
                 )));
             }
         }
@@ -291,9 +291,8 @@ impl Runner<'_> {
         server: &Server,
     ) -> Result<LevelRecord, Halt> {
         self.emit(Event::Step(&format!(
-            "{} {}: {connections} connections, {} warm-up + {} measured",
-            endpoint.method,
-            endpoint.path,
+            "{}: {connections} connections, {} warm-up + {} measured",
+            crate::workload(endpoint).request(),
             humantime::format_duration(plan.warmup),
             humantime::format_duration(plan.duration)
         )));

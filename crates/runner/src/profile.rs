@@ -111,9 +111,10 @@ impl Runner<'_> {
             Some(rate) => format!("{rate:.1} req/s (the confirmed capacity)"),
         };
         self.emit(Event::Step(&format!(
-            "profiling {} {} at {what}: again, with a profiler on every server process (py-spy at {rate_hz} Hz \
+            "profiling {} at {what}: again, with a profiler on every server process (py-spy at {rate_hz} Hz \
              for Python, else perf at {PERF_RATE_HZ} Hz) on the generator's CPUs {:?}",
-            endpoint.method, endpoint.path, plan.generator_cpus
+            crate::workload(endpoint).request(),
+            plan.generator_cpus
         )));
         let (warmup, window) = at.window();
         let spec = ContainerSpec {
@@ -180,9 +181,8 @@ impl Runner<'_> {
         };
         let (warmup, window) = at.window();
         self.emit(Event::Step(&format!(
-            "{} {}: {:.1} req/s offered, {} warm-up + {} measured",
-            at.endpoint.method,
-            at.endpoint.path,
+            "{}: {:.1} req/s offered, {} warm-up + {} measured",
+            crate::workload(at.endpoint).request(),
             open_loop.rate.unwrap_or_default(),
             humantime::format_duration(warmup),
             humantime::format_duration(window)
