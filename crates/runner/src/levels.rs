@@ -233,7 +233,9 @@ impl Runner<'_> {
                 return Ok(());
             }
             let Halt::Failed(why) = stop else { return Err(stop) };
-            let why = format!("{when}: {}", why.lines().next().unwrap_or_default());
+            // Its first line, without the lead-in to the log lines that follow it.
+            let first = why.lines().next().unwrap_or_default();
+            let why = format!("{when}: {}", first.trim_end_matches(crate::service::LAST_LINES));
             self.new_server(plan, run_id, sidecar_env, server, containers, &why).await?;
         }
         Ok(())

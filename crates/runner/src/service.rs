@@ -14,6 +14,9 @@ use crate::{Event, Halt, Runner};
 use plan::{EndpointPlan, Plan, ServicePlan};
 use record::RunRecord;
 
+/// What a readiness failure says before the server's last lines, which follow it on the next lines.
+pub(crate) const LAST_LINES: &str = "; its last lines:";
+
 /// How deep project base images may start from one another.
 const MAX_BASE_DEPTH: u32 = 4;
 
@@ -322,7 +325,7 @@ impl Runner<'_> {
                 if !state.running {
                     let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
                     return Err(Halt::Failed(format!(
-                        "{} exited (code {}) before it was ready; its last lines:\n{logs}",
+                        "{} exited (code {}) before it was ready{LAST_LINES}\n{logs}",
                         svc.key,
                         state.exit_code.map_or("?".into(), |c| c.to_string())
                     )));
@@ -332,7 +335,7 @@ impl Runner<'_> {
                 let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
                 let what = url.clone().unwrap_or_else(|| format!("a TCP connect to {}", svc.address(port)));
                 return Err(Halt::Failed(format!(
-                    "{} was not ready after {}: {what} never succeeded; its last lines:\n{logs}",
+                    "{} was not ready after {}: {what} never succeeded{LAST_LINES}\n{logs}",
                     svc.key,
                     humantime::format_duration(within)
                 )));

@@ -122,6 +122,10 @@ async fn a_server_that_exits_fails_its_level_and_a_new_one_serves_the_next() {
     let starts = ran.log.calls().iter().filter(|c| c.starts_with("start")).count();
     assert!(starts >= 2, "{:?}", ran.log.calls());
     assert!(ran.log.left().is_empty(), "{:?}", ran.log.left());
+    // The warning says how the server ended and what happens, with no dangling lead-in to log lines.
+    let warning = ran.events.iter().find(|e| e.contains("starting a new server")).expect("the new server is said");
+    assert!(warning.contains("before the next level: server exited (code 3)"), "{warning}");
+    assert!(!warning.contains("last lines"), "{warning}");
 }
 
 /// A server that exits under a probe (killed at its memory limit, say) fails that probe, is recorded with
