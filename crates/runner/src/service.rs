@@ -325,9 +325,9 @@ impl Runner<'_> {
                 if !state.running {
                     let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
                     return Err(Halt::Failed(format!(
-                        "{} exited (code {}) before it was ready{LAST_LINES}\n{logs}",
+                        "{} exited {} before it was ready{LAST_LINES}\n{logs}",
                         svc.key,
-                        state.exit_code.map_or("?".into(), |c| c.to_string())
+                        crate::levels::exit_words(&state)
                     )));
                 }
             }
@@ -403,8 +403,9 @@ impl Runner<'_> {
         let failed = |why: String| async move {
             let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
             Halt::Failed(format!(
-                "verification of endpoint '{}' ({} {}) failed: {why}; the server's last lines:\n{logs}",
-                endpoint.name, endpoint.method, endpoint.path
+                "verification of endpoint '{}' ({}) failed: {why}; the server's last lines:\n{logs}",
+                endpoint.name,
+                crate::workload(endpoint).request()
             ))
         };
         let response = match request.send().await {
