@@ -281,12 +281,22 @@ pub fn line_chart(title: &str, x: (&str, Axis), y: (&str, Axis), series: &[Serie
     if x0 > x1 {
         (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
     }
-    // Linear value axes start at zero; every axis gets a little room.
+    // Linear value axes start at zero; every axis gets a little room at its top, and the others at their
+    // foot too, so that a point (or the capacity's line) at the lowest value is not drawn on the axis.
     if matches!(y.1, Axis::Linear) {
         y0 = y0.min(0.0);
     }
-    let pad = |lo: f64, hi: f64| if hi - lo < 1e-9 { (lo - 0.5, hi + 0.5) } else { (lo, hi + (hi - lo) * 0.05) };
-    let ((x0, x1), (y0, y1)) = (pad(x0, x1), pad(y0, y1));
+    let pad = |lo: f64, hi: f64, axis: Axis| {
+        let room = (hi - lo) * 0.05;
+        if hi - lo < 1e-9 {
+            (lo - 0.5, hi + 0.5)
+        } else if matches!(axis, Axis::Linear) {
+            (lo, hi + room)
+        } else {
+            (lo - room, hi + room)
+        }
+    };
+    let ((x0, x1), (y0, y1)) = (pad(x0, x1, x.1), pad(y0, y1, y.1));
 
     let mut svg = String::new();
     {

@@ -263,7 +263,7 @@ fn knee_chart(workload: &record::Workload, row: &crate::model::CapacityRow) -> S
         }
     }
     line_chart(
-        &format!("latency by offered load: {}", workload.path),
+        &format!("latency by offered load: {}", workload.request()),
         ("offered req/s", Axis::Log),
         ("latency ms", Axis::Log),
         &series,
@@ -298,10 +298,19 @@ struct ScenarioWorkload {
     profiles: Vec<(String, ProfileView)>,
 }
 
+/// A level table's cells (or headers) split into all but the notes, which the stack page writes as a
+/// line under the row, and the notes (`export::level_headers` keeps them last).
+fn without_notes<T: Default>(mut cells: Vec<T>) -> (Vec<T>, T) {
+    let notes = cells.pop().unwrap_or_default();
+    (cells, notes)
+}
+
 #[derive(Serialize)]
 struct ScenarioLevel {
     connections: usize,
+    /// The level table's cells but its notes, which read as a line under the row.
     cells: Vec<String>,
+    notes: String,
     rps_chart: String,
     p99_chart: String,
 }
@@ -342,7 +351,7 @@ pub fn scaling_chart(s: &Scaling) -> String {
         .map(|series| Series::of(&series.label, series.points.iter().map(|p| (p.x, p.rps)).collect()))
         .collect();
     line_chart(
-        &format!("req/s by {}: {} {}", s.key, s.family, s.workload.path),
+        &format!("req/s by {}: {} {}", s.key, s.family, s.workload.request()),
         (&s.key, Axis::Linear),
         ("req/s", Axis::Linear),
         &series,
@@ -383,40 +392,44 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                         let at = At::Connections(*connections);
                         Some((
                             format!("Profile at {at}"),
-                            profile_view(profile, *own_rps, &format!("{stack}: {} at {at}", g.workload.path)),
+                            profile_view(profile, *own_rps, &format!("{stack}: {} at {at}", g.workload.request())),
                         ))
                     });
                     let capacity_profile = capacity.and_then(|c| c.profile.as_ref()).map(|(profile, hold_rps)| {
-                        let title = format!("{stack}: {} at {}", g.workload.path, At::Capacity);
+                        let title = format!("{stack}: {} at {}", g.workload.request(), At::Capacity);
                         ("Profile at the capacity".to_string(), profile_view(profile, *hold_rps, &title))
                     });
                     let profiles = level_profiles.chain(capacity_profile).collect();
                     let levels = rows
                         .into_iter()
-                        .map(|(connections, row)| ScenarioLevel {
-                            connections,
-                            cells: level_cells(row, with_baseline),
-                            rps_chart: line_chart(
-                                &format!("req/s each second, {connections} connections"),
-                                ("second", Axis::Linear),
-                                ("req/s", Axis::Linear),
-                                &[Series::of(
-                                    stack,
-                                    row.per_second.iter().map(|s| (s.second as f64, s.requests as f64)).collect(),
-                                )],
-                            ),
-                            p99_chart: line_chart(
-                                &format!("p99 each second, {connections} connections"),
-                                ("second", Axis::Linear),
-                                ("p99 ms", Axis::Linear),
-                                &[Series::of(
-                                    stack,
-                                    row.per_second
-                                        .iter()
-                                        .filter_map(|s| Some((s.second as f64, s.p99_us? as f64 / 1000.0)))
-                                        .collect(),
-                                )],
-                            ),
+                        .map(|(connections, row)| {
+                            let (cells, notes) = without_notes(level_cells(row, with_baseline));
+                            ScenarioLevel {
+                                connections,
+                                cells,
+                                notes,
+                                rps_chart: line_chart(
+                                    &format!("req/s each second, {connections} connections"),
+                                    ("second", Axis::Linear),
+                                    ("req/s", Axis::Linear),
+                                    &[Series::of(
+                                        stack,
+                                        row.per_second.iter().map(|s| (s.second as f64, s.requests as f64)).collect(),
+                                    )],
+                                ),
+                                p99_chart: line_chart(
+                                    &format!("p99 each second, {connections} connections"),
+                                    ("second", Axis::Linear),
+                                    ("p99 ms", Axis::Linear),
+                                    &[Series::of(
+                                        stack,
+                                        row.per_second
+                                            .iter()
+                                            .filter_map(|s| Some((s.second as f64, s.p99_us? as f64 / 1000.0)))
+                                            .collect(),
+                                    )],
+                                ),
+                            }
                         })
                         .collect();
                     ScenarioWorkload {
@@ -473,7 +486,7 @@ pub fn scenario_pages(report: &Report) -> Vec<(String, String)> {
                 stack,
                 facts,
                 description: facts.iter().find(|(key, _)| key == "description").map(|(_, v)| v.as_str()),
-                headers: headers(report),
+                headers: without_notes(headers(report)).0,
                 workloads,
             };
             let context = tera::Context::from_serialize(&page).expect("the page serializes");

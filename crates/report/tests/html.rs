@@ -6,7 +6,7 @@ use report::charts::count_points;
 use report::Exporter;
 
 use crate::render::fixture;
-use crate::util::{level, named, record, searched};
+use crate::util::{level, named, record, searched, Level};
 use loadgen::capacity::Status;
 
 fn html() -> String {
@@ -313,4 +313,29 @@ fn a_stack_page_has_its_probes_and_the_knee() {
     for said in ["objective: p99 &lt;= 20.00ms", "capacity: 3.00k"] {
         assert!(knee.contains(said) || knee.contains(&said.replace("&lt;", "<")), "the knee chart lacks {said:?}");
     }
+}
+
+/// A level's notes are a line under its row, as wide as the row, not a last column that either wraps
+/// into a tall cell or pushes the table past the screen; a level without notes gets no such line.
+#[test]
+fn a_levels_notes_are_a_line_under_its_row() {
+    let quiet = Level { server_cpu: 40.0, ..level(50, 5100.0, 9000) };
+    let mut run = record("s", "01", &[level(10, 5000.0, 2000), quiet]);
+    run.provenance.server_memory = 50 << 20;
+    run.levels[0].server.as_mut().unwrap().memory_peak = (50 << 20) - (1 << 20) / 2;
+    run.levels[1].server.as_mut().unwrap().memory_peak = 20 << 20;
+    let pages = report::html::scenario_pages(&report::build(&named(vec![run])));
+    let page = &pages[0].1;
+    let table = &page[page.find("<table class=\"levels\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let header = table.lines().nth(1).unwrap();
+    assert!(header.starts_with("<tr><th>connections</th>") && !header.contains("notes"), "{header}");
+    let cells = header.matches("<th").count() - 1;
+    let notes: Vec<&str> = table.lines().filter(|l| l.starts_with("<tr class=\"notes\">")).collect();
+    assert_eq!(notes.len(), 1, "{table}");
+    assert!(notes[0].contains(&format!("colspan=\"{cells}\"")), "{}", notes[0]);
+    assert!(notes[0].contains("memory at its limit of 50 MiB"), "{}", notes[0]);
+    // The line follows the row of the level at 10 connections.
+    let row = table.lines().position(|l| l.starts_with("<tr><td>10</td>")).unwrap();
+    assert!(table.lines().nth(row + 1).unwrap().starts_with("<tr class=\"notes\">"), "{table}");
 }

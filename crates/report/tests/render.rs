@@ -79,7 +79,10 @@ fn capacity_tables() {
     // In HTML, each stack's probes and the knee of its latency by offered load are on its own page.
     let pages = report::html::scenario_pages(&report);
     let (_, sanic) = pages.iter().find(|(name, _)| name == "sanic.html").unwrap();
-    assert!(sanic.contains("<th>offered req/s</th>") && sanic.contains("latency by offered load: /health"), "{sanic}");
+    assert!(
+        sanic.contains("<th>offered req/s</th>") && sanic.contains("latency by offered load: GET /health"),
+        "{sanic}"
+    );
 }
 
 /// The summary ranks a found capacity first, then a lower bound, then peak req/s alone; its peak

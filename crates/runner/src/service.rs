@@ -308,12 +308,21 @@ impl Runner<'_> {
         let client = http_client();
         let url = svc.ready.path.as_ref().map(|p| format!("http://{}{p}", svc.address(port)));
         let mut polls = 0u32;
+        // What the last check got, for the error: an answer that was not 2xx says more than a timeout.
+        let mut last_answer = None;
         loop {
             if self.cancel.is_cancelled() {
                 return Err(Halt::Failed("interrupted while waiting for readiness".into()));
             }
             let ready = match &url {
-                Some(url) => client.get(url).send().await.is_ok_and(|r| r.status().is_success()),
+                Some(url) => match client.get(url).send().await {
+                    Ok(r) if r.status().is_success() => true,
+                    Ok(r) => {
+                        last_answer = Some(r.status());
+                        false
+                    }
+                    Err(_) => false,
+                },
                 None => tokio::net::TcpStream::connect(svc.address(port)).await.is_ok(),
             };
             if ready {
@@ -333,9 +342,13 @@ impl Runner<'_> {
             }
             if Instant::now() > deadline {
                 let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
-                let what = url.clone().unwrap_or_else(|| format!("a TCP connect to {}", svc.address(port)));
+                let what = match (&url, last_answer) {
+                    (Some(url), Some(status)) => format!("{url} answered {status}, not 2xx"),
+                    (Some(url), None) => format!("{url} never answered"),
+                    (None, _) => format!("a TCP connect to {} never succeeded", svc.address(port)),
+                };
                 return Err(Halt::Failed(format!(
-                    "{} was not ready after {}: {what} never succeeded{LAST_LINES}\n{logs}",
+                    "{} was not ready after {}: {what}{LAST_LINES}\n{logs}",
                     svc.key,
                     humantime::format_duration(within)
                 )));

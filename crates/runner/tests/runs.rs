@@ -80,6 +80,7 @@ async fn a_server_that_stops_answering_between_levels_is_replaced() {
     assert_eq!(statuses, [LevelStatus::Ok, LevelStatus::Ok], "{record:#?}");
     let replaced = events.iter().find(|e| e.contains("before the next level")).expect("a warning says so");
     assert!(replaced.contains("was not ready after 3s") && replaced.contains("starting a new server"), "{replaced}");
+    assert!(replaced.contains("/health never answered"), "a server that stopped accepting answers nothing: {replaced}");
     // Both levels measured a server that answered: the second one, the new server.
     assert!(record.levels.iter().all(|l| l.load.as_ref().unwrap().requests > 0), "{record:#?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "bounded by the ready timeout");
@@ -107,6 +108,19 @@ async fn a_server_that_never_gets_ready_is_reported_with_its_logs() {
     let reason = record.reason.unwrap();
     assert!(reason.contains("server exited (code 7) before it was ready"), "{reason}");
     assert!(reason.contains("no luck"), "{reason}");
+}
+
+/// A readiness path that answers, but not 2xx (an app that needs its configuration, a wrong path), says
+/// what it answered: waiting it out and saying only "not ready" left the user to guess.
+#[tokio::test]
+async fn a_readiness_check_that_answers_an_error_says_what_it_answered() {
+    let results = temp_results("ready500");
+    let server = "ready = { path = \"/status500\", timeout = \"2s\" }";
+    let (_, record, _) = run(&scenario("runner-ready500", server, WORKLOAD), results.path(), Cancel::new()).await;
+    assert_eq!(record.status, RunStatus::Failed);
+    let reason = record.reason.unwrap();
+    assert!(reason.contains("was not ready after 2s: http://127.0.0.1:"), "{reason}");
+    assert!(reason.contains("/status500 answered 500 Internal Server Error, not 2xx"), "{reason}");
 }
 
 #[tokio::test]
