@@ -15,7 +15,7 @@ use crate::{summary, EXIT_INTERRUPTED};
 
 #[derive(Debug, Clone, Args)]
 pub struct LoadOpts {
-    /// The http:// URL to load
+    /// The http:// or https:// URL to load
     pub url: String,
     /// Connections to keep open
     #[arg(short = 'c', long, default_value_t = 10)]
@@ -49,6 +49,21 @@ pub struct LoadOpts {
     /// Send `Connection: close` and open a new connection per request (like ab without -k)
     #[arg(long)]
     pub no_keepalive: bool,
+    /// https://: trust the certificates in this PEM file (the server's CA) instead of the system's
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// https://: accept any server certificate (a self-signed one of your own), like curl -k
+    #[arg(short = 'k', long, conflicts_with = "tls_ca")]
+    pub insecure: bool,
+    /// https://: speak only this TLS version, 1.2 or 1.3 [default: either, the server picks]
+    #[arg(long, value_name = "VERSION")]
+    pub tls_version: Option<loadgen::tls::TlsVersion>,
+    /// https://: never resume a session, so every new connection pays a full handshake
+    #[arg(long)]
+    pub no_tls_resumption: bool,
+    /// https://: offer only these cipher suites, by IANA name (comma-separated), e.g. TLS13_AES_128_GCM_SHA256
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub tls_ciphers: Vec<String>,
     /// HTTP method
     #[arg(short = 'm', long, default_value = "GET")]
     pub method: String,
@@ -165,6 +180,13 @@ impl LoadOpts {
             seed,
             expect: Expect { status: self.expect_status, body: self.expect_body.clone().map(String::into_bytes) },
             cpus,
+            tls: loadgen::tls::TlsSettings {
+                verify: !self.insecure,
+                ca: self.tls_ca.clone(),
+                version: self.tls_version,
+                resumption: !self.no_tls_resumption,
+                ciphers: self.tls_ciphers.clone(),
+            },
             ..Config::new(target)
         };
         let expect = config.expect.clone();

@@ -94,6 +94,9 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
         );
     }
     failures(&mut out, r);
+    if let Some(tls) = &r.tls {
+        handshakes(&mut out, tls);
+    }
     if let Some(rate) = &r.rate {
         let _ = writeln!(
             out,
@@ -126,6 +129,39 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
     let transfer = if r.duration_s > 0.0 { r.bytes_read as f64 / r.duration_s } else { 0.0 };
     let _ = writeln!(out, "Transfer/sec: {:>10}", bytes(transfer));
     Ok(out)
+}
+
+/// TLS: what was agreed on, the handshakes in the window (apart from the requests' latency), and why
+/// handshakes failed, with what to do about it.
+fn handshakes(out: &mut String, tls: &loadgen::result::TlsResult) {
+    let verified = if tls.verify { "certificate verified" } else { "certificate not verified (--insecure)" };
+    if !tls.version.is_empty() {
+        let alpn = tls.alpn.as_deref().map_or(String::new(), |p| format!(", ALPN {p}"));
+        let _ = writeln!(out, "  TLS: {} {}{alpn}, {verified}", tls.version, tls.cipher);
+    }
+    if tls.handshakes > 0 {
+        let resumption = if tls.resumption { "" } else { ", resumption off" };
+        let _ = writeln!(
+            out,
+            "  Handshakes in the window: {} ({} resumed{resumption}), p50 {}, p99 {}, max {}",
+            tls.handshakes,
+            tls.resumed,
+            time_us(tls.handshake_us.p50 as f64),
+            time_us(tls.handshake_us.p99 as f64),
+            time_us(tls.handshake_us.max as f64)
+        );
+    }
+    if let Some(why) = &tls.first_failure {
+        let hint = if why.contains("CaUsedAsEndEntity") {
+            "; the server's certificate is a CA's (self-signed, CA:TRUE), which no verifier accepts as a \
+             server's: skip verification with --insecure, or serve a certificate its CA signed"
+        } else if why.contains("certificate") && tls.verify {
+            "; trust the server's CA with --tls-ca FILE, or skip verification with --insecure"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  TLS handshakes failed: {} in the window, the first because: {why}{hint}", tls.failed);
+    }
 }
 
 /// The lines about requests that failed or came late, each only when it has something to say.

@@ -1,5 +1,7 @@
 //! Snapshots of the human summary, from fixed results.
 
+use loadgen::LatencySummary;
+
 use crate::util::fixture;
 
 #[test]
@@ -10,6 +12,45 @@ fn closed_loop_summary() {
 #[test]
 fn rate_summary_with_spectrum() {
     insta::assert_snapshot!(stackbench::summary::render(&fixture(true), true).unwrap());
+}
+
+/// An https:// run: what was agreed on and the handshakes, apart from latency; a failed handshake's
+/// reason with what to do (a self-signed CA certificate gets its own advice).
+#[test]
+fn tls_lines() {
+    let mut r = fixture(false);
+    let summary = LatencySummary { p50: 1200, p99: 3400, max: 5100, ..LatencySummary::default() };
+    r.tls = Some(loadgen::result::TlsResult {
+        verify: true,
+        resumption: true,
+        version: "TLSv1_3".into(),
+        cipher: "TLS13_AES_256_GCM_SHA384".into(),
+        alpn: Some("http/1.1".into()),
+        handshakes: 2357,
+        resumed: 2355,
+        failed: 0,
+        first_failure: None,
+        handshake_us: summary,
+    });
+    let lines = |r: &loadgen::LoadResult| {
+        let out = stackbench::summary::render(r, false).unwrap();
+        out.lines()
+            .filter(|l| l.contains("TLS") || l.contains("andshake"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(lines(&r), @r"
+    TLS: TLSv1_3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified
+    Handshakes in the window: 2357 (2355 resumed), p50 1.20ms, p99 3.40ms, max 5.10ms
+    ");
+    let tls = r.tls.as_mut().unwrap();
+    (tls.version, tls.cipher, tls.alpn, tls.handshakes, tls.resumed) = (String::new(), String::new(), None, 0, 0);
+    (tls.failed, tls.first_failure) = (716, Some("invalid peer certificate: UnknownIssuer".into()));
+    insta::assert_snapshot!(lines(&r), @"TLS handshakes failed: 716 in the window, the first because: invalid peer certificate: UnknownIssuer; trust the server's CA with --tls-ca FILE, or skip verification with --insecure");
+    r.tls.as_mut().unwrap().first_failure =
+        Some("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))".into());
+    insta::assert_snapshot!(lines(&r), @"TLS handshakes failed: 716 in the window, the first because: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity)); the server's certificate is a CA's (self-signed, CA:TRUE), which no verifier accepts as a server's: skip verification with --insecure, or serve a certificate its CA signed");
 }
 
 #[test]

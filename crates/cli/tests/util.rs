@@ -70,6 +70,7 @@ pub fn fixture(rate: bool) -> LoadResult {
         stopped_early: None,
         connect_s: 0.0,
         kinds: Vec::new(),
+        tls: None,
     }
 }
 

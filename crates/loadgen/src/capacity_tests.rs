@@ -86,6 +86,7 @@ fn measured(next: &NextProbe, p99_us: u64) -> LoadResult {
         stopped_early: None,
         connect_s: 0.0,
         kinds: Vec::new(),
+        tls: None,
     }
 }
 

@@ -167,6 +167,10 @@ pub struct Target {
     pub host: String,
     /// Path and query, as sent on the request line.
     pub path: String,
+    /// `https://`: connections speak TLS (`Config::tls`) to the server named `name`.
+    pub tls: bool,
+    /// The URL's host without its port: the name a TLS server's certificate must carry.
+    pub name: String,
 }
 
 impl Target {
@@ -193,16 +197,20 @@ impl Target {
     fn parts(url: &str) -> Result<(Target, String, u16), ConfigError> {
         let parsed =
             url::Url::parse(url).map_err(|e| ConfigError::Url { url: url.to_string(), reason: e.to_string() })?;
-        if parsed.scheme() != "http" {
-            return Err(ConfigError::Url {
-                url: url.to_string(),
-                reason: format!("scheme '{}' is not supported, use http://", parsed.scheme()),
-            });
-        }
+        let tls = match parsed.scheme() {
+            "http" => false,
+            "https" => true,
+            other => {
+                return Err(ConfigError::Url {
+                    url: url.to_string(),
+                    reason: format!("scheme '{other}' is not supported, use http:// or https://"),
+                })
+            }
+        };
         let host = parsed
             .host_str()
             .ok_or_else(|| ConfigError::Url { url: url.to_string(), reason: "no host".to_string() })?;
-        let port = parsed.port_or_known_default().unwrap_or(80);
+        let port = parsed.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
         let host_header = match parsed.port() {
             Some(p) => format!("{host}:{p}"),
             None => host.to_string(),
@@ -219,7 +227,8 @@ impl Target {
             path = written.to_string();
         }
         let addr = SocketAddr::from(([0, 0, 0, 0], port));
-        Ok((Target { url: url.to_string(), addr, host: host_header, path }, host.to_string(), port))
+        let target = Target { url: url.to_string(), addr, host: host_header, path, tls, name: host.to_string() };
+        Ok((target, host.to_string(), port))
     }
 }
 
@@ -288,6 +297,8 @@ pub struct Config {
     /// Open loop for a length: end as soon as the outcome against an objective is certain
     /// (`capacity::EarlyStop`); the result says which (`LoadResult::stopped_early`).
     pub early_stop: Option<crate::capacity::EarlyStop>,
+    /// How `https://` targets are spoken to (unused for `http://`).
+    pub tls: crate::tls::TlsSettings,
 }
 
 impl Config {
@@ -326,6 +337,7 @@ impl Config {
             expect: Expect::default(),
             cpus: None,
             early_stop: None,
+            tls: crate::tls::TlsSettings::default(),
         }
     }
 
@@ -365,6 +377,15 @@ impl Config {
         }
         if let Err((setting, reason)) = check_think(self.think.is_some(), self.pipeline, self.rate.is_some()) {
             return invalid(setting, reason);
+        }
+        if self.target.tls {
+            crate::tls::client_config(&self.tls)?;
+            crate::tls::server_name(&self.target.name)?;
+        } else if self.tls != crate::tls::TlsSettings::default() {
+            return Err(ConfigError::Url {
+                url: self.target.url.clone(),
+                reason: "TLS settings need an https:// URL".into(),
+            });
         }
         if !self.mix.is_empty() {
             return self.validate_mix();
@@ -557,7 +578,9 @@ mod tests {
 
     #[test]
     fn target_errors() {
-        assert!(matches!(Target::parse("https://127.0.0.1/"), Err(ConfigError::Url { .. })));
+        assert!(matches!(Target::parse("ftp://127.0.0.1/"), Err(ConfigError::Url { .. })));
+        let secure = Target::parse("https://127.0.0.1/x").unwrap();
+        assert!(secure.tls && secure.addr.port() == 443 && secure.name == "127.0.0.1", "{secure:?}");
         assert!(matches!(Target::parse("not a url"), Err(ConfigError::Url { .. })));
     }
 

@@ -1,4 +1,4 @@
-//! An HTTP/1.1 load generator: closed loop like wrk, open loop like wrk2,
+//! An HTTP/1.1 load generator, plain or over TLS: closed loop like wrk, open loop like wrk2,
 //! one event loop per thread. Give [`run`] a [`Config`] and a [`Control`]; it
 //! returns a [`LoadResult`]. It never prints.
 #![deny(clippy::print_stdout, clippy::print_stderr)] // a library returns what it has to say (ARCHITECTURE.md)
@@ -15,6 +15,7 @@ pub mod session;
 mod stats;
 mod sys;
 pub mod template;
+pub mod tls;
 mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -127,8 +128,16 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
         })
         .collect();
     let throttled_before = sys::throttled_periods();
+    let tls = match config.target.tls {
+        true => Some(worker::TlsClient {
+            config: tls::client_config(&config.tls)?,
+            name: tls::server_name(&config.target.name)?,
+        }),
+        false => None,
+    };
     let connecting = Instant::now();
     let shared = Shared {
+        tls,
         kinds,
         weights,
         config: config.clone(),
@@ -342,6 +351,22 @@ fn finish(config: &Config, total: ThreadStats, clock: Clock, stopped: Instant, i
             .collect(),
         stopped_early: None,
         connect_s: 0.0,
+        tls: config.target.tls.then(|| {
+            let stats = total.tls.map(|t| *t).unwrap_or_else(stats::TlsStats::new);
+            let negotiated = stats.negotiated.unwrap_or_default();
+            result::TlsResult {
+                verify: config.tls.verify,
+                resumption: config.tls.resumption,
+                version: negotiated.version,
+                cipher: negotiated.cipher,
+                alpn: negotiated.alpn,
+                handshakes: stats.handshakes,
+                resumed: stats.resumed,
+                failed: stats.failed,
+                first_failure: stats.first_failure,
+                handshake_us: LatencySummary::from_histogram(&stats.handshake_us),
+            }
+        }),
     }
 }
 

@@ -72,6 +72,33 @@ pub struct LoadResult {
     /// A mix's kinds of request, each counted apart, in the mix's order (empty without a mix).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<KindResult>,
+    /// `https://` targets: the handshakes, apart from the requests' latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsResult>,
+}
+
+/// A TLS run's handshakes. Counts and times cover the measured window; what was agreed on and the first
+/// failure's reason come from whenever they happened (a certificate refused in the warm-up says so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsResult {
+    /// The settings asked for: certificate verification, and session resumption.
+    pub verify: bool,
+    pub resumption: bool,
+    /// What the first finished handshake agreed on (`TLSv1_3`, `TLS13_AES_256_GCM_SHA384`, `http/1.1`);
+    /// empty when none finished.
+    pub version: String,
+    pub cipher: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
+    /// Handshakes finished in the window, and of them those that resumed a session.
+    pub handshakes: u64,
+    pub resumed: u64,
+    /// Handshakes that failed in the window (each also a connect error).
+    pub failed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<String>,
+    /// From the TCP connection's establishment to the handshake's end.
+    pub handshake_us: LatencySummary,
 }
 
 /// One kind of a mix's requests in a run.

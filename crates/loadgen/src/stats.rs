@@ -71,6 +71,43 @@ pub struct ThreadStats {
     pub cpu_sys: Duration,
     /// A mix's kinds, in its order (empty without a mix).
     pub kinds: Vec<KindStats>,
+    /// TLS connections' handshakes (`None` over plain TCP).
+    pub tls: Option<Box<TlsStats>>,
+}
+
+/// Handshakes finished or failed in the measured window, their time apart from requests' latency, and
+/// what the first one agreed on or why the first failure failed (whenever they came).
+#[derive(Debug, Clone)]
+pub struct TlsStats {
+    pub handshakes: u64,
+    pub resumed: u64,
+    pub failed: u64,
+    /// From the TCP connection's establishment to the handshake's end, µs.
+    pub handshake_us: Histogram<u64>,
+    pub negotiated: Option<crate::tls::Negotiated>,
+    pub first_failure: Option<String>,
+}
+
+impl TlsStats {
+    pub fn new() -> TlsStats {
+        TlsStats {
+            handshakes: 0,
+            resumed: 0,
+            failed: 0,
+            handshake_us: new_histogram(),
+            negotiated: None,
+            first_failure: None,
+        }
+    }
+
+    fn merge(&mut self, other: TlsStats) {
+        self.handshakes += other.handshakes;
+        self.resumed += other.resumed;
+        self.failed += other.failed;
+        self.handshake_us.add(&other.handshake_us).expect("histograms with equal bounds merge");
+        self.negotiated = self.negotiated.take().or(other.negotiated);
+        self.first_failure = self.first_failure.take().or(other.first_failure);
+    }
 }
 
 impl ThreadStats {
@@ -95,6 +132,7 @@ impl ThreadStats {
             cpu_user: Duration::ZERO,
             cpu_sys: Duration::ZERO,
             kinds: (0..kinds).map(|_| KindStats { requests: 0, errors: 0, latency: new_histogram() }).collect(),
+            tls: None,
         }
     }
 
@@ -172,6 +210,11 @@ impl ThreadStats {
         self.cpu_user += other.cpu_user;
         self.cpu_sys += other.cpu_sys;
         self.last_completion = self.last_completion.max(other.last_completion);
+        match (self.tls.as_mut(), other.tls) {
+            (Some(a), Some(b)) => a.merge(*b),
+            (None, b) => self.tls = b,
+            (Some(_), None) => {}
+        }
         for (a, b) in self.kinds.iter_mut().zip(other.kinds) {
             a.requests += b.requests;
             a.errors += b.errors;

@@ -3,12 +3,13 @@
 //! Architecture invariant: nothing here is shared with other threads but the
 //! read-only run description and one progress slot that only this thread
 //! writes. Per request the loop makes one `write` and usually one `read`; the
-//! request bytes are the same buffer every time, and no allocation happens
-//! after the connections are set up.
+//! request bytes are the same buffer every time, and over plain TCP no
+//! allocation happens after the connections are set up (over TLS, rustls
+//! buffers each record it encrypts).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{self, Read, Write};
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -26,6 +27,7 @@ use crate::session::Session;
 use crate::stats::{ErrorKind, ThreadStats};
 use crate::sys::{self, TimerFd};
 use crate::template::Renderer;
+use crate::tls::Stream;
 use crate::LATE_AFTER;
 
 const TIMER: Token = Token(usize::MAX);
@@ -41,6 +43,8 @@ const READ_BUF: usize = 64 * 1024;
 /// The run as every thread sees it: read-only.
 pub(crate) struct Shared {
     pub config: Config,
+    /// `https://`: what every connection's TLS shares.
+    pub tls: Option<TlsClient>,
     pub total_connections: usize,
     /// The kinds of request sent: a mix's, else the one.
     pub kinds: Vec<Prepared>,
@@ -54,6 +58,12 @@ pub(crate) struct Shared {
     /// End now, as at the end of the window: the outcome an early stop waits for is certain, or every
     /// thread is done.
     pub finish: AtomicBool,
+}
+
+/// The client side of a run's TLS: its configuration, and the name the server's certificate must carry.
+pub(crate) struct TlsClient {
+    pub config: Arc<rustls::ClientConfig>,
+    pub name: rustls::pki_types::ServerName<'static>,
 }
 
 /// Live counters of one thread, written only by it. Aligned so that threads
@@ -82,6 +92,8 @@ enum Phase {
     /// No socket; a timer may be pending to open one.
     Closed,
     Connecting,
+    /// Connected over TCP, the TLS handshake under way.
+    Handshaking,
     /// Connected, nothing in flight (rate mode: waiting for the next send time).
     Idle,
     Writing,
@@ -99,7 +111,7 @@ struct Wakeup {
 }
 
 struct Conn {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     phase: Phase,
     parser: ResponseParser,
     body: BodyMatch,
@@ -123,6 +135,8 @@ struct Conn {
     sent_at: Instant,
     intended_at: Instant,
     connect_started: Instant,
+    /// When its TCP connection was established (the TLS handshake's start).
+    handshake_started: Instant,
     /// Rate mode: this connection's due times, and the next as an instant.
     schedule: Option<Schedule>,
     next_intended: Instant,
@@ -191,6 +205,7 @@ impl<'a> Worker<'a> {
                     sent_at: now,
                     intended_at: now,
                     connect_started: now,
+                    handshake_started: now,
                     schedule,
                     // Set when the clock starts (`run`).
                     next_intended: now,
@@ -350,7 +365,14 @@ impl<'a> Worker<'a> {
 
     fn on_event(&mut self, idx: usize, ready: Wakeup) {
         match self.conns[idx].phase {
-            Phase::Connecting => self.on_connect_ready(idx),
+            Phase::Connecting => {
+                let step = self.connected(idx);
+                self.after_setup_step(idx, step);
+            }
+            Phase::Handshaking => {
+                let step = self.shake(idx);
+                self.after_setup_step(idx, step);
+            }
             Phase::Writing => {
                 if ready.write {
                     self.continue_write(idx);
@@ -360,6 +382,10 @@ impl<'a> Worker<'a> {
                 }
             }
             Phase::Reading | Phase::Idle => {
+                // TLS: ciphertext of the request the socket did not take at once.
+                if ready.write && self.conns[idx].stream.as_mut().is_some_and(|s| s.flush_pending().is_err()) {
+                    return self.fail(idx, ErrorKind::Write);
+                }
                 if ready.read {
                     self.on_readable(idx, ready.hup);
                 }
@@ -387,11 +413,15 @@ impl<'a> Worker<'a> {
     /// Starts connecting `idx`'s socket (`Phase::Connecting`).
     fn open(&mut self, idx: usize, now: Instant) -> Result<(), ErrorKind> {
         let registry = self.poll.registry();
+        let tls = self.shared.tls.as_ref();
         let stream = TcpStream::connect(self.shared.config.target.addr)
             .and_then(|mut stream| {
                 stream.set_nodelay(true)?;
                 registry.register(&mut stream, Token(idx), Interest::READABLE | Interest::WRITABLE)?;
-                Ok(stream)
+                match tls {
+                    Some(tls) => Stream::secure(stream, &tls.config, &tls.name),
+                    None => Ok(Stream::Plain(stream)),
+                }
             })
             .map_err(|e| connect_error_kind(&e))?;
         let conn = &mut self.conns[idx];
@@ -402,18 +432,19 @@ impl<'a> Worker<'a> {
         Ok(())
     }
 
-    fn on_connect_ready(&mut self, idx: usize) {
-        match self.connected(idx) {
+    /// After a step of setting up `idx` (`connected`, `shake`): its first request once it is ready.
+    fn after_setup_step(&mut self, idx: usize, step: Result<bool, ErrorKind>) {
+        match step {
             Ok(true) => self.next_request(idx, Instant::now()),
             Ok(false) => {}
             Err(kind) => self.fail(idx, kind),
         }
     }
 
-    /// An event on connecting `idx`: whether it is now connected (`Phase::Idle`); false for a stale event
-    /// from an earlier socket.
+    /// An event on connecting `idx`: whether it is now ready for requests (`Phase::Idle`); false for a
+    /// stale event from an earlier socket, or while its TLS handshake goes on (`Phase::Handshaking`).
     fn connected(&mut self, idx: usize) -> Result<bool, ErrorKind> {
-        let Some(stream) = self.conns[idx].stream.as_ref() else {
+        let Some(stream) = self.conns[idx].stream.as_ref().map(Stream::tcp) else {
             return Ok(false);
         };
         match stream.take_error() {
@@ -426,8 +457,46 @@ impl<'a> Worker<'a> {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
             Err(e) => return Err(connect_error_kind(&e)),
         }
+        if self.shared.tls.is_some() {
+            let conn = &mut self.conns[idx];
+            conn.phase = Phase::Handshaking;
+            conn.handshake_started = Instant::now();
+            return self.shake(idx);
+        }
         self.conns[idx].phase = Phase::Idle;
         Ok(true)
+    }
+
+    /// Advances `idx`'s TLS handshake: whether it is done (`Phase::Idle`). Handshakes that end in the
+    /// measured window are counted and timed; a failure is a connect error, and its reason is kept.
+    fn shake(&mut self, idx: usize) -> Result<bool, ErrorKind> {
+        let now_if_done = Instant::now();
+        let counted = now_if_done >= self.clock.measure_start && self.in_window(now_if_done);
+        let conn = &mut self.conns[idx];
+        let Some(stream) = conn.stream.as_mut() else {
+            return Ok(false);
+        };
+        let outcome = stream.handshake();
+        let tls = self.stats.tls.get_or_insert_with(|| Box::new(crate::stats::TlsStats::new()));
+        match outcome {
+            Ok(None) => Ok(false),
+            Ok(Some(negotiated)) => {
+                conn.phase = Phase::Idle;
+                if counted {
+                    tls.handshakes += 1;
+                    tls.resumed += u64::from(negotiated.resumed);
+                    let us = Instant::now().saturating_duration_since(conn.handshake_started).as_micros() as u64;
+                    tls.handshake_us.saturating_record(us.max(1));
+                }
+                tls.negotiated.get_or_insert(negotiated);
+                Ok(true)
+            }
+            Err(reason) => {
+                tls.failed += u64::from(counted);
+                tls.first_failure.get_or_insert(reason);
+                Err(ErrorKind::Connect)
+            }
+        }
     }
 
     fn send(&mut self, idx: usize, now: Instant, intended: Instant) {
@@ -490,6 +559,7 @@ impl<'a> Worker<'a> {
             let Some(stream) = conn.stream.as_mut() else {
                 return;
             };
+            let drains = stream.short_read_drains();
             let n = match stream.read(&mut self.buf) {
                 Ok(0) => return self.on_eof(idx),
                 Ok(n) => n,
@@ -503,8 +573,9 @@ impl<'a> Worker<'a> {
             if !self.on_bytes(idx, n) {
                 return;
             }
-            // A short read drained the socket (epoll(7)): wait for the next edge.
-            if n < self.buf.len() && !hup {
+            // A short read drained the socket (epoll(7)): wait for the next edge. Not so over TLS, whose
+            // reads end at a record while the socket may hold more.
+            if n < self.buf.len() && !hup && drains {
                 return;
             }
         }
@@ -704,7 +775,9 @@ impl<'a> Worker<'a> {
                         self.abandon(idx, now);
                     }
                 }
-                Phase::Connecting if now.saturating_duration_since(conn.connect_started) > timeout => {
+                Phase::Connecting | Phase::Handshaking
+                    if now.saturating_duration_since(conn.connect_started) > timeout =>
+                {
                     self.fail(idx, ErrorKind::Connect)
                 }
                 _ => {}

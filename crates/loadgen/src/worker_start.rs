@@ -37,7 +37,7 @@ impl Clock {
 pub(crate) const ESTABLISH_AT_MOST: Duration = Duration::from_secs(5);
 
 impl Worker<'_> {
-    /// Opens every connection and waits until none is still connecting, for at most `ESTABLISH_AT_MOST`
+    /// Opens every connection and waits until none is still connecting (nor in its TLS handshake), for at most `ESTABLISH_AT_MOST`
     /// (or the run's timeout, when longer) or until the run is cancelled. A connection refused or reset
     /// is left closed: the run opens it again, and counts its failure if it fails again in the window.
     pub fn establish(&mut self) -> io::Result<()> {
@@ -51,7 +51,7 @@ impl Worker<'_> {
         let mut events = Events::with_capacity(1024);
         loop {
             let now = Instant::now();
-            let pending = self.conns.iter().any(|c| c.phase == Phase::Connecting);
+            let pending = self.conns.iter().any(|c| matches!(c.phase, Phase::Connecting | Phase::Handshaking));
             if !pending || now >= deadline || self.shared.cancelled.load(Ordering::Relaxed) {
                 return Ok(());
             }
@@ -62,10 +62,15 @@ impl Worker<'_> {
             }
             for event in events.iter() {
                 let idx = event.token().0;
-                if event.token() == TIMER || self.conns[idx].phase != Phase::Connecting {
-                    continue;
-                }
-                if self.connected(idx).is_err() {
+                let step = match event.token() {
+                    TIMER => continue,
+                    _ => match self.conns[idx].phase {
+                        Phase::Connecting => self.connected(idx),
+                        Phase::Handshaking => self.shake(idx),
+                        _ => continue,
+                    },
+                };
+                if step.is_err() {
                     self.close(idx);
                 }
             }

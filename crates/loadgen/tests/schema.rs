@@ -4,7 +4,7 @@ use loadgen::RunLength;
 
 use crate::util::{config_for, run, secs, Server, OK};
 
-fn check(result: &loadgen::LoadResult) {
+pub fn check(result: &loadgen::LoadResult) {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../schema.json")).expect("schema.json is valid JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema.json is a valid JSON Schema");

@@ -11,3 +11,4 @@ mod mix;
 mod rate;
 mod schema;
 mod template;
+mod tls;

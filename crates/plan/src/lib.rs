@@ -432,6 +432,8 @@ impl Plan {
             },
             cpus: Some(self.generator_cpus.clone()),
             early_stop: None,
+            // Scenarios speak plain HTTP/1.1 so far (TLS is `stackbench load`'s).
+            tls: loadgen::tls::TlsSettings::default(),
         }
     }
 }

@@ -121,6 +121,7 @@ fn load(l: &Level) -> LoadResult {
         stopped_early: None,
         connect_s: 0.0,
         kinds: Vec::new(),
+        tls: None,
     }
 }
 
