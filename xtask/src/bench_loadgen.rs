@@ -8,7 +8,10 @@
 //! process, from wait4). The first level then runs again with every request's path drawn per send
 //! (`--no-drawn` skips it): stackbench's `{rand:..}` against wrk's Lua `request()`; and once more as
 //! a mix of three kinds drawn by weight (`--no-mix` skips it): stackbench's `--mix`, which counts and
-//! times each kind apart, against wrk's Lua drawing the same paths.
+//! times each kind apart, against wrk's Lua drawing the same paths. Then over TLS (`--no-tls` skips
+//! it), against nginx's second port with a self-signed ECDSA certificate (neither tool verifies it: wrk
+//! never does, stackbench gets `--insecure`), TLS 1.3, kept alive and with a connection per request; nginx keeps
+//! no sessions and sends no tickets, so every handshake is a full one for both tools.
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -32,6 +35,8 @@ struct Opts {
     drawn: bool,
     /// Also a case of a weighted mix of three kinds (off with `--no-mix`).
     mix: bool,
+    /// Also the cases over TLS, kept alive and a connection per request (off with `--no-tls`).
+    tls: bool,
     /// Connections for the memory check (0 skips it).
     big: u32,
 }
@@ -44,6 +49,7 @@ impl Opts {
             connections: vec![50, 1000],
             drawn: true,
             mix: true,
+            tls: true,
             big: 19_000,
         };
         let mut it = args.iter();
@@ -62,6 +68,7 @@ impl Opts {
                 "--big" => opts.big = value()?.parse().context("--big takes a whole number")?,
                 "--no-drawn" => opts.drawn = false,
                 "--no-mix" => opts.mix = false,
+                "--no-tls" => opts.tls = false,
                 other => bail!("bench-loadgen: unknown option '{other}'"),
             }
         }
@@ -111,6 +118,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     sys::ensure_installed("wrk", "wrk")?;
     sys::ensure_installed("nginx", "nginx-light")?;
     sys::ensure_installed("taskset", "util-linux")?;
+    sys::ensure_installed("openssl", "openssl")?;
     raise_file_limit();
     step("building stackbench (release)");
     sys::run(sys::cargo_command().current_dir(&root).args(["build", "--release", "--locked", "-p", "stackbench"]))?;
@@ -118,12 +126,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let dir = root.join("target/bench-loadgen");
     std::fs::create_dir_all(dir.join("logs"))?;
-    let port = free_port()?;
-    let nginx = Nginx::start(&dir, port)?;
+    let (port, tls_port) = (free_port()?, free_port()?);
+    let nginx = Nginx::start(&dir, port, tls_port)?;
     let url = format!("http://127.0.0.1:{port}/");
+    let urls = Urls { plain: url.clone(), tls: format!("https://127.0.0.1:{tls_port}/") };
     step(&format!(
-        "nginx pid {} on CPU {SERVER_CPU} at {url}; generators on CPU {GENERATOR_CPU}; {} rounds of {} per tool and level",
+        "nginx pid {} on CPU {SERVER_CPU} at {url} and {}; generators on CPU {GENERATOR_CPU}; {} rounds of {} per tool and level",
         nginx.pid(),
+        urls.tls,
         opts.rounds,
         opts.duration
     ));
@@ -146,6 +156,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .map(|&c| (c, Shape::Fixed))
         .chain(opts.drawn.then_some((first, Shape::Drawn)))
         .chain(opts.mix.then_some((first, Shape::Mix)))
+        .chain(opts.tls.then_some((first, Shape::Tls)))
+        .chain(opts.tls.then_some((first, Shape::TlsNew)))
         .collect();
     let mut samples: Vec<((u32, Shape), Tool, Sample)> = Vec::new();
     for round in 1..=opts.rounds {
@@ -153,7 +165,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             // Alternate which tool goes first so that drift hits both alike.
             let order = if round % 2 == 1 { [Tool::Wrk, Tool::Stackbench] } else { [Tool::Stackbench, Tool::Wrk] };
             for tool in order {
-                let args = generator_args(tool, &stackbench, &url, conns, &opts.duration, shape, &dir);
+                let args = generator_args(tool, &stackbench, &urls, conns, &opts.duration, shape, &dir);
                 let sample = measure(tool, &args, &nginx)?;
                 println!(
                     "{round:>5} {:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
@@ -232,6 +244,16 @@ enum Shape {
     Drawn,
     /// 75% a drawn item, 20% a list, 5% health, drawn per request.
     Mix,
+    /// The URL's path over TLS, kept alive.
+    Tls,
+    /// Over TLS with a connection (and a full handshake) per request.
+    TlsNew,
+}
+
+/// nginx's two addresses: plain HTTP/1.1, and over TLS.
+struct Urls {
+    plain: String,
+    tls: String,
 }
 
 /// The mix case's kinds, as `stackbench load --mix` takes them; wrk's Lua draws the same.
@@ -241,7 +263,7 @@ impl Shape {
     /// wrk's side: its Lua script's file name and text.
     fn lua(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Shape::Fixed => None,
+            Shape::Fixed | Shape::Tls | Shape::TlsNew => None,
             Shape::Drawn => Some((
                 "drawn.lua",
                 "request = function()\n  return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\nend\n",
@@ -262,6 +284,8 @@ fn case_name(conns: u32, shape: Shape) -> String {
         Shape::Fixed => conns.to_string(),
         Shape::Drawn => format!("{conns} d"),
         Shape::Mix => format!("{conns} mix"),
+        Shape::Tls => format!("{conns} tls"),
+        Shape::TlsNew => format!("{conns} tls-new"),
     }
 }
 
@@ -269,18 +293,23 @@ fn case_name(conns: u32, shape: Shape) -> String {
 fn generator_args(
     tool: Tool,
     stackbench: &Path,
-    url: &str,
+    urls: &Urls,
     conns: u32,
     duration: &str,
     shape: Shape,
     dir: &Path,
 ) -> Vec<String> {
     let c = conns.to_string();
+    let url = if matches!(shape, Shape::Tls | Shape::TlsNew) { urls.tls.as_str() } else { urls.plain.as_str() };
     match tool {
         Tool::Wrk => {
             let mut args = ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s"].map(String::from).to_vec();
             if let Some((lua, _)) = shape.lua() {
                 args.extend(["-s".into(), dir.join(lua).display().to_string()]);
+            }
+            if shape == Shape::TlsNew {
+                // wrk has no keep-alive switch; the server closing after each answer makes it reconnect.
+                args.extend(["-H".into(), "Connection: close".into()]);
             }
             args.push(url.into());
             args
@@ -294,6 +323,12 @@ fn generator_args(
                     .to_vec();
             if shape == Shape::Mix {
                 args.extend(MIX.iter().flat_map(|kind| ["--mix".to_string(), kind.to_string()]));
+            }
+            if matches!(shape, Shape::Tls | Shape::TlsNew) {
+                args.push("--insecure".into());
+            }
+            if shape == Shape::TlsNew {
+                args.push("--no-keepalive".into());
             }
             args
         }
@@ -405,9 +440,27 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(dir: &Path, port: u16) -> anyhow::Result<Nginx> {
+    fn start(dir: &Path, port: u16, tls_port: u16) -> anyhow::Result<Nginx> {
         let conf = dir.join("nginx.conf");
-        std::fs::write(&conf, nginx_conf(dir, port))?;
+        // A self-signed ECDSA P-256 certificate for the TLS port (neither tool verifies it).
+        sys::run(Command::new("openssl").current_dir(dir).args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ]))?;
+        std::fs::write(&conf, nginx_conf(dir, port, tls_port))?;
         let child = Command::new("taskset")
             .args(["-c", SERVER_CPU, "nginx", "-e", "stderr", "-p"])
             .arg(dir)
@@ -417,9 +470,12 @@ impl Nginx {
             .context("cannot start nginx")?;
         let nginx = Nginx { child };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", port)).is_err() || TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
             if Instant::now() > deadline {
-                bail!("nginx did not listen on 127.0.0.1:{port} within 10 s (config: {})", conf.display());
+                bail!(
+                    "nginx did not listen on 127.0.0.1:{port} and :{tls_port} within 10 s (config: {})",
+                    conf.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -453,7 +509,7 @@ impl Drop for Nginx {
 /// `worker_connections` are free, so the pool is set well above the largest
 /// connection count the benchmark opens (the open-files limit still bounds
 /// the descriptors actually used).
-fn nginx_conf(dir: &Path, port: u16) -> String {
+fn nginx_conf(dir: &Path, port: u16, tls_port: u16) -> String {
     let dir: PathBuf = dir.to_path_buf();
     format!(
         "daemon off;
@@ -467,6 +523,15 @@ http {{
     keepalive_timeout 300s;
     server {{
         listen 127.0.0.1:{port} backlog=4096;
+        location / {{ default_type text/plain; return 200 \"ok\"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl backlog=4096;
+        ssl_certificate {dir}/cert.pem;
+        ssl_certificate_key {dir}/key.pem;
+        ssl_protocols TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
         location / {{ default_type text/plain; return 200 \"ok\"; }}
     }}
 }}
