@@ -20,7 +20,7 @@ pub enum Error {
     Read { path: PathBuf, source: std::io::Error },
     #[error(
         "{0} has no Dockerfile and no Python web app that stackbench can tell (a .py file with `app = Flask(...)`, \
-         `FastAPI(...)`, `Starlette(...)` or Django's `get_wsgi_application()`): write {SCENARIO_FILE} by hand \
+         `FastAPI(...)`, `Starlette(...)` or Django's `get_wsgi_application()`, or a `create_app()` factory that makes one): write {SCENARIO_FILE} by hand \
          (`stackbench help scenario` prints the format, every key annotated)"
     )]
     NothingFound(PathBuf),
@@ -42,6 +42,9 @@ pub enum Interface {
 pub struct PythonApp {
     /// `module.path:name`, as gunicorn and uvicorn take it.
     pub entry: String,
+    /// `name` is a factory that makes the app (`create_app`): gunicorn calls it (`name()`), uvicorn is told
+    /// `--factory`.
+    pub factory: bool,
     /// The framework the entry point is made by (`Flask`, `FastAPI`, ...).
     pub framework: String,
     pub interface: Interface,
@@ -252,9 +255,16 @@ pub fn find_python_app(dir: &Path) -> Result<Option<PythonApp>, Error> {
         let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
         texts.push((module_path(dir, &file), text));
     }
-    let Some((at, mut app)) =
-        texts.iter().enumerate().find_map(|(i, (module, text))| Some((i, python_app(module, text)?)))
-    else {
+    let made = texts.iter().enumerate().find_map(|(i, (module, text))| Some((i, python_app(module, text)?)));
+    let Some((at, mut app)) = made.or_else(|| {
+        let (at, mut app) = texts.iter().enumerate().find_map(|(i, (m, t))| Some((i, factory_app(m, t)?)))?;
+        // A module that makes the app by calling the factory (`app = create_app()` in wsgi.py) is the entry.
+        let factory = app.entry.rsplit(':').next().unwrap_or_default().to_string();
+        if let Some((caller, name)) = texts.iter().find_map(|(m, t)| Some((m, called(t, &factory)?))) {
+            (app.entry, app.factory) = (format!("{caller}:{name}"), false);
+        }
+        Some((at, app))
+    }) else {
         return Ok(None);
     };
     // Blueprints and routers made in the app's other modules (registered on it, as such apps do).
@@ -290,10 +300,12 @@ fn folders(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .collect())
 }
 
-/// `pkg/app.py` under `dir` -> `pkg.app`.
+/// `pkg/app.py` under `dir` -> `pkg.app`; a package's `pkg/__init__.py` -> `pkg`.
 fn module_path(dir: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(dir).unwrap_or(file).with_extension("");
-    relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join(".")
+    let module =
+        relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join(".");
+    module.strip_suffix(".__init__").map_or(module.clone(), str::to_string)
 }
 
 /// The frameworks told by their constructor: `NAME = Framework(`.
@@ -317,6 +329,7 @@ pub fn python_app(module: &str, text: &str) -> Option<PythonApp> {
                 let routes = routes(text, &owners);
                 return Some(PythonApp {
                     entry: format!("{module}:{name}"),
+                    factory: false,
                     framework: framework.to_string(),
                     interface: *interface,
                     routes,
@@ -325,6 +338,7 @@ pub fn python_app(module: &str, text: &str) -> Option<PythonApp> {
             if call.ends_with("get_wsgi_application") {
                 return Some(PythonApp {
                     entry: format!("{module}:{name}"),
+                    factory: false,
                     framework: "Django".into(),
                     interface: Interface::Wsgi,
                     routes: Vec::new(),
@@ -333,6 +347,31 @@ pub fn python_app(module: &str, text: &str) -> Option<PythonApp> {
         }
     }
     None
+}
+
+/// The names of app factories, as Flask's tutorial and most larger apps make theirs.
+const FACTORIES: &[&str] = &["create_app", "make_app"];
+
+/// The app a module-level factory in `module` makes (`def create_app(...)` whose body makes the app), with
+/// the routes its body adds; its entry is the factory.
+pub fn factory_app(module: &str, text: &str) -> Option<PythonApp> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines.iter().enumerate().find_map(|(at, line)| {
+        let def = line.strip_prefix("def ")?;
+        let name = FACTORIES.iter().find(|f| def.strip_prefix(**f).is_some_and(|r| r.starts_with('(')))?;
+        let body = lines[at + 1..].iter().take_while(|l| l.trim().is_empty() || l.starts_with(char::is_whitespace));
+        let dedented: Vec<&str> = body.map(|l| l.trim_start()).collect();
+        let app = python_app(module, &dedented.join("\n"))?;
+        Some(PythonApp { entry: format!("{module}:{name}"), factory: true, ..app })
+    })
+}
+
+/// The module-level name `text` gives the app made by calling `factory` (`app = create_app()`).
+fn called<'t>(text: &'t str, factory: &str) -> Option<&'t str> {
+    text.lines().filter_map(assignment).find_map(|(name, value)| {
+        let call = value.split('(').next()?.trim();
+        (call == factory || call.ends_with(&format!(".{factory}"))).then_some(name)
+    })
 }
 
 /// `name = value` at the start of a line (not indented: a module's global).
@@ -431,14 +470,16 @@ fn python_dockerfile(requirements: Option<&str>) -> String {
 fn scenario_text(name: &str, app: Option<&PythonApp>, has_dockerfile: bool, picked: Option<&[String]>) -> String {
     let dockerfile = if has_dockerfile { String::new() } else { format!("dockerfile = \"{DOCKERFILE}\"\n") };
     let command = match app {
-        Some(PythonApp { entry, interface: Interface::Wsgi, .. }) => format!(
+        Some(PythonApp { entry, factory, interface: Interface::Wsgi, .. }) => format!(
             "# gunicorn's sync workers, one per CPU of the limit ({{workers}}). To compare others, make it a matrix:\n\
              # [matrix] worker = [\"sync\", \"gevent\"] and \"--worker-class\", \"{{matrix.worker}}\" here.\n\
-             command = [\"gunicorn\", \"--bind\", \"{{host}}:{{port}}\", \"--workers\", \"{{workers}}\", \"{entry}\"]\n"
+             command = [\"gunicorn\", \"--bind\", \"{{host}}:{{port}}\", \"--workers\", \"{{workers}}\", \"{entry}{call}\"]\n",
+            call = if *factory { "()" } else { "" }
         ),
-        Some(PythonApp { entry, interface: Interface::Asgi, .. }) => format!(
+        Some(PythonApp { entry, factory, interface: Interface::Asgi, .. }) => format!(
             "# uvicorn, one worker per CPU of the limit ({{workers}}); access logs off, as in production.\n\
-             command = [\"uvicorn\", \"{entry}\", \"--host\", \"{{host}}\", \"--port\", \"{{port}}\", \"--workers\", \"{{workers}}\", \"--no-access-log\"]\n"
+             command = [\"uvicorn\", {factory}\"{entry}\", \"--host\", \"{{host}}\", \"--port\", \"{{port}}\", \"--workers\", \"{{workers}}\", \"--no-access-log\"]\n",
+            factory = if *factory { "\"--factory\", " } else { "" }
         ),
         None => "# The image's own command runs. CHECK: it must listen on 127.0.0.1 (STACKBENCH_HOST) and the port in\n\
                  # STACKBENCH_PORT, or give the command here with {host} and {port}, e.g.\n\

@@ -193,3 +193,42 @@ fn routes_picked_by_hand_are_measured_and_a_bad_one_is_refused() {
     let err = init::init(dir.path(), std::path::Path::new("x"), Some(&["health".to_string()])).unwrap_err();
     assert!(err.to_string().contains("--routes: 'health' is not a path"), "{err}");
 }
+
+/// An app made by a factory, as Flask's tutorial makes flaskr: gunicorn calls the factory, uvicorn is told
+/// `--factory`; a module that calls it (`app = create_app()`) is the entry instead; the factory's routes and
+/// its blueprints' are found; a package's `__init__.py` is the package.
+#[test]
+fn an_app_made_by_a_factory_is_served_through_it() {
+    let flaskr = [
+        (
+            "flaskr/__init__.py",
+            "from flask import Flask\n\ndef create_app(test_config=None):\n    app = Flask(__name__, instance_relative_config=True)\n\n    \
+             @app.route('/hello')\n    def hello():\n        return 'Hello, World!'\n\n    from . import blog\n    \
+             app.register_blueprint(blog.bp)\n    return app\n",
+        ),
+        ("flaskr/blog.py", "from flask import Blueprint, render_template\nbp = Blueprint('blog', __name__)\n\n@bp.route('/')\ndef index():\n    return render_template('blog/index.html')\n"),
+    ];
+    let dir = folder(&flaskr);
+    let app = init::find_python_app(dir.path()).unwrap().unwrap();
+    assert_eq!((app.entry.as_str(), app.factory, app.framework.as_str()), ("flaskr:create_app", true, "Flask"));
+    let routes: Vec<&str> = app.routes.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(routes, ["/hello", "/"]);
+    let written = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap();
+    assert!(written.scenario.contains(r#""--workers", "{workers}", "flaskr:create_app()"]"#), "{}", written.scenario);
+
+    // A module that makes the app with the factory is what gunicorn imports.
+    let mut with_wsgi = flaskr.to_vec();
+    with_wsgi.push(("wsgi.py", "from flaskr import create_app\n\napplication = create_app()\n"));
+    let app = init::find_python_app(folder(&with_wsgi).path()).unwrap().unwrap();
+    assert_eq!((app.entry.as_str(), app.factory), ("wsgi:application", false));
+
+    let fastapi = "from fastapi import FastAPI\n\ndef make_app():\n    api = FastAPI()\n\n    @api.get('/status')\n    def status():\n        return {'ok': True}\n    return api\n";
+    let dir = folder(&[("service.py", fastapi)]);
+    let written = init::init(dir.path(), std::path::Path::new("stackbench-results"), None).unwrap();
+    assert!(
+        written.scenario.contains(r#"command = ["uvicorn", "--factory", "service:make_app", "--host""#),
+        "{}",
+        written.scenario
+    );
+    assert!(written.scenario.contains(r#"path = "/status""#), "{}", written.scenario);
+}
