@@ -81,7 +81,19 @@ fn bad_input_gets_one_clear_error() {
     let url = server.url();
     for (args, code, needle) in [
         (vec!["load", &url, "-c", "0"], 1, "--connections: every level needs at least 1 connection"),
-        (vec!["load", "https://127.0.0.1:1/"], 1, "use http://"),
+        (vec!["load", "ftp://127.0.0.1:1/"], 1, "use http:// or https://"),
+        (vec!["load", &url, "--tls-ca", "/nonexistent/ca.pem"], 1, "TLS settings need an https:// URL"),
+        (
+            vec!["load", "https://127.0.0.1:1/", "--tls-ca", "/nonexistent/ca.pem"],
+            1,
+            "--tls-ca: cannot read certificates",
+        ),
+        (vec!["load", "https://127.0.0.1:1/", "--tls-version", "1.1"], 2, "use 1.2 or 1.3"),
+        (
+            vec!["load", "https://127.0.0.1:1/", "--tls-ciphers", "TLS_NOPE"],
+            1,
+            "--tls-ciphers: no cipher suite 'TLS_NOPE'",
+        ),
         (vec!["load", "not a url"], 1, "cannot use URL"),
         (vec!["load", &url, "-d", "soon"], 2, "try 10s, 500ms or 1m"),
         (vec!["load", &url, "--cpus", "1-0"], 1, "--cpus: range '1-0' runs backwards"),
