@@ -11,7 +11,10 @@
 //! times each kind apart, against wrk's Lua drawing the same paths. Then over TLS (`--no-tls` skips
 //! it), against nginx's second port with a self-signed ECDSA certificate (neither tool verifies it: wrk
 //! never does, stackbench gets `--insecure`), TLS 1.3, kept alive and with a connection per request; nginx keeps
-//! no sessions and sends no tickets, so every handshake is a full one for both tools.
+//! no sessions and sends no tickets, so every handshake is a full one for both tools. Then HTTP/2 (`--no-h2`
+//! skips it) against h2load, the reference as wrk is for HTTP/1.1: h2c with prior knowledge on nginx's third
+//! port and h2 over TLS (ALPN) on its TLS port, `--streams` streams per connection (10); and a count check:
+//! a fixed number of requests over each, against nginx's own request counter (stub_status).
 
 use std::io::Read;
 use std::net::TcpStream;
@@ -37,6 +40,10 @@ struct Opts {
     mix: bool,
     /// Also the cases over TLS, kept alive and a connection per request (off with `--no-tls`).
     tls: bool,
+    /// Also the HTTP/2 cases against h2load, and their count check (off with `--no-h2`).
+    h2: bool,
+    /// Streams per connection in the HTTP/2 cases.
+    streams: u32,
     /// Connections for the memory check (0 skips it).
     big: u32,
 }
@@ -50,6 +57,8 @@ impl Opts {
             drawn: true,
             mix: true,
             tls: true,
+            h2: true,
+            streams: 10,
             big: 19_000,
         };
         let mut it = args.iter();
@@ -69,6 +78,8 @@ impl Opts {
                 "--no-drawn" => opts.drawn = false,
                 "--no-mix" => opts.mix = false,
                 "--no-tls" => opts.tls = false,
+                "--no-h2" => opts.h2 = false,
+                "--streams" => opts.streams = value()?.parse().context("--streams takes a whole number")?,
                 other => bail!("bench-loadgen: unknown option '{other}'"),
             }
         }
@@ -97,6 +108,7 @@ impl Sample {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tool {
     Wrk,
+    H2load,
     Stackbench,
 }
 
@@ -104,6 +116,7 @@ impl Tool {
     fn name(self) -> &'static str {
         match self {
             Tool::Wrk => "wrk",
+            Tool::H2load => "h2load",
             Tool::Stackbench => "stackbench",
         }
     }
@@ -119,6 +132,9 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     sys::ensure_installed("nginx", "nginx-light")?;
     sys::ensure_installed("taskset", "util-linux")?;
     sys::ensure_installed("openssl", "openssl")?;
+    if opts.h2 {
+        sys::ensure_installed("h2load", "nghttp2-client")?;
+    }
     raise_file_limit();
     step("building stackbench (release)");
     sys::run(sys::cargo_command().current_dir(&root).args(["build", "--release", "--locked", "-p", "stackbench"]))?;
@@ -126,14 +142,19 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let dir = root.join("target/bench-loadgen");
     std::fs::create_dir_all(dir.join("logs"))?;
-    let (port, tls_port) = (free_port()?, free_port()?);
-    let nginx = Nginx::start(&dir, port, tls_port)?;
-    let url = format!("http://127.0.0.1:{port}/");
-    let urls = Urls { plain: url.clone(), tls: format!("https://127.0.0.1:{tls_port}/") };
+    let ports = Ports { plain: free_port()?, tls: free_port()?, h2c: free_port()? };
+    let nginx = Nginx::start(&dir, ports)?;
+    let url = format!("http://127.0.0.1:{}/", ports.plain);
+    let urls = Urls {
+        plain: url.clone(),
+        tls: format!("https://127.0.0.1:{}/", ports.tls),
+        h2c: format!("http://127.0.0.1:{}/", ports.h2c),
+    };
     step(&format!(
-        "nginx pid {} on CPU {SERVER_CPU} at {url} and {}; generators on CPU {GENERATOR_CPU}; {} rounds of {} per tool and level",
+        "nginx pid {} on CPU {SERVER_CPU} at {url}, {} and {} (h2c); generators on CPU {GENERATOR_CPU}; {} rounds of {} per tool and level",
         nginx.pid(),
         urls.tls,
+        urls.h2c,
         opts.rounds,
         opts.duration
     ));
@@ -158,14 +179,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         .chain(opts.mix.then_some((first, Shape::Mix)))
         .chain(opts.tls.then_some((first, Shape::Tls)))
         .chain(opts.tls.then_some((first, Shape::TlsNew)))
+        .chain(opts.h2.then_some((first, Shape::H2c)))
+        .chain(opts.h2.then_some((first, Shape::H2Tls)))
         .collect();
     let mut samples: Vec<((u32, Shape), Tool, Sample)> = Vec::new();
     for round in 1..=opts.rounds {
         for &(conns, shape) in &cases {
             // Alternate which tool goes first so that drift hits both alike.
-            let order = if round % 2 == 1 { [Tool::Wrk, Tool::Stackbench] } else { [Tool::Stackbench, Tool::Wrk] };
+            let reference = shape.reference();
+            let order = if round % 2 == 1 { [reference, Tool::Stackbench] } else { [Tool::Stackbench, reference] };
             for tool in order {
-                let args = generator_args(tool, &stackbench, &urls, conns, &opts.duration, shape, &dir);
+                let args = generator_args(tool, &stackbench, &urls, (conns, opts.streams), &opts.duration, shape, &dir);
                 let sample = measure(tool, &args, &nginx)?;
                 println!(
                     "{round:>5} {:>6} {:>11} {:>12} {:>11.0} {:>8} {:>16.0} {:>9.0}%",
@@ -182,23 +206,29 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         }
     }
 
-    println!("\nmedians over {} rounds (ratio = stackbench / wrk)", opts.rounds);
+    println!("\nmedians over {} rounds (ratio = stackbench / the reference: wrk, or h2load for HTTP/2)", opts.rounds);
     println!(
-        "{:>6} {:>12} {:>12} {:>8} {:>16} {:>16} {:>8}",
-        "conns", "wrk req/s", "sb req/s", "ratio", "wrk req/CPU-s", "sb req/CPU-s", "ratio"
+        "{:>10} {:>7} {:>12} {:>12} {:>8} {:>16} {:>16} {:>8}",
+        "case", "ref", "ref req/s", "sb req/s", "ratio", "ref req/CPU-s", "sb req/CPU-s", "ratio"
     );
     for &case in &cases {
         let median_of = |tool: Tool, f: fn(&Sample) -> f64| {
             median(samples.iter().filter(|(c, t, _)| *c == case && *t == tool).map(|(_, _, s)| f(s)).collect())
         };
-        let (w_rps, s_rps) = (median_of(Tool::Wrk, |s| s.rps), median_of(Tool::Stackbench, |s| s.rps));
-        let (w_eff, s_eff) = (median_of(Tool::Wrk, Sample::per_cpu_s), median_of(Tool::Stackbench, Sample::per_cpu_s));
+        let reference = case.1.reference();
+        let (w_rps, s_rps) = (median_of(reference, |s| s.rps), median_of(Tool::Stackbench, |s| s.rps));
+        let (w_eff, s_eff) = (median_of(reference, Sample::per_cpu_s), median_of(Tool::Stackbench, Sample::per_cpu_s));
         println!(
-            "{:>6} {w_rps:>12.0} {s_rps:>12.0} {:>8.2} {w_eff:>16.0} {s_eff:>16.0} {:>8.2}",
+            "{:>10} {:>7} {w_rps:>12.0} {s_rps:>12.0} {:>8.2} {w_eff:>16.0} {s_eff:>16.0} {:>8.2}",
             case_name(case.0, case.1),
+            reference.name(),
             s_rps / w_rps,
             s_eff / w_eff
         );
+    }
+
+    if opts.h2 {
+        count_check(&stackbench, &urls, &nginx, ports, first, opts.streams)?;
     }
 
     if opts.big > 0 {
@@ -248,22 +278,42 @@ enum Shape {
     Tls,
     /// Over TLS with a connection (and a full handshake) per request.
     TlsNew,
+    /// HTTP/2 over plain TCP with prior knowledge, `--streams` streams per connection.
+    H2c,
+    /// HTTP/2 over TLS (ALPN h2), `--streams` streams per connection.
+    H2Tls,
 }
 
-/// nginx's two addresses: plain HTTP/1.1, and over TLS.
+/// nginx's addresses: plain HTTP/1.1, over TLS (HTTP/1.1 or h2 by ALPN), and h2c.
 struct Urls {
     plain: String,
     tls: String,
+    h2c: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    plain: u16,
+    tls: u16,
+    h2c: u16,
 }
 
 /// The mix case's kinds, as `stackbench load --mix` takes them; wrk's Lua draws the same.
 const MIX: [&str; 3] = ["read=75:/item/{rand:1..1000000}", "list=20:/items", "health=5:/health"];
 
 impl Shape {
+    /// The tool stackbench is measured against: h2load for HTTP/2, wrk for HTTP/1.1.
+    fn reference(self) -> Tool {
+        match self {
+            Shape::H2c | Shape::H2Tls => Tool::H2load,
+            _ => Tool::Wrk,
+        }
+    }
+
     /// wrk's side: its Lua script's file name and text.
     fn lua(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Shape::Fixed | Shape::Tls | Shape::TlsNew => None,
+            Shape::Fixed | Shape::Tls | Shape::TlsNew | Shape::H2c | Shape::H2Tls => None,
             Shape::Drawn => Some((
                 "drawn.lua",
                 "request = function()\n  return wrk.format(nil, \"/item/\" .. math.random(1, 1000000))\nend\n",
@@ -286,6 +336,8 @@ fn case_name(conns: u32, shape: Shape) -> String {
         Shape::Mix => format!("{conns} mix"),
         Shape::Tls => format!("{conns} tls"),
         Shape::TlsNew => format!("{conns} tls-new"),
+        Shape::H2c => format!("{conns} h2c"),
+        Shape::H2Tls => format!("{conns} h2"),
     }
 }
 
@@ -294,14 +346,20 @@ fn generator_args(
     tool: Tool,
     stackbench: &Path,
     urls: &Urls,
-    conns: u32,
+    (conns, streams): (u32, u32),
     duration: &str,
     shape: Shape,
     dir: &Path,
 ) -> Vec<String> {
-    let c = conns.to_string();
-    let url = if matches!(shape, Shape::Tls | Shape::TlsNew) { urls.tls.as_str() } else { urls.plain.as_str() };
+    let (c, m) = (conns.to_string(), streams.to_string());
+    let url = match shape {
+        Shape::Tls | Shape::TlsNew | Shape::H2Tls => urls.tls.as_str(),
+        Shape::H2c => urls.h2c.as_str(),
+        _ => urls.plain.as_str(),
+    };
     match tool {
+        // h2load speaks h2c with prior knowledge to http:// and h2 by ALPN to https://, never verifying.
+        Tool::H2load => ["h2load", "-c", &c, "-m", &m, "-t", "1", "-D", duration, url].map(String::from).to_vec(),
         Tool::Wrk => {
             let mut args = ["wrk", "-t1", "-c", &c, "-d", duration, "--timeout", "2s"].map(String::from).to_vec();
             if let Some((lua, _)) = shape.lua() {
@@ -324,8 +382,11 @@ fn generator_args(
             if shape == Shape::Mix {
                 args.extend(MIX.iter().flat_map(|kind| ["--mix".to_string(), kind.to_string()]));
             }
-            if matches!(shape, Shape::Tls | Shape::TlsNew) {
+            if matches!(shape, Shape::Tls | Shape::TlsNew | Shape::H2Tls) {
                 args.push("--insecure".into());
+            }
+            if matches!(shape, Shape::H2c | Shape::H2Tls) {
+                args.extend(["--http2".into(), "--streams".into(), m]);
             }
             if shape == Shape::TlsNew {
                 args.push("--no-keepalive".into());
@@ -358,6 +419,7 @@ fn measure(tool: Tool, args: &[String], nginx: &Nginx) -> anyhow::Result<Sample>
     let cpu_s = tv(usage.ru_utime) + tv(usage.ru_stime);
     let (requests, rps, errors) = match tool {
         Tool::Wrk => parse_wrk(&out).with_context(|| format!("cannot read wrk's output:\n{out}"))?,
+        Tool::H2load => parse_h2load(&out).with_context(|| format!("cannot read h2load's output:\n{out}"))?,
         Tool::Stackbench => {
             let v: serde_json::Value = serde_json::from_str(&out).context("stackbench --json printed no JSON")?;
             let errors = v["errors"].as_object().map_or(0, |e| e.values().filter_map(|x| x.as_u64()).sum());
@@ -385,6 +447,60 @@ pub(crate) fn parse_wrk(out: &str) -> Option<(u64, f64, u64)> {
         errors += number_after(line, "responses:");
     }
     Some((requests, rps, errors))
+}
+
+/// Requests that succeeded, requests per second and errors from h2load's summary (`requests: N total, N
+/// started, N done, N succeeded, N failed, N errored, N timeout`; `finished in 10.00s, 45678.90 req/s, ...`).
+pub(crate) fn parse_h2load(out: &str) -> Option<(u64, f64, u64)> {
+    let line = out.lines().find_map(|l| l.strip_prefix("requests:"))?;
+    let count = |key: &str| -> Option<u64> {
+        line.split(',').find(|part| part.trim().ends_with(key))?.split_whitespace().next()?.parse().ok()
+    };
+    let errors = count("failed")? + count("errored")? + count("timeout")?;
+    let finished = out.lines().find_map(|l| l.strip_prefix("finished in "))?;
+    let rps = finished.split(',').nth(1)?.split_whitespace().next()?.parse().ok()?;
+    Some((count("succeeded")?, rps, errors))
+}
+
+/// A fixed number of requests over h2c and over h2, against nginx's own counter: every request stackbench
+/// says was answered, nginx counted, and no more.
+fn count_check(
+    stackbench: &Path,
+    urls: &Urls,
+    nginx: &Nginx,
+    ports: Ports,
+    conns: u32,
+    streams: u32,
+) -> anyhow::Result<()> {
+    const REQUESTS: u64 = 100_000;
+    let mut different = Vec::new();
+    for (name, url) in [("h2c", &urls.h2c), ("h2 over TLS", &urls.tls)] {
+        let before = nginx.requests(ports.plain)?;
+        let (c, m) = (conns.to_string(), streams.to_string());
+        let mut args = vec![stackbench.display().to_string(), "load".into(), url.clone(), "-c".into(), c, "-t".into()];
+        args.extend(["1", "-n", &REQUESTS.to_string(), "--http2", "--streams", &m, "--json"].map(String::from));
+        if url.starts_with("https://") {
+            // nginx's certificate is self-signed.
+            args.push("--insecure".into());
+        }
+        let s = measure(Tool::Stackbench, &args, nginx)?;
+        // The counter counts the request that reads it: one of the difference is the second read's own.
+        let counted = nginx.requests(ports.plain)? - before - 1;
+        let equal = counted == s.requests && s.requests == REQUESTS;
+        println!(
+            "{name}: {REQUESTS} requests asked, stackbench counted {} answered ({} errors), nginx counted {counted}: {}",
+            s.requests,
+            s.errors,
+            if equal { "equal" } else { "DIFFERENT" }
+        );
+        if !equal {
+            different.push(name);
+        }
+    }
+    if !different.is_empty() {
+        bail!("the counts differ over {}: stackbench's count of answered requests is wrong", different.join(" and "));
+    }
+    Ok(())
 }
 
 fn wait4(child: &Child) -> anyhow::Result<(i32, libc::rusage)> {
@@ -440,7 +556,7 @@ struct Nginx {
 }
 
 impl Nginx {
-    fn start(dir: &Path, port: u16, tls_port: u16) -> anyhow::Result<Nginx> {
+    fn start(dir: &Path, ports: Ports) -> anyhow::Result<Nginx> {
         let conf = dir.join("nginx.conf");
         // A self-signed ECDSA P-256 certificate for the TLS port (neither tool verifies it).
         sys::run(Command::new("openssl").current_dir(dir).args([
@@ -460,7 +576,7 @@ impl Nginx {
             "-subj",
             "/CN=localhost",
         ]))?;
-        std::fs::write(&conf, nginx_conf(dir, port, tls_port))?;
+        std::fs::write(&conf, nginx_conf(dir, ports))?;
         let child = Command::new("taskset")
             .args(["-c", SERVER_CPU, "nginx", "-e", "stderr", "-p"])
             .arg(dir)
@@ -470,12 +586,9 @@ impl Nginx {
             .context("cannot start nginx")?;
         let nginx = Nginx { child };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() || TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+        while [ports.plain, ports.tls, ports.h2c].iter().any(|&p| TcpStream::connect(("127.0.0.1", p)).is_err()) {
             if Instant::now() > deadline {
-                bail!(
-                    "nginx did not listen on 127.0.0.1:{port} and :{tls_port} within 10 s (config: {})",
-                    conf.display()
-                );
+                bail!("nginx did not listen on 127.0.0.1 at {ports:?} within 10 s (config: {})", conf.display());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -484,6 +597,20 @@ impl Nginx {
 
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The requests nginx has handled, from its stub_status page on the plain port (this read included).
+    fn requests(&self, port: u16) -> anyhow::Result<u64> {
+        use std::io::Write;
+        let mut tcp = TcpStream::connect(("127.0.0.1", port))?;
+        tcp.write_all(b"GET /nginx_status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+        let mut page = String::new();
+        tcp.read_to_string(&mut page)?;
+        // "server accepts handled requests\n A H R"
+        let counts = page.lines().skip_while(|l| !l.contains("accepts handled requests")).nth(1);
+        counts
+            .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+            .with_context(|| format!("nginx's stub_status page has no request count:\n{page}"))
     }
 
     /// utime + stime of the nginx process, in clock ticks.
@@ -509,7 +636,7 @@ impl Drop for Nginx {
 /// `worker_connections` are free, so the pool is set well above the largest
 /// connection count the benchmark opens (the open-files limit still bounds
 /// the descriptors actually used).
-fn nginx_conf(dir: &Path, port: u16, tls_port: u16) -> String {
+fn nginx_conf(dir: &Path, ports: Ports) -> String {
     let dir: PathBuf = dir.to_path_buf();
     format!(
         "daemon off;
@@ -524,9 +651,14 @@ http {{
     server {{
         listen 127.0.0.1:{port} backlog=4096;
         location / {{ default_type text/plain; return 200 \"ok\"; }}
+        location = /nginx_status {{ stub_status; }}
     }}
     server {{
-        listen 127.0.0.1:{tls_port} ssl backlog=4096;
+        listen 127.0.0.1:{h2c_port} http2 backlog=4096;
+        location / {{ default_type text/plain; return 200 \"ok\"; }}
+    }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl http2 backlog=4096;
         ssl_certificate {dir}/cert.pem;
         ssl_certificate_key {dir}/key.pem;
         ssl_protocols TLSv1.3;
@@ -536,6 +668,34 @@ http {{
     }}
 }}
 ",
-        dir = dir.display()
+        dir = dir.display(),
+        port = ports.plain,
+        tls_port = ports.tls,
+        h2c_port = ports.h2c,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_h2load, parse_wrk};
+
+    #[test]
+    fn h2load_summary_is_read() {
+        let out = "starting benchmark...\nspawning thread #0: 10 total client(s). 100000 total requests\n\
+            finished in 3.11s, 32178.45 req/s, 3.65MB/s\n\
+            requests: 100000 total, 100000 started, 99990 done, 99987 succeeded, 3 failed, 10 errored, 2 timeout\n\
+            status codes: 99987 2xx, 0 3xx, 3 4xx, 0 5xx\n";
+        assert_eq!(parse_h2load(out), Some((99_987, 32_178.45, 15)));
+        assert_eq!(parse_h2load("finished in 3.11s, 32178.45 req/s, 3.65MB/s\n"), None, "no requests line");
+    }
+
+    #[test]
+    fn wrk_summary_is_read() {
+        let out = "Running 1s test @ http://127.0.0.1:8080/\n  1 threads and 10 connections\n\
+            \x20 31955 requests in 1.00s, 4.54MB read\n\
+            \x20 Socket errors: connect 0, read 2, write 0, timeout 1\n\
+            \x20 Non-2xx or 3xx responses: 4\n\
+            Requests/sec:  31940.12\n";
+        assert_eq!(parse_wrk(out), Some((31_955, 31_940.12, 7)));
+    }
 }

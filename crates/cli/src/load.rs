@@ -64,6 +64,20 @@ pub struct LoadOpts {
     /// https://: offer only these cipher suites, by IANA name (comma-separated), e.g. TLS13_AES_128_GCM_SHA256
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub tls_ciphers: Vec<String>,
+    /// Speak HTTP/2: over TLS for https:// (the server must agree to h2 by ALPN), over plain TCP with
+    /// prior knowledge (h2c) for http://
+    #[arg(long)]
+    pub http2: bool,
+    /// HTTP/2: streams each connection keeps open at most, like h2load -m; each is a request slot, as a
+    /// connection is with HTTP/1.1 (the server may allow fewer)
+    #[arg(long, requires = "http2", default_value_t = 1)]
+    pub streams: u32,
+    /// HTTP/2: each stream's receive window, in bytes [default: 2^30-1, as h2load's]
+    #[arg(long, requires = "http2", value_name = "BYTES")]
+    pub h2_window: Option<u32>,
+    /// HTTP/2: the connection's receive window, in bytes [default: 2^30-1]
+    #[arg(long, requires = "http2", value_name = "BYTES")]
+    pub h2_connection_window: Option<u32>,
     /// HTTP method
     #[arg(short = 'm', long, default_value = "GET")]
     pub method: String,
@@ -187,6 +201,14 @@ impl LoadOpts {
                 resumption: !self.no_tls_resumption,
                 ciphers: self.tls_ciphers.clone(),
             },
+            http2: self.http2.then(|| {
+                let defaults = loadgen::h2::Settings::default();
+                let windows = loadgen::h2::Settings {
+                    stream_window: self.h2_window.unwrap_or(defaults.stream_window),
+                    connection_window: self.h2_connection_window.unwrap_or(defaults.connection_window),
+                };
+                loadgen::Http2 { streams: self.streams, windows }
+            }),
             ..Config::new(target)
         };
         let expect = config.expect.clone();

@@ -18,6 +18,10 @@ pub fn header(config: &Config) -> String {
         let _ = write!(out, " after a {} warm-up", duration(config.warmup.as_secs_f64()));
     }
     let _ = write!(out, "\n  {} threads and {} connections", config.n_threads, config.n_connections);
+    if let Some(http2) = &config.http2 {
+        let how = if config.target.tls { "over TLS" } else { "h2c, with prior knowledge" };
+        let _ = write!(out, " of HTTP/2 ({how}), {} streams each", http2.streams);
+    }
     if let Some(cpus) = &config.cpus {
         let list: Vec<_> = cpus.iter().map(ToString::to_string).collect();
         let _ = write!(out, ", generator pinned to CPU {}", list.join(","));
@@ -97,6 +101,9 @@ pub fn render(r: &LoadResult, detailed: bool) -> Result<String, loadgen::result:
     if let Some(tls) = &r.tls {
         handshakes(&mut out, tls);
     }
+    if let Some(http2) = &r.http2 {
+        streams(&mut out, http2);
+    }
     if let Some(rate) = &r.rate {
         let _ = writeln!(
             out,
@@ -161,6 +168,22 @@ fn handshakes(out: &mut String, tls: &loadgen::result::TlsResult) {
             ""
         };
         let _ = writeln!(out, "  TLS handshakes failed: {} in the window, the first because: {why}{hint}", tls.failed);
+    }
+}
+
+/// HTTP/2: the streams asked for and allowed, and what went wrong on them, with the first error's words.
+fn streams(out: &mut String, h: &loadgen::Http2Result) {
+    let allowed = h.server_max_streams.map_or(String::new(), |n| format!(" (the server allows {n})"));
+    let _ = writeln!(out, "  HTTP/2: {} streams per connection{allowed}", h.streams);
+    if h.resets > 0 || h.retried > 0 {
+        let _ = writeln!(
+            out,
+            "  Streams in the window: {} reset by the server, {} refused by its GOAWAY and sent again on a new connection",
+            h.resets, h.retried
+        );
+    }
+    if let Some(why) = &h.first_error {
+        let _ = writeln!(out, "  HTTP/2 went wrong, first: {why}");
     }
 }
 

@@ -67,6 +67,45 @@ fn header_names_pinning_and_mode() {
     ");
 }
 
+/// An HTTP/2 run: its streams in the header; the server's limit, resets and retries, and the first error.
+#[test]
+fn http2_lines() {
+    let opts =
+        parse(&["stackbench", "load", "http://127.0.0.1:9/", "-c", "4", "-t", "1", "--http2", "--streams", "100"]);
+    insta::assert_snapshot!(stackbench::summary::header(&opts.to_config().unwrap()), @r"
+    Running 10.00s test @ http://127.0.0.1:9/
+      1 threads and 4 connections of HTTP/2 (h2c, with prior knowledge), 100 streams each
+    ");
+    let mut r = fixture(false);
+    let windows = loadgen::h2::Settings::default();
+    r.http2 = Some(loadgen::Http2Result {
+        streams: 100,
+        stream_window: windows.stream_window,
+        connection_window: windows.connection_window,
+        server_max_streams: Some(128),
+        retried: 0,
+        resets: 0,
+        first_error: None,
+    });
+    let lines = |r: &loadgen::LoadResult| {
+        let out = stackbench::summary::render(r, false).unwrap();
+        out.lines()
+            .filter(|l| l.contains("HTTP/2") || l.contains("Streams"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(lines(&r), @"HTTP/2: 100 streams per connection (the server allows 128)");
+    let http2 = r.http2.as_mut().unwrap();
+    (http2.resets, http2.retried) = (12, 40);
+    http2.first_error = Some("the server reset a stream with REFUSED_STREAM".into());
+    insta::assert_snapshot!(lines(&r), @r"
+    HTTP/2: 100 streams per connection (the server allows 128)
+    Streams in the window: 12 reset by the server, 40 refused by its GOAWAY and sent again on a new connection
+    HTTP/2 went wrong, first: the server reset a stream with REFUSED_STREAM
+    ");
+}
+
 fn parse(args: &[&str]) -> stackbench::LoadOpts {
     use clap::Parser;
     match stackbench::Opts::parse_from(args).command {

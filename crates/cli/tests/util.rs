@@ -71,6 +71,7 @@ pub fn fixture(rate: bool) -> LoadResult {
         connect_s: 0.0,
         kinds: Vec::new(),
         tls: None,
+        http2: None,
     }
 }
 

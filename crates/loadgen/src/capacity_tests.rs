@@ -87,6 +87,7 @@ fn measured(next: &NextProbe, p99_us: u64) -> LoadResult {
         connect_s: 0.0,
         kinds: Vec::new(),
         tls: None,
+        http2: None,
     }
 }
 

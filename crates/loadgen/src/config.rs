@@ -299,7 +299,32 @@ pub struct Config {
     pub early_stop: Option<crate::capacity::EarlyStop>,
     /// How `https://` targets are spoken to (unused for `http://`).
     pub tls: crate::tls::TlsSettings,
+    /// HTTP/2 instead of HTTP/1.1: over TLS when the server agrees to `h2` (ALPN), over plain TCP with
+    /// prior knowledge (h2c). `None`: HTTP/1.1.
+    pub http2: Option<Http2>,
 }
+
+/// How HTTP/2 is spoken: streams per connection and the receive windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http2 {
+    /// Streams each connection keeps open at most (as h2load's `-m`); the server may allow fewer. Each
+    /// stream is a request slot of its own, as a connection is with HTTP/1.1: `connections x streams`
+    /// requests in flight at most.
+    pub streams: u32,
+    pub windows: crate::h2::Settings,
+}
+
+impl Default for Http2 {
+    fn default() -> Http2 {
+        Http2 { streams: 1, windows: crate::h2::Settings::default() }
+    }
+}
+
+/// HTTP/2's largest flow-control window (2^31 - 1 bytes).
+const MAX_WINDOW: u32 = (1 << 31) - 1;
+
+/// The most streams per connection a run may ask for.
+pub const MAX_STREAMS: u32 = 10_000;
 
 impl Config {
     /// The CPUs its threads run on, as the generator-busy rule counts them:
@@ -338,7 +363,13 @@ impl Config {
             cpus: None,
             early_stop: None,
             tls: crate::tls::TlsSettings::default(),
+            http2: None,
         }
+    }
+
+    /// Request slots: a connection each with HTTP/1.1, a stream each with HTTP/2.
+    pub fn n_slots(&self) -> usize {
+        self.n_connections * self.http2.map_or(1, |h| h.streams as usize)
     }
 
     /// Checks that the settings fit together. Each error names the setting
@@ -379,13 +410,16 @@ impl Config {
             return invalid(setting, reason);
         }
         if self.target.tls {
-            crate::tls::client_config(&self.tls)?;
+            crate::tls::client_config(&self.tls, self.http2.is_some())?;
             crate::tls::server_name(&self.target.name)?;
         } else if self.tls != crate::tls::TlsSettings::default() {
             return Err(ConfigError::Url {
                 url: self.target.url.clone(),
                 reason: "TLS settings need an https:// URL".into(),
             });
+        }
+        if let Some(http2) = self.http2 {
+            check_http2(&http2, self.pipeline, self.keepalive).or_else(|(setting, reason)| invalid(setting, reason))?;
         }
         if !self.mix.is_empty() {
             return self.validate_mix();
@@ -532,6 +566,30 @@ pub fn check_shape(pipeline: u32, keepalive: bool, open_loop: bool) -> Result<()
     }
     if pipeline > 1 && open_loop {
         return Err(("rate", "an open-loop rate and pipelining do not mix; drop one".into()));
+    }
+    Ok(())
+}
+
+/// HTTP/2's settings, and the HTTP/1.1 ones it has no use for.
+pub fn check_http2(http2: &Http2, pipeline: u32, keepalive: bool) -> Result<(), (&'static str, String)> {
+    if !(1..=MAX_STREAMS).contains(&http2.streams) {
+        return Err(("streams", format!("{} streams per connection: use 1 to {MAX_STREAMS}", http2.streams)));
+    }
+    if pipeline > 1 {
+        return Err(("pipeline", "HTTP/2 sends requests on streams, not pipelined; use streams instead".into()));
+    }
+    if !keepalive {
+        return Err(("keepalive", "HTTP/2 keeps its connections; turning keep-alive off is for HTTP/1.1".into()));
+    }
+    let (stream, connection) = (http2.windows.stream_window, http2.windows.connection_window);
+    if !(1..=MAX_WINDOW).contains(&stream) {
+        return Err(("h2-window", format!("{stream} bytes: a stream's window is 1 to {MAX_WINDOW} bytes")));
+    }
+    if !(65_535..=MAX_WINDOW).contains(&connection) {
+        return Err((
+            "h2-connection-window",
+            format!("{connection} bytes: a connection's window is 65535 (HTTP/2's default) to {MAX_WINDOW} bytes"),
+        ));
     }
     Ok(())
 }

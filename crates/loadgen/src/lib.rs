@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod config;
 pub mod error;
+pub mod h2;
 pub mod http;
 pub mod merge;
 mod request;
@@ -23,13 +24,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use config::{
-    check_connections, check_give_up, check_header, check_method, check_rate, check_shape, check_think, parse_cpu_list,
-    Arrivals, Config, Expect, Kind, RunLength, Spread, Target, Think,
+    check_connections, check_give_up, check_header, check_http2, check_method, check_rate, check_shape, check_think,
+    parse_cpu_list, Arrivals, Config, Expect, Http2, Kind, RunLength, Spread, Target, Think,
 };
 pub use error::{ConfigError, Error};
 pub use hdrhistogram::Histogram;
 pub use merge::{merge, shares};
-pub use result::{decode_histogram, KindResult, LatencySummary, LoadResult};
+pub use result::{decode_histogram, Http2Result, KindResult, LatencySummary, LoadResult};
 
 use result::{encode_histogram, redacted_header, ErrorCounts, GeneratorUsage, RateSummary, Settings};
 use stats::ThreadStats;
@@ -130,7 +131,7 @@ pub fn run(config: &Config, control: &Control) -> Result<LoadResult, Error> {
     let throttled_before = sys::throttled_periods();
     let tls = match config.target.tls {
         true => Some(worker::TlsClient {
-            config: tls::client_config(&config.tls)?,
+            config: tls::client_config(&config.tls, config.http2.is_some())?,
             name: tls::server_name(&config.target.name)?,
         }),
         false => None,
@@ -365,6 +366,18 @@ fn finish(config: &Config, total: ThreadStats, clock: Clock, stopped: Instant, i
                 failed: stats.failed,
                 first_failure: stats.first_failure,
                 handshake_us: LatencySummary::from_histogram(&stats.handshake_us),
+            }
+        }),
+        http2: config.http2.map(|http2| {
+            let stats = total.h2.map(|h| *h).unwrap_or_default();
+            result::Http2Result {
+                streams: http2.streams,
+                stream_window: http2.windows.stream_window,
+                connection_window: http2.windows.connection_window,
+                server_max_streams: stats.server_max_streams,
+                retried: stats.retried,
+                resets: stats.resets,
+                first_error: stats.first_error,
             }
         }),
     }

@@ -19,6 +19,8 @@ pub(crate) struct Prepared {
     /// connection sends it first.
     pub captures: Vec<(usize, String)>,
     pub first: bool,
+    /// HTTP/2: the request as its frames carry it, encoded once (`None` for a template: per send).
+    pub h2: Option<crate::h2::Request>,
 }
 
 impl Prepared {
@@ -35,7 +37,12 @@ impl Prepared {
             t.bind(names);
         }
         let slot = |name: &String| names.iter().position(|n| n == name).expect("every capture is named");
+        let h2 = match (config.http2, &template) {
+            (Some(_), None) => Some(crate::h2::encode_request(&request, config.target.tls).map_err(|e| ("url", e))?),
+            _ => None,
+        };
         Ok(Prepared {
+            h2,
             batch: request.repeat(config.pipeline as usize),
             len: request.len(),
             template,

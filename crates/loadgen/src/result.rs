@@ -75,6 +75,29 @@ pub struct LoadResult {
     /// `https://` targets: the handshakes, apart from the requests' latency.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsResult>,
+    /// HTTP/2 runs: how streams were used, and what went wrong on the connections (`None`: HTTP/1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http2: Option<Http2Result>,
+}
+
+/// An HTTP/2 run's settings and what its connections went through. Counts cover the measured window; the
+/// server's stream limit and the first error's words come from whenever they happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Http2Result {
+    /// Streams per connection asked for, and the receive windows offered (bytes).
+    pub streams: u32,
+    pub stream_window: u32,
+    pub connection_window: u32,
+    /// The most streams per connection the server allowed (SETTINGS_MAX_CONCURRENT_STREAMS), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_max_streams: Option<u32>,
+    /// Requests sent again on a new connection because the server's GOAWAY refused their streams unprocessed.
+    pub retried: u64,
+    /// Streams the server reset (RST_STREAM); each is also a read error.
+    pub resets: u64,
+    /// The first connection error, reset or malformed response, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
 }
 
 /// A TLS run's handshakes. Counts and times cover the measured window; what was agreed on and the first

@@ -73,6 +73,28 @@ pub struct ThreadStats {
     pub kinds: Vec<KindStats>,
     /// TLS connections' handshakes (`None` over plain TCP).
     pub tls: Option<Box<TlsStats>>,
+    /// HTTP/2's streams and connection errors (`None` with HTTP/1.1).
+    pub h2: Option<Box<H2Stats>>,
+}
+
+/// What HTTP/2 connections went through: streams sent again after the server's GOAWAY refused them and
+/// streams it reset (in the measured window), the most streams it allowed, and the first error's words
+/// (whenever it came).
+#[derive(Debug, Clone, Default)]
+pub struct H2Stats {
+    pub retried: u64,
+    pub resets: u64,
+    pub server_max_streams: Option<u32>,
+    pub first_error: Option<String>,
+}
+
+impl H2Stats {
+    fn merge(&mut self, other: H2Stats) {
+        self.retried += other.retried;
+        self.resets += other.resets;
+        self.server_max_streams = self.server_max_streams.max(other.server_max_streams);
+        self.first_error = self.first_error.take().or(other.first_error);
+    }
 }
 
 /// Handshakes finished or failed in the measured window, their time apart from requests' latency, and
@@ -133,6 +155,7 @@ impl ThreadStats {
             cpu_sys: Duration::ZERO,
             kinds: (0..kinds).map(|_| KindStats { requests: 0, errors: 0, latency: new_histogram() }).collect(),
             tls: None,
+            h2: None,
         }
     }
 
@@ -213,6 +236,11 @@ impl ThreadStats {
         match (self.tls.as_mut(), other.tls) {
             (Some(a), Some(b)) => a.merge(*b),
             (None, b) => self.tls = b,
+            (Some(_), None) => {}
+        }
+        match (self.h2.as_mut(), other.h2) {
+            (Some(a), Some(b)) => a.merge(*b),
+            (None, b) => self.h2 = b,
             (Some(_), None) => {}
         }
         for (a, b) in self.kinds.iter_mut().zip(other.kinds) {

@@ -63,8 +63,9 @@ pub fn cipher_names() -> Vec<&'static str> {
     rustls::crypto::ring::default_provider().cipher_suites.iter().filter_map(|s| s.suite().as_str()).collect()
 }
 
-/// The client configuration every connection of a run shares; errors name the setting to fix.
-pub(crate) fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, ConfigError> {
+/// The client configuration every connection of a run shares; errors name the setting to fix. With
+/// `http2`, ALPN offers `h2` first (and `http/1.1`, so that a server that does not speak HTTP/2 says so).
+pub(crate) fn client_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ClientConfig>, ConfigError> {
     let invalid = |setting: &'static str, reason: String| ConfigError::Invalid { setting, reason };
     let mut provider = rustls::crypto::ring::default_provider();
     if !settings.ciphers.is_empty() {
@@ -88,7 +89,10 @@ pub(crate) fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>,
     } else {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))).with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = match http2 {
+        true => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        false => vec![b"http/1.1".to_vec()],
+    };
     if !settings.resumption {
         config.resumption = Resumption::disabled();
     }

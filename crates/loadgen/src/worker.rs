@@ -109,6 +109,18 @@ struct Wakeup {
     hup: bool,
 }
 
+impl Wakeup {
+    fn of(event: &mio::event::Event) -> Wakeup {
+        Wakeup {
+            read: event.is_readable() || event.is_read_closed() || event.is_error(),
+            write: event.is_writable() || event.is_error(),
+            // EOF or an error is already queued behind any data: read on
+            // past a short read, since no further edge will announce it.
+            hup: event.is_read_closed() || event.is_error(),
+        }
+    }
+}
+
 struct Conn {
     stream: Option<Stream>,
     phase: Phase,
@@ -143,6 +155,9 @@ struct Conn {
     think_until: Instant,
     /// Which request it sends next, its bytes when rendered, what it captured.
     session: Session,
+    /// HTTP/2: its request's stream (0: none open), and the status its response's headers gave.
+    h2_stream: u32,
+    h2_status: u16,
 }
 
 pub(crate) struct Worker<'a> {
@@ -175,6 +190,14 @@ pub(crate) struct Worker<'a> {
     /// once the event batch is read. The server then gets requests in
     /// bursts, as from wrk, and wakes less often per request.
     to_send: Vec<usize>,
+    /// HTTP/2: lanes (`conns`) per connection (0 with HTTP/1.1), the connections, those with frames to
+    /// write, and a read's finished streams (kept for its allocation).
+    streams: usize,
+    mux: Vec<h2w::Mux>,
+    to_flush: Vec<usize>,
+    h2_done: Vec<h2w::Done>,
+    /// The clock runs (`run`): lanes whose connection gets ready send at once.
+    running: bool,
 }
 
 impl<'a> Worker<'a> {
@@ -184,12 +207,15 @@ impl<'a> Worker<'a> {
         poll.registry().register(&mut SourceFd(&std::os::fd::AsRawFd::as_raw_fd(&timer)), TIMER, Interest::READABLE)?;
         let head_request = shared.config.is_head_request();
         let now = Instant::now();
-        let conns = (share.first_conn..share.first_conn + share.n_conns)
+        // HTTP/2: each connection's streams are the request slots (lanes), as connections are with HTTP/1.1.
+        let streams = shared.config.http2.map_or(0, |h| h.streams as usize);
+        let per_conn = streams.max(1);
+        let total_slots = shared.total_connections * per_conn;
+        let conns = (share.first_conn * per_conn..(share.first_conn + share.n_conns) * per_conn)
             .map(|global_idx| {
-                // Constant arrivals: each connection its own schedule (Poisson ones are the thread's, `Dispatch`).
+                // Constant arrivals: each slot its own schedule (Poisson ones are the thread's, `Dispatch`).
                 let constant = shared.config.rate.filter(|_| shared.config.arrivals == Arrivals::Constant);
-                let schedule =
-                    constant.map(|rate| Schedule::new(Arrivals::Constant, rate, shared.total_connections, global_idx));
+                let schedule = constant.map(|rate| Schedule::new(Arrivals::Constant, rate, total_slots, global_idx));
                 Conn {
                     stream: None,
                     phase: Phase::Closed,
@@ -210,15 +236,20 @@ impl<'a> Worker<'a> {
                     next_intended: now,
                     think_until: now,
                     session: Session::default(),
+                    h2_stream: 0,
+                    h2_status: 0,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let mux = match streams {
+            0 => Vec::new(),
+            _ => (0..share.n_conns).map(|m| h2w::Mux::new(m * streams, now)).collect(),
+        };
         Ok(Worker {
             shared,
             clock: Clock { t0: now, measure_start: now, end: Some(now) },
             slot,
             poll,
-            conns,
             buf: vec![0; READ_BUF].into_boxed_slice(),
             stats: ThreadStats::new(shared.config.rate.is_some(), shared.weights.len()),
             timers: BinaryHeap::new(),
@@ -232,7 +263,7 @@ impl<'a> Worker<'a> {
             open_loop: shared.config.rate.is_some(),
             dispatch: match (shared.config.rate, shared.config.arrivals) {
                 (Some(rate), Arrivals::Poisson { seed }) => {
-                    let share_of_rate = rate * share.n_conns as f64 / shared.total_connections as f64;
+                    let share_of_rate = rate * conns.len() as f64 / total_slots as f64;
                     Some(Dispatch::new(seed, share_of_rate, share.thread))
                 }
                 _ => None,
@@ -240,7 +271,13 @@ impl<'a> Worker<'a> {
             think: shared.config.think.map(|t| (t, fastrand::Rng::with_seed(t.seed ^ share.first_conn as u64))),
             renderer: (!shared.weights.is_empty() || shared.kinds.iter().any(|k| k.template.is_some()))
                 .then(|| Renderer::new(shared.config.seed, share.thread, shared.config.n_threads)),
-            to_send: Vec::with_capacity(share.n_conns),
+            to_send: Vec::with_capacity(conns.len()),
+            conns,
+            streams,
+            mux,
+            to_flush: Vec::new(),
+            h2_done: Vec::new(),
+            running: false,
         })
     }
 
@@ -249,6 +286,7 @@ impl<'a> Worker<'a> {
     /// at once, the others connect.
     pub fn run(mut self, clock: Clock) -> io::Result<ThreadStats> {
         self.clock = clock;
+        self.running = true;
         let mut events = Events::with_capacity(1024);
         let timeout = self.shared.config.timeout;
         let scan_every = (timeout / 20).clamp(Duration::from_millis(1), Duration::from_millis(100));
@@ -283,6 +321,7 @@ impl<'a> Worker<'a> {
                 next_scan = now + scan_every;
             }
             self.publish();
+            self.flush_muxes();
             self.arm_timer(now)?;
             let mut wait = next_scan.saturating_duration_since(now).min(MAX_WAIT);
             if let Some(end) = self.clock.end {
@@ -299,15 +338,11 @@ impl<'a> Worker<'a> {
                     self.armed = None;
                     continue;
                 }
-                let idx = event.token().0;
-                let ready = Wakeup {
-                    read: event.is_readable() || event.is_read_closed() || event.is_error(),
-                    write: event.is_writable() || event.is_error(),
-                    // EOF or an error is already queued behind any data: read on
-                    // past a short read, since no further edge will announce it.
-                    hup: event.is_read_closed() || event.is_error(),
-                };
-                self.on_event(idx, ready);
+                let ready = Wakeup::of(event);
+                match event.token().0 {
+                    m if m >= h2w::MUX_TOKEN => self.on_mux_event(m - h2w::MUX_TOKEN, ready),
+                    idx => self.on_event(idx, ready),
+                }
             }
             self.flush_sends();
         };
@@ -441,6 +476,9 @@ impl<'a> Worker<'a> {
     }
 
     fn continue_write(&mut self, idx: usize) {
+        if self.streams > 0 {
+            return self.submit(idx);
+        }
         let conn = &mut self.conns[idx];
         let Some(stream) = conn.stream.as_mut() else {
             return;
@@ -530,19 +568,25 @@ impl<'a> Worker<'a> {
             }
         }
         if let Some(now) = completed_at {
-            if self.conns[idx].in_flight == 0 {
-                if self.open_loop {
-                    self.next_request(idx, now);
-                } else if self.think.is_some() {
-                    self.think(idx, now);
-                    self.next_request(idx, now);
-                } else {
-                    self.conns[idx].phase = Phase::Idle;
-                    self.to_send.push(idx);
-                }
-            }
+            self.after_answers(idx, now);
         }
         true
+    }
+
+    /// Responses completed on `idx` at `now`: once all it sent are in, its next request (at once, after
+    /// its user's think time, when due, or with this batch's others).
+    fn after_answers(&mut self, idx: usize, now: Instant) {
+        if self.conns[idx].in_flight == 0 {
+            if self.open_loop {
+                self.next_request(idx, now);
+            } else if self.think.is_some() {
+                self.think(idx, now);
+                self.next_request(idx, now);
+            } else {
+                self.conns[idx].phase = Phase::Idle;
+                self.to_send.push(idx);
+            }
+        }
     }
 
     /// Writes the next request on every connection queued in this batch that
@@ -666,60 +710,10 @@ impl<'a> Worker<'a> {
         self.restart(idx, now, delay);
     }
 
-    /// Counts requests older than the timeout as timeouts (once; their
-    /// connection stays open), abandons those older than the give-up bound
-    /// (their connection is closed and reopened), and fails connects pending
-    /// longer than the timeout.
-    fn scan_timeouts(&mut self, now: Instant) {
-        let timeout = self.shared.config.timeout;
-        let give_up = self.shared.config.give_up();
-        for idx in 0..self.conns.len() {
-            let conn = &self.conns[idx];
-            match conn.phase {
-                Phase::Writing | Phase::Reading => {
-                    let age = now.saturating_duration_since(conn.sent_at);
-                    if age > timeout && !conn.timeout_counted {
-                        self.time_out(idx, now);
-                    }
-                    if age > give_up {
-                        self.abandon(idx, now);
-                    }
-                }
-                Phase::Connecting | Phase::Handshaking
-                    if now.saturating_duration_since(conn.connect_started) > timeout =>
-                {
-                    self.fail(idx, ErrorKind::Connect)
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The requests in flight on `idx` passed their timeout: kept waiting
-    /// for, and counted once, as soon as the measured window is open (until
-    /// then, every scan finds them again).
-    fn time_out(&mut self, idx: usize, now: Instant) {
-        let window_open = now >= self.clock.measure_start && self.in_window(now);
-        let conn = &mut self.conns[idx];
-        if window_open {
-            conn.timeout_counted = true;
-            let n = u64::from(conn.in_flight);
-            self.stats.record_errors(ErrorKind::Timeout, n, now, self.clock.measure_start);
-            self.stats.record_kind(conn.session.kind, None, n);
-        }
-    }
-
-    /// The requests in flight on `idx` passed the give-up bound: the
-    /// connection is closed and a new one opened.
-    fn abandon(&mut self, idx: usize, now: Instant) {
-        if now >= self.clock.measure_start && self.in_window(now) {
-            self.stats.abandoned += u64::from(self.conns[idx].in_flight);
-        }
-        self.close(idx);
-        self.restart(idx, now, Duration::ZERO);
-    }
-
     fn close(&mut self, idx: usize) {
+        if self.streams > 0 {
+            self.close_lane(idx);
+        }
         let conn = &mut self.conns[idx];
         if std::mem::take(&mut conn.reserved) {
             if let Some(quota) = self.quota.as_mut() {
@@ -754,6 +748,9 @@ mod start;
 
 #[path = "worker_connect.rs"]
 mod connect;
+
+#[path = "worker_h2.rs"]
+mod h2w;
 pub(crate) use start::Clock;
 
 #[cfg(test)]

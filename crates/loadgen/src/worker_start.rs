@@ -55,6 +55,7 @@ impl Worker<'_> {
             if !pending || now >= deadline || self.shared.cancelled.load(Ordering::Relaxed) {
                 return Ok(());
             }
+            self.flush_muxes();
             match self.poll.poll(&mut events, Some((deadline - now).min(super::MAX_WAIT))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -62,6 +63,10 @@ impl Worker<'_> {
             }
             for event in events.iter() {
                 let idx = event.token().0;
+                if idx >= super::h2w::MUX_TOKEN && event.token() != TIMER {
+                    self.on_mux_event(idx - super::h2w::MUX_TOKEN, super::Wakeup::of(event));
+                    continue;
+                }
                 let step = match event.token() {
                     TIMER => continue,
                     _ => match self.conns[idx].phase {

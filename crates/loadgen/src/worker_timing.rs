@@ -1,5 +1,6 @@
 //! When a connection sends next: at once (closed loop), after its user's think time, at its constant
-//! schedule's due time, or on the thread's Poisson arrivals (`Dispatch`); and what was due but never sent.
+//! schedule's due time, or on the thread's Poisson arrivals (`Dispatch`); what was due but never sent;
+//! and what becomes of requests that outlive the timeout.
 
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Phase, Worker, ARRIVAL};
 use crate::config::RunLength;
 use crate::schedule::{self, Dispatch};
+use crate::stats::ErrorKind;
 
 impl Worker<'_> {
     /// Connection `idx` is connected and idle: send now, or (rate mode) when
@@ -43,7 +45,9 @@ impl Worker<'_> {
         let now_ns = now.saturating_duration_since(self.clock.t0).as_nanos() as f64;
         loop {
             let conns = &self.conns;
-            let usable = |i: usize| conns[i].phase == Phase::Idle && conns[i].stream.is_some();
+            // An HTTP/2 lane is idle only while its connection is ready.
+            let h2 = self.streams > 0;
+            let usable = |i: usize| conns[i].phase == Phase::Idle && (h2 || conns[i].stream.is_some());
             let Some((due, idx)) = self.dispatch.as_mut().and_then(|d| d.due(now_ns, usable)) else { break };
             self.send(idx, now, self.at(due));
         }
@@ -105,5 +109,60 @@ impl Worker<'_> {
             self.stats.unsent += schedule.unsent_between(lo, hi);
         }
         self.stats.unsent += self.dispatch.as_ref().map_or(0, |d| d.unsent_between(lo, hi));
+    }
+
+    /// Counts requests older than the timeout as timeouts (once; their
+    /// connection stays open), abandons those older than the give-up bound
+    /// (their connection is closed and reopened), and fails connects pending
+    /// longer than the timeout.
+    pub(super) fn scan_timeouts(&mut self, now: Instant) {
+        let timeout = self.shared.config.timeout;
+        let give_up = self.shared.config.give_up();
+        for idx in 0..self.conns.len() {
+            let conn = &self.conns[idx];
+            match conn.phase {
+                Phase::Writing | Phase::Reading => {
+                    let age = now.saturating_duration_since(conn.sent_at);
+                    if age > timeout && !conn.timeout_counted {
+                        self.time_out(idx, now);
+                    }
+                    if age > give_up {
+                        self.abandon(idx, now);
+                    }
+                }
+                // An HTTP/2 lane waits for its connection, which has a timeout of its own (`scan_muxes`).
+                Phase::Connecting | Phase::Handshaking
+                    if self.streams == 0 && now.saturating_duration_since(conn.connect_started) > timeout =>
+                {
+                    self.fail(idx, ErrorKind::Connect)
+                }
+                _ => {}
+            }
+        }
+        self.scan_muxes(now);
+    }
+
+    /// The requests in flight on `idx` passed their timeout: kept waiting
+    /// for, and counted once, as soon as the measured window is open (until
+    /// then, every scan finds them again).
+    pub(super) fn time_out(&mut self, idx: usize, now: Instant) {
+        let window_open = now >= self.clock.measure_start && self.in_window(now);
+        let conn = &mut self.conns[idx];
+        if window_open {
+            conn.timeout_counted = true;
+            let n = u64::from(conn.in_flight);
+            self.stats.record_errors(ErrorKind::Timeout, n, now, self.clock.measure_start);
+            self.stats.record_kind(conn.session.kind, None, n);
+        }
+    }
+
+    /// The requests in flight on `idx` passed the give-up bound: the
+    /// connection is closed and a new one opened.
+    pub(super) fn abandon(&mut self, idx: usize, now: Instant) {
+        if now >= self.clock.measure_start && self.in_window(now) {
+            self.stats.abandoned += u64::from(self.conns[idx].in_flight);
+        }
+        self.close(idx);
+        self.restart(idx, now, Duration::ZERO);
     }
 }

@@ -5,3 +5,8 @@
 fn http_response_corpus_keeps_the_parser_property() {
     testserver::fuzz::replay("http_response", 7, loadgen::http::fuzzing::check);
 }
+
+#[test]
+fn h2_frames_corpus_keeps_the_framing_property() {
+    testserver::fuzz::replay("h2_frames", 12, loadgen::h2::fuzzing::check);
+}

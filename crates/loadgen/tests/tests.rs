@@ -6,6 +6,7 @@ mod capacity;
 mod closed_loop;
 mod faults;
 mod fuzz_corpus;
+mod h2;
 mod merge;
 mod mix;
 mod rate;

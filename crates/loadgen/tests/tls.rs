@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use loadgen::tls::{TlsSettings, TlsVersion};
 use loadgen::{Config, Control, RunLength, Target};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{HandshakeKind, ServerConfig, ServerConnection, StreamOwned};
 
-use crate::util::{run, secs};
+use crate::util::{run, secs, TestCa};
 
 /// What the server saw: requests answered, handshakes finished, and of them those resumed.
 #[derive(Default)]
@@ -38,31 +37,8 @@ impl TlsServer {
     }
 
     fn for_names(names: &[&str]) -> TlsServer {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "stackbench test CA");
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(names.iter().map(ToString::to_string).collect::<Vec<_>>())
-            .unwrap()
-            .signed_by(&leaf_key, &ca_cert, &ca_key)
-            .unwrap();
-        let mut ca = tempfile::NamedTempFile::new().unwrap();
-        ca.write_all(ca_cert.pem().as_bytes()).unwrap();
-
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(leaf.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-            )
-            .unwrap();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let config = Arc::new(config);
+        let ca = TestCa::new(names);
+        let config = ca.server_config(&[b"http/1.1"]);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Seen::default());
@@ -73,7 +49,7 @@ impl TlsServer {
                 std::thread::spawn(move || serve(config, tcp, &seen));
             }
         });
-        TlsServer { port, seen, ca }
+        TlsServer { port, seen, ca: ca.ca }
     }
 
     fn url(&self, host: &str) -> String {

@@ -432,8 +432,9 @@ impl Plan {
             },
             cpus: Some(self.generator_cpus.clone()),
             early_stop: None,
-            // Scenarios speak plain HTTP/1.1 so far (TLS is `stackbench load`'s).
+            // Scenarios speak plain HTTP/1.1 so far (TLS and HTTP/2 are `stackbench load`'s).
             tls: loadgen::tls::TlsSettings::default(),
+            http2: None,
         }
     }
 }

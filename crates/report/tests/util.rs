@@ -122,6 +122,7 @@ fn load(l: &Level) -> LoadResult {
         connect_s: 0.0,
         kinds: Vec::new(),
         tls: None,
+        http2: None,
     }
 }
 
