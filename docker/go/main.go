@@ -3,7 +3,10 @@
 // GET /work spins WORK iterations of arithmetic (default 100000) before "ok": a
 // CPU cost per request that is a knob (cargo xtask bench-gate).
 // It listens on STACKBENCH_HOST:STACKBENCH_PORT and sets GOMAXPROCS from
-// STACKBENCH_WORKERS (the CPU limit), not from the host's CPU count.
+// STACKBENCH_WORKERS (the CPU limit), not from the host's CPU count. With
+// STACKBENCH_TLS_CERT and STACKBENCH_TLS_KEY (a scenario's `tls = true`) it
+// serves TLS, and HTTP/2 to clients that agree to h2 (ALPN), as net/http does;
+// GODEBUG=http2server=0 turns HTTP/2 off.
 package main
 
 import (
@@ -80,5 +83,8 @@ func main() {
 		io.WriteString(w, "ok")
 	})
 	addr := os.Getenv("STACKBENCH_HOST") + ":" + os.Getenv("STACKBENCH_PORT")
+	if cert := os.Getenv("STACKBENCH_TLS_CERT"); cert != "" {
+		log.Fatal(http.ListenAndServeTLS(addr, cert, os.Getenv("STACKBENCH_TLS_KEY"), nil))
+	}
 	log.Fatal(http.ListenAndServe(addr, nil))
 }

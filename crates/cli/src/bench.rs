@@ -207,6 +207,8 @@ pub fn run(opts: BenchOpts) -> anyhow::Result<ExitCode> {
                 .map(|a| loadgen::Arrivals::parse(a, 1))
                 .transpose()
                 .map_err(anyhow::Error::msg)?,
+            // The runner makes the run's CA.
+            tls_ca: None,
         },
         ca_bundle: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
         started,

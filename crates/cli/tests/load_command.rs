@@ -350,7 +350,7 @@ fn every_kind_of_generator_runs_the_same_level() {
         let choices = plan::Choices { generator_cpus: vec![0, 1], ..plan::Choices::default() };
         let plan = plan::Plan::new(&loaded, &choices, &hosts).unwrap();
         let endpoint = &plan.endpoints[0];
-        let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &endpoint.path).unwrap();
+        let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &endpoint.path, false).unwrap();
         let here = plan.load_config(endpoint, 10, target);
         here.validate().unwrap();
         if name == "gen-poisson" {

@@ -10,7 +10,7 @@ pub const OPEN_FILES: u64 = 65_536;
 
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, StatsOptionsBuilder,
-    WaitContainerOptions,
+    UploadToContainerOptionsBuilder, WaitContainerOptions,
 };
 use futures_util::StreamExt;
 
@@ -44,6 +44,9 @@ pub struct ContainerSpec {
     /// Without the engine's seccomp filter (which refuses `perf_event_open`
     /// to a container without `SYS_ADMIN`); the kernel's own checks still apply.
     pub seccomp_unconfined: bool,
+    /// Files put in it before it starts, by absolute path, with their contents (the run's TLS
+    /// certificate): copied through the engine, so that a remote engine gets them too.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// A started container.
@@ -105,6 +108,10 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(api(format!("creating container {}", spec.name)))?;
+        if let Err(e) = self.put_files(&created.id, &spec.files).await {
+            let _ = self.remove(&created.id).await;
+            return Err(e);
+        }
         if let Err(e) = self.docker.start_container(&created.id, None).await {
             let _ = self.remove(&created.id).await;
             return Err(api(format!("starting container {}", spec.name))(e));
@@ -115,6 +122,24 @@ impl Engine {
         // A remote engine's pid means nothing in this machine's /proc.
         let counters = (self.is_local() && pid > 0).then(|| CgroupCounters::for_pid(pid).ok()).flatten();
         Ok(Running { id: created.id, name: spec.name.clone(), pid, counters })
+    }
+
+    /// Copies `files` into created container `id` (as one archive, unpacked at `/`).
+    async fn put_files(&self, id: &str, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, bytes) in files {
+            let copy_in = |source| Error::CopyIn { path: path.clone(), container: id.to_string(), source };
+            crate::build::append_bytes(&mut tar, path.trim_start_matches('/'), bytes).map_err(copy_in)?;
+        }
+        let archive = tar.into_inner().expect("an archive in memory is finished without I/O errors");
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(api(format!("copying {} file(s) into container {id}", files.len())))
     }
 
     /// Waits until container `id` has exited and returns its exit code.

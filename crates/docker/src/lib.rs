@@ -66,6 +66,8 @@ pub enum Error {
     Proc { path: String, source: std::io::Error },
     #[error("the engine gave no counters for container {0}")]
     NoCounters(String),
+    #[error("cannot archive {path} for container {container}: {source}")]
+    CopyIn { path: String, container: String, source: std::io::Error },
 }
 
 pub(crate) fn api(context: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {

@@ -60,6 +60,7 @@ pub fn spec(name: &str, run: &str, port: u16, env: &[&str]) -> ContainerSpec {
         pid_namespace_of: None,
         capabilities: Vec::new(),
         seccomp_unconfined: false,
+        files: Vec::new(),
     }
 }
 

@@ -65,7 +65,7 @@ pub fn cipher_names() -> Vec<&'static str> {
 
 /// The client configuration every connection of a run shares; errors name the setting to fix. With
 /// `http2`, ALPN offers `h2` first (and `http/1.1`, so that a server that does not speak HTTP/2 says so).
-pub(crate) fn client_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ClientConfig>, ConfigError> {
+pub fn client_config(settings: &TlsSettings, http2: bool) -> Result<Arc<ClientConfig>, ConfigError> {
     let invalid = |setting: &'static str, reason: String| ConfigError::Invalid { setting, reason };
     let mut provider = rustls::crypto::ring::default_provider();
     if !settings.ciphers.is_empty() {

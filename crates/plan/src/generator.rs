@@ -13,6 +13,8 @@ pub enum NoCommandLine {
     Body,
     #[error("a mix of requests runs from this process only: drop --generators for it")]
     Mix,
+    #[error("a TLS server is loaded from this process only (the run's CA is a file here): drop --generators for it")]
+    Tls,
 }
 
 /// The `stackbench load` arguments that run share `share` (`I/N`; `I` may be
@@ -23,6 +25,9 @@ pub enum NoCommandLine {
 pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec<String>, NoCommandLine> {
     if !config.mix.is_empty() {
         return Err(NoCommandLine::Mix);
+    }
+    if config.target.tls {
+        return Err(NoCommandLine::Tls);
     }
     let body = String::from_utf8(config.body.clone()).map_err(|_| NoCommandLine::Body)?;
     let mut args = vec![
@@ -65,6 +70,12 @@ pub fn generator_args(config: &Config, share: &str, start_at: f64) -> Result<Vec
     }
     if !config.keepalive {
         args.push("--no-keepalive".into());
+    }
+    if let Some(http2) = config.http2 {
+        let windows = http2.windows;
+        args.extend(["--http2".into(), "--streams".into(), http2.streams.to_string()]);
+        args.extend(["--h2-window".into(), windows.stream_window.to_string()]);
+        args.extend(["--h2-connection-window".into(), windows.connection_window.to_string()]);
     }
     if let Some(rate) = config.rate {
         // The whole rate: `--share` takes this generator's part of it.

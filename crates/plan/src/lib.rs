@@ -55,6 +55,9 @@ pub struct Choices {
     pub profile_at: Option<scenario::ProfileAt>,
     /// Open loops' arrivals (`--arrivals`), over the scenario's `arrivals`.
     pub arrivals: Option<loadgen::Arrivals>,
+    /// The CA (a PEM file) that signed the run's server certificate, which a TLS server is given: its
+    /// load and checks trust this and nothing else. `None`: this run cannot start a TLS server.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Default for Choices {
@@ -68,6 +71,7 @@ impl Default for Choices {
             overrides: Vec::new(),
             server_address: [127, 0, 0, 1].into(),
             profile: false,
+            tls_ca: None,
             profile_at: None,
             arrivals: None,
         }
@@ -110,6 +114,9 @@ impl std::fmt::Display for Override {
     }
 }
 
+/// Why a plan for a TLS server may have no CA to trust.
+const NO_RUN_CA: &str = "TLS servers run under `bench` and `compare`, which make a CA and a certificate per run";
+
 /// A container to build and start.
 #[derive(Debug, Clone)]
 pub struct ServicePlan {
@@ -127,10 +134,15 @@ pub struct ServicePlan {
     pub ready: Ready,
     /// The address it binds (`{host}`), where the generator reaches it.
     pub host: IpAddr,
+    /// It speaks TLS on its port, with the run's certificate (`scenario::TLS_CERT`, `scenario::TLS_KEY`).
+    pub tls: bool,
+    /// It speaks HTTP/2 (its endpoints do unless they say otherwise): its readiness check does too.
+    pub http2: bool,
 }
 
 impl ServicePlan {
-    /// The start command with `{host}`, `{port}`, `{cpus}` and `{workers}` filled in.
+    /// The start command with `{host}`, `{port}`, `{cpus}`, `{workers}`, `{tls_cert}` and `{tls_key}`
+    /// filled in.
     pub fn command_for(&self, port: u16) -> Vec<String> {
         self.command
             .iter()
@@ -139,6 +151,8 @@ impl ServicePlan {
                     .replace("{port}", &port.to_string())
                     .replace("{cpus}", &format_cpus(self.cpus))
                     .replace("{workers}", &self.workers().to_string())
+                    .replace("{tls_cert}", scenario::TLS_CERT)
+                    .replace("{tls_key}", scenario::TLS_KEY)
             })
             .collect()
     }
@@ -162,6 +176,10 @@ impl ServicePlan {
             format!("STACKBENCH_WORKERS={}", self.workers()),
             format!("WEB_CONCURRENCY={}", self.workers()),
         ];
+        if self.tls {
+            env.push(format!("STACKBENCH_TLS_CERT={}", scenario::TLS_CERT));
+            env.push(format!("STACKBENCH_TLS_KEY={}", scenario::TLS_KEY));
+        }
         env.extend(self.env.iter().map(|(k, v)| format!("{k}={v}")));
         env
     }
@@ -205,6 +223,8 @@ pub struct EndpointPlan {
     /// and the request fields above are not sent.
     pub mix: Vec<loadgen::Kind>,
     pub keepalive: bool,
+    /// HTTP/2's streams per connection; `None`: it speaks HTTP/1.1.
+    pub http2_streams: Option<u32>,
     pub connections: Vec<usize>,
     /// Its objectives, when the scenario has any: its capacity is searched for.
     pub slo: Option<loadgen::capacity::Slo>,
@@ -273,6 +293,8 @@ pub struct Plan {
     pub think: Option<loadgen::Think>,
     /// The scenario's `seed`: what requests draw.
     pub seed: u64,
+    /// The CA its load and checks trust: the run's (`Choices::tls_ca`), with a TLS server.
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl Plan {
@@ -338,6 +360,8 @@ impl Plan {
             env: svc.env.clone(),
             ready: svc.ready.clone(),
             host: choices.server_address,
+            tls: svc.tls(),
+            http2: svc.http() == scenario::Http::V2,
         };
         let endpoints = s
             .workload
@@ -358,6 +382,16 @@ impl Plan {
             overrides.push(o.to_string());
         }
         let w = &s.workload;
+        let tls_ca = match (s.server.tls(), &choices.tls_ca) {
+            (false, _) => None,
+            (true, Some(ca)) => Some(ca.clone()),
+            (true, None) => {
+                let tls = s.server.tls.as_ref().expect("tls() is true only when set");
+                return Err(loaded
+                    .error_at(tls.span(), "this run makes no certificate for a TLS server", Some(NO_RUN_CA))
+                    .into());
+            }
+        };
         Ok(Plan {
             name: loaded.stack_name(),
             project: loaded.root.clone(),
@@ -394,6 +428,7 @@ impl Plan {
                 seed: w.seed,
             }),
             seed: w.seed,
+            tls_ca,
         })
     }
 
@@ -432,9 +467,9 @@ impl Plan {
             },
             cpus: Some(self.generator_cpus.clone()),
             early_stop: None,
-            // Scenarios speak plain HTTP/1.1 so far (TLS and HTTP/2 are `stackbench load`'s).
-            tls: loadgen::tls::TlsSettings::default(),
-            http2: None,
+            // Over TLS, the run's CA is trusted and nothing else (`target` is https:// exactly then).
+            tls: loadgen::tls::TlsSettings { ca: self.tls_ca.clone(), ..Default::default() },
+            http2: endpoint.http2_streams.map(|streams| loadgen::Http2 { streams, ..Default::default() }),
         }
     }
 }
@@ -498,6 +533,7 @@ fn endpoint(
         expect_status: e.expect_status,
         expect_body: e.expect_body.clone(),
         keepalive: e.keepalive(w),
+        http2_streams: e.http2_streams(&loaded.scenario.server),
         connections,
         slo,
     })
@@ -582,10 +618,10 @@ fn profile_at(
     })
 }
 
-/// The load target for `path` on the server stackbench started at `server`:
+/// The load target for `path` on the server stackbench started at `server`, over TLS with `tls`:
 /// the generator sends to this address and no other.
-pub fn server_target(server: SocketAddr, path: &str) -> Result<Target, ConfigError> {
-    let url = format!("http://{server}{path}");
+pub fn server_target(server: SocketAddr, path: &str, tls: bool) -> Result<Target, ConfigError> {
+    let url = format!("{}://{server}{path}", if tls { "https" } else { "http" });
     let target = Target::parse(&url)?;
     if target.addr != server {
         return Err(ConfigError::Url {
@@ -603,11 +639,14 @@ mod tests {
     #[test]
     fn a_path_never_takes_the_load_to_another_address() {
         let server = std::net::SocketAddr::from(([127, 0, 0, 1], 8080));
-        let target = server_target(server, "/health?x=1").unwrap();
-        assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
-        // A path that would turn the server's address into user info: refused, not followed.
-        let err = server_target(server, "@127.0.0.2/").unwrap_err().to_string();
-        assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
-        assert_eq!(server_target(server, "//127.0.0.2/x").unwrap().addr.to_string(), "127.0.0.1:8080");
+        for tls in [false, true] {
+            let target = server_target(server, "/health?x=1", tls).unwrap();
+            assert_eq!((target.addr.to_string().as_str(), target.path.as_str()), ("127.0.0.1:8080", "/health?x=1"));
+            assert_eq!(target.tls, tls);
+            // A path that would turn the server's address into user info: refused, not followed.
+            let err = server_target(server, "@127.0.0.2/", tls).unwrap_err().to_string();
+            assert!(err.contains("instead of the server at 127.0.0.1:8080"), "{err}");
+            assert_eq!(server_target(server, "//127.0.0.2/x", tls).unwrap().addr.to_string(), "127.0.0.1:8080");
+        }
     }
 }

@@ -196,7 +196,7 @@ fn a_mix_plans_its_kinds_and_each_is_checked_as_a_request_of_its_own() {
     let kinds: Vec<(&str, u32, &str, Option<u16>)> =
         e.mix.iter().map(|k| (k.name.as_str(), k.weight, k.method.as_str(), k.expect.status)).collect();
     assert_eq!(kinds, [("read", 3, "GET", Some(200)), ("write", 1, "POST", Some(201))]);
-    let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &e.path).unwrap();
+    let target = plan::server_target("127.0.0.1:9".parse().unwrap(), &e.path, false).unwrap();
     let config = plan.load_config(e, 10, target);
     config.validate().unwrap();
     assert_eq!(config.mix, e.mix);
@@ -205,4 +205,41 @@ fn a_mix_plans_its_kinds_and_each_is_checked_as_a_request_of_its_own() {
     // A generator container takes its level on a command line, which a mix does not fit.
     let err = plan::generator_args(&config, "0/1", 0.0).unwrap_err().to_string();
     assert!(err.contains("a mix of requests runs from this process only"), "{err}");
+}
+
+#[test]
+fn a_tls_server_gets_the_runs_certificate_and_its_load_trusts_the_runs_ca() {
+    let server =
+        "command = [\"serve\", \"--cert\", \"{tls_cert}\", \"--key\", \"{tls_key}\"]\ntls = true\nhttp = \"2\"";
+    let workload = WORKLOAD.replace("path = \"/health\"", "path = \"/health\"\nstreams = 10");
+    let loaded = scenario("plan-tls", server, &workload);
+    let err = Plan::new(&loaded, &Choices::default(), &two_cpus()).expect_err("no CA, no plan").to_string();
+    assert!(err.contains("this run makes no certificate for a TLS server"), "{err}");
+    let choices = Choices { tls_ca: Some("/tmp/run-ca.pem".into()), ..Choices::default() };
+    let plan = Plan::new(&loaded, &choices, &two_cpus()).unwrap();
+    let (cert, key) = (scenario::TLS_CERT, scenario::TLS_KEY);
+    assert_eq!(plan.server.command_for(8443), vec!["serve", "--cert", cert, "--key", key]);
+    let env = plan.server.own_env(8443);
+    assert!(env.contains(&format!("STACKBENCH_TLS_CERT={cert}")) && env.contains(&format!("STACKBENCH_TLS_KEY={key}")));
+    let e = &plan.endpoints[0];
+    assert_eq!(e.http2_streams, Some(10));
+    let target = plan::server_target("127.0.0.1:8443".parse().unwrap(), &e.path, plan.server.tls).unwrap();
+    assert_eq!(target.url, "https://127.0.0.1:8443/health");
+    let config = plan.load_config(e, 4, target);
+    assert_eq!(config.tls.ca.as_deref(), Some(Path::new("/tmp/run-ca.pem")));
+    // The load reads the CA it trusts (here, a file no run made).
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("tls-ca: cannot read certificates from /tmp/run-ca.pem"), "{err}");
+    assert!(config.tls.verify);
+    assert_eq!(config.http2.map(|h| h.streams), Some(10));
+    assert_eq!(config.n_slots(), 40);
+    let err = plan::generator_args(&config, "0/1", 0.0).unwrap_err().to_string();
+    assert!(err.contains("a TLS server is loaded from this process only"), "{err}");
+    // Without TLS, the same server's plan sets neither (and the command may not name the files).
+    let plain = Plan::new(&scenario("plan-h2c", "http = \"2\"", WORKLOAD), &choices, &two_cpus()).unwrap();
+    assert_eq!((plain.server.tls, plain.tls_ca.as_ref()), (false, None));
+    let target = plan::server_target("127.0.0.1:8080".parse().unwrap(), "/health", false).unwrap();
+    let config = plan.load_config(&plain.endpoints[0], 4, target);
+    let args = plan::generator_args(&config, "0/1", 0.0).unwrap();
+    assert!(args.windows(3).any(|w| w == ["--http2", "--streams", "1"]), "{args:?}");
 }

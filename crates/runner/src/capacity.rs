@@ -140,7 +140,8 @@ impl Runner<'_> {
     ) -> Result<(CapacityRecord, Option<loadgen::Config>), Halt> {
         let started = std::time::Instant::now();
         // The levels refuse such a path one by one; a search has no level to fail.
-        let target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
+        let target =
+            server_target(server.addr, &endpoint.path, plan.server.tls).map_err(|e| Halt::Failed(e.to_string()))?;
         let mut known = estimate(
             &levels.iter().filter_map(|l| Some(Seen::of(l.load.as_ref()?, l.server.as_ref()))).collect::<Vec<_>>(),
         );
@@ -194,7 +195,8 @@ impl Runner<'_> {
             let rate = next.config.rate.unwrap_or_default();
             // At the server as it runs now: a new one (after an exit) listens on another port.
             let mut config = next.config.clone();
-            config.target = server_target(server.addr, &endpoint.path).map_err(|e| Halt::Failed(e.to_string()))?;
+            config.target =
+                server_target(server.addr, &endpoint.path, plan.server.tls).map_err(|e| Halt::Failed(e.to_string()))?;
             let (outcome, usage) = self.measure(plan, run_id, config, server).await;
             let mut failed = false;
             match outcome {

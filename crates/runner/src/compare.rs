@@ -224,7 +224,7 @@ impl Runner<'_> {
         }
         let server = self.start_server(&plan, &run_id, &sidecar_env, containers).await.map_err(halt)?;
         for endpoint in &plan.endpoints {
-            self.verify(endpoint, server.addr, &server.running).await.map_err(halt)?;
+            self.verify(endpoint, server.addr, plan.server.tls, &server.running).await.map_err(halt)?;
         }
         for endpoint in &plan.endpoints {
             self.prime(&plan, endpoint, server.addr).await;
@@ -424,7 +424,8 @@ impl Runner<'_> {
         connections: usize,
         options: &CompareOptions,
     ) -> Result<Config, Error> {
-        let target = server_target(running.server.addr, &endpoint.path).map_err(|e| Error::Compare(e.to_string()))?;
+        let target = server_target(running.server.addr, &endpoint.path, running.plan.server.tls)
+            .map_err(|e| Error::Compare(e.to_string()))?;
         let mut config = match (open_loop, rate) {
             (true, Some(rate)) => {
                 let base = running.plan.load_config(endpoint, 1, target);

@@ -109,6 +109,7 @@ impl Runner<'_> {
                 pid_namespace_of: None,
                 capabilities: Vec::new(),
                 seccomp_unconfined: false,
+                files: Vec::new(),
             };
             let running = engine.start(&spec).await?;
             containers.track(engine, &running);

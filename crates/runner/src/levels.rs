@@ -60,7 +60,7 @@ impl Runner<'_> {
         }
         let mut server = self.start_server(plan, run_id, &sidecar_env, containers).await?;
         for endpoint in &plan.endpoints {
-            self.verify(endpoint, server.addr, &server.running).await?;
+            self.verify(endpoint, server.addr, plan.server.tls, &server.running).await?;
         }
         self.emit(Event::Step(&format!("verified {} endpoint(s)", plan.endpoints.len())));
         if self.options.verify_only {
@@ -270,7 +270,7 @@ impl Runner<'_> {
 
     /// A short burst so that the first level does not pay for cold caches.
     pub(crate) async fn prime(&self, plan: &Plan, endpoint: &EndpointPlan, server: SocketAddr) {
-        let Ok(target) = server_target(server, &endpoint.path) else { return };
+        let Ok(target) = server_target(server, &endpoint.path, plan.server.tls) else { return };
         let mut config = plan.load_config(endpoint, 4.min(endpoint.connections[0]), target);
         config.stop = RunLength::Requests(100);
         config.warmup = Duration::ZERO;
@@ -313,7 +313,7 @@ impl Runner<'_> {
             generators: Vec::new(),
             profile: None,
         };
-        let config = match server_target(server.addr, &endpoint.path) {
+        let config = match server_target(server.addr, &endpoint.path, plan.server.tls) {
             Ok(target) => plan.load_config(endpoint, connections, target),
             Err(e) => return Ok(level.failed(Failure::new(FailureKind::Generator, e.to_string(), String::new()))),
         };

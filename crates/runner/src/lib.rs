@@ -22,6 +22,7 @@ mod sampler;
 mod service;
 mod speed;
 mod suite;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ pub enum Error {
     Plan(#[from] plan::Error),
     #[error(transparent)]
     Docker(#[from] docker::Error),
+    /// The run's certificate could not be made.
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot write results '{}': {source}; {} (earlier results are untouched)", path.display(), results_hint(source))]
     Results { path: PathBuf, source: std::io::Error },
     #[error(
@@ -229,9 +233,13 @@ impl<'a> RunnerBuilder<'a> {
         };
         let this = Machine::detect();
         let hosts = hosts(&this, &self.engine, &self.generators);
+        let mut options = self.options;
+        let tls = tls::RunTls::new(options.choices.server_address)?;
+        options.choices.tls_ca = Some(tls.ca_path());
         Ok(Runner {
             engine: self.engine,
-            options: self.options,
+            options,
+            tls: Arc::new(tls),
             cancel: self.cancel,
             generators: self.generators,
             generator_image,
@@ -299,6 +307,8 @@ pub struct Runner<'a> {
     n_containers: std::sync::atomic::AtomicU64,
     /// This machine's CPU speed as `run_suite` measured it before its first run.
     machine_speed: std::sync::Mutex<Option<record::MachineSpeed>>,
+    /// The run's CA and server certificate (a TLS server's).
+    tls: Arc<tls::RunTls>,
     /// Shared with the runners [`Runner::naming`] makes: one build of an image at a time.
     images: Arc<service::ImageLocks>,
     observer: Box<dyn Fn(Event<'_>) + Send + Sync + 'a>,
@@ -353,6 +363,7 @@ impl<'a> Runner<'a> {
             generators: self.generators.clone(),
             generator_image: self.generator_image.clone(),
             images_from: self.images_from.clone(),
+            tls: self.tls.clone(),
             this: self.this.clone(),
             hosts: self.hosts.clone(),
             n_containers: Default::default(),

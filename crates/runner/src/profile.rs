@@ -143,6 +143,7 @@ impl Runner<'_> {
             // perf_event_open reaches the kernel, whose perf_event_paranoid decides (2 here: user
             // space of processes it may trace); Docker 20.10 knows no CAP_PERFMON, only SYS_ADMIN.
             seccomp_unconfined: true,
+            files: Vec::new(),
         };
         let mut containers = Containers::default();
         let running = self.engine.start(&spec).await.map_err(|e| Halt::Fatal(e.into()))?;

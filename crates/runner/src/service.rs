@@ -251,6 +251,7 @@ impl Runner<'_> {
             pid_namespace_of: None,
             capabilities: Vec::new(),
             seccomp_unconfined: false,
+            files: if svc.tls { self.tls.files() } else { Vec::new() },
         };
         self.emit(Event::Step(&format!(
             "starting {} on {} (cpus {} on CPU {}, memory {} MiB)",
@@ -305,11 +306,14 @@ impl Runner<'_> {
         within: Duration,
     ) -> Result<(), Halt> {
         let deadline = Instant::now() + within;
-        let client = http_client();
-        let url = svc.ready.path.as_ref().map(|p| format!("http://{}{p}", svc.address(port)));
+        let client = self.http_client(svc.tls, svc.http2)?;
+        let scheme = if svc.tls { "https" } else { "http" };
+        let url = svc.ready.path.as_ref().map(|p| format!("{scheme}://{}{p}", svc.address(port)));
         let mut polls = 0u32;
         // What the last check got, for the error: an answer that was not 2xx says more than a timeout.
         let mut last_answer = None;
+        // And why the last check got no answer (a certificate that does not verify, a refused connection).
+        let mut last_error = None;
         loop {
             if self.cancel.is_cancelled() {
                 return Err(Halt::Failed("interrupted while waiting for readiness".into()));
@@ -321,7 +325,10 @@ impl Runner<'_> {
                         last_answer = Some(r.status());
                         false
                     }
-                    Err(_) => false,
+                    Err(e) => {
+                        last_error = Some(causes(&e));
+                        false
+                    }
                 },
                 None => tokio::net::TcpStream::connect(svc.address(port)).await.is_ok(),
             };
@@ -344,7 +351,10 @@ impl Runner<'_> {
                 let logs = self.engine.logs_tail(&running.id, LOG_TAIL).await;
                 let what = match (&url, last_answer) {
                     (Some(url), Some(status)) => format!("{url} answered {status}, not 2xx"),
-                    (Some(url), None) => format!("{url} never answered"),
+                    (Some(url), None) => match &last_error {
+                        Some(why) => format!("{url} never answered (the last try: {why})"),
+                        None => format!("{url} never answered"),
+                    },
                     (None, _) => format!("a TCP connect to {} never succeeded", svc.address(port)),
                 };
                 return Err(Halt::Failed(format!(
@@ -362,6 +372,7 @@ impl Runner<'_> {
         &self,
         endpoint: &EndpointPlan,
         server: SocketAddr,
+        tls: bool,
         running: &Running,
     ) -> Result<(), Halt> {
         // A mix's `first` requests go first, and what they capture reaches the later ones.
@@ -370,7 +381,7 @@ impl Runner<'_> {
         order.sort_by_key(|&i| !endpoint.mix.get(i).is_some_and(|k| k.first));
         let mut captured = Vec::new();
         for i in order {
-            let body = self.verify_one(&requests[i], server, running, &captured).await?;
+            let body = self.verify_one(&requests[i], (server, tls), running, &captured).await?;
             for (name, field) in endpoint.mix.get(i).map_or(&[][..], |k| k.capture.as_slice()) {
                 match loadgen::session::json_field(body.as_bytes(), field) {
                     Some(value) => captured.push((name.clone(), value.to_vec())),
@@ -391,17 +402,18 @@ impl Runner<'_> {
     async fn verify_one(
         &self,
         endpoint: &EndpointPlan,
-        server: SocketAddr,
+        (server, tls): (SocketAddr, bool),
         running: &Running,
         captured: &[(String, Vec<u8>)],
     ) -> Result<String, Halt> {
-        let client = http_client();
+        let http2 = endpoint.http2_streams.is_some();
+        let client = self.http_client(tls, http2)?;
         // A request that draws values is checked with its first draws.
         let once = |text: &str| {
             loadgen::template::sample(text, 1, captured)
                 .map_err(|why| Halt::Failed(format!("endpoint '{}': {why}", endpoint.name)))
         };
-        let url = format!("http://{server}{}", once(&endpoint.path)?);
+        let url = format!("{}://{server}{}", if tls { "https" } else { "http" }, once(&endpoint.path)?);
         let method = reqwest::Method::from_bytes(endpoint.method.as_bytes()).map_err(|_| {
             Halt::Failed(format!("endpoint '{}': '{}' is not an HTTP method", endpoint.name, endpoint.method))
         })?;
@@ -426,8 +438,19 @@ impl Runner<'_> {
             Err(e) if e.is_timeout() => {
                 return Err(failed(format!("no response within {}s", HTTP_TIMEOUT.as_secs())).await)
             }
-            Err(e) => return Err(failed(format!("no response ({e})")).await),
+            Err(e) => {
+                let h2c = if http2 && !tls { "; it may not speak HTTP/2 with prior knowledge (h2c)" } else { "" };
+                return Err(failed(format!("no response ({}){h2c}", causes(&e))).await);
+            }
         };
+        if http2 && response.version() != reqwest::Version::HTTP_2 {
+            let why = format!(
+                "it answered in {:?}, not HTTP/2: over TLS it did not agree to h2 (ALPN); serve HTTP/2, or drop \
+                 http = \"2\"",
+                response.version()
+            );
+            return Err(failed(why).await);
+        }
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         if status != endpoint.expect_status {
@@ -454,15 +477,39 @@ impl Runner<'_> {
 /// How long a readiness poll or an endpoint's check waits for an answer.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        // Never send requests for loopback through a proxy from the environment,
-        // and never follow a redirect: the server's answer is checked, not another address.
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a plain HTTP client builds")
+impl Runner<'_> {
+    /// A client for readiness checks and endpoint checks: over TLS it trusts the run's CA and nothing else
+    /// (the load's rules: `loadgen::tls::client_config`); with `http2` it speaks HTTP/2, agreed by ALPN
+    /// over TLS and with prior knowledge (h2c) without.
+    fn http_client(&self, tls: bool, http2: bool) -> Result<reqwest::Client, Halt> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            // Never send requests for loopback through a proxy from the environment,
+            // and never follow a redirect: the server's answer is checked, not another address.
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none());
+        if tls {
+            let settings = loadgen::tls::TlsSettings { ca: Some(self.tls.ca_path()), ..Default::default() };
+            let config = loadgen::tls::client_config(&settings, http2).map_err(|e| Halt::Failed(e.to_string()))?;
+            builder = builder.use_preconfigured_tls((*config).clone());
+        } else if http2 {
+            builder = builder.http2_prior_knowledge();
+        }
+        builder.build().map_err(|e| Halt::Failed(format!("cannot make an HTTP client for the checks: {e}")))
+    }
+}
+
+/// An error and its causes, as one line (reqwest's own message names none: a certificate that does not
+/// verify is only "error sending request").
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut words = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        words.push_str(": ");
+        words.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    words
 }
 
 fn free_port() -> std::io::Result<u16> {

@@ -12,6 +12,7 @@
 
 mod matrix;
 mod mix;
+mod protocol;
 mod scaffold;
 mod values;
 
@@ -24,6 +25,7 @@ pub use toml::Spanned;
 
 pub use matrix::{load_file, parse_file, Expanded, MatrixList, Only, Pick, Scalar, Variant};
 pub use mix::MixRequest;
+pub use protocol::{Http, TLS_CERT, TLS_KEY};
 pub use scaffold::{scaffold, Scaffold};
 pub use values::{parse_duration, slug, ByteSize, Cpus, Dur, Name, ProjectPath};
 
@@ -74,6 +76,14 @@ pub struct Service {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub ready: Ready,
+    /// The server only: it speaks TLS on its port, with a certificate stackbench makes for the run
+    /// (`{tls_cert}` and `{tls_key}` in `command`, `$STACKBENCH_TLS_CERT` and `$STACKBENCH_TLS_KEY`), and
+    /// its checks and load verify it.
+    #[serde(default)]
+    pub tls: Option<Spanned<bool>>,
+    /// The server only: what its endpoints speak, `"1.1"` (default) or `"2"` (see [`Http`]).
+    #[serde(default)]
+    pub http: Option<Spanned<String>>,
 }
 
 /// How to tell that a service is up.
@@ -181,6 +191,12 @@ pub struct Endpoint {
     /// rate its capacity search confirmed) [default: its first level].
     #[serde(default)]
     pub profile_at: Option<Spanned<ProfileAt>>,
+    /// Overrides the server's `http` for this endpoint.
+    #[serde(default)]
+    pub http: Option<Spanned<String>>,
+    /// HTTP/2: requests in flight on each connection at most (default 1).
+    #[serde(default)]
+    pub streams: Option<Spanned<u32>>,
 }
 
 /// `profile_at` as written: a connection count or a word (`"capacity"`),
@@ -416,7 +432,8 @@ fn parse_text(
 /// Checks that span several keys, or the file system.
 fn check(l: &Loaded) -> Result<(), Error> {
     check_services(l)?;
-    check_workload(l)
+    check_workload(l)?;
+    protocol::check(l)
 }
 
 /// The server and its sidecars: build contexts, names.

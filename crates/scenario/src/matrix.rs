@@ -220,16 +220,18 @@ impl Edits {
 }
 
 /// Which keys may vary: the services' command, env, build_args, dockerfile,
-/// cpus and memory, and the workload's connections, rate and slo (its own or
-/// an endpoint's), and the description.
+/// cpus and memory, the server's tls and http, the workload's connections, rate and slo (its own or
+/// an endpoint's), an endpoint's http and streams, and the description.
 const SUBSTITUTED_IN: &str = "description; a service's command, env, build_args, dockerfile, cpus and memory; \
-                              the workload's (or an endpoint's) connections, rate and slo";
+                              the server's tls and http; the workload's (or an endpoint's) connections, rate and \
+                              slo; an endpoint's http and streams";
 
 /// What a placeholder string at `path` becomes: `None` where nothing may vary.
 fn may_vary(path: &[String]) -> Option<Kind> {
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     let service = |rest: &[&str]| match rest.first() {
-        Some(&"cpus") => Some(Kind::Typed),
+        Some(&("cpus" | "tls")) => Some(Kind::Typed),
+        Some(&"http") => Some(Kind::Text),
         Some(&("command" | "env" | "build_args" | "dockerfile" | "memory")) => Some(Kind::Text),
         _ => None,
     };
@@ -237,7 +239,8 @@ fn may_vary(path: &[String]) -> Option<Kind> {
         ["description"] => Some(Kind::Text),
         ["server", rest @ ..] | ["sidecars", _, rest @ ..] => service(rest),
         ["workload", "connections" | "rate", ..] | ["workload", "endpoints", _, "connections", ..] => Some(Kind::Typed),
-        ["workload", "slo", ..] | ["workload", "endpoints", _, "slo", ..] => Some(Kind::Text),
+        ["workload", "slo", ..] | ["workload", "endpoints", _, "slo" | "http", ..] => Some(Kind::Text),
+        ["workload", "endpoints", _, "streams"] => Some(Kind::Typed),
         _ => None,
     }
 }

@@ -70,7 +70,7 @@ fn no_stack_is_measured_under_two_names() {
         for variant in expanded.variants {
             let server = &variant.scenario.server;
             let key = format!(
-                "{:?} {} {:?} {:?} {:?} {} {}",
+                "{:?} {} {:?} {:?} {:?} {} {} tls {}",
                 server.build.get_ref().as_path(),
                 server.dockerfile,
                 server.build_args,
@@ -78,6 +78,7 @@ fn no_stack_is_measured_under_two_names() {
                 server.env,
                 server.cpus.get_ref().0,
                 server.memory.0,
+                server.tls(),
             );
             let name = variant.stack_name();
             if let Some(other) = seen.insert(key, name.clone()) {
@@ -85,4 +86,20 @@ fn no_stack_is_measured_under_two_names() {
             }
         }
     }
+}
+
+/// The experiments beside the suite parse, every variant (CI then verifies them against their servers).
+#[test]
+fn every_experiment_parses() {
+    let root = checkout();
+    let dir = root.join("scenarios/experiments");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(files.iter().any(|f| f.ends_with("tls-go.toml")), "{files:?}");
+    for file in files.iter().filter(|p| p.extension().is_some_and(|x| x == "toml")) {
+        let expanded = scenario::load_file(file, &root, &Pick::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!expanded.variants.is_empty(), "{}", file.display());
+    }
+    let tls = scenario::load_file(&dir.join("tls-go.toml"), &root, &Pick::default()).unwrap();
+    let served: Vec<bool> = tls.variants.iter().map(|v| v.scenario.server.tls()).collect();
+    assert_eq!(served, [false, true]);
 }

@@ -253,3 +253,65 @@ fn a_mix_is_read_with_its_requests_and_bad_mixes_are_located() {
         "endpoint 'health' is a mix: its requests carry their own",
     );
 }
+
+#[test]
+fn tls_and_http2_are_read_per_server_and_endpoint() {
+    let text = GOOD
+        .replacen("memory = \"512m\"\n", "memory = \"512m\"\ntls = true\nhttp = \"2\"\n", 1)
+        .replacen("\"app:app\"]", "\"--certfile\", \"{tls_cert}\", \"--keyfile\", \"{tls_key}\", \"app:app\"]", 1)
+        .replacen("expect_body = \"ok\"\n", "expect_body = \"ok\"\nstreams = 100\n", 1)
+        .replacen("connections = [2000]\n", "connections = [2000]\nhttp = \"1.1\"\n", 1);
+    let l = scenario::parse(Path::new("tls.toml"), &text, &root()).unwrap();
+    let (server, endpoints) = (&l.scenario.server, l.scenario.workload.endpoints.get_ref());
+    assert!(server.tls());
+    assert_eq!(server.http(), scenario::Http::V2);
+    assert_eq!(endpoints[0].http2_streams(server), Some(100));
+    assert_eq!(endpoints[1].http(server), scenario::Http::V1_1);
+    assert_eq!(endpoints[1].http2_streams(server), None);
+    // Without either key: HTTP/1.1 in the clear.
+    let plain = scenario::parse(Path::new("good.toml"), GOOD, &root()).unwrap();
+    assert!(!plain.scenario.server.tls());
+    assert_eq!(plain.scenario.workload.endpoints.get_ref()[0].http2_streams(&plain.scenario.server), None);
+}
+
+#[test]
+fn bad_tls_and_http2_settings_are_located() {
+    check(
+        "memory = \"512m\"\nenv",
+        "memory = \"512m\"\nhttp = \"3\"\nenv",
+        "bad.toml:10:8: http = '3' is not an HTTP version",
+    );
+    check(
+        "\"app:app\"]",
+        "\"--certfile\", \"{tls_cert}\", \"app:app\"]",
+        "bad.toml:7:11: the command names {tls_cert}, but the server does not speak TLS (hint: add `tls = true`",
+    );
+    check(
+        "expect_body = \"ok\"\n",
+        "expect_body = \"ok\"\nstreams = 10\n",
+        "endpoint 'health': streams are HTTP/2's, and it speaks HTTP/1.1 (hint: add http = \"2\"",
+    );
+    check(
+        "expect_body = \"ok\"\n",
+        "expect_body = \"ok\"\nhttp = \"2\"\nstreams = 0\n",
+        "endpoint 'health' speaks HTTP/2: streams: 0 streams per connection: use 1 to 10000",
+    );
+    check(
+        "expect_body = \"ok\"\n",
+        "expect_body = \"ok\"\nhttp = \"2\"\nkeepalive = false\n",
+        "endpoint 'health' speaks HTTP/2: keepalive: HTTP/2 keeps its connections",
+    );
+    let text = GOOD.replacen("[workload]\n", "[workload]\npipeline = 4\n", 1).replacen(
+        "memory = \"512m\"\n",
+        "memory = \"512m\"\nhttp = \"2\"\n",
+        1,
+    );
+    let err = scenario::parse(Path::new("bad.toml"), &text, &root()).unwrap_err().to_string();
+    let want = "bad.toml:21:12: endpoint 'health' speaks HTTP/2: pipeline: HTTP/2 sends requests on streams";
+    assert!(err.starts_with(want), "{err}");
+    check(
+        "memory = \"1g\"",
+        "memory = \"1g\"\ntls = true",
+        "sidecar 'db' takes no `tls`: the load and its checks speak to the server only",
+    );
+}
