@@ -8,14 +8,16 @@
 //!   buffer (only a frame split across reads is copied), and the hot path needs nothing more.
 //! - Requests are encoded by hand once per kind as HPACK literals without indexing (RFC 7541 6.2.2):
 //!   stateless, so a request's bytes are fixed and only its stream id changes.
-//! - Responses are decoded by `loona-hpack` (a maintained HPACK decoder with the dynamic table and
-//!   Huffman codes): what a server's encoder may do is the whole of RFC 7541, not worth a second copy.
+//! - Responses' header blocks are read by hand (`h2_hpack.rs`: the dynamic table kept, only `:status`
+//!   decoded), Huffman strings by `httlib-huffman`: a general decoder cost most of the CPU per response.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 #[path = "h2_encode.rs"]
 mod encode;
+#[path = "h2_hpack.rs"]
+mod hpack;
 pub use encode::encode_request;
 
 /// What a client writes first (RFC 9113 3.4), before its SETTINGS.
@@ -190,7 +192,10 @@ pub struct Connection {
     pub out: Vec<u8>,
     /// A frame split across reads, gathered here until whole.
     carry: Vec<u8>,
-    decoder: loona_hpack::Decoder<'static>,
+    decoder: hpack::Decoder,
+    /// The `:status` fields of the block being read (kept for its allocation), and a gathered block's.
+    statuses: Vec<hpack::Status>,
+    spare_block: Vec<u8>,
     /// A header block not ended yet (HEADERS without END_HEADERS): only CONTINUATION may follow.
     block: Option<Block>,
     streams: HashMap<u32, Open>,
@@ -230,7 +235,9 @@ impl Connection {
             settings,
             out,
             carry: Vec::new(),
-            decoder: loona_hpack::Decoder::new(),
+            decoder: hpack::Decoder::default(),
+            statuses: Vec::new(),
+            spare_block: Vec::new(),
             block: None,
             streams: HashMap::new(),
             next_id: 1,
@@ -400,7 +407,12 @@ impl Connection {
             kind::HEADERS => {
                 let fragment = headers_fragment(stream, flags, payload)?;
                 let end_stream = flags & flag::END_STREAM != 0;
-                self.block = Some(Block { stream, end_stream, bytes: Vec::new() });
+                if flags & flag::END_HEADERS != 0 {
+                    // The whole block in one frame (the usual case): read in place.
+                    return self.header_block(stream, end_stream, fragment, on);
+                }
+                let bytes = std::mem::take(&mut self.spare_block);
+                self.block = Some(Block { stream, end_stream, bytes });
                 self.fragment(flags, fragment, on)
             }
             kind::CONTINUATION => match &self.block {
@@ -515,20 +527,34 @@ impl Connection {
         if flags & flag::END_HEADERS == 0 {
             return Ok(());
         }
-        let Block { stream, end_stream, bytes } = self.block.take().expect("a block is being gathered");
+        let Block { stream, end_stream, mut bytes } = self.block.take().expect("a block is being gathered");
+        let result = self.header_block(stream, end_stream, &bytes, on);
+        bytes.clear();
+        self.spare_block = bytes;
+        result
+    }
+
+    /// A whole header block for `stream`: the response's status, its trailers, or why it is malformed.
+    fn header_block(
+        &mut self,
+        stream: u32,
+        end_stream: bool,
+        bytes: &[u8],
+        on: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), ConnectionError> {
         self.known(stream, "HEADERS")?;
         // Decoded whatever the stream's fate: the decoder's table must follow the server's.
-        let mut status = Ok(None);
-        let decoded = self.decoder.decode_with_cb(&bytes, |name, value| {
-            if name.as_ref() == b":status" {
-                status = match status {
-                    Ok(None) => parse_status(&value).map(Some),
-                    _ => Err("a response with two :status fields"),
-                };
-            }
-        });
+        let mut statuses = std::mem::take(&mut self.statuses);
+        statuses.clear();
+        let decoded = self.decoder.decode(bytes, &mut statuses);
+        let status = match statuses.as_slice() {
+            [] => Ok(None),
+            [one] => one.map(Some),
+            _ => Err("a response with two :status fields"),
+        };
+        self.statuses = statuses;
         if let Err(e) = decoded {
-            return fail(code::COMPRESSION_ERROR, format!("the server's header block does not decode: {e:?}"));
+            return fail(code::COMPRESSION_ERROR, format!("the server's header block does not decode: {e}"));
         }
         let Some(&Open { tag, answered, .. }) = self.streams.get(&stream) else {
             return Ok(());
