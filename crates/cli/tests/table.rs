@@ -11,6 +11,7 @@ fn record() -> RunRecord {
         path: "/health".into(),
         connections,
         keepalive: true,
+        protocol: Default::default(),
         repeat: 1,
         status: if failure.is_some() { LevelStatus::Failed } else { LevelStatus::Ok },
         failure,

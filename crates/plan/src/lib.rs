@@ -223,8 +223,8 @@ pub struct EndpointPlan {
     /// and the request fields above are not sent.
     pub mix: Vec<loadgen::Kind>,
     pub keepalive: bool,
-    /// HTTP/2's streams per connection; `None`: it speaks HTTP/1.1.
-    pub http2_streams: Option<u32>,
+    /// What its load speaks: TLS (the server's), HTTP/2's streams per connection.
+    pub protocol: record::Protocol,
     pub connections: Vec<usize>,
     /// Its objectives, when the scenario has any: its capacity is searched for.
     pub slo: Option<loadgen::capacity::Slo>,
@@ -469,7 +469,7 @@ impl Plan {
             early_stop: None,
             // Over TLS, the run's CA is trusted and nothing else (`target` is https:// exactly then).
             tls: loadgen::tls::TlsSettings { ca: self.tls_ca.clone(), ..Default::default() },
-            http2: endpoint.http2_streams.map(|streams| loadgen::Http2 { streams, ..Default::default() }),
+            http2: endpoint.protocol.http2_streams.map(|streams| loadgen::Http2 { streams, ..Default::default() }),
         }
     }
 }
@@ -533,7 +533,10 @@ fn endpoint(
         expect_status: e.expect_status,
         expect_body: e.expect_body.clone(),
         keepalive: e.keepalive(w),
-        http2_streams: e.http2_streams(&loaded.scenario.server),
+        protocol: record::Protocol {
+            tls: loaded.scenario.server.tls(),
+            http2_streams: e.http2_streams(&loaded.scenario.server),
+        },
         connections,
         slo,
     })

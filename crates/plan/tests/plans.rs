@@ -222,7 +222,7 @@ fn a_tls_server_gets_the_runs_certificate_and_its_load_trusts_the_runs_ca() {
     let env = plan.server.own_env(8443);
     assert!(env.contains(&format!("STACKBENCH_TLS_CERT={cert}")) && env.contains(&format!("STACKBENCH_TLS_KEY={key}")));
     let e = &plan.endpoints[0];
-    assert_eq!(e.http2_streams, Some(10));
+    assert_eq!(e.protocol, record::Protocol { tls: true, http2_streams: Some(10) });
     let target = plan::server_target("127.0.0.1:8443".parse().unwrap(), &e.path, plan.server.tls).unwrap();
     assert_eq!(target.url, "https://127.0.0.1:8443/health");
     let config = plan.load_config(e, 4, target);

@@ -82,12 +82,7 @@ mod tests {
         let second = run_file(dir.path(), "flask-gevent", "20261204T100500Z", 2);
         assert_eq!(first, dir.path().join("flask-gevent/20261204T100000Z.json"));
         assert_eq!(second, dir.path().join("flask-gevent/20261204T100500Z-r2.json"));
-        let health = crate::Workload {
-            endpoint: "health".into(),
-            method: "GET".into(),
-            path: "/health".into(),
-            keepalive: true,
-        };
+        let health = crate::Workload::new("health", "GET", "/health", true);
         assert_eq!(
             flame_graph_file(&second, &health, crate::At::Capacity),
             dir.path().join("flask-gevent/20261204T100500Z-r2.profile-health-capacity.svg")

@@ -15,7 +15,7 @@ use std::path::Path;
 use loadgen::LoadResult;
 use serde::{Deserialize, Serialize};
 
-pub use workload::{At, Workload, MIX_METHOD};
+pub use workload::{At, Protocol, Workload, MIX_METHOD};
 
 /// Writes `value` as pretty JSON to `path` atomically: a temporary file renamed over it, removed on failure,
 /// so a failed write leaves the earlier file.
@@ -220,6 +220,9 @@ pub struct LevelRecord {
     pub path: String,
     pub connections: usize,
     pub keepalive: bool,
+    /// What the load spoke (absent: HTTP/1.1 in the clear).
+    #[serde(default, skip_serializing_if = "Protocol::is_plain_http1")]
+    pub protocol: Protocol,
     /// 1-based repeat number.
     pub repeat: u32,
     pub status: LevelStatus,
@@ -317,6 +320,9 @@ pub struct CapacityRecord {
     pub method: String,
     pub path: String,
     pub keepalive: bool,
+    /// What the load spoke (absent: HTTP/1.1 in the clear).
+    #[serde(default, skip_serializing_if = "Protocol::is_plain_http1")]
+    pub protocol: Protocol,
     /// 1-based repeat number.
     pub repeat: u32,
     /// What the search found; each probe holds its whole load result.
@@ -547,6 +553,7 @@ pub mod fixture {
             method: "GET".into(),
             path: "/health".into(),
             keepalive: true,
+            protocol: Default::default(),
             repeat: 1,
             capacity: Capacity {
                 schema_version: CAPACITY_SCHEMA_VERSION,

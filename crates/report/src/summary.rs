@@ -84,10 +84,10 @@ impl SummaryRow {
 }
 
 /// (path, endpoint, method, keep-alive off): workloads in order of path, keep-alive first.
-type Key = (String, String, String, bool);
+type Key = (String, String, String, bool, record::Protocol);
 
 fn key(w: &Workload) -> Key {
-    (w.path.clone(), w.endpoint.clone(), w.method.clone(), !w.keepalive)
+    (w.path.clone(), w.endpoint.clone(), w.method.clone(), !w.keepalive, w.protocol)
 }
 
 /// The summary of `groups` (levels) and `capacities`, one group per workload,
@@ -137,7 +137,7 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
     }
     workloads
         .into_iter()
-        .map(|((path, endpoint, method, keepalive_off), stacks)| {
+        .map(|((path, endpoint, method, keepalive_off, protocol), stacks)| {
             let mut rows: Vec<SummaryRow> = stacks.into_values().collect();
             rows.sort_by(|a, b| by_rank(a.rank(), b.rank()).then_with(|| a.stack.cmp(&b.stack)));
             // A row shares a rank when it cannot be told apart from the first row of that rank (so that a
@@ -151,7 +151,8 @@ pub fn build(groups: &[Group], capacities: &[CapacityGroup]) -> Vec<SummaryGroup
                 rows[i].tied = tied;
                 rows[i].rank = leader + 1;
             }
-            SummaryGroup { workload: Workload { endpoint, method, path, keepalive: !keepalive_off }, rows }
+            let workload = Workload { endpoint, method, path, keepalive: !keepalive_off, protocol };
+            SummaryGroup { workload, rows }
         })
         .collect()
 }

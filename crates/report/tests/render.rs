@@ -213,3 +213,34 @@ fn every_committed_results_file_renders() {
     let written = report::write(&report::build(&records), out.path()).unwrap().files;
     assert!(written.iter().any(|p| p.ends_with("index.html")) && written.len() > 20, "{written:?}");
 }
+
+/// Figures over TLS or HTTP/2 are workloads of their own: never ranked with HTTP/1.1 in the clear, and
+/// named by their protocol.
+#[test]
+fn each_protocol_is_ranked_apart_and_named() {
+    let over = |stack: &str, rps: f64, protocol: record::Protocol| {
+        let mut r = record(stack, "01", &[level(10, rps, 2000)]);
+        r.levels[0].protocol = protocol;
+        r
+    };
+    let tls = record::Protocol { tls: true, http2_streams: None };
+    let h2 = record::Protocol { tls: true, http2_streams: Some(100) };
+    let records = vec![
+        over("go", 30_000.0, record::Protocol::default()),
+        over("go-tls", 20_000.0, tls),
+        over("go-h2", 50_000.0, h2),
+        over("flask", 2_000.0, record::Protocol::default()),
+    ];
+    let report = report::build(&named(records));
+    let groups: Vec<(String, Vec<&str>)> = report
+        .summary
+        .iter()
+        .map(|g| (g.workload.to_string(), g.rows.iter().map(|r| r.stack.as_str()).collect()))
+        .collect();
+    let expected = [
+        ("GET /health (health)", vec!["go", "flask"]),
+        ("GET /health (health), HTTP/1.1 over TLS", vec!["go-tls"]),
+        ("GET /health (health), HTTP/2 over TLS, 100 streams per connection", vec!["go-h2"]),
+    ];
+    assert_eq!(groups, expected.map(|(w, s)| (w.to_string(), s)));
+}

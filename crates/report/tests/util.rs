@@ -137,6 +137,7 @@ pub fn record(stack: &str, suite: &str, levels: &[Level]) -> RunRecord {
                 path: "/health".into(),
                 connections: l.connections,
                 keepalive: true,
+                protocol: Default::default(),
                 repeat: 1,
                 status: LevelStatus::Ok,
                 failure: None,

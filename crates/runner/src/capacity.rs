@@ -265,6 +265,7 @@ impl Runner<'_> {
             method: endpoint.method.clone(),
             path: endpoint.path.clone(),
             keepalive: endpoint.keepalive,
+            protocol: endpoint.protocol,
             repeat,
             capacity,
             servers,

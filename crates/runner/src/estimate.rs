@@ -93,12 +93,7 @@ pub fn run_cost(plan: &Plan, sweep: bool, capacity: bool, searched: &BTreeMap<(S
         }
         if capacity && plan.searched_objectives(e).is_some() {
             cost.searches += 1;
-            let workload = Workload {
-                endpoint: e.name.clone(),
-                method: e.method.clone(),
-                path: e.path.clone(),
-                keepalive: e.keepalive,
-            };
+            let workload = crate::workload(e);
             match searched.get(&(plan.name.clone(), workload)) {
                 Some(s) => {
                     cost.searches_known += 1;
@@ -195,8 +190,7 @@ path = "/"
         assert_eq!((cost.endpoints, cost.levels, cost.searches, cost.searches_known), (2, 4, 1, 0));
         assert!((cost.seconds - (START_S + 4.0 * level_s + search_s)).abs() < 1e-9, "{cost:?}");
         // A search timed before costs what it took then; no sweep, no levels.
-        let workload =
-            Workload { endpoint: "health".into(), method: "GET".into(), path: "/health".into(), keepalive: true };
+        let workload = Workload::new("health", "GET", "/health", true);
         let known = BTreeMap::from([(("est".to_string(), workload), 20.0)]);
         let cost = run_cost(&plan, false, true, &known);
         assert_eq!((cost.levels, cost.searches_known), (0, 1));

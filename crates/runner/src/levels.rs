@@ -304,6 +304,7 @@ impl Runner<'_> {
             path: endpoint.path.clone(),
             connections,
             keepalive: endpoint.keepalive,
+            protocol: endpoint.protocol,
             repeat,
             status: LevelStatus::Ok,
             failure: None,

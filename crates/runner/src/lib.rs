@@ -75,7 +75,7 @@ pub enum Event<'a> {
 
 /// How records name `endpoint`'s request.
 pub(crate) fn workload(endpoint: &plan::EndpointPlan) -> record::Workload {
-    record::Workload::new(&endpoint.name, &endpoint.method, &endpoint.path, endpoint.keepalive)
+    record::Workload::new(&endpoint.name, &endpoint.method, &endpoint.path, endpoint.keepalive).over(endpoint.protocol)
 }
 
 /// Why a run stopped when it was cancelled (Ctrl-C or SIGTERM in the CLI).

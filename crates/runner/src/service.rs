@@ -406,7 +406,7 @@ impl Runner<'_> {
         running: &Running,
         captured: &[(String, Vec<u8>)],
     ) -> Result<String, Halt> {
-        let http2 = endpoint.http2_streams.is_some();
+        let http2 = endpoint.protocol.http2_streams.is_some();
         let client = self.http_client(tls, http2)?;
         // A request that draws values is checked with its first draws.
         let once = |text: &str| {
@@ -488,11 +488,12 @@ impl Runner<'_> {
             // and never follow a redirect: the server's answer is checked, not another address.
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none());
-        if tls {
-            let settings = loadgen::tls::TlsSettings { ca: Some(self.tls.ca_path()), ..Default::default() };
-            let config = loadgen::tls::client_config(&settings, http2).map_err(|e| Halt::Failed(e.to_string()))?;
-            builder = builder.use_preconfigured_tls((*config).clone());
-        } else if http2 {
+        // Given even in the clear: reqwest makes a TLS configuration either way, and without one of
+        // ours it wants a process-wide crypto provider.
+        let settings = loadgen::tls::TlsSettings { ca: Some(self.tls.ca_path()), ..Default::default() };
+        let config = loadgen::tls::client_config(&settings, http2).map_err(|e| Halt::Failed(e.to_string()))?;
+        builder = builder.use_preconfigured_tls((*config).clone());
+        if http2 && !tls {
             builder = builder.http2_prior_knowledge();
         }
         builder.build().map_err(|e| Halt::Failed(format!("cannot make an HTTP client for the checks: {e}")))
