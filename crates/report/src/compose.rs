@@ -31,6 +31,9 @@ pub struct Report {
     /// The best stack at each CPU budget, per workload that ran at several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub best_per_budget: Vec<crate::scaling::BestPerBudget>,
+    /// Each stack's request measured in several protocols (TLS, HTTP/2), side by side.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protocols: Vec<crate::protocols::Protocols>,
     /// Each stack's page (`<stem>.html`), by stack.
     #[serde(skip)]
     pub pages: BTreeMap<String, String>,
@@ -98,6 +101,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         })
         .collect();
     let (scaling, best_per_budget) = crate::scaling::build(&summary, &stack_of);
+    let protocols = crate::protocols::build(&summary, &stack_of);
     let variants = stack_of;
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
@@ -107,6 +111,7 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         summary,
         scaling,
         best_per_budget,
+        protocols,
         variants,
         groups,
         capacities,

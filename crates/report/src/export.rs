@@ -92,6 +92,15 @@ impl Exporter for Markdown {
                 markdown_table(&mut out, &headers, rows.into_iter());
             }
         }
+        if !report.protocols.is_empty() {
+            let _ = writeln!(out, "## What TLS and HTTP/2 cost\n\n{}\n", crate::protocols::INTRO);
+            for p in &report.protocols {
+                let _ = writeln!(out, "### {}\n", p.title);
+                let headers = crate::protocols::headers(p);
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                markdown_table(&mut out, &headers, p.rows.iter().map(|r| crate::protocols::cells(p, r)));
+            }
+        }
         if !report.references.is_empty() {
             let _ = writeln!(out, "## Published figures beside ours\n\n{REFERENCES_INTRO}\n");
             for section in &report.references {
@@ -290,8 +299,10 @@ const HEADERS: [&str; 16] = [
     "verdict",
     "notes",
 ];
-const TEXT_COLUMNS: [&str; 14] = [
+const TEXT_COLUMNS: [&str; 16] = [
     "stack",
+    "protocol",
+    "stack (endpoint)",
     "endpoint",
     "verdict",
     "notes",

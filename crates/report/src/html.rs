@@ -33,6 +33,9 @@ struct Page<'a> {
     summary: Vec<SummaryView>,
     scaling_intro: &'static str,
     scaling: Vec<ScalingView>,
+    protocols_intro: &'static str,
+    /// One stack's request in several protocols (the scaling sections' shape: a title, headers, rows).
+    protocols: Vec<ScalingView>,
     not_runnable: &'a [(String, String)],
     files: &'a [String],
     references_intro: &'static str,
@@ -128,6 +131,15 @@ impl Exporter for Html {
                 ScalingView { title: scaling_title(s), headers, rows }
             })
             .collect();
+        let protocols = report
+            .protocols
+            .iter()
+            .map(|p| ScalingView {
+                title: p.title.clone(),
+                headers: crate::protocols::headers(p),
+                rows: p.rows.iter().map(|r| crate::protocols::cells(p, r)).collect(),
+            })
+            .collect();
         let page = Page {
             lead: LEAD,
             intro: crate::export::intro(&report.command),
@@ -137,6 +149,8 @@ impl Exporter for Html {
             summary,
             scaling_intro: SCALING_INTRO,
             scaling,
+            protocols_intro: crate::protocols::INTRO,
+            protocols,
             verdicts: verdict_legend(),
             environment: &report.environment,
             not_runnable: &report.not_runnable,

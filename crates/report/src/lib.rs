@@ -15,6 +15,7 @@ pub mod model;
 pub mod notes;
 pub mod paired;
 pub mod profile;
+pub mod protocols;
 pub mod reference;
 pub mod scaling;
 pub mod summary;

@@ -64,6 +64,25 @@ impl SummaryRow {
         }
     }
 
+    /// The figure a comparison of this row's protocols reads, named, with its repeats: a capacity found,
+    /// else peak req/s when no capacity was searched; `None` for a lower bound of a capacity (no interval).
+    pub fn compared_figure(&self) -> Option<(&'static str, &Spread)> {
+        match &self.capacity {
+            Some(c) if c.capacity_rps.is_some() => c.capacity_spread.as_ref().map(|s| ("capacity", s)),
+            Some(_) => None,
+            None => self.peak.as_ref().map(|(_, r)| ("peak req/s", &r.rps)),
+        }
+    }
+
+    /// Server CPU per request, with its repeats: at the capacity's hold where one was found, else at the
+    /// peak level.
+    pub fn cpu_per_request(&self) -> Option<Spread> {
+        match &self.capacity {
+            Some(c) if c.capacity_rps.is_some() => c.cpu_spread,
+            _ => self.peak.as_ref().and_then(|(_, r)| r.cpu_us_per_request),
+        }
+    }
+
     /// Whether this row, ranked below `above`, is told apart from it: the same kind of figure (a capacity
     /// found, a lower bound, peak req/s alone) by `stats::Interval::apart` (95% intervals that do not
     /// overlap, or, for a figure of one run, a factor of `stats::ONE_RUN_FACTOR`); a different kind always is.

@@ -244,3 +244,63 @@ fn each_protocol_is_ranked_apart_and_named() {
     ];
     assert_eq!(groups, expected.map(|(w, s)| (w.to_string(), s)));
 }
+
+/// A stack measured in several protocols gets its figures side by side, each against HTTP/1.1, with the
+/// noise rule of the summary: a matrix over `tls` is one stack in two protocols, and so are one stack's
+/// endpoints in HTTP/1.1 and HTTP/2.
+#[test]
+fn what_tls_and_http2_cost_is_told_within_the_noise() {
+    let runs = |name: &str, tls: Option<&str>, endpoint: &str, protocol: record::Protocol, rps: [f64; 3]| {
+        rps.iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                let mut run = record(name, &format!("0{i}"), &[level(100, r, 2000)]);
+                run.suite_id = format!("suite-{name}");
+                run.repeat = i as u32 + 1;
+                if let Some(tls) = tls {
+                    run.scenario.family = "tls-go".into();
+                    run.scenario.matrix = [("tls".to_string(), tls.to_string())].into();
+                }
+                for l in &mut run.levels {
+                    (l.endpoint, l.protocol, l.repeat) = (endpoint.into(), protocol, i as u32 + 1);
+                }
+                run
+            })
+            .collect::<Vec<_>>()
+    };
+    let tls = record::Protocol { tls: true, http2_streams: None };
+    let h2 = |streams| record::Protocol { tls: true, http2_streams: Some(streams) };
+    let mut records = Vec::new();
+    records.extend(runs(
+        "tls-go[tls=false]",
+        Some("false"),
+        "health",
+        record::Protocol::default(),
+        [30e3, 30.5e3, 29.5e3],
+    ));
+    records.extend(runs("tls-go[tls=true]", Some("true"), "health", tls, [24e3, 24.4e3, 23.6e3]));
+    let mut h2go = runs("h2-go", None, "http1", tls, [20e3, 21e3, 19e3]);
+    for (run, (one, many)) in h2go.iter_mut().zip([(20.5e3, 45e3), (19.5e3, 46e3), (21.5e3, 44e3)]) {
+        let level = run.levels[0].clone();
+        run.levels.push(record::LevelRecord { endpoint: "h2".into(), protocol: h2(1), ..level.clone() });
+        run.levels.push(record::LevelRecord { endpoint: "h2-100".into(), protocol: h2(100), ..level });
+        run.levels[1].load.as_mut().unwrap().rps = one;
+        run.levels[2].load.as_mut().unwrap().rps = many;
+    }
+    records.extend(h2go);
+    let report = report::build(&named(records));
+    let titles: Vec<&str> = report.protocols.iter().map(|p| p.title.as_str()).collect();
+    assert_eq!(titles, ["h2-go: GET /health", "tls-go: GET /health"]);
+    let cells = |i: usize| -> Vec<Vec<String>> {
+        let p = &report.protocols[i];
+        p.rows.iter().map(|r| report::protocols::cells(p, r)).collect()
+    };
+    let (h2go, tlsgo) = (cells(0), cells(1));
+    assert_eq!(tlsgo[0][3], "reference");
+    assert_eq!(tlsgo[1][3], "-20% (beyond the noise)");
+    assert_eq!(h2go[1][3], "+2% (within noise)", "{h2go:?}");
+    assert_eq!(h2go[2][3], "+125% (beyond the noise)", "{h2go:?}");
+    let markdown = report::export::Markdown.render(&report);
+    let section = markdown.split("## What TLS and HTTP/2 cost").nth(1).unwrap().split("\n## ").next().unwrap();
+    insta::assert_snapshot!(section);
+}
