@@ -106,6 +106,16 @@ impl Runner<'_> {
             return self.verify_suite(loaded, suite.repeat).await;
         }
         let suite_id = self.options.suite_id.clone();
+        // A flag that no scenario can take is the command's mistake: said before the CPUs are asked for (a
+        // scenario's own mistakes, or a flag only some cannot take, fail their runs and the suite goes on).
+        let flag_errors: Vec<plan::Error> = loaded
+            .iter()
+            .filter_map(|l| plan::Plan::new(l, &self.options.choices, self.hosts()).err())
+            .filter(|e| matches!(e, plan::Error::Flag { .. }))
+            .collect();
+        if !loaded.is_empty() && flag_errors.len() == loaded.len() {
+            return Err(flag_errors.into_iter().next().expect("one per scenario").into());
+        }
         // Held to the end of the suite.
         let names: Vec<String> = loaded.iter().map(Loaded::stack_name).collect();
         let holder = format!(
