@@ -66,8 +66,15 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     }
     text.push_str(&crate::table::render_summary(&built));
     text.push_str(&format!(
-        "\nfrom {} run(s): {} workload/level group(s), {} not runnable\n",
-        records.len(),
+        "\nfrom {} run(s){}: {} workload/level group(s), {} not runnable\n",
+        built.files.len(),
+        match built.machine.left_out.iter().map(|(_, n)| n).sum::<usize>() {
+            0 => String::new(),
+            n => format!(
+                " on {} ({n} on other CPUs left out: see the report's environment)",
+                built.machine.cpu_model.as_deref().unwrap_or_default()
+            ),
+        },
         built.groups.len(),
         built.not_runnable.len()
     ));

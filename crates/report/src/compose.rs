@@ -49,13 +49,26 @@ pub struct Report {
     /// Headline figures across the commits the records span ([`with_history`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<crate::history::History>,
+    /// The CPU model its figures come from, and the runs on others left out.
+    #[serde(skip)]
+    pub machine: crate::machine::OneMachine,
     /// Published tables set beside ours ([`with_references`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<crate::reference::ReferenceSection>,
 }
 
-/// Builds the report from `(file name, record)` pairs, in a stable order.
+/// Builds the report from `(file name, record)` pairs, in a stable order: from the runs on one CPU model
+/// (`machine`), saying how many on others it left out.
 pub fn build(records: &[(String, RunRecord)]) -> Report {
+    let machine = crate::machine::OneMachine::of(records.iter().map(|(_, r)| r));
+    if machine.left_out.is_empty() {
+        return build_one_machine(records, machine);
+    }
+    let kept: Vec<(String, RunRecord)> = records.iter().filter(|(_, r)| machine.keeps(r)).cloned().collect();
+    build_one_machine(&kept, machine)
+}
+
+fn build_one_machine(records: &[(String, RunRecord)], machine: crate::machine::OneMachine) -> Report {
     // (workload, connections) -> stack -> that level in each run.
     type Key = (Workload, usize);
     type Runs<'a> = Vec<(&'a LevelRecord, &'a RunRecord)>;
@@ -105,7 +118,13 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
     let variants = stack_of;
     Report {
         files: records.iter().map(|(f, _)| f.clone()).collect(),
-        environment: environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>()),
+        environment: {
+            let mut environment = environment(&records.iter().map(|(_, r)| r).collect::<Vec<_>>());
+            environment.push(("run-to-run spread".into(), run_to_run(&groups, &capacities)));
+            environment.extend(machine.left_out_words().map(|words| ("other CPUs".to_string(), words)));
+            environment.retain(|(_, value)| !value.is_empty());
+            environment
+        },
         stacks: stack_facts(records),
         pages: records.iter().map(|(_, r)| (r.scenario.name.clone(), r.scenario.stem().to_string())).collect(),
         summary,
@@ -120,14 +139,18 @@ pub fn build(records: &[(String, RunRecord)]) -> Report {
         references: Vec::new(),
         history: Vec::new(),
         command: "stackbench report".into(),
+        machine,
     }
 }
 
 /// Follows each stack's headline figures across the commits `records` span (all of them, not only each
-/// stack's latest suite), for the stacks in the report.
+/// stack's latest suite), for the stacks in the report, on the report's CPU model.
 pub fn with_history(report: &mut Report, records: &[(String, RunRecord)]) {
-    let records: Vec<&RunRecord> =
-        records.iter().map(|(_, r)| r).filter(|r| report.pages.contains_key(&r.scenario.name)).collect();
+    let records: Vec<&RunRecord> = records
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| report.pages.contains_key(&r.scenario.name) && report.machine.keeps(r))
+        .collect();
     report.history = crate::history::build(&records);
 }
 
@@ -263,6 +286,53 @@ fn machine_speed(records: &[&RunRecord]) -> String {
             )
         }
     }
+}
+
+/// How much repeats of one measurement differed here: the median coefficient of variation of req/s and of
+/// CPU per request over the levels measured in several runs with the server busy (its CPU at 80% of its limit
+/// or more in the median: where req/s is the server's, not a sleep's or a pool's), and of capacity over
+/// repeated searches; empty without repeats. What size of difference means something on this machine.
+fn run_to_run(groups: &[Group], capacities: &[crate::model::CapacityGroup]) -> String {
+    fn median_pct(mut cvs: Vec<f64>) -> String {
+        cvs.sort_by(f64::total_cmp);
+        let n = cvs.len();
+        let median = if n % 2 == 1 { cvs[n / 2] } else { (cvs[n / 2 - 1] + cvs[n / 2]) / 2.0 };
+        format!("{:.1}%", median * 100.0)
+    }
+    let busy = |row: &&Row| match (row.server_cpu_pct, row.server_cpu_limit_pct) {
+        (Some(cpu), Some(limit)) => row.runs > 1 && cpu >= 0.8 * limit,
+        _ => false,
+    };
+    let rows: Vec<&Row> = groups.iter().flat_map(|g| g.rows.iter()).filter(busy).collect();
+    let searches: Vec<&Spread> = capacities
+        .iter()
+        .flat_map(|g| g.rows.iter())
+        .filter_map(|r| r.capacity_spread.as_ref())
+        .filter(|s| s.runs > 1)
+        .collect();
+    let mut said = Vec::new();
+    if !rows.is_empty() {
+        let cpu: Vec<f64> = rows.iter().filter_map(|r| r.cpu_us_per_request.as_ref()).map(|s| s.cv).collect();
+        let (fewest, most) = (rows.iter().map(|r| r.runs).min(), rows.iter().map(|r| r.runs).max());
+        let times = match (fewest, most) {
+            (Some(a), Some(b)) if a < b => format!("{a}-{b}"),
+            (_, b) => b.unwrap_or_default().to_string(),
+        };
+        said.push(format!(
+            "over {} levels measured {times} times with the server busy, req/s varied by a median {} (CV){}",
+            rows.len(),
+            median_pct(rows.iter().map(|r| r.rps.cv).collect()),
+            if cpu.is_empty() { String::new() } else { format!(" and CPU per request by {}", median_pct(cpu)) }
+        ));
+    }
+    if !searches.is_empty() {
+        said.push(format!(
+            "over {} repeated capacity searches, capacity by {}",
+            searches.len(),
+            median_pct(searches.iter().map(|s| s.cv).collect())
+        ));
+    }
+    said.join("; ")
 }
 
 /// Where the runs were made; a value that differs between runs lists each.

@@ -176,6 +176,8 @@ pub struct Gate {
     pub figures: Vec<Compared>,
     /// Stacks and workloads measured on one side only.
     pub unmatched: Vec<String>,
+    /// When the two sides ran on different CPU models, the models in words: then no figure is judged.
+    pub other_hardware: Option<String>,
 }
 
 type Key = (String, String, Measure);
@@ -243,6 +245,22 @@ pub fn read_baseline(path: &std::path::Path, judging: bool) -> Result<Vec<RunRec
 pub fn compare(baseline: &[&RunRecord], now: &[&RunRecord]) -> Gate {
     let mut then = figures(baseline);
     let mut gate = Gate::default();
+    let models = |records: &[&RunRecord]| {
+        let mut models: Vec<String> = records.iter().map(|r| r.provenance.cpu_model.clone()).collect();
+        models.sort();
+        models.dedup();
+        models
+    };
+    let (before, after) = (models(baseline), models(now));
+    if before != after {
+        // As the report never pools two CPU models (`crate::machine`), the gate never compares them.
+        gate.other_hardware = Some(format!(
+            "the baseline ran on {}, this run on {}: another CPU changes every figure at once, so no figure is \
+             judged (measure both on one machine: `stackbench compare` runs them side by side)",
+            before.join(" and "),
+            after.join(" and ")
+        ));
+    }
     for ((stack, what, measure), side) in figures(now) {
         match then.remove(&(stack.clone(), what.clone(), measure)) {
             Some(baseline) => gate.figures.push(Compared { stack, what, measure, baseline, now: side }),
@@ -266,6 +284,9 @@ impl Gate {
     /// The figures whose noise is not known on some side.
     /// Regressed when a figure did; else not judged when one could not be, or none was compared.
     pub fn outcome(&self) -> Outcome {
+        if self.other_hardware.is_some() {
+            return Outcome::NotJudged;
+        }
         match self.regressions() {
             0 if self.without_repeats() > 0 || self.figures.is_empty() => Outcome::NotJudged,
             0 => Outcome::Passed,
@@ -283,6 +304,9 @@ impl Gate {
         let regressions = self.regressions();
         let unjudged = self.without_repeats();
         let verdict = match (regressions, unjudged) {
+            _ if self.other_hardware.is_some() => {
+                format!("**Not judged**: {}.", self.other_hardware.as_deref().unwrap_or_default())
+            }
             (0, 0) if self.figures.is_empty() => "**Nothing to compare**: the runs share no stack and workload.".into(),
             (0, 0) => format!("**No regression** in {} figure(s).", self.figures.len()),
             (0, n) => format!(
@@ -301,6 +325,7 @@ impl Gate {
             for f in rows {
                 let change = f.change_pct().map_or("-".into(), |c| format!("{c:+.1}%"));
                 let judged = match f.judgement() {
+                    _ if self.other_hardware.is_some() => "not judged (another CPU)",
                     Judgement::Regression => "**regression**",
                     Judgement::Improvement => "improvement",
                     Judgement::WithinNoise => "within noise",

@@ -138,7 +138,7 @@ pub fn build(records: &[&RunRecord]) -> Vec<History> {
 
 /// What the section on changes across commits says before its list.
 pub const INTRO: &str = "Each stack's headline figures (capacity; p99 and CPU per request at each level) at each commit \
-of its project the results hold, in the order the commits were first measured; a change is marked where two neighbouring \
+of its project the results hold (runs on the report's CPU model only), in the order the commits were first measured; a change is marked where two neighbouring \
 commits' 95% intervals do not overlap (with one run on either side, where their medians are more than 2x apart), the \
 rule of the stored-baseline gate. A mark is a change beyond the noise; no mark is not proof of none (that rule misses \
 most changes of a few percent: `stackbench compare` pairs two commits).";

@@ -11,6 +11,7 @@ pub mod export;
 pub mod gate;
 pub mod history;
 pub mod html;
+pub mod machine;
 pub mod model;
 pub mod notes;
 pub mod paired;

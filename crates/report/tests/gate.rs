@@ -61,3 +61,20 @@ fn the_markdown_comparison() {
     assert_eq!(gate.regressions(), 3);
     insta::assert_snapshot!(gate.markdown());
 }
+
+/// Runs on another CPU model are not a baseline: the gate judges nothing, whatever the figures say.
+#[test]
+fn a_baseline_on_another_cpu_is_not_judged() {
+    let then = runs("app", "b", &[5000.0, 5100.0, 4900.0], 2_000);
+    let mut now = runs("app", "n", &[3000.0, 3100.0, 2950.0], 3_500);
+    let gate = compare(&then.iter().collect::<Vec<_>>(), &now.iter().collect::<Vec<_>>());
+    assert_eq!(gate.outcome(), report::gate::Outcome::Regressed(2));
+    for r in &mut now {
+        r.provenance.cpu_model = "Other CPU".into();
+    }
+    let gate = compare(&then.iter().collect::<Vec<_>>(), &now.iter().collect::<Vec<_>>());
+    assert_eq!(gate.outcome(), report::gate::Outcome::NotJudged);
+    let md = gate.markdown();
+    assert!(md.contains("**Not judged**: the baseline ran on Test CPU, this run on Other CPU"), "{md}");
+    assert!(!md.contains("**regression**"), "{md}");
+}

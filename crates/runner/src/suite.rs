@@ -96,6 +96,23 @@ impl StoredSuite {
     }
 }
 
+/// What to say when a suite goes on on another CPU model than its earlier runs (a VM moved to another host):
+/// the report pools only one model's runs (`report::machine`), so the two halves will not make one figure.
+fn other_machine<'a>(earlier: impl Iterator<Item = &'a RunRecord>, cpu_model: &str) -> Option<String> {
+    let mut others: Vec<&str> = earlier.map(|r| r.provenance.cpu_model.as_str()).filter(|m| *m != cpu_model).collect();
+    let runs = others.len();
+    others.sort_unstable();
+    others.dedup();
+    (runs > 0).then(|| {
+        format!(
+            "--resume: {runs} earlier run(s) of this suite ran on another CPU ({}); this one is {cpu_model}. The \
+             report ranks and pools the runs of one CPU model only, the one most runs used: for figures of one \
+             machine, run the suite again whole",
+            others.join(", ")
+        )
+    })
+}
+
 impl Runner<'_> {
     /// Runs `loaded` as one suite (a verification: [`Runner::verify_suite`]): holds the CPUs it
     /// measures on, then each scenario `repeat` times, interleaved; with `resume`, a
@@ -138,6 +155,9 @@ impl Runner<'_> {
         } else {
             BTreeMap::new()
         };
+        if let Some(words) = other_machine(earlier.values().map(|(_, r)| r), &self.hosts.server().cpu_model) {
+            self.emit(Event::Warning(&words));
+        }
         let mut records = Vec::new();
         // Each run's estimated time, for the suite's time left (a plan that cannot be made fails in its run).
         let searched = crate::estimate::searched_times(&self.options.results);
@@ -281,5 +301,29 @@ impl Runner<'_> {
                 Err(e) => return Err(Error::Cpus(e)),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suite_resumed_on_another_cpu_says_so_once_with_its_models() {
+        let on = |model: &str| {
+            let mut r = record::fixture::run("stack", "1");
+            r.provenance.cpu_model = model.into();
+            r
+        };
+        let earlier = [on("AMD EPYC"), on("Intel Xeon"), on("AMD EPYC"), on("Intel Xeon")];
+        let words = other_machine(earlier.iter(), "AMD EPYC").unwrap();
+        assert!(
+            words.starts_with(
+                "--resume: 2 earlier run(s) of this suite ran on another CPU (Intel Xeon); this one is AMD EPYC."
+            ),
+            "{words}"
+        );
+        assert_eq!(other_machine(earlier[..1].iter(), "AMD EPYC"), None);
+        assert_eq!(other_machine(std::iter::empty(), "AMD EPYC"), None);
     }
 }
