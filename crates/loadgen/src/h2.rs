@@ -6,8 +6,9 @@
 //! What is hand-written and what is not, and why:
 //! - Framing is hand-written: a frame is a 9-byte header and a payload, parsed in place from the read
 //!   buffer (only a frame split across reads is copied), and the hot path needs nothing more.
-//! - Requests are encoded by hand once per kind as HPACK literals without indexing (RFC 7541 6.2.2):
-//!   stateless, so a request's bytes are fixed and only its stream id changes.
+//! - Requests are parsed once per kind into HPACK fields and encoded by hand per connection
+//!   (`h2_encode.rs`): a field sent before as an index into the connection's dynamic table, as servers
+//!   see from browsers and h2load, so they decode a repeated request from a few bytes.
 //! - Responses' header blocks are read by hand (`h2_hpack.rs`: the dynamic table kept, only `:status`
 //!   decoded), Huffman strings by `httlib-huffman`: a general decoder cost most of the CPU per response.
 
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 mod encode;
 #[path = "h2_hpack.rs"]
 mod hpack;
-pub use encode::encode_request;
+pub use encode::{encode_request, Field};
 
 /// What a client writes first (RFC 9113 3.4), before its SETTINGS.
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -142,10 +143,10 @@ pub enum Event<'a> {
     Opened,
 }
 
-/// A request as HTTP/2 sends it: its header block (literals without indexing) and its body.
+/// A request as HTTP/2 sends it: its header fields (each connection encodes them) and its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub block: Vec<u8>,
+    pub fields: Vec<Field>,
     pub body: Vec<u8>,
 }
 
@@ -193,6 +194,9 @@ pub struct Connection {
     /// A frame split across reads, gathered here until whole.
     carry: Vec<u8>,
     decoder: hpack::Decoder,
+    /// Requests' header blocks: the encoder's table, and the block being written (kept for its allocation).
+    encoder: encode::Encoder,
+    request_block: Vec<u8>,
     /// The `:status` fields of the block being read (kept for its allocation), and a gathered block's.
     statuses: Vec<hpack::Status>,
     spare_block: Vec<u8>,
@@ -236,6 +240,8 @@ impl Connection {
             out,
             carry: Vec::new(),
             decoder: hpack::Decoder::default(),
+            encoder: encode::Encoder::default(),
+            request_block: Vec::new(),
             statuses: Vec::new(),
             spare_block: Vec::new(),
             block: None,
@@ -295,7 +301,10 @@ impl Connection {
         self.next_id += 2;
         self.send_window -= body;
         let end_stream = if request.body.is_empty() { flag::END_STREAM } else { 0 };
-        let mut chunks = request.block.chunks(self.peer_max_frame);
+        let mut block = std::mem::take(&mut self.request_block);
+        block.clear();
+        self.encoder.encode(&request.fields, &mut block);
+        let mut chunks = block.chunks(self.peer_max_frame);
         let first = chunks.next().unwrap_or(&[]);
         let rest = chunks.len();
         frame_header(&mut self.out, first.len(), kind::HEADERS, end_stream | end_headers(rest == 0), id);
@@ -304,6 +313,7 @@ impl Connection {
             frame_header(&mut self.out, chunk.len(), kind::CONTINUATION, end_headers(i + 1 == rest), id);
             self.out.extend_from_slice(chunk);
         }
+        self.request_block = block;
         let n_data = request.body.len().div_ceil(self.peer_max_frame);
         for (i, chunk) in request.body.chunks(self.peer_max_frame).enumerate() {
             let last = if i + 1 == n_data { flag::END_STREAM } else { 0 };
@@ -634,7 +644,8 @@ impl Connection {
                     }
                     self.peer_max_frame = value as usize;
                 }
-                // HEADER_TABLE_SIZE (this client's requests never index), MAX_HEADER_LIST_SIZE, unknown ones.
+                0x1 => self.encoder.limit(value),
+                // MAX_HEADER_LIST_SIZE, unknown ones.
                 _ => {}
             }
         }

@@ -1,7 +1,99 @@
-//! A request as HTTP/2 sends it: its head as an HPACK block of literals without indexing (RFC 7541
-//! 6.2.2), encoded once per kind, so only the stream id changes from one request to the next.
+//! A request as HTTP/2 sends it. Its head is parsed once per kind into HPACK fields (`Field`), and each
+//! connection's `Encoder` writes them (RFC 7541) as browsers' and h2load's encoders do: a field the
+//! connection sent before as an index into its dynamic table (one or two bytes), a new one as a literal
+//! added to that table while it has room. A server then decodes a repeated request as it would a
+//! browser's. Nothing is ever evicted: a field that would not fit goes as a literal without indexing, so
+//! the encoder's table is known without modelling eviction.
 
 use super::Request;
+
+/// One field of a request's header block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// A whole field from HPACK's static table (`:method: GET`, `:scheme: https`, `:path: /`): its
+    /// indexed representation's byte.
+    Static(u8),
+    /// A value under a static table name (`index`, e.g. 4 for `:path`) or under a new `name` (index 0).
+    Literal { index: u8, name: Vec<u8>, value: Vec<u8> },
+}
+
+/// The static table names a request's literals use: `:authority`, `:method`, `:path` (RFC 7541 A).
+fn static_name(index: u8) -> &'static [u8] {
+    match index {
+        1 => b":authority",
+        2 => b":method",
+        4 => b":path",
+        _ => b"",
+    }
+}
+
+/// The dynamic table size both ends start with (SETTINGS_HEADER_TABLE_SIZE's default), and the most
+/// this encoder uses whatever larger size a server allows.
+pub const DEFAULT_TABLE_SIZE: usize = 4096;
+/// A value longer than this is never added to the table: it would crowd out the fields that repeat.
+const MAX_INDEXED_VALUE: usize = 1024;
+
+/// One connection's HPACK encoder: its dynamic table as the server's decoder holds it.
+#[derive(Debug)]
+pub struct Encoder {
+    /// Fields added to the table, oldest first (`(static name index, name, value)`).
+    entries: Vec<(u8, Vec<u8>, Vec<u8>)>,
+    /// Their size by RFC 7541 4.1 (name + value + 32 each), and the most the table may hold.
+    size: usize,
+    capacity: usize,
+    /// The server lowered its table size: the next block starts with the size updates that say so.
+    resized: bool,
+}
+
+impl Default for Encoder {
+    fn default() -> Encoder {
+        Encoder { entries: Vec::new(), size: 0, capacity: DEFAULT_TABLE_SIZE, resized: false }
+    }
+}
+
+impl Encoder {
+    /// The server's SETTINGS_HEADER_TABLE_SIZE: below what this encoder uses, the table is emptied and the
+    /// next block starts with size updates to 0 and then the new size (RFC 7541 4.2, RFC 9113 4.3.1).
+    pub fn limit(&mut self, server_max: u32) {
+        let server_max = server_max as usize;
+        if server_max < self.capacity {
+            (self.capacity, self.resized) = (server_max, true);
+            self.entries.clear();
+            self.size = 0;
+        }
+    }
+
+    /// `fields` as this connection's next header block, appended to `out`.
+    pub fn encode(&mut self, fields: &[Field], out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.resized) {
+            integer(out, 5, 0x20, 0);
+            integer(out, 5, 0x20, self.capacity);
+        }
+        for field in fields {
+            let (index, name, value) = match field {
+                Field::Static(byte) => {
+                    out.push(*byte);
+                    continue;
+                }
+                Field::Literal { index, name, value } => (*index, name.as_slice(), value.as_slice()),
+            };
+            let seen = self.entries.iter().rposition(|(i, n, v)| *i == index && n == name && v == value);
+            if let Some(at) = seen {
+                // The newest entry is 62, the one before it 63, ... (RFC 7541 2.3.3).
+                integer(out, 7, 0x80, 62 + self.entries.len() - 1 - at);
+                continue;
+            }
+            let size = if index == 0 { name.len() } else { static_name(index).len() } + value.len() + 32;
+            if value.len() <= MAX_INDEXED_VALUE && self.size + size <= self.capacity {
+                self.entries.push((index, name.to_vec(), value.to_vec()));
+                self.size += size;
+                literal(out, 6, 0x40, index, name, value);
+            } else {
+                literal(out, 4, 0x00, index, name, value);
+            }
+        }
+    }
+}
 
 /// Headers HTTP/2 forbids (RFC 9113 8.2.2), and Host, which becomes :authority.
 const CONNECTION_SPECIFIC: [&str; 6] =
@@ -18,35 +110,37 @@ pub fn encode_request(http1: &[u8], https: bool) -> Result<Request, String> {
         Err(e) => return Err(format!("the request does not parse: {e}")),
     };
     let (method, path) = (parsed.method.unwrap_or("GET"), parsed.path.unwrap_or("/"));
-    let mut block = Vec::with_capacity(64 + http1.len());
-    match method {
-        "GET" => block.push(0x82),
-        "POST" => block.push(0x83),
-        other => literal(&mut block, 2, None, other.as_bytes()),
-    }
-    block.push(if https { 0x87 } else { 0x86 });
-    match path {
-        "/" => block.push(0x84),
-        other => literal(&mut block, 4, None, other.as_bytes()),
-    }
+    let by_static = |index: u8, value: &[u8]| Field::Literal { index, name: Vec::new(), value: value.to_vec() };
+    let mut fields = Vec::with_capacity(4 + parsed.headers.len());
+    fields.push(match method {
+        "GET" => Field::Static(0x82),
+        "POST" => Field::Static(0x83),
+        other => by_static(2, other.as_bytes()),
+    });
+    fields.push(Field::Static(if https { 0x87 } else { 0x86 }));
+    fields.push(match path {
+        "/" => Field::Static(0x84),
+        other => by_static(4, other.as_bytes()),
+    });
     let host = parsed.headers.iter().find(|h| h.name.eq_ignore_ascii_case("host"));
     if let Some(host) = host {
-        literal(&mut block, 1, None, host.value);
+        fields.push(by_static(1, host.value));
     }
     for header in parsed.headers.iter() {
         let name = header.name.to_ascii_lowercase();
         if CONNECTION_SPECIFIC.contains(&name.as_str()) || (name == "te" && header.value != b"trailers") {
             continue;
         }
-        literal(&mut block, 0, Some(name.as_bytes()), header.value);
+        fields.push(Field::Literal { index: 0, name: name.into_bytes(), value: header.value.to_vec() });
     }
-    Ok(Request { block, body: http1[head_len..].to_vec() })
+    Ok(Request { fields, body: http1[head_len..].to_vec() })
 }
 
-/// A literal header field without indexing (RFC 7541 6.2.2): by its static table index, or a new name.
-fn literal(out: &mut Vec<u8>, index: u8, name: Option<&[u8]>, value: &[u8]) {
-    integer(out, 4, 0x00, usize::from(index));
-    if let Some(name) = name {
+/// A literal header field (RFC 7541 6.2): with incremental indexing (a 6-bit prefix, 0x40) or without
+/// (4 bits, 0x00); its name by static table index, or (index 0) as a string.
+fn literal(out: &mut Vec<u8>, prefix_bits: u8, high: u8, index: u8, name: &[u8], value: &[u8]) {
+    integer(out, prefix_bits, high, usize::from(index));
+    if index == 0 {
         string(out, name);
     }
     string(out, value);

@@ -1,7 +1,7 @@
 //! The properties `fuzz/fuzz_targets/h2_frames.rs` checks, and the replay of its corpus in `cargo test`:
 //! a connection fed any bytes, in any split, ends in events or one connection error, never a panic.
 
-use super::{Connection, Event, Request, Settings, StreamFailure};
+use super::{Connection, Event, Field, Request, Settings, StreamFailure};
 
 /// What a connection made of a byte stream: its events, owned, and how it ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub fn drive(reads: &[&[u8]]) -> (Vec<Seen>, Vec<u8>) {
     let mut conn = Connection::new(Settings { stream_window: 65_535, connection_window: 1 << 20 });
     conn.on_bytes(&[0, 0, 0, super::kind::SETTINGS, 0, 0, 0, 0, 0], &mut |_| {}).expect("empty SETTINGS");
     conn.out.clear();
-    let request = Request { block: vec![0x82, 0x86, 0x84], body: Vec::new() };
+    let request = Request { fields: [0x82, 0x86, 0x84].map(Field::Static).to_vec(), body: Vec::new() };
     for tag in 0..3 {
         conn.open(tag, &request).expect("three streams open on a new connection");
     }

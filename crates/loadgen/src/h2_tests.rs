@@ -60,14 +60,26 @@ fn integers_are_encoded_as_rfc_7541_shows() {
     assert_eq!(out, [0x0a, 0x1f, 0x9a, 0x0a, 0x2a]);
 }
 
+/// `request`'s block as a connection's `encoder` writes it, and as a decoder that read the blocks before it
+/// reads it (the decoder's table follows the encoder's from block to block).
+fn encoded(
+    encoder: &mut encode::Encoder,
+    decoder: &mut loona_hpack::Decoder,
+    request: &Request,
+) -> (Vec<u8>, Vec<(String, String)>) {
+    let mut block = Vec::new();
+    encoder.encode(&request.fields, &mut block);
+    let decoded = decoder.decode(&block).unwrap();
+    let decoded =
+        decoded.into_iter().map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap())).collect();
+    (block, decoded)
+}
+
 #[test]
-fn a_request_is_encoded_as_a_decoder_reads_it() {
+fn a_request_is_encoded_as_a_decoder_reads_it_and_repeats_as_indexes() {
     let http1 = b"POST /login?next=%2F HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nConnection: keep-alive\r\n\
         Content-Type: application/json\r\nContent-Length: 2\r\nX-Trace: a\r\n\r\n{}";
     let request = encode_request(http1, true).unwrap();
-    let decoded = loona_hpack::Decoder::new().decode(&request.block).unwrap();
-    let decoded: Vec<(String, String)> =
-        decoded.into_iter().map(|(n, v)| (String::from_utf8(n).unwrap(), String::from_utf8(v).unwrap())).collect();
     let want = [
         (":method", "POST"),
         (":scheme", "https"),
@@ -76,15 +88,57 @@ fn a_request_is_encoded_as_a_decoder_reads_it() {
         ("content-type", "application/json"),
         ("content-length", "2"),
         ("x-trace", "a"),
-    ];
-    assert_eq!(decoded, want.map(|(n, v)| (n.to_string(), v.to_string())));
+    ]
+    .map(|(n, v)| (n.to_string(), v.to_string()));
     assert_eq!(request.body, b"{}");
-    // Other methods and paths by their static names, with literal values.
-    let request = encode_request(b"DELETE /item/7 HTTP/1.1\r\nHost: h\r\n\r\n", false).unwrap();
-    let decoded = loona_hpack::Decoder::new().decode(&request.block).unwrap();
-    assert_eq!(decoded[0], (b":method".to_vec(), b"DELETE".to_vec()));
-    assert_eq!(decoded[1], (b":scheme".to_vec(), b"http".to_vec()));
-    assert_eq!(decoded[2], (b":path".to_vec(), b"/item/7".to_vec()));
+    let (mut encoder, mut decoder) = (encode::Encoder::default(), loona_hpack::Decoder::new());
+    let (first, decoded) = encoded(&mut encoder, &mut decoder, &request);
+    assert_eq!(decoded, want);
+    // Again on the same connection: two static bytes and an index byte per field the first one added.
+    let (again, decoded) = encoded(&mut encoder, &mut decoder, &request);
+    assert_eq!(decoded, want);
+    assert_eq!(again, [0x83, 0x87, 0x80 | 66, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62]);
+    assert!(first.len() > 60, "{first:?}");
+    // Another kind on the same connection: its own fields added, the first kind's still indexed.
+    let other = encode_request(b"DELETE /item/7 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n", false).unwrap();
+    let (_, decoded) = encoded(&mut encoder, &mut decoder, &other);
+    assert_eq!(decoded[0], (":method".to_string(), "DELETE".to_string()));
+    assert_eq!(decoded[1], (":scheme".to_string(), "http".to_string()));
+    assert_eq!(decoded[2], (":path".to_string(), "/item/7".to_string()));
+    assert_eq!(decoded[3], (":authority".to_string(), "127.0.0.1:8000".to_string()));
+    assert_eq!(encoded(&mut encoder, &mut decoder, &request).1, want);
+    assert_eq!(encoded(&mut encoder, &mut decoder, &other).1, decoded);
+}
+
+#[test]
+fn the_table_never_outgrows_what_the_server_allows() {
+    let request = |path: &str| encode_request(format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(), false);
+    let (mut encoder, mut decoder) = (encode::Encoder::default(), loona_hpack::Decoder::new());
+    // Drawn paths: each new one is added while the 4,096 bytes have room, then sent as a literal; every
+    // block still decodes, and a path seen before is an index while it is in the table.
+    for i in 0..200 {
+        let (_, decoded) = encoded(&mut encoder, &mut decoder, &request(&format!("/item/{i:040}")).unwrap());
+        assert_eq!(decoded[2].1, format!("/item/{i:040}"));
+    }
+    let (block, _) = encoded(&mut encoder, &mut decoder, &request(&format!("/item/{:040}", 3)).unwrap());
+    assert_eq!(block.len(), 4, "{block:?}");
+    // The server lowers its table to 100 bytes: the next block says so first (to 0, then 100), and the
+    // table starts again within it.
+    encoder.limit(100);
+    let (block, decoded) = encoded(&mut encoder, &mut decoder, &request("/a").unwrap());
+    assert_eq!(&block[..3], [0x20, 0x3f, 100 - 31]);
+    assert_eq!(decoded[2].1, "/a");
+    for path in ["/a", "/b", "/c", "/a"] {
+        assert_eq!(encoded(&mut encoder, &mut decoder, &request(path).unwrap()).1[2].1, path);
+    }
+    // A server that allows no table gets literals only.
+    let (mut encoder, mut decoder) = (encode::Encoder::default(), loona_hpack::Decoder::new());
+    encoder.limit(0);
+    let literals = [0x82, 0x86, 0x04, 2, b'/', b'a', 0x01, 1, b'h'];
+    let (block, decoded) = encoded(&mut encoder, &mut decoder, &request("/a").unwrap());
+    assert_eq!((decoded[2].1.as_str(), &block[..2], &block[2..]), ("/a", &[0x20, 0x20][..], &literals[..]));
+    let (block, decoded) = encoded(&mut encoder, &mut decoder, &request("/a").unwrap());
+    assert_eq!((decoded[2].1.as_str(), &block[..]), ("/a", &literals[..]));
 }
 
 #[test]
@@ -219,7 +273,7 @@ fn flow_control_is_kept_both_ways() {
 
     // Sending: a body waits for the connection's window, and one over the stream's window is refused.
     let mut conn = open(0);
-    let post = |n: usize| Request { block: vec![0x83, 0x86, 0x84], body: vec![0; n] };
+    let post = |n: usize| Request { fields: [0x83, 0x86, 0x84].map(Field::Static).to_vec(), body: vec![0; n] };
     assert_eq!(conn.open(0, &post(40_000)), Ok(1));
     assert_eq!(conn.open(1, &post(40_000)), Err(Blocked::Window));
     let (seen, result) = feed(&mut conn, &frame(kind::WINDOW_UPDATE, 0, 0, &40_000u32.to_be_bytes()));
