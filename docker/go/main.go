@@ -6,7 +6,9 @@
 // STACKBENCH_WORKERS (the CPU limit), not from the host's CPU count. With
 // STACKBENCH_TLS_CERT and STACKBENCH_TLS_KEY (a scenario's `tls = true`) it
 // serves TLS, and HTTP/2 to clients that agree to h2 (ALPN), as net/http does;
-// GODEBUG=http2server=0 turns HTTP/2 off.
+// GODEBUG=http2server=0 turns HTTP/2 off. With STACKBENCH_H2C=1 it serves
+// HTTP/2 in the clear too (h2c with prior knowledge, beside HTTP/1.1), which
+// needs Go 1.24 (serve_h2c.go; Dockerfile.trixie builds with it).
 package main
 
 import (
@@ -86,5 +88,5 @@ func main() {
 	if cert := os.Getenv("STACKBENCH_TLS_CERT"); cert != "" {
 		log.Fatal(http.ListenAndServeTLS(addr, cert, os.Getenv("STACKBENCH_TLS_KEY"), nil))
 	}
-	log.Fatal(http.ListenAndServe(addr, nil))
+	log.Fatal(serve(addr))
 }
