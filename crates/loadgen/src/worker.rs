@@ -692,6 +692,7 @@ impl<'a> Worker<'a> {
         let now = Instant::now();
         let measure_start = self.clock.measure_start;
         let conn = &self.conns[idx];
+        let handshaking = conn.phase == Phase::Handshaking;
         // Requests that timed out were counted then, once.
         let counted = now >= measure_start && !conn.timeout_counted && self.in_window(now);
         let (count, delay) = match kind {
@@ -703,6 +704,9 @@ impl<'a> Worker<'a> {
             _ => (0, Duration::ZERO),
         };
         self.stats.record_errors(kind, count, now, measure_start);
+        if handshaking && kind == ErrorKind::Connect {
+            connect::count_tls_failure(&mut self.stats, count);
+        }
         if !matches!(kind, ErrorKind::Connect | ErrorKind::AddrUnavailable) {
             self.stats.record_kind(conn.session.kind, None, count);
         }

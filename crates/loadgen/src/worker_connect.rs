@@ -109,7 +109,8 @@ pub(super) fn tcp_ready(stream: &Stream) -> Result<bool, ErrorKind> {
 }
 
 /// Advances a TLS handshake begun at `started`: whether it is done. Handshakes that end in the measured
-/// window (`counted`) are counted and timed; a failure is a connect error, and its reason is kept. With
+/// window (`counted`) are counted and timed; a failure is a connect error, and its reason is kept (it is
+/// counted where its connect error is, `count_tls_failure`, so that the two counts always agree). With
 /// `http2`, a server that did not agree to `h2` (ALPN) fails the handshake, saying what it agreed to.
 pub(super) fn tls_step(
     stats: &mut ThreadStats,
@@ -140,10 +141,17 @@ pub(super) fn tls_step(
             Ok(true)
         }
         Err(reason) => {
-            tls.failed += u64::from(counted);
             tls.first_failure.get_or_insert(reason);
             Err(ErrorKind::Connect)
         }
+    }
+}
+
+/// Counts `count` failed handshakes: a connection that failed while its TLS handshake was under way, with
+/// the count its connect error got.
+pub(super) fn count_tls_failure(stats: &mut ThreadStats, count: u64) {
+    if let Some(tls) = stats.tls.as_mut() {
+        tls.failed += count;
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-use super::connect::{tcp_ready, tls_step};
+use super::connect::{count_tls_failure, tcp_ready, tls_step};
 use super::{Phase, Wakeup, Worker, RETRY_DELAY};
 use crate::h2::{self, Blocked, Event, StreamFailure};
 use crate::http::Response;
@@ -423,11 +423,15 @@ impl Worker<'_> {
     fn mux_close(&mut self, m: usize, failure: Option<ErrorKind>) {
         let now = Instant::now();
         let first = self.mux[m].first;
+        let handshaking = self.mux[m].phase == MuxPhase::Handshaking;
         self.mux[m] = Mux::new(first, now);
         let connect = matches!(failure, Some(ErrorKind::Connect | ErrorKind::AddrUnavailable));
         if let (true, Some(kind)) = (connect, failure) {
             let count = u64::from(self.counts_now());
             self.stats.record_errors(kind, count, now, self.clock.measure_start);
+            if handshaking && kind == ErrorKind::Connect {
+                count_tls_failure(&mut self.stats, count);
+            }
         }
         let delay = if connect { RETRY_DELAY } else { Duration::ZERO };
         for idx in self.lanes(m) {
