@@ -68,7 +68,7 @@ pub fn run(opts: ReportOpts) -> anyhow::Result<ExitCode> {
     text.push_str(&format!(
         "\nfrom {} run(s){}: {} workload/level group(s), {} not runnable\n",
         built.files.len(),
-        match built.machine.left_out.iter().map(|(_, n)| n).sum::<usize>() {
+        match built.machine.left_out_runs() {
             0 => String::new(),
             n => format!(
                 " on {} ({n} on other CPUs left out: see the report's environment)",

@@ -293,12 +293,7 @@ fn machine_speed(records: &[&RunRecord]) -> String {
 /// or more in the median: where req/s is the server's, not a sleep's or a pool's), and of capacity over
 /// repeated searches; empty without repeats. What size of difference means something on this machine.
 fn run_to_run(groups: &[Group], capacities: &[crate::model::CapacityGroup]) -> String {
-    fn median_pct(mut cvs: Vec<f64>) -> String {
-        cvs.sort_by(f64::total_cmp);
-        let n = cvs.len();
-        let median = if n % 2 == 1 { cvs[n / 2] } else { (cvs[n / 2 - 1] + cvs[n / 2]) / 2.0 };
-        format!("{:.1}%", median * 100.0)
-    }
+    let median_pct = |cvs: Vec<f64>| format!("{:.1}%", crate::model::median(&cvs) * 100.0);
     let busy = |row: &&Row| match (row.server_cpu_pct, row.server_cpu_limit_pct) {
         (Some(cpu), Some(limit)) => row.runs > 1 && cpu >= 0.8 * limit,
         _ => false,

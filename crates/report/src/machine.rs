@@ -40,6 +40,11 @@ impl OneMachine {
         self.cpu_model.as_ref().is_none_or(|m| *m == record.provenance.cpu_model)
     }
 
+    /// How many runs were left out.
+    pub fn left_out_runs(&self) -> usize {
+        self.left_out.iter().map(|(_, n)| n).sum()
+    }
+
     /// What the environment says of the runs left out; `None` when every run ran on one CPU model.
     pub fn left_out_words(&self) -> Option<String> {
         if self.left_out.is_empty() {
@@ -50,7 +55,7 @@ impl OneMachine {
             "{} run(s) left out: {}. The runs ran on more than one CPU model, and figures of two are not pooled, \
              ranked or compared (a different host changes every figure at once); these are {}'s, the model most \
              runs used. Report the others' files alone to see them.",
-            self.left_out.iter().map(|(_, n)| n).sum::<usize>(),
+            self.left_out_runs(),
             each.join(", "),
             shown(self.cpu_model.as_deref().unwrap_or_default())
         ))
