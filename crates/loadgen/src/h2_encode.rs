@@ -17,19 +17,6 @@ pub enum Field {
     Literal { index: u8, name: Vec<u8>, value: Vec<u8> },
 }
 
-/// The static table names a request's literals use: `:authority`, `:method`, `:path` (RFC 7541 A).
-fn static_name(index: u8) -> &'static [u8] {
-    match index {
-        1 => b":authority",
-        2 => b":method",
-        4 => b":path",
-        _ => b"",
-    }
-}
-
-/// The dynamic table size both ends start with (SETTINGS_HEADER_TABLE_SIZE's default), and the most
-/// this encoder uses whatever larger size a server allows.
-pub const DEFAULT_TABLE_SIZE: usize = 4096;
 /// A value longer than this is never added to the table: it would crowd out the fields that repeat.
 const MAX_INDEXED_VALUE: usize = 1024;
 
@@ -47,7 +34,7 @@ pub struct Encoder {
 
 impl Default for Encoder {
     fn default() -> Encoder {
-        Encoder { entries: Vec::new(), size: 0, capacity: DEFAULT_TABLE_SIZE, resized: false }
+        Encoder { entries: Vec::new(), size: 0, capacity: super::hpack::MAX_TABLE, resized: false }
     }
 }
 
@@ -83,7 +70,9 @@ impl Encoder {
                 integer(out, 7, 0x80, 62 + self.entries.len() - 1 - at);
                 continue;
             }
-            let size = if index == 0 { name.len() } else { static_name(index).len() } + value.len() + 32;
+            let name_len =
+                if index == 0 { name.len() } else { super::hpack::STATIC_NAMES[usize::from(index) - 1].len() };
+            let size = name_len + value.len() + 32;
             if value.len() <= MAX_INDEXED_VALUE && self.size + size <= self.capacity {
                 self.entries.push((index, name.to_vec(), value.to_vec()));
                 self.size += size;

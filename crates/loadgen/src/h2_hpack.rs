@@ -11,12 +11,12 @@ use std::collections::VecDeque;
 
 use httlib_huffman::{decode as huffman, DecoderSpeed};
 
-/// The table size HTTP/2 starts with, and the most this client allows (it sends no
-/// SETTINGS_HEADER_TABLE_SIZE).
-const MAX_TABLE: usize = 4_096;
+/// The table size HTTP/2 starts with (SETTINGS_HEADER_TABLE_SIZE's default): the most this client allows
+/// the server's table (it sends no SETTINGS_HEADER_TABLE_SIZE), and the most its own encoder uses.
+pub(super) const MAX_TABLE: usize = 4_096;
 
 /// RFC 7541 Appendix A, names only (index 1 first): the values that matter are `:status`'s (8 to 14).
-const STATIC_NAMES: [&str; 61] = [
+pub(super) const STATIC_NAMES: [&str; 61] = [
     ":authority",
     ":method",
     ":method",
